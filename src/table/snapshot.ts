@@ -1,0 +1,32 @@
+import { parentName, type Name } from '../dns/name.js';
+import type { ZoneView } from './zone.js';
+
+/**
+ * Everything etcdns answers from at one moment: the zones by apex. Immutable; the table swaps
+ * in a new Snapshot whole when a source changes, so a query sees one consistent state.
+ */
+export class Snapshot {
+  readonly zones: ReadonlyMap<Name, ZoneView>;
+  /** Increases with every swap; lets caches tell snapshots apart cheaply. */
+  readonly generation: number;
+
+  constructor(zones: ReadonlyMap<Name, ZoneView>, generation: number) {
+    this.zones = zones;
+    this.generation = generation;
+  }
+
+  /**
+   * The zone with the longest origin that `name` is at or below: one Map lookup per label
+   * (CoreDNS picks the most specific zone the same way).
+   */
+  findZone(name: Name): ZoneView | undefined {
+    if (this.zones.size === 0) return undefined;
+    for (let n: Name | undefined = name; n !== undefined; n = parentName(n)) {
+      const zone = this.zones.get(n);
+      if (zone) return zone;
+    }
+    return undefined;
+  }
+
+  static readonly empty = new Snapshot(new Map(), 0);
+}

@@ -1,0 +1,55 @@
+import type { Name } from '../dns/name.js';
+import { Snapshot } from './snapshot.js';
+import type { ZoneView } from './zone.js';
+
+/** Combines the views several sources hold of one zone, highest precedence first. */
+export type ZoneCombiner = (views: readonly ZoneView[]) => ZoneView;
+
+/** Default: the source registered first owns the zone whole (one owner per zone, as in CoreDNS). */
+export const firstSourceWins: ZoneCombiner = (views) => views[0]!;
+
+/**
+ * The record table: the latest zones of every source, and the Snapshot built from them.
+ * Sources publish their whole zone map; the table rebuilds and swaps the snapshot at once, so
+ * readers never see half an update. The order sources are registered in is their precedence.
+ */
+export class RecordTable {
+  readonly #sources = new Map<string, ReadonlyMap<Name, ZoneView>>();
+  readonly #combine: ZoneCombiner;
+  readonly #listeners = new Set<(snapshot: Snapshot) => void>();
+  #current: Snapshot = Snapshot.empty;
+
+  constructor(options: { sources: readonly string[]; combine?: ZoneCombiner }) {
+    for (const id of options.sources) this.#sources.set(id, new Map());
+    this.#combine = options.combine ?? firstSourceWins;
+  }
+
+  get current(): Snapshot {
+    return this.#current;
+  }
+
+  /** Replaces everything `sourceId` holds and swaps in the new snapshot. */
+  publish(sourceId: string, zones: ReadonlyMap<Name, ZoneView>): Snapshot {
+    if (!this.#sources.has(sourceId)) throw new Error(`unknown record source "${sourceId}"`);
+    this.#sources.set(sourceId, zones);
+    const byOrigin = new Map<Name, ZoneView[]>();
+    for (const sourceZones of this.#sources.values()) {
+      for (const [origin, view] of sourceZones) {
+        const list = byOrigin.get(origin);
+        if (list) list.push(view);
+        else byOrigin.set(origin, [view]);
+      }
+    }
+    const merged = new Map<Name, ZoneView>();
+    for (const [origin, views] of byOrigin) merged.set(origin, views.length === 1 ? views[0]! : this.#combine(views));
+    this.#current = new Snapshot(merged, this.#current.generation + 1);
+    for (const listener of this.#listeners) listener(this.#current);
+    return this.#current;
+  }
+
+  /** Called after every swap; returns an unsubscribe function. */
+  onSwap(listener: (snapshot: Snapshot) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}

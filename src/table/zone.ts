@@ -1,0 +1,114 @@
+import { RRType } from '../dns/constants.js';
+import { isSubdomain, parentName, type Name } from '../dns/name.js';
+import type { Node, RData, RR, RRset } from '../dns/records.js';
+
+/**
+ * What the resolver needs from one zone, whoever holds its data (a zone file, the etcd mirror,
+ * or both layered). Implementations are immutable: a change makes a new ZoneView.
+ */
+export interface ZoneView {
+  /** The zone apex. */
+  readonly origin: Name;
+  /** The apex SOA, used for negative answers (RFC 2308 §3). */
+  readonly soa: RRset;
+  /**
+   * The records owned by exactly `name` (at or below the origin). An empty map means the name
+   * exists without records (an empty non-terminal, RFC 8020); undefined means it does not exist.
+   */
+  node(name: Name): Node | undefined;
+  /** Where the data came from, for logs and diagnostics. */
+  readonly source: string;
+}
+
+const EMPTY_NODE: Node = new Map();
+
+/**
+ * A zone held as a plain map of owner name to records, built once: the shape a zone file
+ * gives. Empty non-terminals between the apex and each owner are materialised so that
+ * `node()` is a single Map lookup.
+ */
+export class StaticZone implements ZoneView {
+  readonly origin: Name;
+  readonly soa: RRset;
+  readonly source: string;
+  readonly recordCount: number;
+  readonly #nodes: ReadonlyMap<Name, Node>;
+
+  private constructor(origin: Name, soa: RRset, nodes: ReadonlyMap<Name, Node>, source: string, recordCount: number) {
+    this.origin = origin;
+    this.soa = soa;
+    this.#nodes = nodes;
+    this.source = source;
+    this.recordCount = recordCount;
+  }
+
+  node(name: Name): Node | undefined {
+    return this.#nodes.get(name);
+  }
+
+  /** Every owner name with its records, apex first; for tools (`check-zone`) and tests. */
+  *entries(): IterableIterator<[Name, Node]> {
+    yield* this.#nodes;
+  }
+
+  /**
+   * Builds a zone from records. The caller has validated them (see `validateZoneRecords`):
+   * every owner is at or below `origin` and there is one SOA at the apex.
+   */
+  static fromRecords(origin: Name, records: readonly RR[], source: string): StaticZone {
+    const building = new Map<Name, Map<number, { ttl: number; records: RData[] }>>();
+    for (const rr of records) {
+      let node = building.get(rr.name);
+      if (!node) building.set(rr.name, (node = new Map()));
+      const set = node.get(rr.type);
+      // RFC 2181 §5.2: one TTL per RRset; where a file disagrees, the lowest wins.
+      if (set) {
+        if (!set.records.some((d) => sameRData(d, rr.data))) set.records.push(rr.data);
+        set.ttl = Math.min(set.ttl, rr.ttl);
+      } else node.set(rr.type, { ttl: rr.ttl, records: [rr.data] });
+    }
+    const nodes = new Map<Name, Node>();
+    for (const [name, types] of building) {
+      const node = new Map<number, RRset>();
+      for (const [type, set] of types) node.set(type, Object.freeze({ name, type, ttl: set.ttl, records: Object.freeze(set.records) }));
+      nodes.set(name, node);
+    }
+    for (const name of building.keys()) {
+      for (let up = parentName(name); up !== undefined && isSubdomain(up, origin); up = parentName(up)) {
+        if (nodes.has(up)) break;
+        nodes.set(up, EMPTY_NODE);
+      }
+    }
+    if (!nodes.has(origin)) nodes.set(origin, EMPTY_NODE);
+    const soa = nodes.get(origin)?.get(RRType.SOA);
+    if (!soa) throw new Error(`zone ${origin || '.'} has no SOA at its apex`);
+    // Apex first so listings read like a zone file.
+    const ordered = new Map<Name, Node>([[origin, nodes.get(origin)!]]);
+    for (const [k, v] of nodes) if (k !== origin) ordered.set(k, v);
+    return new StaticZone(origin, soa, ordered, source, records.length);
+  }
+}
+
+/** Structural equality of two RDATA values (duplicate records collapse, RFC 2181 §5). */
+export function sameRData(a: RData, b: RData): boolean {
+  if (a.type !== b.type) return false;
+  const ka = a as unknown as Record<string, unknown>;
+  const kb = b as unknown as Record<string, unknown>;
+  for (const key of Object.keys(ka)) {
+    const va = ka[key];
+    const vb = kb[key];
+    if (va instanceof Uint8Array && vb instanceof Uint8Array) {
+      if (!bytesEqual(va, vb)) return false;
+    } else if (Array.isArray(va) && Array.isArray(vb)) {
+      if (va.length !== vb.length) return false;
+      for (let i = 0; i < va.length; i++) if (!bytesEqual(va[i] as Uint8Array, vb[i] as Uint8Array)) return false;
+    } else if (va !== vb) return false;
+  }
+  return true;
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
