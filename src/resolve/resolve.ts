@@ -1,0 +1,188 @@
+import { RRType } from '../dns/constants.js';
+import { childName, isSubdomain, parentName, type Name } from '../dns/name.js';
+import type { Node, RData, RR, RRset } from '../dns/records.js';
+import type { Snapshot } from '../table/snapshot.js';
+import type { ZoneView } from '../table/zone.js';
+import { NOT_OURS, type Outcome } from './outcome.js';
+
+export interface Question {
+  /** Canonical (lower-case) name; the wire layer echoes the case the client sent. */
+  readonly name: Name;
+  readonly type: number;
+}
+
+/**
+ * Longest CNAME chain followed inside our data. BIND and CoreDNS stop around 8-10; a chain that
+ * long is a misconfiguration, and the client's resolver can carry on from the last target.
+ */
+export const MAX_CNAME_CHAIN = 10;
+
+/**
+ * Resolves one class-IN question against a snapshot: a pure function of its arguments
+ * (RFC 1034 §4.3.2, with wildcards per RFC 4592 and ANY per RFC 8482).
+ */
+export function resolve(question: Question, snapshot: Snapshot): Outcome {
+  const firstZone = snapshot.findZone(question.name);
+  if (!firstZone) return NOT_OURS;
+
+  const answer: RR[] = [];
+  const seen = new Set<Name>();
+  let zone: ZoneView = firstZone;
+  let name = question.name;
+
+  for (;;) {
+    seen.add(name);
+    const found = lookup(zone, name, question.type);
+    switch (found.kind) {
+      case 'records':
+        answer.push(...found.records);
+        return { kind: 'answer', zone: firstZone.origin, answer, authority: [], additional: additionalFor(answer, snapshot) };
+      case 'nodata':
+        return { kind: 'nodata', zone: firstZone.origin, answer, authority: [negativeSoa(zone)], additional: [] };
+      case 'nxdomain':
+        return { kind: 'nxdomain', zone: firstZone.origin, answer, authority: [negativeSoa(zone)], additional: [] };
+      case 'referral':
+        // Behind a CNAME the client's resolver follows the delegation itself.
+        if (answer.length > 0) return { kind: 'answer', zone: firstZone.origin, answer, authority: [], additional: [] };
+        return { kind: 'referral', zone: firstZone.origin, answer, authority: found.ns, additional: found.glue };
+      case 'cname': {
+        answer.push(found.cname);
+        const target = (found.cname.data as { target: Name }).target;
+        const nextZone = snapshot.findZone(target);
+        // Stop at a loop, at the chain limit, or where the chain leaves our data: what we have
+        // is a valid answer and the client's resolver continues from the last target.
+        if (seen.has(target) || answer.length >= MAX_CNAME_CHAIN || !nextZone) {
+          return { kind: 'answer', zone: firstZone.origin, answer, authority: [], additional: [] };
+        }
+        zone = nextZone;
+        name = target;
+      }
+    }
+  }
+}
+
+type Lookup =
+  | { kind: 'records'; records: RR[] }
+  | { kind: 'cname'; cname: RR }
+  | { kind: 'nodata' }
+  | { kind: 'nxdomain' }
+  | { kind: 'referral'; ns: RR[]; glue: RR[] };
+
+const NODATA: Lookup = { kind: 'nodata' };
+const NXDOMAIN: Lookup = { kind: 'nxdomain' };
+
+function lookup(zone: ZoneView, name: Name, type: number): Lookup {
+  const cut = findZoneCut(zone, name, type);
+  if (cut) return referral(zone, cut);
+
+  const node = zone.node(name);
+  if (node) return fromNode(node, name, type);
+
+  // RFC 4592 §3.3.1: the closest encloser is the longest existing ancestor; a wildcard
+  // `*.<closest encloser>` then answers for the name, owner rewritten to the query name.
+  let encloser = parentName(name)!;
+  while (!zone.node(encloser)) encloser = parentName(encloser)!;
+  const wildcard = zone.node(childName('*', encloser));
+  return wildcard ? fromNode(wildcard, name, type) : NXDOMAIN;
+}
+
+function fromNode(node: Node, owner: Name, type: number): Lookup {
+  if (type === RRType.ANY) {
+    // RFC 8482 §4.1: answer ANY with one RRset rather than everything, which keeps replies
+    // small and useless for amplification; the first RRset is as good as any.
+    for (const set of node.values()) return { kind: 'records', records: toRRs(set, owner) };
+    return NODATA;
+  }
+  const set = node.get(type);
+  if (set) return { kind: 'records', records: toRRs(set, owner) };
+  // RFC 1034 §3.6.2: a CNAME stands for every type at its owner.
+  const cname = node.get(RRType.CNAME);
+  if (cname?.records[0]) return { kind: 'cname', cname: { name: owner, type: RRType.CNAME, ttl: cname.ttl, data: cname.records[0] } };
+  return NODATA;
+}
+
+/**
+ * The highest delegation (NS below the apex) between the apex and `name`, if any
+ * (RFC 1034 §4.3.2 step 3b). A DS query at the cut itself belongs to the parent side
+ * (RFC 4035 §3.1.4.1).
+ */
+function findZoneCut(zone: ZoneView, name: Name, type: number): Name | undefined {
+  let cut: Name | undefined;
+  for (let n: Name | undefined = name; n !== undefined && n !== zone.origin; n = parentName(n)) {
+    if (n === name && type === RRType.DS) continue;
+    if (zone.node(n)?.has(RRType.NS)) cut = n;
+  }
+  return cut;
+}
+
+function referral(zone: ZoneView, cut: Name): Lookup {
+  const nsSet = zone.node(cut)!.get(RRType.NS)!;
+  const ns = toRRs(nsSet, cut);
+  const glue: RR[] = [];
+  for (const rr of ns) {
+    const target = (rr.data as { target: Name }).target;
+    // Glue lives below the cut in the parent's data (RFC 1034 §4.2.1); only it is needed.
+    if (!isSubdomain(target, cut)) continue;
+    const node = zone.node(target);
+    for (const type of ADDRESS_TYPES) {
+      const set = node?.get(type);
+      if (set) glue.push(...toRRs(set, target));
+    }
+  }
+  return { kind: 'referral', ns, glue };
+}
+
+const ADDRESS_TYPES = [RRType.A, RRType.AAAA] as const;
+
+/**
+ * Additional-section processing (RFC 1035 §3.3.9, §3.3.13; RFC 2782): addresses of SRV
+ * targets, MX exchanges and NS hosts that we hold, so clients need no second query.
+ */
+function additionalFor(answer: readonly RR[], snapshot: Snapshot): RR[] {
+  let targets: Name[] | undefined;
+  for (const rr of answer) {
+    const target = additionalTarget(rr.data);
+    if (target !== undefined && target !== '') (targets ??= []).includes(target) || targets.push(target);
+  }
+  if (!targets) return [];
+  const out: RR[] = [];
+  for (const target of targets) {
+    const node = snapshot.findZone(target)?.node(target);
+    if (!node) continue;
+    for (const type of ADDRESS_TYPES) {
+      const set = node.get(type);
+      if (set) out.push(...toRRs(set, target));
+    }
+  }
+  return out;
+}
+
+function additionalTarget(data: RData): Name | undefined {
+  switch (data.type) {
+    case RRType.SRV:
+      return (data as { target: Name }).target;
+    case RRType.MX:
+      return (data as { exchange: Name }).exchange;
+    case RRType.NS:
+      return (data as { target: Name }).target;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The SOA for a negative answer: its TTL is the lesser of the SOA's own TTL and its MINIMUM
+ * field, which is how long resolvers may cache the negative answer (RFC 2308 §3, §5).
+ */
+function negativeSoa(zone: ZoneView): RR {
+  const soa = zone.soa;
+  const data = soa.records[0]!;
+  const minimum = (data as { minimum: number }).minimum;
+  return { name: zone.origin, type: RRType.SOA, ttl: Math.min(soa.ttl, minimum), data };
+}
+
+function toRRs(set: RRset, owner: Name): RR[] {
+  const out = new Array<RR>(set.records.length);
+  for (let i = 0; i < set.records.length; i++) out[i] = { name: owner, type: set.type, ttl: set.ttl, data: set.records[i]! };
+  return out;
+}

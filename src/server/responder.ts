@@ -1,0 +1,193 @@
+import { LRUCache } from 'lru-cache';
+import { Rcode, RRClass, RRType, isMetaType, rcodeName, typeName } from '../dns/constants.js';
+import { toPresentation } from '../dns/name.js';
+import type { Logger } from '../log.js';
+import type { Outcome } from '../resolve/outcome.js';
+import { resolve } from '../resolve/resolve.js';
+import type { Snapshot } from '../table/snapshot.js';
+import type { QueryContext } from '../transport/server.js';
+import { decodeQuery, type Query } from '../wire/query.js';
+import { buildTemplate, questionSection, render, renderBare, type ResponseTemplate } from '../wire/response.js';
+import type { ChaosNames } from './chaos.js';
+
+export interface ResponderOptions {
+  /** The current snapshot; read once per query. */
+  readonly snapshot: () => Snapshot;
+  readonly logger: Logger;
+  /** Largest UDP reply we send and the size we advertise in OPT (RFC 6891 §6.2.5). */
+  readonly ednsUdpSize: number;
+  /** Class CH names answered with TXT (server identity), or undefined to refuse class CH. */
+  readonly chaos: ChaosNames | undefined;
+  readonly logQueries: boolean;
+  /** Called once per reply sent, for metrics. */
+  readonly observe?: (event: QueryEvent) => void;
+  /** Bounds of the encoded-response cache (entries, total bytes). */
+  readonly cacheEntries?: number;
+  readonly cacheBytes?: number;
+}
+
+export interface QueryEvent {
+  readonly transport: 'udp' | 'tcp';
+  /** Zone origin the question fell in; undefined when none of ours. */
+  readonly zone: string | undefined;
+  readonly type: number;
+  readonly rcode: number;
+  readonly size: number;
+  readonly truncated: boolean;
+  readonly startedAt: number;
+}
+
+interface CachedResponse {
+  readonly template: ResponseTemplate;
+  readonly zone: string | undefined;
+}
+
+/**
+ * Turns query bytes into reply bytes: decode, resolve against the current snapshot, encode.
+ * Encoded replies are cached per (type, name) for the life of a snapshot, so a repeated
+ * question costs a decode, one cache lookup and one copy. The cache is dropped whole when the
+ * snapshot changes, which keeps it exactly as fresh as the snapshot.
+ */
+export class Responder {
+  readonly #options: ResponderOptions;
+  readonly #cache: LRUCache<string, CachedResponse>;
+  #cachedFor: Snapshot | undefined;
+
+  constructor(options: ResponderOptions) {
+    this.#options = options;
+    this.#cache = new LRUCache<string, CachedResponse>({
+      max: options.cacheEntries ?? 100_000,
+      maxSize: options.cacheBytes ?? 64 * 1024 * 1024,
+      sizeCalculation: (v) => v.template.bytes.length + 64,
+    });
+  }
+
+  /** The transport's QueryHandler. Never throws. */
+  readonly handle = (message: Buffer, context: QueryContext): Buffer | null => {
+    const startedAt = this.#options.observe || this.#options.logQueries ? performance.now() : 0;
+    const decoded = decodeQuery(message);
+    if (decoded.kind === 'drop') return null;
+    const advertisedUdpSize = this.#options.ednsUdpSize;
+
+    if (decoded.kind === 'error') {
+      const q = decoded.question;
+      const reply = renderBare({
+        id: decoded.id,
+        queryFlags: decoded.flags,
+        rcode: decoded.rcode,
+        question: q ? questionSection(message, q) : undefined,
+        edns: decoded.edns,
+        advertisedUdpSize,
+      });
+      this.#report(context, undefined, q?.type ?? 0, q?.name, decoded.rcode, reply, startedAt);
+      return reply;
+    }
+
+    const query = decoded.query;
+    const maxSize = context.transport === 'tcp' ? 0xffff : query.edns ? Math.min(query.edns.udpSize, advertisedUdpSize) : 512;
+    let cached: CachedResponse | undefined;
+    try {
+      cached = this.#lookup(query);
+    } catch (error) {
+      // A bug or bad data must cost one SERVFAIL, not the server (RFC 1035 §4.1.1 rcode 2).
+      this.#options.logger.error({ err: error, name: toPresentation(query.name), type: typeName(query.type) }, 'failed to answer a query');
+      cached = undefined;
+    }
+    if (!cached) {
+      const rcode = this.#refusalFor(query);
+      const reply = renderBare({
+        id: query.id,
+        queryFlags: query.flags,
+        rcode,
+        question: questionSection(message, { ...query, inline: query.nameInline }),
+        edns: query.edns,
+        advertisedUdpSize,
+      });
+      this.#report(context, undefined, query.type, query.name, rcode, reply, startedAt);
+      return reply;
+    }
+    const reply = render(cached.template, query, maxSize, advertisedUdpSize);
+    this.#report(context, cached.zone, query.type, query.name, cached.template.rcode, reply, startedAt);
+    return reply;
+  };
+
+  /** The cached or freshly built response for an answerable query; undefined to refuse it. */
+  #lookup(query: Query): CachedResponse | undefined {
+    if (query.class === RRClass.CH) return this.#chaos(query);
+    if (query.class !== RRClass.IN || isMetaType(query.type) && query.type !== RRType.ANY) return undefined;
+
+    const snapshot = this.#options.snapshot();
+    if (snapshot !== this.#cachedFor) {
+      this.#cache.clear();
+      this.#cachedFor = snapshot;
+    }
+    const key = `${query.type}:${query.name}`;
+    const hit = this.#cache.get(key);
+    if (hit) return hit;
+    const outcome = resolve({ name: query.name, type: query.type }, snapshot);
+    if (outcome.kind === 'notours') return undefined;
+    const built: CachedResponse = { template: templateFor(query, outcome), zone: outcome.zone };
+    this.#cache.set(key, built);
+    return built;
+  }
+
+  #chaos(query: Query): CachedResponse | undefined {
+    const strings = this.#options.chaos?.get(query.name);
+    if (!strings) return undefined;
+    const wanted = query.type === RRType.TXT || query.type === RRType.ANY;
+    const answer = wanted ? [{ name: query.name, type: RRType.TXT, ttl: 0, data: { type: RRType.TXT, strings } }] : [];
+    const template = buildTemplate({
+      question: { name: query.name, type: query.type, class: RRClass.CH },
+      rcode: Rcode.NOERROR,
+      authoritative: true,
+      answer,
+      authority: [],
+      additional: [],
+    });
+    return { template, zone: undefined };
+  }
+
+  /** Why a query gets no records: REFUSED for what we do not serve, NOTIMP / FORMERR for meta types. */
+  #refusalFor(query: Query): number {
+    if (query.class !== RRClass.IN && query.class !== RRClass.CH) return Rcode.REFUSED;
+    if (query.type === RRType.OPT) return Rcode.FORMERR; // RFC 6891 §6.1.1: OPT is not a question
+    // Zone transfers are not offered (CoreDNS without `transfer` refuses them too).
+    if (query.type === RRType.AXFR || query.type === RRType.IXFR) return Rcode.REFUSED;
+    if (isMetaType(query.type) && query.type !== RRType.ANY) return Rcode.NOTIMP;
+    return Rcode.REFUSED; // not a zone we serve (RFC 1035 §4.1.1; forwarding comes later)
+  }
+
+  #report(context: QueryContext, zone: string | undefined, type: number, name: string | undefined, rcode: number, reply: Buffer, startedAt: number): void {
+    const truncated = (reply[2]! & 0x02) !== 0;
+    this.#options.observe?.({ transport: context.transport, zone, type, rcode, size: reply.length, truncated, startedAt });
+    if (this.#options.logQueries) {
+      this.#options.logger.info(
+        {
+          remote: `${context.remoteAddress}:${context.remotePort}`,
+          transport: context.transport,
+          name: name === undefined ? undefined : toPresentation(name),
+          type: typeName(type),
+          rcode: rcodeName(rcode),
+          size: reply.length,
+          truncated,
+          ms: Number((performance.now() - startedAt).toFixed(3)),
+        },
+        'query',
+      );
+    }
+  }
+}
+
+/** Encodes an outcome for the question asked (RFC 1035 §4.1.1 flags, RFC 2308 negative answers). */
+export function templateFor(query: { name: string; type: number }, outcome: Exclude<Outcome, { kind: 'notours' }>): ResponseTemplate {
+  return buildTemplate({
+    question: { name: query.name, type: query.type, class: RRClass.IN },
+    rcode: outcome.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR,
+    // A referral is not an authoritative answer (RFC 1034 §4.3.2 step 3b).
+    authoritative: outcome.kind !== 'referral',
+    answer: outcome.answer,
+    authority: outcome.authority,
+    additional: outcome.additional,
+    additionalRequired: outcome.kind === 'referral',
+  });
+}

@@ -1,0 +1,60 @@
+import { isIPv4, isIPv6 } from 'node:net';
+
+/** IPv4 dotted quad to 4 octets; undefined when not a valid address. */
+export function ipv4Bytes(address: string): Uint8Array | undefined {
+  if (!isIPv4(address)) return undefined;
+  return Uint8Array.from(address.split('.'), Number);
+}
+
+/** IPv6 text (RFC 4291 §2.2, including `::` and an embedded IPv4 tail) to 16 octets. */
+export function ipv6Bytes(address: string): Uint8Array | undefined {
+  if (!isIPv6(address)) return undefined;
+  let text = address;
+  const zone = text.indexOf('%');
+  if (zone >= 0) return undefined; // zone ids are local to a host; never record data
+  const out = new Uint8Array(16);
+  let tail: number[] = [];
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    tail = v4[1]!.split('.').map(Number);
+    text = text.slice(0, -v4[1]!.length) + '0:0';
+  }
+  const [head, rest] = text.split('::') as [string, string | undefined];
+  const headGroups = head === '' ? [] : head.split(':');
+  const restGroups = rest === undefined || rest === '' ? [] : rest.split(':');
+  const groups =
+    rest === undefined ? headGroups : [...headGroups, ...new Array<string>(8 - headGroups.length - restGroups.length).fill('0'), ...restGroups];
+  groups.forEach((g, i) => {
+    const v = parseInt(g, 16);
+    out[i * 2] = v >> 8;
+    out[i * 2 + 1] = v & 0xff;
+  });
+  if (v4) out.set(tail, 12);
+  return out;
+}
+
+/** Canonical IPv6 text (RFC 5952): lower case, longest zero run as `::`. */
+export function canonicalIPv6(address: string): string | undefined {
+  const bytes = ipv6Bytes(address);
+  if (!bytes) return undefined;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}

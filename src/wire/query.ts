@@ -1,0 +1,222 @@
+import dns2 from 'dns2';
+import { Flag, Opcode, Rcode, RRType } from '../dns/constants.js';
+import { DOT_IN_LABEL, MAX_NAME_OCTETS, type Name } from '../dns/name.js';
+
+/** EDNS(0) as the client sent it (RFC 6891 §6.1.3). */
+export interface Edns {
+  /** Requestor's UDP payload size; values below 512 count as 512 (RFC 6891 §6.2.5). */
+  readonly udpSize: number;
+  readonly version: number;
+  /** DNSSEC OK (RFC 3225 §3): copied to the response. */
+  readonly dnssecOk: boolean;
+}
+
+export interface QuestionInfo {
+  readonly name: Name;
+  readonly type: number;
+  readonly class: number;
+  readonly nameEnd: number;
+  readonly inline: boolean;
+}
+
+/** A query the server can answer, decoded from its bytes. */
+export interface Query {
+  readonly message: Buffer;
+  readonly id: number;
+  readonly flags: number;
+  readonly opcode: number;
+  /** Canonical (lower-case) question name. */
+  readonly name: Name;
+  readonly type: number;
+  readonly class: number;
+  /** Offset just past the question name, and whether it was written inline (no pointer). */
+  readonly nameEnd: number;
+  readonly nameInline: boolean;
+  /** Offset just past the question section. */
+  readonly questionEnd: number;
+  readonly edns: Edns | undefined;
+}
+
+/**
+ * - `query`: answer it.
+ * - `error`: answer with `rcode`, echoing the header (and the question when it was readable).
+ * - `drop`: send nothing (too short to have an ID, or a response rather than a query).
+ */
+export type Decoded =
+  | { readonly kind: 'query'; readonly query: Query }
+  | {
+      readonly kind: 'error';
+      readonly rcode: number;
+      readonly id: number;
+      readonly flags: number;
+      readonly question: QuestionInfo | undefined;
+      /** The client's EDNS when it was well-formed: the error reply then carries OPT too. */
+      readonly edns: Edns | undefined;
+      readonly reason: string;
+    }
+  | { readonly kind: 'drop'; readonly reason: string };
+
+const HEADER = 12;
+
+/**
+ * Decodes a query. The common shape (one question, at most an OPT record) is read by hand in
+ * one pass with no parsing library on the hot path; anything else (answer/authority records,
+ * other additional records such as TSIG) goes through dns2's full parser, guarded, to find and
+ * validate the OPT record. Never throws.
+ */
+export function decodeQuery(message: Buffer): Decoded {
+  if (message.length < HEADER) return { kind: 'drop', reason: 'shorter than a DNS header' };
+  const id = message.readUInt16BE(0);
+  const flags = message.readUInt16BE(2);
+  // Never answer a response: that is how reflection loops start.
+  if (flags & Flag.QR) return { kind: 'drop', reason: 'QR set: not a query' };
+  const opcode = (flags >> 11) & 0xf;
+  const qdcount = message.readUInt16BE(4);
+  const ancount = message.readUInt16BE(6);
+  const nscount = message.readUInt16BE(8);
+  const arcount = message.readUInt16BE(10);
+  const error = (rcode: number, reason: string, question?: Extract<Decoded, { kind: 'error' }>['question'], edns?: Edns): Decoded => ({
+    kind: 'error',
+    rcode,
+    id,
+    flags,
+    question,
+    edns,
+    reason,
+  });
+
+  // RFC 9619: a QUERY carries exactly one question.
+  if (qdcount !== 1) return error(opcode === Opcode.QUERY ? Rcode.FORMERR : Rcode.NOTIMP, `QDCOUNT is ${qdcount}`);
+  const qname = readName(message, HEADER);
+  if (typeof qname === 'string') return error(Rcode.FORMERR, `question name: ${qname}`);
+  if (qname.end + 4 > message.length) return error(Rcode.FORMERR, 'question truncated');
+  const type = message.readUInt16BE(qname.end);
+  const qclass = message.readUInt16BE(qname.end + 2);
+  const questionEnd = qname.end + 4;
+  const question: QuestionInfo = { name: qname.name, type, class: qclass, nameEnd: qname.end, inline: qname.inline };
+
+  let edns: Edns | undefined;
+  if (ancount === 0 && nscount === 0 && arcount <= 1) {
+    const opt = arcount === 1 ? readOpt(message, questionEnd) : undefined;
+    if (typeof opt === 'string') return error(Rcode.FORMERR, opt, question);
+    if (opt === null) {
+      const slow = ednsViaFullParse(message);
+      if (typeof slow === 'string') return error(Rcode.FORMERR, slow, question);
+      edns = slow;
+    } else edns = opt;
+  } else {
+    const slow = ednsViaFullParse(message);
+    if (typeof slow === 'string') return error(Rcode.FORMERR, slow, question);
+    edns = slow;
+  }
+
+  if (opcode !== Opcode.QUERY) return error(Rcode.NOTIMP, `opcode ${opcode}`, question, edns);
+  // RFC 6891 §6.1.3: we speak EDNS version 0 only.
+  if (edns && edns.version !== 0) return error(Rcode.BADVERS, `EDNS version ${edns.version}`, question, { ...edns, version: 0 });
+
+  return {
+    kind: 'query',
+    query: {
+      message,
+      id,
+      flags,
+      opcode,
+      name: qname.name,
+      type,
+      class: qclass,
+      nameEnd: qname.end,
+      nameInline: qname.inline,
+      questionEnd,
+      edns,
+    },
+  };
+}
+
+/**
+ * Reads a (possibly compressed) name into canonical form. Returns an error string for
+ * anything malformed: reserved label types, pointers that do not point backwards (which rules
+ * out loops), names over 255 octets (RFC 1035 §4.1.4, §2.3.4).
+ */
+export function readName(msg: Buffer, offset: number): { name: Name; end: number; inline: boolean } | string {
+  let name = '';
+  let pos = offset;
+  let end = -1;
+  let octets = 1;
+  let lowestJump = offset;
+  for (;;) {
+    if (pos >= msg.length) return 'runs past the end of the message';
+    const len = msg[pos]!;
+    if (len === 0) {
+      if (end < 0) end = pos + 1;
+      break;
+    }
+    const kind = len & 0xc0;
+    if (kind === 0xc0) {
+      if (pos + 1 >= msg.length) return 'compression pointer runs past the end';
+      const target = ((len & 0x3f) << 8) | msg[pos + 1]!;
+      if (end < 0) end = pos + 2;
+      // Only strictly backwards pointers: this forbids loops and forward references.
+      if (target >= lowestJump) return 'compression pointer does not point backwards';
+      lowestJump = target;
+      pos = target;
+      continue;
+    }
+    if (kind !== 0) return `reserved label type 0x${kind.toString(16)}`;
+    octets += len + 1;
+    if (octets > MAX_NAME_OCTETS) return 'longer than 255 octets';
+    if (pos + 1 + len > msg.length) return 'label runs past the end of the message';
+    if (name.length > 0) name += '.';
+    for (let i = pos + 1; i <= pos + len; i++) {
+      const c = msg[i]!;
+      name += c >= 65 && c <= 90 ? String.fromCharCode(c + 32) : c === 0x2e ? DOT_IN_LABEL : String.fromCharCode(c);
+    }
+    pos += len + 1;
+  }
+  return { name, end, inline: lowestJump === offset };
+}
+
+/** The OPT record at `at`; null when the record there is something else (e.g. TSIG). */
+function readOpt(msg: Buffer, at: number): Edns | string | null {
+  // RFC 6891 §6.1.2: owner is the root, type 41, class = UDP size, TTL = ext-rcode/version/flags.
+  if (at + 11 > msg.length) return 'additional record truncated';
+  if (msg[at] !== 0 || msg.readUInt16BE(at + 1) !== RRType.OPT) return null;
+  const udpSize = msg.readUInt16BE(at + 3);
+  const version = msg[at + 6]!;
+  const flags = msg.readUInt16BE(at + 7);
+  const rdlength = msg.readUInt16BE(at + 9);
+  const end = at + 11 + rdlength;
+  if (end > msg.length) return 'OPT RDATA runs past the end of the message';
+  // Options are {code, length, data} triples that must exactly fill RDATA.
+  for (let p = at + 11; p < end; ) {
+    if (p + 4 > end) return 'OPT option header truncated';
+    const optionLength = msg.readUInt16BE(p + 2);
+    p += 4 + optionLength;
+    if (p > end) return 'OPT option runs past RDATA';
+  }
+  return { udpSize: Math.max(512, udpSize), version, dnssecOk: (flags & 0x8000) !== 0 };
+}
+
+/**
+ * dns2's full parser, for the rare query shapes the fast path does not read. It throws only for
+ * messages under 12 octets and reports every other defect in `errors`, which we treat as
+ * FORMERR (the reference notes on dns2 3.1.1: guard and catch around it).
+ */
+function ednsViaFullParse(msg: Buffer): Edns | undefined | string {
+  let packet: InstanceType<typeof dns2.Packet>;
+  try {
+    packet = dns2.Packet.parse(msg);
+  } catch (e) {
+    return `unparseable: ${(e as Error).message}`;
+  }
+  const errors = (packet as unknown as { errors: Error[] }).errors;
+  if (errors.length > 0) return `malformed: ${errors[0]!.message}`;
+  const opts = (packet.additionals as { type: number; name: string; class: number; version?: number; doFlag?: boolean }[]).filter(
+    (r) => r.type === RRType.OPT,
+  );
+  if (opts.length === 0) return undefined;
+  // RFC 6891 §6.1.1: more than one OPT, or an OPT not owned by the root, is FORMERR.
+  if (opts.length > 1) return 'more than one OPT record';
+  const opt = opts[0]!;
+  if (opt.name !== '') return 'OPT record not owned by the root';
+  return { udpSize: Math.max(512, opt.class), version: opt.version ?? 0, dnssecOk: !!opt.doFlag };
+}

@@ -1,0 +1,152 @@
+import { Flag } from '../dns/constants.js';
+import type { Name } from '../dns/name.js';
+import type { RR } from '../dns/records.js';
+import type { Edns, Query } from './query.js';
+import { MessageWriter } from './writer.js';
+
+/**
+ * A response encoded once and reused for every query with the same question: the full message
+ * as it would go out for a query with ID 0, the canonical lower-case question, no RD/CD bits and
+ * no OPT. `render` patches those per query, so the hot path is one copy and a few writes.
+ */
+export interface ResponseTemplate {
+  readonly bytes: Buffer;
+  readonly rcode: number;
+  /** Offset just past the question section. */
+  readonly questionEnd: number;
+  /** Offset of the first additional record, and how many there are. */
+  readonly additionalStart: number;
+  readonly additionalCount: number;
+  /** Referral glue must not be dropped silently: when it does not fit, set TC (RFC 9471 §3). */
+  readonly additionalRequired: boolean;
+}
+
+export interface TemplateContent {
+  readonly question: { readonly name: Name; readonly type: number; readonly class: number };
+  readonly rcode: number;
+  readonly authoritative: boolean;
+  readonly answer: readonly RR[];
+  readonly authority: readonly RR[];
+  readonly additional: readonly RR[];
+  readonly additionalRequired?: boolean;
+  /** Class of the records (IN; CH for the server-identity names). */
+  readonly recordClass?: number;
+}
+
+export function buildTemplate(content: TemplateContent): ResponseTemplate {
+  const w = new MessageWriter();
+  const rrClass = content.recordClass ?? content.question.class;
+  w.u16(0);
+  w.u16(Flag.QR | (content.authoritative ? Flag.AA : 0) | (content.rcode & 0xf));
+  w.u16(1);
+  w.u16(content.answer.length);
+  w.u16(content.authority.length);
+  w.u16(content.additional.length);
+  w.name(content.question.name);
+  w.u16(content.question.type);
+  w.u16(content.question.class);
+  const questionEnd = w.length;
+  for (const rr of content.answer) w.record(rr, rrClass);
+  for (const rr of content.authority) w.record(rr, rrClass);
+  const additionalStart = w.length;
+  for (const rr of content.additional) w.record(rr, rrClass);
+  return {
+    bytes: w.toBuffer(),
+    rcode: content.rcode,
+    questionEnd,
+    additionalStart,
+    additionalCount: content.additional.length,
+    additionalRequired: content.additionalRequired ?? false,
+  };
+}
+
+const OPT_LENGTH = 11;
+/** Flags a response copies from the query: RD (RFC 1035 §4.1.1) and CD (RFC 4035 §3.2.2). */
+const COPIED_FLAGS = Flag.RD | Flag.CD;
+
+/**
+ * The reply to `query` from `template`, fitting in `maxSize` octets. When the whole message
+ * does not fit, the additional section goes first (it is optional, RFC 2181 §9); if it still
+ * does not fit, the reply carries only the question with TC set, so the client retries over
+ * TCP (RFC 1035 §4.2.1, RFC 7766 §5).
+ */
+export function render(template: ResponseTemplate, query: Query, maxSize: number, advertisedUdpSize: number): Buffer {
+  const opt = query.edns ? OPT_LENGTH : 0;
+  const src = template.bytes;
+  let body = src.length;
+  let arcount = template.additionalCount;
+  let truncated = false;
+  if (body + opt > maxSize) {
+    if (!template.additionalRequired && template.additionalStart + opt <= maxSize) {
+      body = template.additionalStart;
+      arcount = 0;
+    } else {
+      body = template.questionEnd;
+      truncated = true;
+    }
+  }
+  const out = Buffer.allocUnsafe(body + opt);
+  src.copy(out, 0, 0, body);
+  out.writeUInt16BE(query.id, 0);
+  out.writeUInt16BE(src.readUInt16BE(2) | (query.flags & COPIED_FLAGS) | (truncated ? Flag.TC : 0), 2);
+  if (truncated) out.fill(0, 6, 10);
+  out.writeUInt16BE((truncated ? 0 : arcount) + (opt ? 1 : 0), 10);
+  // Echo the question exactly as sent (0x20 case randomisation, RFC 1034 §3.1); its length
+  // equals the canonical one because only ASCII case differs.
+  if (query.nameInline) query.message.copy(out, 12, 12, query.nameEnd);
+  if (opt) writeOpt(out, body, query.edns!, template.rcode, advertisedUdpSize);
+  return out;
+}
+
+/**
+ * A reply without records (errors, REFUSED, NOTIMP, BADVERS): header, the question if there
+ * was a readable one, and OPT when the query had a well-formed one (RFC 6891 §7).
+ */
+export function renderBare(options: {
+  id: number;
+  queryFlags: number;
+  rcode: number;
+  /** The question section to echo, if there was a readable one. */
+  question: Uint8Array | undefined;
+  edns: Edns | undefined;
+  advertisedUdpSize: number;
+  authoritative?: boolean;
+}): Buffer {
+  const { id, queryFlags, rcode, question, edns } = options;
+  const opt = edns ? OPT_LENGTH : 0;
+  const body = 12 + (question?.length ?? 0);
+  const out = Buffer.allocUnsafe(body + opt);
+  out.writeUInt16BE(id, 0);
+  const opcode = queryFlags & 0x7800;
+  out.writeUInt16BE(Flag.QR | opcode | (options.authoritative ? Flag.AA : 0) | (queryFlags & COPIED_FLAGS) | (rcode & 0xf), 2);
+  out.writeUInt16BE(question ? 1 : 0, 4);
+  out.writeUInt32BE(0, 6);
+  out.writeUInt16BE(opt ? 1 : 0, 10);
+  if (question) out.set(question, 12);
+  if (opt) writeOpt(out, body, edns!, rcode, options.advertisedUdpSize);
+  return out;
+}
+
+function writeOpt(out: Buffer, at: number, edns: Edns, rcode: number, udpSize: number): void {
+  out[at] = 0; // root owner
+  out.writeUInt16BE(41, at + 1);
+  out.writeUInt16BE(udpSize, at + 3);
+  out[at + 5] = (rcode >> 4) & 0xff; // extended RCODE high bits (RFC 6891 §6.1.3)
+  out[at + 6] = 0; // version 0
+  out.writeUInt16BE(edns.dnssecOk ? 0x8000 : 0, at + 7);
+  out.writeUInt16BE(0, at + 9);
+}
+
+
+/**
+ * The question section of a query as it should be echoed: the client's own bytes when the name
+ * was written inline, else re-encoded (a pointer copied out of context would point at nonsense).
+ */
+export function questionSection(message: Buffer, q: { name: Name; type: number; class: number; nameEnd: number; inline: boolean }): Uint8Array {
+  if (q.inline) return message.subarray(12, q.nameEnd + 4);
+  const w = new MessageWriter(64);
+  w.name(q.name, false);
+  w.u16(q.type);
+  w.u16(q.class);
+  return w.toBuffer();
+}

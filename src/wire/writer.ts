@@ -1,0 +1,193 @@
+import { RRClass, RRType } from '../dns/constants.js';
+import { labelBytes, type Name } from '../dns/name.js';
+import type { RData, RR } from '../dns/records.js';
+import { ipv4Bytes, ipv6Bytes } from './ip.js';
+
+/**
+ * Writes DNS messages. Hand-written rather than dns2's writer because that one stores one
+ * array element per bit (about 3x slower), writes label bytes as Latin-1 from JS strings, and
+ * gives no access to offsets, which the pre-encoded responses need to patch ID, flags and the
+ * question per query. Only this folder sees bytes.
+ */
+export class MessageWriter {
+  #buf: Buffer;
+  #pos = 0;
+  /** Suffix name → offset of its first occurrence, for compression (RFC 1035 §4.1.4). */
+  readonly #names = new Map<Name, number>();
+
+  constructor(initialSize = 512) {
+    this.#buf = Buffer.alloc(initialSize);
+  }
+
+  get length(): number {
+    return this.#pos;
+  }
+
+  #ensure(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return;
+    const next = Buffer.alloc(Math.max(this.#buf.length * 2, this.#pos + n));
+    this.#buf.copy(next, 0, 0, this.#pos);
+    this.#buf = next;
+  }
+
+  u8(v: number): void {
+    this.#ensure(1);
+    this.#buf[this.#pos++] = v;
+  }
+
+  u16(v: number): void {
+    this.#ensure(2);
+    this.#buf.writeUInt16BE(v, this.#pos);
+    this.#pos += 2;
+  }
+
+  u32(v: number): void {
+    this.#ensure(4);
+    this.#buf.writeUInt32BE(v >>> 0, this.#pos);
+    this.#pos += 4;
+  }
+
+  bytes(b: Uint8Array): void {
+    this.#ensure(b.length);
+    this.#buf.set(b, this.#pos);
+    this.#pos += b.length;
+  }
+
+  patchU16(offset: number, v: number): void {
+    this.#buf.writeUInt16BE(v, offset);
+  }
+
+  /** A <character-string> (RFC 1035 §3.3): one length octet, at most 255 bytes. */
+  characterString(b: Uint8Array): void {
+    if (b.length > 255) throw new Error(`character-string of ${b.length} octets exceeds 255`);
+    this.u8(b.length);
+    this.bytes(b);
+  }
+
+  /**
+   * A domain name, compressed against names already written when `compress` is set. Only
+   * the RDATA of RFC 1035 types may be compressed (RFC 3597 §4); SRV targets must not be
+   * (RFC 2782), nor DNAME targets (RFC 6672 §2.5).
+   */
+  name(name: Name, compress = true): void {
+    let rest = name;
+    while (rest !== '') {
+      if (compress) {
+        const at = this.#names.get(rest);
+        if (at !== undefined) {
+          this.u16(0xc000 | at);
+          return;
+        }
+      }
+      // Pointers are 14 bits: only the first 16 KiB can be pointed at.
+      if (this.#pos < 0x4000 && !this.#names.has(rest)) this.#names.set(rest, this.#pos);
+      const dot = rest.indexOf('.');
+      const label = dot < 0 ? rest : rest.slice(0, dot);
+      this.u8(label.length);
+      this.bytes(labelBytes(label));
+      rest = dot < 0 ? '' : rest.slice(dot + 1);
+    }
+    this.u8(0);
+  }
+
+  record(rr: RR, rrClass: number = RRClass.IN): void {
+    this.name(rr.name);
+    this.u16(rr.type);
+    this.u16(rrClass);
+    // RFC 2181 §8: TTLs above 2^31-1 are treated as 0 by resolvers; clamp rather than wrap.
+    this.u32(Math.min(Math.max(0, Math.floor(rr.ttl)), 0x7fffffff));
+    const lengthAt = this.#pos;
+    this.u16(0);
+    this.rdata(rr.data);
+    const length = this.#pos - lengthAt - 2;
+    if (length > 0xffff) throw new Error(`RDATA of ${length} octets exceeds 65535`);
+    this.patchU16(lengthAt, length);
+  }
+
+  rdata(data: RData): void {
+    switch (data.type) {
+      case RRType.A: {
+        const b = ipv4Bytes((data as { address: string }).address);
+        if (!b) throw new Error(`bad IPv4 address ${(data as { address: string }).address}`);
+        this.bytes(b);
+        return;
+      }
+      case RRType.AAAA: {
+        const b = ipv6Bytes((data as { address: string }).address);
+        if (!b) throw new Error(`bad IPv6 address ${(data as { address: string }).address}`);
+        this.bytes(b);
+        return;
+      }
+      case RRType.NS:
+      case RRType.CNAME:
+      case RRType.PTR:
+        this.name((data as { target: Name }).target);
+        return;
+      case RRType.DNAME:
+        this.name((data as { target: Name }).target, false);
+        return;
+      case RRType.MX: {
+        const mx = data as { preference: number; exchange: Name };
+        this.u16(mx.preference);
+        this.name(mx.exchange);
+        return;
+      }
+      case RRType.SRV: {
+        const srv = data as { priority: number; weight: number; port: number; target: Name };
+        this.u16(srv.priority);
+        this.u16(srv.weight);
+        this.u16(srv.port);
+        this.name(srv.target, false);
+        return;
+      }
+      case RRType.TXT:
+      case RRType.SPF:
+        for (const s of (data as { strings: Uint8Array[] }).strings) this.characterString(s);
+        return;
+      case RRType.SOA: {
+        const soa = data as Extract<RData, { type: 6 }>;
+        this.name(soa.mname);
+        this.name(soa.rname);
+        this.u32(soa.serial);
+        this.u32(soa.refresh);
+        this.u32(soa.retry);
+        this.u32(soa.expire);
+        this.u32(soa.minimum);
+        return;
+      }
+      case RRType.CAA: {
+        const caa = data as Extract<RData, { type: 257 }>;
+        this.u8(caa.flags);
+        this.characterString(Buffer.from(caa.tag, 'latin1'));
+        this.bytes(caa.value);
+        return;
+      }
+      case RRType.HINFO: {
+        const h = data as Extract<RData, { type: 13 }>;
+        this.characterString(h.cpu);
+        this.characterString(h.os);
+        return;
+      }
+      case RRType.NAPTR: {
+        const n = data as Extract<RData, { type: 35 }>;
+        this.u16(n.order);
+        this.u16(n.preference);
+        this.characterString(n.flags);
+        this.characterString(n.services);
+        this.characterString(n.regexp);
+        this.name(n.replacement, false);
+        return;
+      }
+      default: {
+        const raw = (data as { raw?: Uint8Array }).raw;
+        if (!raw) throw new Error(`no encoder for type ${data.type}`);
+        this.bytes(raw);
+      }
+    }
+  }
+
+  /** A copy of what was written. */
+  toBuffer(): Buffer {
+    return Buffer.from(this.#buf.subarray(0, this.#pos));
+  }
+}
