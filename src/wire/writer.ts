@@ -1,7 +1,7 @@
 import { RRClass, RRType } from '../dns/constants.js';
 import { labelBytes, type Name } from '../dns/name.js';
 import type { RData, RR } from '../dns/records.js';
-import { ipv4Bytes, ipv6Bytes } from './ip.js';
+import { ipv4Bytes, ipv6Bytes } from '../dns/ip.js';
 
 /**
  * Writes DNS messages. Hand-written rather than dns2's writer because that one stores one

@@ -28,7 +28,7 @@ export function buildQuery(options: QueryOptions): Buffer {
       doFlag: options.edns.dnssecOk ?? false,
       version: options.edns.version ?? 0,
     } as never);
-    packet.additionals.push({ name: '', ...edns } as never);
+    packet.additionals.push(Object.assign(edns, { name: '' }) as never);
   }
   return packet.toBuffer();
 }

@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Port shared by UDP and TCP on the first listen address. */
+  readonly port: number;
+  readonly addresses: readonly string[];
+  /** Every JSON log line seen so far. */
+  readonly logs: Record<string, unknown>[];
+  /** Resolves with the first log line matching, or rejects after `timeoutMs`. */
+  waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** SIGTERM by PID, then SIGKILL if it has not exited within 5 s. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts the built CLI (`etcdns serve`) as a real process on a random loopback port and waits
+ * for its "listening" log line, which carries the bound addresses.
+ */
+export async function startServer(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<ServerProcess> {
+  const hasListen = args.includes('--listen');
+  const child = spawn(process.execPath, [CLI, 'serve', ...(hasListen ? [] : ['--listen', '127.0.0.1:0']), '--log-format', 'json', ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: { ...cleanEnv(), ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const waiters = new Set<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }>();
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      line = { msg: text };
+    }
+    logs.push(line);
+    for (const w of waiters) if (w.match(line)) (waiters.delete(w), w.resolve(line));
+  });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+
+  const waitForLog = (match: (line: Record<string, unknown>) => boolean, timeoutMs = 10_000) => {
+    const seen = logs.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      const waiter = { match, resolve };
+      waiters.add(waiter);
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderr}; logs: ${JSON.stringify(logs.slice(-5))}`));
+      }, timeoutMs);
+      void exited.then((code) => {
+        if (!waiters.has(waiter)) return;
+        clearTimeout(timer);
+        waiters.delete(waiter);
+        reject(new Error(`server exited (${code}) before the log line; stderr: ${stderr}; logs: ${JSON.stringify(logs.slice(-5))}`));
+      });
+    }).finally(() => undefined);
+  };
+
+  const listening = await waitForLog((l) => l.msg === 'listening');
+  const addresses = listening.addresses as string[];
+  const port = Number(/:(\d+)$/.exec(addresses[0]!)![1]);
+
+  return {
+    child,
+    pid: child.pid!,
+    port,
+    addresses,
+    logs,
+    waitForLog,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      process.kill(child.pid!, 'SIGTERM');
+      const timer = setTimeout(() => child.exitCode === null && process.kill(child.pid!, 'SIGKILL'), 5000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** The environment without our own variables, so a developer's ETCDNS_* never leaks into tests. */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ETCDNS_')));
+}
+
+/** Runs the CLI to completion (for commands other than serve). */
+export async function runCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}) {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: { ...cleanEnv(), ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 15_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
