@@ -86,15 +86,16 @@ export class Responder {
     const query = decoded.query;
     const maxSize = context.transport === 'tcp' ? 0xffff : query.edns ? Math.min(query.edns.udpSize, advertisedUdpSize) : 512;
     let cached: CachedResponse | undefined;
+    let failed = false;
     try {
       cached = this.#lookup(query);
     } catch (error) {
       // A bug or bad data must cost one SERVFAIL, not the server (RFC 1035 §4.1.1 rcode 2).
       this.#options.logger.error({ err: error, name: toPresentation(query.name), type: typeName(query.type) }, 'failed to answer a query');
-      cached = undefined;
+      failed = true;
     }
     if (!cached) {
-      const rcode = this.#refusalFor(query);
+      const rcode = failed ? Rcode.SERVFAIL : this.#refusalFor(query);
       const reply = renderBare({
         id: query.id,
         queryFlags: query.flags,

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { buildQuery, parseReply, RCODE } from '../../test/support/packets.js';
+import { silentLogger } from '../log.js';
+import { parseZoneFile } from '../sources/zonefile/parse.js';
+import { RecordTable } from '../table/table.js';
+import type { ZoneView } from '../table/zone.js';
+import { chaosNames } from './chaos.js';
+import { Responder, type QueryEvent } from './responder.js';
+
+function zoneMap(text: string): Map<string, ZoneView> {
+  const parsed = parseZoneFile(text, { file: 't' });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  return new Map([[parsed.zone.origin, parsed.zone]]);
+}
+
+const udp = { transport: 'udp' as const, remoteAddress: '127.0.0.1', remotePort: 5000, localPort: 53 };
+
+function setup() {
+  const table = new RecordTable({ sources: ['files'] });
+  table.publish('files', zoneMap('$ORIGIN a.test.\n$TTL 30\n@ SOA ns h 1 2 3 4 5\nwww A 192.0.2.1'));
+  const events: QueryEvent[] = [];
+  const responder = new Responder({
+    snapshot: () => table.current,
+    logger: silentLogger(),
+    ednsUdpSize: 1232,
+    chaos: chaosNames('1.2.3'),
+    logQueries: false,
+    observe: (e) => events.push(e),
+  });
+  const ask = (name: string, type: string | number, extra: Partial<Parameters<typeof buildQuery>[0]> = {}) =>
+    parseReply(responder.handle(buildQuery({ name, type, ...extra }), udp)!);
+  return { table, responder, ask, events };
+}
+
+describe('Responder', () => {
+  it('serves the new snapshot as soon as it is swapped in (no stale cached answer)', () => {
+    const { table, ask } = setup();
+    expect((ask('www.a.test', 'A').answers[0] as unknown as { address: string }).address).toBe('192.0.2.1');
+    table.publish('files', zoneMap('$ORIGIN a.test.\n$TTL 30\n@ SOA ns h 2 2 3 4 5\nwww A 192.0.2.2'));
+    expect((ask('www.a.test', 'A').answers[0] as unknown as { address: string }).address).toBe('192.0.2.2');
+  });
+
+  it('refuses other classes, zone transfers and names outside our zones; NOTIMP for other meta types', () => {
+    const { ask } = setup();
+    expect(ask('www.a.test', 'A', { class: 4 }).header.rcode).toBe(RCODE.REFUSED);
+    expect(ask('a.test', 'AXFR').header.rcode).toBe(RCODE.REFUSED);
+    expect(ask('elsewhere.test', 'A').header.rcode).toBe(RCODE.REFUSED);
+    expect(ask('www.a.test', 'MAILB').header.rcode).toBe(RCODE.NOTIMP);
+    expect(ask('www.a.test', 41).header.rcode).toBe(RCODE.FORMERR);
+  });
+
+  it('answers the identity names in class CH, and refuses CH otherwise', () => {
+    const { ask } = setup();
+    const v = ask('VERSION.BIND', 'TXT', { class: 3 });
+    expect(v.header.aa).toBe(1);
+    expect((v.answers[0] as unknown as { data: string[] }).data).toEqual(['etcdns 1.2.3']);
+    expect(ask('other.bind', 'TXT', { class: 3 }).header.rcode).toBe(RCODE.REFUSED);
+  });
+
+  it('reports every reply to the observer with zone, type and rcode', () => {
+    const { ask, events } = setup();
+    ask('www.a.test', 'A');
+    ask('nope.a.test', 'A');
+    ask('x.other', 'A');
+    expect(events.map((e) => [e.zone, e.type, e.rcode])).toEqual([
+      ['a.test', 1, 0],
+      ['a.test', 1, 3],
+      [undefined, 1, 5],
+    ]);
+  });
+
+  it('turns an internal failure into SERVFAIL for that query only', () => {
+    let broken = true;
+    const { table } = setup();
+    const responder = new Responder({
+      snapshot: () => {
+        if (broken) throw new Error('boom');
+        return table.current;
+      },
+      logger: silentLogger(),
+      ednsUdpSize: 1232,
+      chaos: undefined,
+      logQueries: false,
+    });
+    const reply = parseReply(responder.handle(buildQuery({ name: 'www.a.test', type: 'A' }), udp)!);
+    expect(reply.header.rcode).toBe(RCODE.SERVFAIL);
+    broken = false;
+    expect(parseReply(responder.handle(buildQuery({ name: 'www.a.test', type: 'A' }), udp)!).header.rcode).toBe(0);
+  });
+
+  it('drops datagrams shorter than a header instead of answering', () => {
+    const { responder } = setup();
+    expect(responder.handle(Buffer.from([1, 2, 3]), udp)).toBeNull();
+  });
+});
