@@ -1,0 +1,411 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { systemClock, type Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import { Reporter, errorText } from './reporter.js';
+import { TcpConnection, type ConnectionHost } from './tcp-connection.js';
+import type { QueryHandler, TransportEvent, TransportOptions } from './types.js';
+
+export type { QueryContext, QueryHandler, TransportEvent, TransportEventType, TransportOptions } from './types.js';
+
+export interface ListenAddress {
+  /** An IP literal: '127.0.0.1', '::1', '0.0.0.0', '::'. */
+  host: string;
+  /** 0 = pick a free port, the same one for UDP and TCP. */
+  port: number;
+}
+
+export interface BoundAddress {
+  transport: 'udp' | 'tcp';
+  host: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+/** listen() failure, naming the transport and address that could not be bound. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+  constructor(
+    readonly transport: 'udp' | 'tcp',
+    readonly host: string,
+    readonly port: number,
+    /** errno code from the OS (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...), when there is one. */
+    readonly code: string | undefined,
+    cause: unknown,
+  ) {
+    super(`cannot listen on ${transport} ${formatAddress(host, port)}: ${describeBindError(code, cause)}`, { cause });
+  }
+}
+
+/**
+ * Largest UDP payload over IPv4 (65535 - 20 IP header - 8 UDP header). Anything larger can
+ * never be sent; the handler is responsible for sizes (RFC 1035 §4.2.1 / EDNS), this guard
+ * only keeps a bug from turning into an error per query.
+ */
+const MAX_UDP_PAYLOAD = 65507;
+
+/** Port 0: how often to retry when the port UDP got is already taken for TCP. */
+const PORT_ZERO_ATTEMPTS = 8;
+
+const DEFAULT_GRACE_MS = 5000;
+
+interface BoundPair {
+  host: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+  udp: dgram.Socket;
+  tcp: net.Server;
+}
+
+/**
+ * DNS over UDP and TCP on Node's dgram/net. Knows about framing only: every message goes to
+ * the handler, every non-null reply goes back to the sender.
+ */
+export class DnsTransport {
+  private readonly handler: QueryHandler;
+  private readonly options: TransportOptions;
+  private readonly clock: Clock;
+  private readonly reporter: Reporter;
+  private readonly host: ConnectionHost;
+
+  private readonly pairs: BoundPair[] = [];
+  private readonly connections = new Set<TcpConnection>();
+  private readonly perClient = new Map<string, number>();
+  private closePromise: Promise<void> | null = null;
+  private allClosed: (() => void) | null = null;
+
+  constructor(init: {
+    handler: QueryHandler;
+    logger: Logger;
+    options: TransportOptions;
+    clock?: Clock;
+    onEvent?: (e: TransportEvent) => void;
+  }) {
+    validateOptions(init.options);
+    this.handler = init.handler;
+    this.options = { ...init.options };
+    this.clock = init.clock ?? systemClock;
+    this.reporter = new Reporter(init.logger.child({ component: 'transport' }), this.clock, init.onEvent);
+    this.host = {
+      handler: this.handler,
+      options: this.options,
+      clock: this.clock,
+      reporter: this.reporter,
+      connectionClosed: (c) => this.connectionClosed(c),
+    };
+  }
+
+  /** Open TCP connections right now. */
+  get tcpConnections(): number {
+    return this.connections.size;
+  }
+
+  /**
+   * Binds UDP and TCP on every address. All or nothing: on failure whatever this call had
+   * already bound is closed again and the promise rejects with a ListenError.
+   */
+  async listen(addresses: readonly ListenAddress[]): Promise<BoundAddress[]> {
+    if (this.closePromise !== null) throw new Error('DnsTransport: listen() after close()');
+    const opened: BoundPair[] = [];
+    try {
+      for (const address of addresses) {
+        opened.push(await this.bindPair(address));
+        if (this.closePromise !== null) throw new Error('DnsTransport: closed while listening');
+      }
+    } catch (err) {
+      await Promise.all(opened.map((p) => this.closePair(p)));
+      throw err;
+    }
+    this.pairs.push(...opened);
+    const bound: BoundAddress[] = [];
+    for (const p of opened) {
+      bound.push({ transport: 'udp', host: p.host, port: p.port, family: p.family });
+      bound.push({ transport: 'tcp', host: p.host, port: p.port, family: p.family });
+    }
+    this.reporter.log.info({ addresses: opened.map((p) => formatAddress(p.host, p.port)) }, 'listening (udp+tcp)');
+    return bound;
+  }
+
+  /**
+   * Stops accepting, lets in-flight TCP queries be answered for up to graceMs, then destroys
+   * what is left. Resolves when every socket is closed. Idempotent.
+   */
+  close(graceMs: number = DEFAULT_GRACE_MS): Promise<void> {
+    this.closePromise ??= this.shutdown(graceMs);
+    return this.closePromise;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const p of this.pairs) {
+      waits.push(closeUdp(p.udp));
+      // Resolves once the server's last connection is gone, too.
+      waits.push(closeServer(p.tcp));
+    }
+    this.pairs.length = 0;
+    for (const c of [...this.connections]) c.shutdown();
+    if (this.connections.size > 0) waits.push(new Promise<void>((resolve) => (this.allClosed = resolve)));
+    const timer = this.clock.setTimeout(() => {
+      for (const c of [...this.connections]) c.destroy();
+    }, graceMs);
+    try {
+      await Promise.all(waits);
+    } finally {
+      this.clock.clearTimeout(timer);
+    }
+  }
+
+  // ---- binding ------------------------------------------------------------------------
+
+  private async bindPair(address: ListenAddress): Promise<BoundPair> {
+    const { host, port } = address;
+    const ipVersion = net.isIP(host);
+    // Configuration errors, not bind errors: no transport was tried.
+    if (ipVersion === 0) throw new RangeError(`invalid listen address ${host}: not an IP address`);
+    if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+      throw new RangeError(`invalid listen port ${port} for ${host}: must be an integer 0-65535`);
+    }
+    const family = ipVersion === 6 ? 'IPv6' : 'IPv4';
+    if (port !== 0) {
+      const udp = await this.bindUdp(host, port, family);
+      try {
+        return { host, port, family, udp, tcp: await this.bindTcp(host, port) };
+      } catch (err) {
+        await closeUdp(udp);
+        throw err;
+      }
+    }
+    // Port 0: the OS picks for UDP; TCP must then get the same number, which another
+    // program may hold for TCP only. Try again with a fresh UDP port in that case.
+    for (let attempt = 1; ; attempt++) {
+      const udp = await this.bindUdp(host, 0, family);
+      const picked = udp.address().port;
+      try {
+        return { host, port: picked, family, udp, tcp: await this.bindTcp(host, picked) };
+      } catch (err) {
+        await closeUdp(udp);
+        if (!(err instanceof ListenError) || err.code !== 'EADDRINUSE' || attempt >= PORT_ZERO_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  private bindUdp(host: string, port: number, family: 'IPv4' | 'IPv6'): Promise<dgram.Socket> {
+    return new Promise((resolve, reject) => {
+      // udp6 on '::' is dual-stack by default (ipv6Only false), which is what we want.
+      const socket = dgram.createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4' });
+      const onBindError = (err: NodeJS.ErrnoException): void => {
+        try {
+          socket.close();
+        } catch {
+          // never bound: nothing to close
+        }
+        reject(new ListenError('udp', host, port, err.code, err));
+      };
+      socket.once('error', onBindError);
+      socket.bind({ port, address: host }, () => {
+        socket.off('error', onBindError);
+        const localPort = socket.address().port;
+        socket.on('error', (err) => this.udpError(err));
+        socket.on('message', (msg, rinfo) => this.onDatagram(socket, localPort, msg, rinfo));
+        resolve(socket);
+      });
+    });
+  }
+
+  private bindTcp(host: string, port: number): Promise<net.Server> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer({
+        // We decide when our side ends: after a client's FIN, in-flight queries still get
+        // their answers (RFC 1035 §4.2.2).
+        allowHalfOpen: true,
+        // Replies are single writes and must go out at once, not wait for the ACK of the
+        // previous one (Nagle), or pipelined replies stall.
+        noDelay: true,
+      });
+      const onListenError = (err: NodeJS.ErrnoException): void => {
+        server.close();
+        reject(new ListenError('tcp', host, port, err.code, err));
+      };
+      server.once('error', onListenError);
+      server.listen({ host, port }, () => {
+        server.off('error', onListenError);
+        const localPort = (server.address() as net.AddressInfo).port;
+        // After listening, errors are accept() failures such as EMFILE: worth a warning,
+        // never fatal.
+        server.on('error', (err) => {
+          this.reporter.event('tcp-error', errorText(err));
+          this.reporter.warn('tcp-error', err, 'tcp server error');
+        });
+        server.on('connection', (socket) => this.onConnection(server, localPort, socket));
+        resolve(server);
+      });
+    });
+  }
+
+  private async closePair(p: BoundPair): Promise<void> {
+    for (const c of [...this.connections]) if (c.server === p.tcp) c.destroy();
+    await Promise.all([closeUdp(p.udp), closeServer(p.tcp)]);
+  }
+
+  // ---- UDP ----------------------------------------------------------------------------
+
+  private onDatagram(socket: dgram.Socket, localPort: number, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (msg.length === 0) {
+      this.reporter.event('frame-dropped', 'empty udp datagram');
+      return;
+    }
+    const context = { transport: 'udp', remoteAddress: rinfo.address, remotePort: rinfo.port, localPort } as const;
+    let result: Buffer | null | Promise<Buffer | null>;
+    try {
+      result = this.handler(msg, context);
+    } catch (err) {
+      this.reporter.handlerFailed(err);
+      return;
+    }
+    if (result === null || result === undefined) return;
+    if (result instanceof Uint8Array) {
+      this.sendUdp(socket, result, rinfo);
+      return;
+    }
+    if (typeof (result as Partial<Promise<unknown>>).then !== 'function') {
+      this.reporter.handlerFailed(new TypeError('handler returned neither a Buffer, null nor a Promise'));
+      return;
+    }
+    result.then(
+      (reply) => {
+        if (reply === null || reply === undefined) return;
+        if (reply instanceof Uint8Array) this.sendUdp(socket, reply, rinfo);
+        else this.reporter.handlerFailed(new TypeError('handler resolved to neither a Buffer nor null'));
+      },
+      (err: unknown) => this.reporter.handlerFailed(err),
+    );
+  }
+
+  private sendUdp(socket: dgram.Socket, reply: Uint8Array, rinfo: dgram.RemoteInfo): void {
+    // After close() began the socket may already be gone; the answer is moot then.
+    if (this.closePromise !== null || reply.length === 0) return;
+    if (reply.length > MAX_UDP_PAYLOAD) {
+      this.reporter.event('frame-dropped', `udp reply of ${reply.length} bytes exceeds ${MAX_UDP_PAYLOAD}`);
+      this.reporter.warn('oversize-reply', undefined, `dropped a ${reply.length}-byte UDP reply: too large for a datagram`);
+      return;
+    }
+    try {
+      // With a callback, send errors (EMSGSIZE, ENETUNREACH, ...) come back here instead of
+      // as an 'error' event; one shared callback, no closure per reply.
+      socket.send(reply, rinfo.port, rinfo.address, this.onUdpSent);
+    } catch (err) {
+      this.udpError(err);
+    }
+  }
+
+  private readonly onUdpSent = (err: Error | null): void => {
+    if (err) this.udpError(err);
+  };
+
+  private udpError(err: unknown): void {
+    this.reporter.event('udp-error', errorText(err));
+    this.reporter.warn('udp-error', err, 'udp error');
+  }
+
+  // ---- TCP ----------------------------------------------------------------------------
+
+  private onConnection(server: net.Server, localPort: number, socket: net.Socket): void {
+    const remoteAddress = socket.remoteAddress;
+    const remotePort = socket.remotePort;
+    // A socket reset before we saw it has no address; nothing to serve.
+    if (this.closePromise !== null || remoteAddress === undefined || remotePort === undefined) {
+      socket.on('error', ignore);
+      socket.destroy();
+      return;
+    }
+    const key = clientKey(remoteAddress);
+    const fromClient = this.perClient.get(key) ?? 0;
+    const reason =
+      this.connections.size >= this.options.tcpMaxConnections
+        ? 'total connection limit'
+        : fromClient >= this.options.tcpMaxConnectionsPerClient
+          ? 'per-client connection limit'
+          : null;
+    if (reason !== null) {
+      // Refuse before reading anything: connection slots are what a TCP flood goes after
+      // (RFC 7766 §10 / §6.2.2 on limiting resources per client).
+      socket.on('error', ignore);
+      socket.destroy();
+      this.reporter.event('tcp-rejected', `${reason} (${remoteAddress})`);
+      this.reporter.warn('tcp-rejected', undefined, `tcp connection from ${remoteAddress} rejected: ${reason}`);
+      return;
+    }
+    this.perClient.set(key, fromClient + 1);
+    const context = { transport: 'tcp', remoteAddress, remotePort, localPort } as const;
+    this.connections.add(new TcpConnection(socket, this.host, context, key, server));
+  }
+
+  private connectionClosed(c: TcpConnection): void {
+    if (!this.connections.delete(c)) return;
+    const n = (this.perClient.get(c.clientKey) ?? 1) - 1;
+    if (n <= 0) this.perClient.delete(c.clientKey);
+    else this.perClient.set(c.clientKey, n);
+    if (this.connections.size === 0 && this.allClosed !== null) {
+      const done = this.allClosed;
+      this.allClosed = null;
+      done();
+    }
+  }
+}
+
+function ignore(): void {}
+
+/**
+ * Per-client accounting key. On a dual-stack '::' listener an IPv4 client appears as
+ * '::ffff:a.b.c.d'; count it the same as on a '0.0.0.0' listener.
+ */
+function clientKey(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+function closeUdp(socket: dgram.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      socket.close(() => resolve());
+    } catch {
+      resolve(); // already closed
+    }
+  });
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  // The callback gets ERR_SERVER_NOT_RUNNING if it was never listening: closed either way.
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+function formatAddress(host: string, port: number): string {
+  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function describeBindError(code: string | undefined, cause: unknown): string {
+  switch (code) {
+    case 'EADDRINUSE':
+      return 'address already in use (EADDRINUSE)';
+    case 'EACCES':
+      return 'permission denied (EACCES; ports below 1024 need privileges such as CAP_NET_BIND_SERVICE)';
+    case 'EADDRNOTAVAIL':
+      return 'address not available on this host (EADDRNOTAVAIL)';
+    default:
+      return errorText(cause);
+  }
+}
+
+function validateOptions(o: TransportOptions): void {
+  const positive = (name: keyof TransportOptions): void => {
+    const v = o[name];
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`transport option ${name} must be a positive integer, got ${v}`);
+  };
+  positive('tcpIdleTimeoutMs');
+  positive('tcpMaxConnections');
+  positive('tcpMaxConnectionsPerClient');
+  positive('tcpMaxInFlightPerConnection');
+  const q = o.tcpMaxQueriesPerConnection;
+  if (!Number.isInteger(q) || q < 0) {
+    throw new RangeError(`transport option tcpMaxQueriesPerConnection must be an integer >= 0, got ${q}`);
+  }
+}
