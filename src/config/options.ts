@@ -1,0 +1,480 @@
+/**
+ * The options of `etcdns serve`, as one table.
+ *
+ * Each entry says everything about one option: its flag (`--name`), its environment
+ * variable (`ETCDNS_NAME`), its config-file key (`name` or `nameInCamelCase`), its default
+ * and how a value is checked and turned into what `ServeConfig` holds. The yargs
+ * definitions, `--help`, the README table, the loader and `ServeConfig`'s type are all
+ * derived from it, so adding an option is adding one entry here.
+ *
+ * Defaults are written the way a user would type them (`'10s'`, `['127.0.0.1:5353']`) and go
+ * through the same parser as user input: help shows exactly what one could type, and a bad
+ * default cannot sneak in (the defaults test parses every one of them).
+ */
+import { isIP } from 'node:net';
+import { extname, resolve } from 'node:path';
+import { LOG_FORMATS, LOG_LEVELS } from '../log.js';
+
+export type OptionKind = 'string' | 'integer' | 'boolean' | 'duration' | 'list' | 'enum';
+
+/** A default as a user would write it on the command line or in a config file. */
+export type DefaultInput = string | number | boolean | readonly string[] | undefined;
+
+/** What parsers may need besides the value: relative paths are resolved against `cwd`. */
+export interface ParseContext {
+  readonly cwd: string;
+}
+
+/**
+ * A value that cannot be used. The loader prefixes where it came from (flag, env variable,
+ * config file key); `offending` is the part shown, when it is not the whole value (one item
+ * of a list).
+ */
+export class ValueError extends Error {
+  constructor(
+    message: string,
+    readonly offending?: unknown,
+  ) {
+    super(message);
+    this.name = 'ValueError';
+  }
+}
+
+export interface OptionSpec<K extends string = string, V = unknown> {
+  /** kebab-case: the flag is `--name`, the config-file key `name` (or its camelCase). */
+  readonly name: string;
+  /** The ServeConfig field. */
+  readonly key: K;
+  readonly kind: OptionKind;
+  /** One or two sentences for --help and the README. */
+  readonly description: string;
+  /** What a value looks like, for help: `HOST:PORT`, `N`, `DURATION`. Empty for booleans. */
+  readonly placeholder: string;
+  /** In user syntax; undefined means "not set" (the value is then undefined). */
+  readonly default: DefaultInput;
+  /** `ETCDNS_` + the name in UPPER_SNAKE. */
+  readonly env: string;
+  /** False for options that make no sense inside a config file (`config` itself). */
+  readonly inConfigFile: boolean;
+  readonly choices?: readonly string[];
+  /** Bounds, in the parsed unit (milliseconds for durations). */
+  readonly min?: number;
+  readonly max?: number;
+  /**
+   * Turns one raw value into the stored one, or throws ValueError. Raw values are strings
+   * (flags, env variables), or what JSON/YAML produce (numbers, booleans, arrays, ...).
+   */
+  parse(raw: unknown, ctx: ParseContext): V;
+}
+
+export function envName(optionName: string): string {
+  return `ETCDNS_${optionName.toUpperCase().replaceAll('-', '_')}`;
+}
+
+export function camelName(optionName: string): string {
+  return optionName.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The default as help and docs show it. */
+export function defaultText(spec: Pick<OptionSpec, 'default'>): string {
+  const d = spec.default;
+  if (d === undefined) return 'none';
+  if (Array.isArray(d)) return d.join(',');
+  return String(d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kinds. Each builder fills in the derived fields so that a table entry stays short.
+
+interface Common<K extends string> {
+  readonly name: string;
+  readonly key: K;
+  readonly description: string;
+}
+
+function spec<K extends string, V>(
+  common: Common<K>,
+  rest: Omit<OptionSpec<K, V>, 'name' | 'key' | 'description' | 'env' | 'inConfigFile'> & { inConfigFile?: boolean },
+): OptionSpec<K, V> {
+  const { name, key, description } = common;
+  return Object.freeze({ name, key, description, env: envName(name), inConfigFile: true, ...rest });
+}
+
+function expectString(raw: unknown): string {
+  if (typeof raw !== 'string') throw new ValueError('must be a string');
+  return raw;
+}
+
+export function stringOption<const K extends string>(
+  o: Common<K> & { readonly default: string; readonly placeholder: string; readonly path?: boolean },
+): OptionSpec<K, string> {
+  return spec(o, {
+    kind: 'string',
+    default: o.default,
+    placeholder: o.placeholder,
+    parse(raw, ctx) {
+      const text = expectString(raw);
+      if (text === '') throw new ValueError('must not be empty');
+      return o.path ? resolve(ctx.cwd, text) : text;
+    },
+  });
+}
+
+/** A path that is unset by default (ServeConfig holds undefined then), resolved against cwd. */
+export function optionalPathOption<const K extends string>(
+  o: Common<K> & { readonly placeholder: string; readonly inConfigFile?: boolean },
+): OptionSpec<K, string | undefined> {
+  return spec(o, {
+    kind: 'string',
+    default: undefined,
+    placeholder: o.placeholder,
+    inConfigFile: o.inConfigFile ?? true,
+    parse(raw, ctx) {
+      const text = expectString(raw);
+      if (text === '') throw new ValueError('must not be empty');
+      return resolve(ctx.cwd, text);
+    },
+  });
+}
+
+function rangeText(min: number | undefined, max: number | undefined, show: (n: number) => string): string {
+  if (min !== undefined && max !== undefined) return `must be ${show(min)}-${show(max)}`;
+  if (min !== undefined) return `must be at least ${show(min)}`;
+  return `must be at most ${show(max ?? 0)}`;
+}
+
+const WHOLE = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+export function parseInteger(raw: unknown, min?: number, max?: number): number {
+  let n: number;
+  if (typeof raw === 'number') {
+    if (!Number.isFinite(raw)) throw new ValueError('not a number');
+    if (!Number.isInteger(raw)) throw new ValueError('must be a whole number');
+    n = raw;
+  } else if (typeof raw === 'string') {
+    const text = raw.trim();
+    // Number() alone would take '', '0x10', '1e3' and ' 12 '; a config value should mean
+    // what it looks like, so only plain decimal digits pass.
+    if (!WHOLE.test(text)) throw new ValueError(DECIMAL.test(text) ? 'must be a whole number' : 'not a number');
+    n = Number(text);
+  } else {
+    throw new ValueError('not a number');
+  }
+  if ((min !== undefined && n < min) || (max !== undefined && n > max)) throw new ValueError(rangeText(min, max, String));
+  // Beyond this, digits no longer map to distinct numbers.
+  if (!Number.isSafeInteger(n)) throw new ValueError(`must be at most ${Number.MAX_SAFE_INTEGER}`);
+  return n;
+}
+
+export function integerOption<const K extends string>(
+  o: Common<K> & { readonly default: number; readonly min?: number; readonly max?: number },
+): OptionSpec<K, number> {
+  return spec(o, {
+    kind: 'integer',
+    default: o.default,
+    placeholder: 'N',
+    min: o.min,
+    max: o.max,
+    parse: (raw) => parseInteger(raw, o.min, o.max),
+  });
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes']);
+const FALSE_WORDS = new Set(['false', '0', 'no']);
+
+export function parseBoolean(raw: unknown): boolean {
+  if (typeof raw === 'boolean') return raw;
+  if (raw === 1 || raw === 0) return raw === 1;
+  if (typeof raw === 'string') {
+    const word = raw.trim().toLowerCase();
+    if (TRUE_WORDS.has(word)) return true;
+    if (FALSE_WORDS.has(word)) return false;
+  }
+  // Deliberately short: 'on', 'y', 'enabled' are not accepted, so that a typo is an error
+  // rather than a guess.
+  throw new ValueError('must be true or false (or 1/0, yes/no)');
+}
+
+export function booleanOption<const K extends string>(o: Common<K> & { readonly default: boolean }): OptionSpec<K, boolean> {
+  return spec(o, { kind: 'boolean', default: o.default, placeholder: '', parse: parseBoolean });
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+/** Node's timers overflow past 2^31-1 ms (they then fire after 1 ms): the most a duration can be. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** `500ms`, `10s`, `2m`, `1h`, `1m30s`, or a bare number of seconds; returns milliseconds. */
+export function parseDuration(raw: unknown, minMs = 0, maxMs = MAX_TIMER_MS): number {
+  let ms: number;
+  const bad = 'not a duration (write e.g. 500ms, 10s, 2m, 1h, or a number of seconds)';
+  if (typeof raw === 'number') {
+    if (!Number.isFinite(raw) || raw < 0) throw new ValueError(bad);
+    ms = raw * 1000;
+  } else if (typeof raw === 'string') {
+    const text = raw.trim();
+    if (/^\d+(\.\d+)?$/.test(text)) {
+      ms = Number(text) * 1000;
+    } else if (DURATION.test(text)) {
+      ms = 0;
+      for (const m of text.matchAll(DURATION_PART)) ms += Number(m[1]) * (UNIT_MS[m[2]!] ?? 0);
+    } else {
+      throw new ValueError(bad);
+    }
+  } else {
+    throw new ValueError(bad);
+  }
+  ms = Math.round(ms);
+  if (ms < minMs || ms > maxMs) throw new ValueError(rangeText(minMs, maxMs, formatDuration));
+  return ms;
+}
+
+/** Milliseconds in the largest unit that divides them exactly: 10000 → '10s'. */
+export function formatDuration(ms: number): string {
+  for (const unit of ['h', 'm', 's'] as const) {
+    const size = UNIT_MS[unit]!;
+    if (ms !== 0 && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+export function durationOption<const K extends string>(
+  o: Common<K> & { readonly default: string; readonly min?: string; readonly max?: string },
+): OptionSpec<K, number> {
+  const min = o.min === undefined ? 0 : parseDuration(o.min);
+  const max = o.max === undefined ? MAX_TIMER_MS : parseDuration(o.max);
+  return spec(o, {
+    kind: 'duration',
+    default: o.default,
+    placeholder: 'DURATION',
+    min,
+    max,
+    parse: (raw) => parseDuration(raw, min, max),
+  });
+}
+
+export function enumOption<const K extends string, const C extends readonly string[]>(
+  o: Common<K> & { readonly choices: C; readonly default: C[number] },
+): OptionSpec<K, C[number]> {
+  return spec(o, {
+    kind: 'enum',
+    default: o.default,
+    placeholder: o.choices.join('|'),
+    choices: o.choices,
+    parse(raw) {
+      const word = typeof raw === 'string' ? raw.trim().toLowerCase() : undefined;
+      const found = o.choices.find((c) => c === word);
+      if (found === undefined) throw new ValueError(`must be one of ${o.choices.join(', ')}`);
+      return found;
+    },
+  });
+}
+
+/**
+ * A repeatable option. Values arrive as one string per flag occurrence, comma-separated in
+ * an env variable (or a flag), or as an array (or comma-separated string) in a config file.
+ * A later source replaces the whole list rather than adding to it, so that a flag can
+ * override a list from the config file.
+ */
+export function listOption<const K extends string, T>(
+  o: Common<K> & {
+    readonly default: readonly string[];
+    readonly placeholder: string;
+    /** Parses one item; throws ValueError (the loader shows the item, not the whole list). */
+    readonly item: (text: string) => T;
+    readonly minItems?: number;
+    /** Identity for duplicate detection; undefined for items that may repeat. */
+    readonly identity?: (item: T) => string | undefined;
+  },
+): OptionSpec<K, readonly T[]> {
+  return spec(o, {
+    kind: 'list',
+    default: o.default,
+    placeholder: o.placeholder,
+    parse(raw) {
+      const pieces = Array.isArray(raw) ? raw : [raw];
+      const texts: string[] = [];
+      for (const piece of pieces) {
+        if (typeof piece !== 'string') throw new ValueError('must be a string', piece);
+        // An empty string on its own is "no items" (checked below), not one empty item.
+        if (piece.trim() === '' && pieces.length === 1) break;
+        for (const part of piece.split(',')) {
+          const text = part.trim();
+          if (text === '') throw new ValueError('empty item in list', piece);
+          texts.push(text);
+        }
+      }
+      const minItems = o.minItems ?? 0;
+      if (texts.length < minItems) throw new ValueError(`needs at least ${minItems} item${minItems === 1 ? '' : 's'}`);
+      const seen = new Set<string>();
+      return texts.map((text) => {
+        let item: T;
+        try {
+          item = o.item(text);
+        } catch (err) {
+          if (err instanceof ValueError) throw new ValueError(err.message, err.offending ?? text);
+          throw err;
+        }
+        const id = o.identity?.(item);
+        if (id !== undefined) {
+          if (seen.has(id)) throw new ValueError('listed twice', text);
+          seen.add(id);
+        }
+        return item;
+      });
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value parsers specific to etcdns.
+
+export interface ListenAddress {
+  /** An IP literal, without brackets. */
+  readonly host: string;
+  /** 0 asks the OS for a free port (the same one is then used for UDP and TCP). */
+  readonly port: number;
+}
+
+/** `HOST:PORT` with an IPv4 literal, or `[IPv6]:PORT`. Names are refused: a DNS server must not need DNS to start. */
+export function parseListenAddress(text: string): ListenAddress {
+  let host: string;
+  let portText: string;
+  if (text.startsWith('[')) {
+    const end = text.indexOf(']');
+    if (end < 0) throw new ValueError('missing "]" after the IPv6 address');
+    host = text.slice(1, end);
+    const rest = text.slice(end + 1);
+    if (!rest.startsWith(':')) throw new ValueError('missing ":PORT" after "]"');
+    portText = rest.slice(1);
+    if (isIP(host) !== 6) throw new ValueError('not an IPv6 address inside [...]');
+  } else {
+    const colon = text.lastIndexOf(':');
+    if (colon < 0) throw new ValueError('missing ":PORT" (write HOST:PORT, e.g. 127.0.0.1:53 or [::1]:53)');
+    host = text.slice(0, colon);
+    portText = text.slice(colon + 1);
+    if (host.includes(':')) throw new ValueError('an IPv6 address must be in brackets, e.g. [::1]:53');
+    if (isIP(host) !== 4) throw new ValueError('host must be an IP address (e.g. 127.0.0.1, 0.0.0.0, [::])');
+  }
+  if (portText === '') throw new ValueError('missing port');
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new ValueError('port must be 0-65535');
+  return { host, port: Number(portText) };
+}
+
+export function formatListenAddress(a: ListenAddress): string {
+  return isIP(a.host) === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table. Order is the order of --help and the README.
+
+export const SERVE_OPTIONS = [
+  listOption({
+    name: 'listen',
+    key: 'listen',
+    description:
+      'Address to answer DNS on over UDP and TCP, as HOST:PORT (IPv6 as [::1]:53); repeat the flag or separate with commas. Port 0 picks a free port.',
+    placeholder: 'HOST:PORT',
+    default: ['127.0.0.1:5353'],
+    item: parseListenAddress,
+    minItems: 1,
+    // Binding the same address twice fails late and obscurely (EADDRINUSE); port 0 is a
+    // fresh random port each time, so it may repeat.
+    identity: (a) => (a.port === 0 ? undefined : formatListenAddress({ host: a.host.toLowerCase(), port: a.port })),
+  }),
+  stringOption({
+    name: 'zones',
+    key: 'zones',
+    description: 'Directory of zone files, relative to the working directory.',
+    placeholder: 'DIR',
+    default: 'zones',
+    path: true,
+  }),
+  integerOption({
+    name: 'edns-udp-size',
+    key: 'ednsUdpSize',
+    description:
+      'Largest UDP reply to send, in bytes, whatever a client advertises (RFC 6891 §6.2.5; 1232 avoids IP fragmentation, DNS flag day 2020).',
+    default: 1232,
+    min: 512,
+    max: 4096,
+  }),
+  durationOption({
+    name: 'tcp-idle-timeout',
+    key: 'tcpIdleTimeoutMs',
+    description: 'Close a TCP connection after this long without a query (500ms, 10s, 2m, 1h, or seconds).',
+    default: '10s',
+    // 0 would close every connection before its first query could arrive.
+    min: '1ms',
+  }),
+  integerOption({
+    name: 'tcp-max-connections',
+    key: 'tcpMaxConnections',
+    description: 'Most TCP connections open at once, from all clients together.',
+    default: 1024,
+    min: 1,
+  }),
+  integerOption({
+    name: 'tcp-max-connections-per-client',
+    key: 'tcpMaxConnectionsPerClient',
+    description: 'Most TCP connections open at once from one client address.',
+    default: 64,
+    min: 1,
+  }),
+  integerOption({
+    name: 'tcp-max-queries-per-connection',
+    key: 'tcpMaxQueriesPerConnection',
+    description: 'Close a TCP connection after this many queries; 0 for no limit.',
+    default: 0,
+    min: 0,
+  }),
+  enumOption({
+    name: 'log-level',
+    key: 'logLevel',
+    description: 'Least severe log level written.',
+    choices: LOG_LEVELS,
+    default: 'info',
+  }),
+  enumOption({
+    name: 'log-format',
+    key: 'logFormat',
+    description: 'json (one object per line), pretty (for people), or auto (pretty when stdout is a terminal).',
+    choices: LOG_FORMATS,
+    default: 'auto',
+  }),
+  booleanOption({
+    name: 'log-queries',
+    key: 'logQueries',
+    description: 'Log one line per query answered.',
+    default: false,
+  }),
+  booleanOption({
+    name: 'chaos',
+    key: 'chaos',
+    description: 'Answer version.bind, version.server, id.server and hostname.bind in class CH (--no-chaos to refuse them).',
+    default: true,
+  }),
+  optionalPathOption({
+    name: 'config',
+    key: 'configFile',
+    description:
+      'Config file, JSON (or YAML if named .yaml/.yml), whose keys are these option names; flags and ETCDNS_* variables override it.',
+    placeholder: 'FILE',
+    inConfigFile: false,
+  }),
+] as const;
+
+export type ServeOption = (typeof SERVE_OPTIONS)[number];
+
+/** The parsed value of every option, keyed by its ServeConfig field; derived from the table. */
+export type ServeValues = {
+  readonly [S in ServeOption as S['key']]: S extends OptionSpec<string, infer V> ? V : never;
+};
+
+/** Config files are YAML when their name says so; anything else is read as JSON. */
+export function configFileFormat(path: string): 'yaml' | 'json' {
+  const ext = extname(path).toLowerCase();
+  return ext === '.yaml' || ext === '.yml' ? 'yaml' : 'json';
+}
