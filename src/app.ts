@@ -3,9 +3,9 @@
  * sources (zone files) → record table snapshot → responder (resolve + wire) → transport.
  * Nothing imports this module but the CLI.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
-import type { ServeConfig } from './config/load.js';
+import { ConfigError, type ServeConfig } from './config/load.js';
 import type { Logger } from './log.js';
 import { chaosNames } from './server/chaos.js';
 import { Responder } from './server/responder.js';
@@ -13,6 +13,7 @@ import { ZoneDirectory } from './sources/zonefile/directory.js';
 import { RecordTable } from './table/table.js';
 import { DnsTransport } from './transport/server.js';
 import { toPresentation } from './dns/name.js';
+import { packageVersion } from './version.js';
 
 export interface RunningServer {
   /** Where the server listens, as bound (port 0 resolved). */
@@ -21,15 +22,6 @@ export interface RunningServer {
 }
 
 const ZONE_FILE_SOURCE = 'zonefiles';
-
-export function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 export async function runServer(config: ServeConfig, logger: Logger): Promise<RunningServer> {
   const table = new RecordTable({ sources: [ZONE_FILE_SOURCE] });
@@ -47,7 +39,7 @@ export async function runServer(config: ServeConfig, logger: Logger): Promise<Ru
     });
     await zoneDirectory.start();
   } else if (config.explicit.has('zones')) {
-    throw new Error(`--zones ${config.zones}: directory ${zonesDir} does not exist`);
+    throw new ConfigError(`--zones "${config.zones}": directory does not exist`);
   } else {
     logger.warn({ dir: zonesDir }, 'no zones directory: serving no zones (set --zones)');
   }

@@ -6,7 +6,7 @@
  * Exit codes: 0 success, 1 failure (server could not start, zone has errors), 2 usage or
  * configuration mistake.
  */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../version.js';
 import { constants as osConstants } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
@@ -160,16 +160,6 @@ function oneLine(message: string): string {
 function lastString(value: unknown): string | undefined {
   const last = Array.isArray(value) ? value.at(-1) : value;
   return last === undefined ? undefined : String(last);
-}
-
-/** This package's version, read next to the compiled file (dist/cli → package.json). */
-export function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
