@@ -271,8 +271,10 @@ async function checkZone(file: string, originText: string | undefined, ctx: CliC
     const rel = relative(ctx.cwd, p);
     return isAbsolute(p) && rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
   };
-  for (const w of result.warnings) ctx.stdout(`${shown(w.file)}:${w.line}: warning: ${w.message}\n`);
-  for (const e of result.errors) ctx.stdout(`${shown(e.file)}:${e.line}: ${e.message}\n`);
+  // Line 0 is a problem with the file as a whole (no SOA, unreadable): no line to point at.
+  const where = (p: { file: string; line: number }) => (p.line > 0 ? `${shown(p.file)}:${p.line}` : shown(p.file));
+  for (const w of result.warnings) ctx.stdout(`${where(w)}: warning: ${w.message}\n`);
+  for (const e of result.errors) ctx.stdout(`${where(e)}: ${e.message}\n`);
   if (!result.ok) {
     if (result.errors.length === 0) ctx.stdout(`${file}: not a valid zone file\n`);
     return EXIT_FAILURE;
