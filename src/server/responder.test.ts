@@ -88,6 +88,40 @@ describe('Responder', () => {
     expect(parseReply(responder.handle(buildQuery({ name: 'www.a.test', type: 'A' }), udp)!).header.rcode).toBe(0);
   });
 
+  it('answers SERVFAIL for zones marked unavailable (etcd stale past --max-stale), and serves again after', () => {
+    const { table } = setup();
+    let unavailable = new Set<string>(['a.test']);
+    const responder = new Responder({
+      snapshot: () => table.current,
+      logger: silentLogger(),
+      ednsUdpSize: 1232,
+      chaos: undefined,
+      logQueries: false,
+      unavailableZones: () => unavailable,
+    });
+    const ask = () => parseReply(responder.handle(buildQuery({ name: 'www.a.test', type: 'A', edns: {} }), udp)!);
+    expect(ask().header.rcode).toBe(RCODE.SERVFAIL);
+    expect(ask().additionals).toHaveLength(1); // OPT still echoed
+    unavailable = new Set();
+    expect(ask().answers).toHaveLength(1);
+  });
+
+  it('computes CHAOS answers per query, so changing values (the revision) are current', () => {
+    let revision = 1;
+    const { table } = setup();
+    const responder = new Responder({
+      snapshot: () => table.current,
+      logger: silentLogger(),
+      ednsUdpSize: 1232,
+      chaos: chaosNames('1.2.3', [['revision.etcdns', () => [`revision=${revision}`]]]),
+      logQueries: false,
+    });
+    const ask = () => (parseReply(responder.handle(buildQuery({ name: 'revision.etcdns', type: 'TXT', class: 3 }), udp)!).answers[0] as unknown as { data: string[] }).data;
+    expect(ask()).toEqual(['revision=1']);
+    revision = 42;
+    expect(ask()).toEqual(['revision=42']);
+  });
+
   it('drops datagrams shorter than a header instead of answering', () => {
     const { responder } = setup();
     expect(responder.handle(Buffer.from([1, 2, 3]), udp)).toBeNull();

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { Rcode, RRClass, RRType, isMetaType, rcodeName, typeName } from '../dns/constants.js';
-import { toPresentation } from '../dns/name.js';
+import { toPresentation, type Name } from '../dns/name.js';
+import { txtStrings } from '../dns/records.js';
 import type { Logger } from '../log.js';
 import type { Outcome } from '../resolve/outcome.js';
 import { resolve } from '../resolve/resolve.js';
@@ -21,6 +22,11 @@ export interface ResponderOptions {
   readonly logQueries: boolean;
   /** Called once per reply sent, for metrics. */
   readonly observe?: (event: QueryEvent) => void;
+  /**
+   * Zones whose data is too stale to serve (etcd unreachable longer than --max-stale): their
+   * queries get SERVFAIL, which tells resolvers to try another replica.
+   */
+  readonly unavailableZones?: () => ReadonlySet<Name>;
   /** Bounds of the encoded-response cache (entries, total bytes). */
   readonly cacheEntries?: number;
   readonly cacheBytes?: number;
@@ -84,19 +90,24 @@ export class Responder {
     }
 
     const query = decoded.query;
-    const maxSize = context.transport === 'tcp' ? 0xffff : query.edns ? Math.min(query.edns.udpSize, advertisedUdpSize) : 512;
     let cached: CachedResponse | undefined;
-    let failed = false;
+    let rcode: number;
     try {
       cached = this.#lookup(query);
+      rcode = cached ? cached.template.rcode : this.#refusalFor(query);
     } catch (error) {
       // A bug or bad data must cost one SERVFAIL, not the server (RFC 1035 §4.1.1 rcode 2).
       this.#options.logger.error({ err: error, name: toPresentation(query.name), type: typeName(query.type) }, 'failed to answer a query');
-      failed = true;
+      rcode = Rcode.SERVFAIL;
     }
-    if (!cached) {
-      const rcode = failed ? Rcode.SERVFAIL : this.#refusalFor(query);
-      const reply = renderBare({
+    if (cached?.zone !== undefined && this.#options.unavailableZones?.().has(cached.zone)) rcode = Rcode.SERVFAIL;
+
+    let reply: Buffer;
+    if (cached && rcode === cached.template.rcode) {
+      const maxSize = context.transport === 'tcp' ? 0xffff : query.edns ? Math.min(query.edns.udpSize, advertisedUdpSize) : 512;
+      reply = render(cached.template, query, maxSize, advertisedUdpSize);
+    } else {
+      reply = renderBare({
         id: query.id,
         queryFlags: query.flags,
         rcode,
@@ -104,11 +115,8 @@ export class Responder {
         edns: query.edns,
         advertisedUdpSize,
       });
-      this.#report(context, undefined, query.type, query.name, rcode, reply, startedAt);
-      return reply;
     }
-    const reply = render(cached.template, query, maxSize, advertisedUdpSize);
-    this.#report(context, cached.zone, query.type, query.name, cached.template.rcode, reply, startedAt);
+    this.#report(context, cached?.zone, query.type, query.name, rcode, reply, startedAt);
     return reply;
   };
 
@@ -136,7 +144,8 @@ export class Responder {
     const strings = this.#options.chaos?.get(query.name);
     if (!strings) return undefined;
     const wanted = query.type === RRType.TXT || query.type === RRType.ANY;
-    const answer = wanted ? [{ name: query.name, type: RRType.TXT, ttl: 0, data: { type: RRType.TXT, strings } }] : [];
+    const data = { type: RRType.TXT, strings: strings().flatMap((s) => txtStrings(s)) };
+    const answer = wanted ? [{ name: query.name, type: RRType.TXT, ttl: 0, data }] : [];
     const template = buildTemplate({
       question: { name: query.name, type: query.type, class: RRClass.CH },
       rcode: Rcode.NOERROR,
