@@ -10,7 +10,7 @@ import { packageVersion } from '../version.js';
 import { constants as osConstants } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
-import { ConfigError, loadServeConfig, type ServeConfig } from '../config/load.js';
+import { ConfigError, loadServeConfig, redactConfig, type ServeConfig } from '../config/load.js';
 import { parseName, toPresentation, type Name } from '../dns/name.js';
 import { createLogger, type Logger } from '../log.js';
 import { PRECEDENCE_NOTE, serveOptionsSummary, serveYargsOptions } from './serve-options.js';
@@ -175,7 +175,7 @@ async function serve(argv: Record<string, unknown>, ctx: CliContext): Promise<nu
     throw error;
   }
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, destination: ctx.logDestination });
-  logger.debug({ config: { ...config, explicit: [...config.explicit] } }, 'configuration');
+  logger.debug({ config: redactConfig(config) }, 'configuration');
 
   let server: { close(): Promise<void> };
   try {

@@ -128,6 +128,11 @@ describe('usage errors: one line on stderr, exit code 2', () => {
     [['serve'], { ETCDNS_EDNS_UDP_SIZE: 'abc' }, 'etcdns: ETCDNS_EDNS_UDP_SIZE="abc": not a number'],
     [['serve'], { ETCDNS_LISTN: 'x' }, 'etcdns: unknown environment variable ETCDNS_LISTN (did you mean ETCDNS_LISTEN?)'],
     [['serve', '--config', 'nope.yaml'], {}, 'etcdns: config file nope.yaml: not found'],
+    [['serve', '--etcd', 'http://127.0.0.1:2379'], {}, 'etcdns: --etcd needs --etcd-zone: name the zones to answer from etcd (e.g. --etcd-zone example.com)'],
+    [['serve', '--etcd-zone', 'example.com'], {}, 'etcdns: --etcd-zone needs --etcd: the etcd endpoints to read the zones from (e.g. --etcd http://127.0.0.1:2379)'],
+    [['serve', '--etcd', 'etcd:2379'], {}, 'etcdns: --etcd "etcd:2379": must start with http:// or https:// (e.g. http://127.0.0.1:2379)'],
+    [['serve', '--metrics-listen', 'localhost:9153'], {}, 'etcdns: --metrics-listen "localhost:9153": host must be an IP address (e.g. 127.0.0.1, 0.0.0.0, [::])'],
+    [['serve', '--etcd-username', 'dns'], { ETCDNS_ETCD_PASSWORD: '' }, 'etcdns: ETCDNS_ETCD_PASSWORD=[redacted]: must not be empty'],
   ])('config error %j %j', async (args, env, line) => {
     const h = harness({ env });
     const { code, stdout, stderr } = await h.run(...args);
@@ -163,6 +168,45 @@ describe('serve', () => {
     expect([...(seen?.explicit ?? [])].sort()).toEqual(['chaos', 'edns-udp-size', 'listen', 'log-format', 'zones']);
     const messages = logs.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(messages).toEqual(['shutting down', 'stopped']);
+  });
+
+  it('passes the etcd and ops options through yargs (repeated list flags, off, env password)', async () => {
+    let seen: ServeConfig | undefined;
+    const h = harness({
+      env: { ETCDNS_ETCD_PASSWORD: 's3cret' },
+      runServer: vi.fn(async (config: ServeConfig) => {
+        seen = config;
+        return { close: async () => {} };
+      }),
+    });
+    const running = h.run(
+      'serve',
+      '--log-format', 'json',
+      '--etcd', 'http://127.0.0.1:2379',
+      '--etcd', 'http://[::1]:2379',
+      '--etcd-zone', 'Example.com.',
+      '--etcd-zone', 'svc.test',
+      '--etcd-prefix', '/dns',
+      '--etcd-username', 'dns',
+      '--etcd-default-ttl', '30s',
+      '--max-stale', '5m',
+      '--health-listen', 'off',
+      '--ready-listen', '127.0.0.1:0',
+    );
+    await h.signal('SIGTERM');
+    const { code, stderr } = await running;
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(seen?.etcd).toEqual(['http://127.0.0.1:2379', 'http://[::1]:2379']);
+    expect(seen?.etcdZone).toEqual(['example.com', 'svc.test']);
+    expect(seen?.etcdPrefix).toBe('/dns');
+    expect(seen?.etcdUsername).toBe('dns');
+    expect(seen?.etcdPassword).toBe('s3cret');
+    expect(seen?.etcdDefaultTtlMs).toBe(30_000);
+    expect(seen?.maxStaleMs).toBe(300_000);
+    expect(seen?.healthListen).toBeUndefined();
+    expect(seen?.readyListen).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(seen?.metricsListen).toEqual({ host: '127.0.0.1', port: 9153 });
   });
 
   it('exits at once on a second signal during shutdown', async () => {

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadServeConfig, type ServeConfig } from './load.js';
+import { ConfigError, loadServeConfig, redactConfig, type ServeConfig } from './load.js';
 import { SERVE_OPTIONS, camelName, defaultText, formatDuration, type OptionSpec } from './options.js';
 
 const CWD = '/srv/etcdns';
@@ -49,6 +49,16 @@ describe('the option table', () => {
     expect(options.map((o) => [o.name, o.kind, defaultText(o), o.env])).toEqual([
       ['listen', 'list', '127.0.0.1:5353', 'ETCDNS_LISTEN'],
       ['zones', 'string', 'zones', 'ETCDNS_ZONES'],
+      ['etcd', 'list', 'none', 'ETCDNS_ETCD'],
+      ['etcd-prefix', 'string', '/skydns', 'ETCDNS_ETCD_PREFIX'],
+      ['etcd-zone', 'list', 'none', 'ETCDNS_ETCD_ZONE'],
+      ['etcd-ca', 'string', 'none', 'ETCDNS_ETCD_CA'],
+      ['etcd-cert', 'string', 'none', 'ETCDNS_ETCD_CERT'],
+      ['etcd-key', 'string', 'none', 'ETCDNS_ETCD_KEY'],
+      ['etcd-username', 'string', 'none', 'ETCDNS_ETCD_USERNAME'],
+      ['etcd-password', 'string', 'none', 'ETCDNS_ETCD_PASSWORD'],
+      ['etcd-default-ttl', 'duration', '10s', 'ETCDNS_ETCD_DEFAULT_TTL'],
+      ['max-stale', 'duration', '0', 'ETCDNS_MAX_STALE'],
       ['edns-udp-size', 'integer', '1232', 'ETCDNS_EDNS_UDP_SIZE'],
       ['tcp-idle-timeout', 'duration', '10s', 'ETCDNS_TCP_IDLE_TIMEOUT'],
       ['tcp-max-connections', 'integer', '1024', 'ETCDNS_TCP_MAX_CONNECTIONS'],
@@ -58,6 +68,9 @@ describe('the option table', () => {
       ['log-format', 'enum', 'auto', 'ETCDNS_LOG_FORMAT'],
       ['log-queries', 'boolean', 'false', 'ETCDNS_LOG_QUERIES'],
       ['chaos', 'boolean', 'true', 'ETCDNS_CHAOS'],
+      ['health-listen', 'string', '127.0.0.1:8080', 'ETCDNS_HEALTH_LISTEN'],
+      ['ready-listen', 'string', '127.0.0.1:8181', 'ETCDNS_READY_LISTEN'],
+      ['metrics-listen', 'string', '127.0.0.1:9153', 'ETCDNS_METRICS_LISTEN'],
       ['config', 'string', 'none', 'ETCDNS_CONFIG'],
     ]);
   });
@@ -75,6 +88,16 @@ describe('defaults', () => {
     expect({ ...config, explicit: [...config.explicit] }).toEqual({
       listen: [{ host: '127.0.0.1', port: 5353 }],
       zones: '/srv/etcdns/zones',
+      etcd: [],
+      etcdPrefix: '/skydns',
+      etcdZone: [],
+      etcdCa: undefined,
+      etcdCert: undefined,
+      etcdKey: undefined,
+      etcdUsername: undefined,
+      etcdPassword: undefined,
+      etcdDefaultTtlMs: 10_000,
+      maxStaleMs: 0,
       ednsUdpSize: 1232,
       tcpIdleTimeoutMs: 10_000,
       tcpMaxConnections: 1024,
@@ -84,6 +107,9 @@ describe('defaults', () => {
       logFormat: 'auto',
       logQueries: false,
       chaos: true,
+      healthListen: { host: '127.0.0.1', port: 8080 },
+      readyListen: { host: '127.0.0.1', port: 8181 },
+      metricsListen: { host: '127.0.0.1', port: 9153 },
       configFile: undefined,
       explicit: [],
     });
@@ -233,6 +259,208 @@ describe('strings and paths', () => {
   it('refuse an empty value', () => {
     expect(failure(['--zones', ''])).toBe('--zones "": must not be empty');
     expect(failure([], { ETCDNS_ZONES: '' })).toBe('ETCDNS_ZONES="": must not be empty');
+  });
+});
+
+describe('etcd endpoints (--etcd)', () => {
+  const zone = ['--etcd-zone', 'example.com'];
+
+  it('parses http and https URLs with a port, repeated or comma-separated, into scheme://host:port', () => {
+    expect(load(['--etcd', 'http://127.0.0.1:2379', ...zone]).etcd).toEqual(['http://127.0.0.1:2379']);
+    expect(load(['--etcd', 'http://a:2379,http://B.example:22379/', '--etcd', 'http://[::1]:2379', ...zone]).etcd).toEqual([
+      'http://a:2379',
+      'http://b.example:22379',
+      'http://[::1]:2379',
+    ]);
+    expect(load([], { ETCDNS_ETCD: ' https://etcd-0:2379 , https://etcd-1:2379 ', ETCDNS_ETCD_ZONE: 'example.com' }).etcd).toEqual([
+      'https://etcd-0:2379',
+      'https://etcd-1:2379',
+    ]);
+    // The scheme's default port, written out, is kept (URL alone would drop it).
+    expect(load(['--etcd', 'http://etcd:80', ...zone]).etcd).toEqual(['http://etcd:80']);
+    expect(load(['--etcd', 'https://etcd:443', ...zone]).etcd).toEqual(['https://etcd:443']);
+  });
+
+  it('is empty by default and when set to an empty string (no etcd)', () => {
+    expect(load().etcd).toEqual([]);
+    expect(load([], { ETCDNS_ETCD: '' }).etcd).toEqual([]);
+  });
+
+  it('names the flag and the bad URL', () => {
+    expect(failure(['--etcd', 'etcd:2379', ...zone])).toBe('--etcd "etcd:2379": must start with http:// or https:// (e.g. http://127.0.0.1:2379)');
+    expect(failure(['--etcd', '127.0.0.1:2379', ...zone])).toBe('--etcd "127.0.0.1:2379": not a URL (e.g. http://127.0.0.1:2379)');
+    expect(failure(['--etcd', 'unix:///run/etcd.sock', ...zone])).toMatch(/^--etcd "unix:\/\/\/run\/etcd.sock": must start with http:\/\/ or https:\/\//);
+    expect(failure(['--etcd', 'http://etcd', ...zone])).toBe('--etcd "http://etcd": missing port (etcd clients usually connect to 2379, e.g. http://127.0.0.1:2379)');
+    expect(failure(['--etcd', 'http://etcd/', ...zone])).toMatch(/^--etcd "http:\/\/etcd\/": missing port/);
+    expect(failure(['--etcd', 'http://etcd:99999', ...zone])).toBe('--etcd "http://etcd:99999": not a URL (e.g. http://127.0.0.1:2379)');
+    expect(failure(['--etcd', 'http://etcd:2379/v3', ...zone])).toBe('--etcd "http://etcd:2379/v3": must not have a path, query or fragment (only scheme, host and port)');
+    expect(failure(['--etcd', 'http://etcd:2379?x=1', ...zone])).toMatch(/must not have a path, query or fragment/);
+    expect(failure(['--etcd', 'http://root:secret@etcd:2379', ...zone])).toBe(
+      '--etcd "http://root:secret@etcd:2379": must not contain a user or password (use --etcd-username and --etcd-password)',
+    );
+    expect(failure(['--etcd', 'http://a:2379,http://A:2379', ...zone])).toBe('--etcd "http://A:2379": listed twice');
+    expect(failure(['--etcd', 'http://a:2379,,http://b:2379', ...zone])).toBe('--etcd "http://a:2379,,http://b:2379": empty item in list');
+  });
+
+  it('refuses a mix of http and https (the etcd client cannot mix them)', () => {
+    expect(failure(['--etcd', 'http://a:2379,https://b:2379', ...zone])).toBe('--etcd: endpoints mix http:// and https://; use one scheme for all of them');
+  });
+});
+
+describe('etcd prefix and zones', () => {
+  const etcd = ['--etcd', 'http://127.0.0.1:2379'];
+
+  it('takes a prefix that starts with "/" and does not end with one', () => {
+    expect(load(['--etcd-prefix', '/dns/skydns']).etcdPrefix).toBe('/dns/skydns');
+    expect(load([], { ETCDNS_ETCD_PREFIX: '/coredns' }).etcdPrefix).toBe('/coredns');
+    expect(failure(['--etcd-prefix', 'skydns'])).toBe('--etcd-prefix "skydns": must start with "/" (e.g. /skydns)');
+    expect(failure(['--etcd-prefix', '/skydns/'])).toBe('--etcd-prefix "/skydns/": must not end with "/" (e.g. /skydns)');
+    expect(failure(['--etcd-prefix', '/'])).toBe('--etcd-prefix "/": must not end with "/" (e.g. /skydns)');
+    expect(failure(['--etcd-prefix', '/a//b'])).toBe('--etcd-prefix "/a//b": must not contain an empty segment ("//")');
+    expect(failure(['--etcd-prefix', ''])).toBe('--etcd-prefix "": must not be empty');
+  });
+
+  it('stores zones canonical: lower case, no trailing dot', () => {
+    expect(load([...etcd, '--etcd-zone', 'Example.COM.', '--etcd-zone', '2.0.192.in-addr.arpa,svc.cluster.local']).etcdZone).toEqual([
+      'example.com',
+      '2.0.192.in-addr.arpa',
+      'svc.cluster.local',
+    ]);
+    file('zones.yaml', 'etcd: [http://127.0.0.1:2379]\netcd-zone:\n  - a.test\n  - b.test.\n');
+    expect(load(['--config', 'zones.yaml'], {}, dir).etcdZone).toEqual(['a.test', 'b.test']);
+  });
+
+  it('names the flag and the bad zone', () => {
+    expect(failure([...etcd, '--etcd-zone', 'a..b'])).toBe('--etcd-zone "a..b": empty label in "a..b"');
+    expect(failure([...etcd, '--etcd-zone', 'ok.test,bad..test'])).toBe('--etcd-zone "bad..test": empty label in "bad..test"');
+    expect(failure([...etcd, '--etcd-zone', `${'a'.repeat(64)}.test`])).toMatch(/^--etcd-zone "a{64}\.test": /);
+    expect(failure([...etcd, '--etcd-zone', '.'])).toBe('--etcd-zone ".": the root zone cannot be served from etcd');
+    expect(failure([...etcd, '--etcd-zone', 'example.com,EXAMPLE.com.'])).toBe('--etcd-zone "EXAMPLE.com.": listed twice');
+  });
+
+  it('are required with --etcd, and need it', () => {
+    expect(failure(etcd)).toBe('--etcd needs --etcd-zone: name the zones to answer from etcd (e.g. --etcd-zone example.com)');
+    expect(failure([], { ETCDNS_ETCD: 'http://127.0.0.1:2379' })).toMatch(/^--etcd needs --etcd-zone/);
+    expect(failure(['--etcd-zone', 'example.com'])).toBe(
+      '--etcd-zone needs --etcd: the etcd endpoints to read the zones from (e.g. --etcd http://127.0.0.1:2379)',
+    );
+    // An empty --etcd is "no etcd", so zones from elsewhere are then an error too.
+    expect(failure([], { ETCDNS_ETCD: '', ETCDNS_ETCD_ZONE: 'example.com' })).toMatch(/^--etcd-zone needs --etcd/);
+  });
+});
+
+describe('etcd TLS and authentication', () => {
+  const https = ['--etcd', 'https://127.0.0.1:2379', '--etcd-zone', 'example.com'];
+  const ca = file('ca.pem', 'not really a certificate\n');
+  const cert = file('client.pem', 'cert\n');
+  const key = file('client-key.pem', 'key\n');
+
+  it('resolves the files against cwd and checks they are readable', () => {
+    const config = load([...https, '--etcd-ca', 'ca.pem', '--etcd-cert', cert, '--etcd-key', 'client-key.pem'], {}, dir);
+    expect(config.etcdCa).toBe(ca);
+    expect(config.etcdCert).toBe(cert);
+    expect(config.etcdKey).toBe(key);
+    expect(load([...https], { ETCDNS_ETCD_CA: ca }).etcdCa).toBe(ca);
+  });
+
+  it('names the option of a file that is missing or not a file', () => {
+    expect(failure([...https, '--etcd-ca', 'nope.pem'], {}, dir)).toBe('--etcd-ca "nope.pem": file not found');
+    expect(failure([...https], { ETCDNS_ETCD_KEY: 'nope/key.pem', ETCDNS_ETCD_CERT: cert }, dir)).toBe('ETCDNS_ETCD_KEY="nope/key.pem": file not found');
+    expect(failure([...https, '--etcd-cert', dir, '--etcd-key', key])).toBe(`--etcd-cert ${JSON.stringify(dir)}: not a regular file`);
+    expect(failure([...https, '--etcd-ca', ''])).toBe('--etcd-ca "": must not be empty');
+    file('tls.yaml', 'etcd-ca: missing.pem\n');
+    expect(failure(['--config', 'tls.yaml', ...https], {}, dir)).toBe('config file tls.yaml: etcd-ca "missing.pem": file not found');
+  });
+
+  // root reads every file whatever its mode, so the check cannot fail there.
+  it.skipIf(process.getuid?.() === 0)('names the option of a file that cannot be read', () => {
+    const locked = file('locked.pem', 'x');
+    chmodSync(locked, 0o000);
+    expect(failure([...https, '--etcd-ca', locked])).toBe(`--etcd-ca ${JSON.stringify(locked)}: file not readable (permission denied)`);
+  });
+
+  it('wants a certificate and its key together', () => {
+    expect(failure([...https, '--etcd-cert', cert])).toBe('--etcd-cert needs --etcd-key');
+    expect(failure([...https, '--etcd-key', key])).toBe('--etcd-key needs --etcd-cert');
+  });
+
+  it('refuses TLS files with http:// endpoints (the client would speak TLS anyway)', () => {
+    const http = ['--etcd', 'http://127.0.0.1:2379', '--etcd-zone', 'example.com'];
+    expect(failure([...http, '--etcd-ca', ca])).toBe('--etcd-ca is for TLS, but the --etcd endpoints are http://; use https://');
+    expect(failure([...http, '--etcd-cert', cert, '--etcd-key', key])).toBe('--etcd-cert is for TLS, but the --etcd endpoints are http://; use https://');
+  });
+
+  it('wants a user and password together', () => {
+    const config = load([...https, '--etcd-username', 'dns'], { ETCDNS_ETCD_PASSWORD: 's3cret' });
+    expect(config.etcdUsername).toBe('dns');
+    expect(config.etcdPassword).toBe('s3cret');
+    expect(failure([...https, '--etcd-username', 'dns'])).toBe('--etcd-username needs --etcd-password');
+    expect(failure([...https], { ETCDNS_ETCD_PASSWORD: 's3cret' })).toBe('--etcd-password needs --etcd-username');
+    expect(failure([...https, '--etcd-username', ''])).toBe('--etcd-username "": must not be empty');
+  });
+
+  it('never shows the password, in errors or in the redacted config', () => {
+    file('secret.json', '{"etcd-password": 123456}');
+    expect(failure(['--config', 'secret.json'], {}, dir)).toBe('config file secret.json: etcd-password [redacted]: must be a string');
+    const config = load([...https, '--etcd-username', 'dns'], { ETCDNS_ETCD_PASSWORD: 's3cret' });
+    const shown = redactConfig(config);
+    expect(shown.etcdPassword).toBe('[redacted]');
+    expect(shown.etcdUsername).toBe('dns');
+    expect(shown.explicit).toEqual(expect.arrayContaining(['etcd-password']));
+    expect(JSON.stringify(shown)).not.toContain('s3cret');
+    expect(redactConfig(load()).etcdPassword).toBeUndefined();
+  });
+});
+
+describe('etcd durations', () => {
+  it('takes a default TTL in whole seconds, 1s to 24h', () => {
+    expect(load(['--etcd-default-ttl', '30']).etcdDefaultTtlMs).toBe(30_000);
+    expect(load(['--etcd-default-ttl', '1h']).etcdDefaultTtlMs).toBe(3_600_000);
+    expect(load(['--etcd-default-ttl', '24h']).etcdDefaultTtlMs).toBe(86_400_000);
+    expect(failure(['--etcd-default-ttl', '1500ms'])).toBe('--etcd-default-ttl "1500ms": must be a whole number of seconds');
+    expect(failure(['--etcd-default-ttl', '0'])).toBe('--etcd-default-ttl "0": must be 1s-24h');
+    expect(failure(['--etcd-default-ttl', '500ms'])).toBe('--etcd-default-ttl "500ms": must be 1s-24h');
+    expect(failure(['--etcd-default-ttl', '25h'])).toBe('--etcd-default-ttl "25h": must be 1s-24h');
+  });
+
+  it('takes max-stale as any duration, 0 for forever', () => {
+    expect(load().maxStaleMs).toBe(0);
+    expect(load(['--max-stale', '5m']).maxStaleMs).toBe(300_000);
+    expect(load([], { ETCDNS_MAX_STALE: '90s' }).maxStaleMs).toBe(90_000);
+    expect(failure(['--max-stale', 'forever'])).toMatch(/^--max-stale "forever": not a duration/);
+  });
+});
+
+describe('health, ready and metrics listeners', () => {
+  it('take HOST:PORT like --listen, port 0 included', () => {
+    const config = load(['--health-listen', '0.0.0.0:8080', '--ready-listen', '[::]:0'], { ETCDNS_METRICS_LISTEN: ' 10.0.0.1:9153 ' });
+    expect(config.healthListen).toEqual({ host: '0.0.0.0', port: 8080 });
+    expect(config.readyListen).toEqual({ host: '::', port: 0 });
+    expect(config.metricsListen).toEqual({ host: '10.0.0.1', port: 9153 });
+  });
+
+  it('may share an address', () => {
+    const config = load(['--health-listen', '127.0.0.1:8080', '--ready-listen', '127.0.0.1:8080']);
+    expect(config.readyListen).toEqual(config.healthListen);
+  });
+
+  it('are disabled with off, in any case', () => {
+    const config = load(['--health-listen', 'off', '--metrics-listen', 'OFF'], { ETCDNS_READY_LISTEN: 'Off' });
+    expect(config.healthListen).toBeUndefined();
+    expect(config.readyListen).toBeUndefined();
+    expect(config.metricsListen).toBeUndefined();
+    file('ops.yaml', 'metrics-listen: "off"\n');
+    expect(load(['--config', 'ops.yaml'], {}, dir).metricsListen).toBeUndefined();
+  });
+
+  it('name the option and the problem', () => {
+    expect(failure(['--health-listen', 'localhost:8080'])).toMatch(/^--health-listen "localhost:8080": host must be an IP address/);
+    expect(failure(['--ready-listen', '8181'])).toMatch(/^--ready-listen "8181": missing ":PORT"/);
+    expect(failure([], { ETCDNS_METRICS_LISTEN: '127.0.0.1:99999' })).toBe('ETCDNS_METRICS_LISTEN="127.0.0.1:99999": port must be 0-65535');
+    expect(failure(['--metrics-listen', 'false'])).toMatch(/^--metrics-listen "false": missing ":PORT"/);
+    // YAML's unquoted `off` is the boolean false (YAML 1.1 habits): not silently taken as "off".
+    file('ops-bool.json', '{"healthListen": false}');
+    expect(failure(['--config', 'ops-bool.json'], {}, dir)).toBe('config file ops-bool.json: healthListen false: must be a string');
   });
 });
 

@@ -86,8 +86,62 @@ export function loadServeConfig(input: LoadServeConfigInput): ServeConfig {
     else value = parseDefault(spec, ctx);
     values[spec.key] = deepFreeze(value);
   }
-  return Object.freeze({ ...values, explicit: frozenSet(explicit) }) as ServeConfig;
+  const config = Object.freeze({ ...values, explicit: frozenSet(explicit) }) as ServeConfig;
+  checkCombinations(config);
+  return config;
 }
+
+/**
+ * Rules between options, which no single value can break. Each message names the option the
+ * user has to add or change, in its flag form (the same name is the env variable's and the
+ * config key's, so the flag is the one spelling that fits every source).
+ */
+function checkCombinations(c: ServeConfig): void {
+  const etcd = c.etcd.length > 0;
+  if (etcd && c.etcdZone.length === 0) {
+    throw new ConfigError('--etcd needs --etcd-zone: name the zones to answer from etcd (e.g. --etcd-zone example.com)');
+  }
+  if (!etcd && c.etcdZone.length > 0) {
+    throw new ConfigError('--etcd-zone needs --etcd: the etcd endpoints to read the zones from (e.g. --etcd http://127.0.0.1:2379)');
+  }
+  pair(c.etcdCert, '--etcd-cert', c.etcdKey, '--etcd-key');
+  pair(c.etcdUsername, '--etcd-username', c.etcdPassword, '--etcd-password');
+  if (!etcd) return;
+  // The etcd client (etcd3) refuses a mix outright, and with any TLS file it speaks TLS to
+  // every endpoint whatever the scheme says: both are caught here, where the message can
+  // name the options, rather than as a connection error at runtime.
+  const secure = c.etcd.filter((url) => url.startsWith('https:')).length;
+  if (secure > 0 && secure < c.etcd.length) {
+    throw new ConfigError('--etcd: endpoints mix http:// and https://; use one scheme for all of them');
+  }
+  if (secure === 0) {
+    for (const [value, flag] of [
+      [c.etcdCa, '--etcd-ca'],
+      [c.etcdCert, '--etcd-cert'],
+      [c.etcdKey, '--etcd-key'],
+    ] as const) {
+      if (value !== undefined) throw new ConfigError(`${flag} is for TLS, but the --etcd endpoints are http://; use https://`);
+    }
+  }
+}
+
+/** Options that only make sense together: naming the one that is missing. */
+function pair(a: unknown, aFlag: string, b: unknown, bFlag: string): void {
+  if (a !== undefined && b === undefined) throw new ConfigError(`${aFlag} needs ${bFlag}`);
+  if (b !== undefined && a === undefined) throw new ConfigError(`${bFlag} needs ${aFlag}`);
+}
+
+/**
+ * The config as it may be logged: secrets (the etcd password) replaced, `explicit` as an
+ * array. Whatever logs the configuration should log this, never the ServeConfig itself.
+ */
+export function redactConfig(config: ServeConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...config, explicit: [...config.explicit] };
+  for (const spec of OPTIONS) if (spec.secret && out[spec.key] !== undefined) out[spec.key] = REDACTED;
+  return out;
+}
+
+const REDACTED = '[redacted]';
 
 function parseGiven(spec: OptionSpec, given: Given, ctx: ParseContext): unknown {
   // A scalar option repeated on the command line: the last one wins, as with most tools,
@@ -112,7 +166,7 @@ function parseDefault(spec: OptionSpec, ctx: ParseContext): unknown {
 }
 
 function describe(spec: OptionSpec, where: Where, shown: unknown, problem: string): string {
-  const value = show(shown);
+  const value = spec.secret ? REDACTED : show(shown);
   switch (where.kind) {
     case 'flag':
       return `--${spec.name} ${value}: ${problem}`;

@@ -11,8 +11,10 @@
  * through the same parser as user input: help shows exactly what one could type, and a bad
  * default cannot sneak in (the defaults test parses every one of them).
  */
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { extname, resolve } from 'node:path';
+import { parseName, type Name } from '../dns/name.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../log.js';
 
 export type OptionKind = 'string' | 'integer' | 'boolean' | 'duration' | 'list' | 'enum';
@@ -56,6 +58,11 @@ export interface OptionSpec<K extends string = string, V = unknown> {
   readonly env: string;
   /** False for options that make no sense inside a config file (`config` itself). */
   readonly inConfigFile: boolean;
+  /**
+   * A credential: error messages and `redactConfig` never show its value, so that it cannot
+   * end up in a terminal scrollback or a log collector.
+   */
+  readonly secret?: boolean;
   readonly choices?: readonly string[];
   /** Bounds, in the parsed unit (milliseconds for durations). */
   readonly min?: number;
@@ -79,7 +86,8 @@ export function camelName(optionName: string): string {
 export function defaultText(spec: Pick<OptionSpec, 'default'>): string {
   const d = spec.default;
   if (d === undefined) return 'none';
-  if (Array.isArray(d)) return d.join(',');
+  // An empty list (no etcd endpoints) reads as "none", not as an empty string in help.
+  if (Array.isArray(d)) return d.length === 0 ? 'none' : d.join(',');
   return String(d);
 }
 
@@ -106,7 +114,13 @@ function expectString(raw: unknown): string {
 }
 
 export function stringOption<const K extends string>(
-  o: Common<K> & { readonly default: string; readonly placeholder: string; readonly path?: boolean },
+  o: Common<K> & {
+    readonly default: string;
+    readonly placeholder: string;
+    readonly path?: boolean;
+    /** Further checks on the text; throws ValueError. */
+    readonly check?: (text: string) => void;
+  },
 ): OptionSpec<K, string> {
   return spec(o, {
     kind: 'string',
@@ -115,14 +129,41 @@ export function stringOption<const K extends string>(
     parse(raw, ctx) {
       const text = expectString(raw);
       if (text === '') throw new ValueError('must not be empty');
+      o.check?.(text);
       return o.path ? resolve(ctx.cwd, text) : text;
+    },
+  });
+}
+
+/** A string that is unset by default (ServeConfig holds undefined then). */
+export function optionalStringOption<const K extends string>(
+  o: Common<K> & { readonly placeholder: string; readonly secret?: boolean },
+): OptionSpec<K, string | undefined> {
+  return spec(o, {
+    kind: 'string',
+    default: undefined,
+    placeholder: o.placeholder,
+    ...(o.secret ? { secret: true } : {}),
+    parse(raw) {
+      const text = expectString(raw);
+      if (text === '') throw new ValueError('must not be empty');
+      return text;
     },
   });
 }
 
 /** A path that is unset by default (ServeConfig holds undefined then), resolved against cwd. */
 export function optionalPathOption<const K extends string>(
-  o: Common<K> & { readonly placeholder: string; readonly inConfigFile?: boolean },
+  o: Common<K> & {
+    readonly placeholder: string;
+    readonly inConfigFile?: boolean;
+    /**
+     * The file must exist and be readable now. For files read long after startup (TLS
+     * material used at the first etcd connection, or a reconnect hours later), a typo should
+     * stop the server at once rather than surface as a connection error in a log.
+     */
+    readonly readableFile?: boolean;
+  },
 ): OptionSpec<K, string | undefined> {
   return spec(o, {
     kind: 'string',
@@ -132,9 +173,25 @@ export function optionalPathOption<const K extends string>(
     parse(raw, ctx) {
       const text = expectString(raw);
       if (text === '') throw new ValueError('must not be empty');
-      return resolve(ctx.cwd, text);
+      const path = resolve(ctx.cwd, text);
+      if (o.readableFile) checkReadableFile(path);
+      return path;
     },
   });
+}
+
+/** Throws ValueError unless `path` is a regular file this process may read. */
+export function checkReadableFile(path: string): void {
+  try {
+    if (!statSync(path).isFile()) throw new ValueError('not a regular file');
+    accessSync(path, fsConstants.R_OK);
+  } catch (err) {
+    if (err instanceof ValueError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ValueError('file not found');
+    if (code === 'EACCES' || code === 'EPERM') throw new ValueError('file not readable (permission denied)');
+    throw new ValueError(`cannot read: ${(err as Error).message}`);
+  }
 }
 
 function rangeText(min: number | undefined, max: number | undefined, show: (n: number) => string): string {
@@ -241,7 +298,13 @@ export function formatDuration(ms: number): string {
 }
 
 export function durationOption<const K extends string>(
-  o: Common<K> & { readonly default: string; readonly min?: string; readonly max?: string },
+  o: Common<K> & {
+    readonly default: string;
+    readonly min?: string;
+    readonly max?: string;
+    /** For values that end up in whole seconds (DNS TTLs): refuse 1500ms rather than round it. */
+    readonly wholeSeconds?: boolean;
+  },
 ): OptionSpec<K, number> {
   const min = o.min === undefined ? 0 : parseDuration(o.min);
   const max = o.max === undefined ? MAX_TIMER_MS : parseDuration(o.max);
@@ -251,7 +314,11 @@ export function durationOption<const K extends string>(
     placeholder: 'DURATION',
     min,
     max,
-    parse: (raw) => parseDuration(raw, min, max),
+    parse(raw) {
+      const ms = parseDuration(raw, min, max);
+      if (o.wholeSeconds && ms % 1000 !== 0) throw new ValueError('must be a whole number of seconds');
+      return ms;
+    },
   });
 }
 
@@ -367,6 +434,69 @@ export function formatListenAddress(a: ListenAddress): string {
   return isIP(a.host) === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
+/** `HOST:PORT` as for --listen, or `off` (undefined: the endpoint is not served). */
+export function listenOrOffOption<const K extends string>(
+  o: Common<K> & { readonly default: string },
+): OptionSpec<K, ListenAddress | undefined> {
+  return spec(o, {
+    kind: 'string',
+    default: o.default,
+    placeholder: 'HOST:PORT|off',
+    parse(raw) {
+      const text = expectString(raw).trim();
+      if (text.toLowerCase() === 'off') return undefined;
+      return parseListenAddress(text);
+    },
+  });
+}
+
+const ETCD_URL_EXAMPLE = 'e.g. http://127.0.0.1:2379';
+
+/**
+ * An etcd endpoint, `http://HOST:PORT` or `https://HOST:PORT`, returned as exactly that
+ * (host lower-cased, IPv6 in brackets): the etcd client strips the scheme and hands
+ * `HOST:PORT` to gRPC, so anything else in the URL would be silently ignored or misread.
+ */
+export function parseEtcdUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ValueError(`not a URL (${ETCD_URL_EXAMPLE})`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ValueError(`must start with http:// or https:// (${ETCD_URL_EXAMPLE})`);
+  if (url.username !== '' || url.password !== '') {
+    throw new ValueError('must not contain a user or password (use --etcd-username and --etcd-password)');
+  }
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') throw new ValueError('must not have a path, query or fragment (only scheme, host and port)');
+  // URL drops a port equal to the scheme's default (http://x:80 → port ''), so an explicit
+  // port is looked for in the text itself. Without one, gRPC would pick 443 for both schemes,
+  // which is etcd's port for nothing: refuse rather than guess.
+  const written = /^[a-z][a-z0-9+.-]*:\/\/(?:\[[^\]]*\]|[^/?#:]*):(\d+)(?:[/?#]|$)/i.exec(text);
+  if (!written) throw new ValueError('missing port (etcd clients usually connect to 2379, e.g. http://127.0.0.1:2379)');
+  const port = url.port !== '' ? url.port : url.protocol === 'https:' ? '443' : '80';
+  return `${url.protocol}//${url.hostname}:${port}`;
+}
+
+/** `/skydns`: starts with '/', no trailing '/', no empty segment. */
+export function checkEtcdPrefix(text: string): void {
+  if (!text.startsWith('/')) throw new ValueError('must start with "/" (e.g. /skydns)');
+  // Keys are `prefix/com/example/...`: a trailing '/' would make that `prefix//com/...`, and
+  // the bare root '/' would take every key in etcd as DNS data.
+  if (text.endsWith('/')) throw new ValueError('must not end with "/" (e.g. /skydns)');
+  if (text.includes('//')) throw new ValueError('must not contain an empty segment ("//")');
+}
+
+/** A zone served from etcd, canonical (see dns/name.ts). */
+export function parseEtcdZone(text: string): Name {
+  const parsed = parseName(text);
+  if ('error' in parsed) throw new ValueError(parsed.error);
+  // Authoritative for the root would make etcdns answer NXDOMAIN for every name on the
+  // internet it does not hold (CoreDNS issue 3316 shows how `etcd .` goes wrong).
+  if (parsed.name === '') throw new ValueError('the root zone cannot be served from etcd');
+  return parsed.name;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The table. Order is the order of --help and the README.
 
@@ -391,6 +521,84 @@ export const SERVE_OPTIONS = [
     placeholder: 'DIR',
     default: 'zones',
     path: true,
+  }),
+  listOption({
+    name: 'etcd',
+    key: 'etcd',
+    description:
+      'etcd endpoints to mirror SkyDNS records from, as http://HOST:PORT or https://HOST:PORT; repeat the flag or separate with commas. None: serve zone files only.',
+    placeholder: 'URL',
+    default: [],
+    item: parseEtcdUrl,
+    identity: (url) => url,
+  }),
+  stringOption({
+    name: 'etcd-prefix',
+    key: 'etcdPrefix',
+    description: 'etcd key prefix of the records (CoreDNS `path`): www.example.com is under PREFIX/com/example/www.',
+    placeholder: 'PREFIX',
+    default: '/skydns',
+    check: checkEtcdPrefix,
+  }),
+  listOption({
+    name: 'etcd-zone',
+    key: 'etcdZone',
+    description: 'Zone to answer from etcd (e.g. example.com); repeat the flag or separate with commas. Required with --etcd.',
+    placeholder: 'ZONE',
+    default: [],
+    item: parseEtcdZone,
+    identity: (zone) => zone,
+  }),
+  optionalPathOption({
+    name: 'etcd-ca',
+    key: 'etcdCa',
+    description: 'PEM file of the CA certificates that sign the etcd server certificates (https:// endpoints); default: the system CAs.',
+    placeholder: 'FILE',
+    readableFile: true,
+  }),
+  optionalPathOption({
+    name: 'etcd-cert',
+    key: 'etcdCert',
+    description: 'PEM client certificate for etcd (mutual TLS); needs --etcd-key.',
+    placeholder: 'FILE',
+    readableFile: true,
+  }),
+  optionalPathOption({
+    name: 'etcd-key',
+    key: 'etcdKey',
+    description: 'PEM private key of --etcd-cert.',
+    placeholder: 'FILE',
+    readableFile: true,
+  }),
+  optionalStringOption({
+    name: 'etcd-username',
+    key: 'etcdUsername',
+    description: 'etcd user (etcd authentication); needs --etcd-password.',
+    placeholder: 'USER',
+  }),
+  optionalStringOption({
+    name: 'etcd-password',
+    key: 'etcdPassword',
+    description:
+      'Password of --etcd-username. Prefer the ETCDNS_ETCD_PASSWORD variable (or the config file): a flag is visible to every user in the process list.',
+    placeholder: 'PASSWORD',
+    secret: true,
+  }),
+  durationOption({
+    name: 'etcd-default-ttl',
+    key: 'etcdDefaultTtlMs',
+    description: 'TTL of etcd records that set no "ttl", in whole seconds (1s to 24h).',
+    default: '10s',
+    min: '1s',
+    max: '24h',
+    wholeSeconds: true,
+  }),
+  durationOption({
+    name: 'max-stale',
+    key: 'maxStaleMs',
+    description:
+      'While etcd is unreachable, keep answering etcd zones from the last data seen for this long, then answer SERVFAIL; 0 serves the last data for as long as it takes.',
+    default: '0',
   }),
   integerOption({
     name: 'edns-udp-size',
@@ -455,6 +663,25 @@ export const SERVE_OPTIONS = [
     key: 'chaos',
     description: 'Answer version.bind, version.server, id.server and hostname.bind in class CH (--no-chaos to refuse them).',
     default: true,
+  }),
+  listenOrOffOption({
+    name: 'health-listen',
+    key: 'healthListen',
+    description: 'Address of the liveness endpoint GET /health (200 while the process runs), as HOST:PORT, or off.',
+    default: '127.0.0.1:8080',
+  }),
+  listenOrOffOption({
+    name: 'ready-listen',
+    key: 'readyListen',
+    description:
+      'Address of the readiness endpoint GET /ready (200 once the data is loaded, 503 with the reasons otherwise and while shutting down), as HOST:PORT, or off.',
+    default: '127.0.0.1:8181',
+  }),
+  listenOrOffOption({
+    name: 'metrics-listen',
+    key: 'metricsListen',
+    description: 'Address of the Prometheus endpoint GET /metrics, as HOST:PORT, or off. Endpoints may share an address.',
+    default: '127.0.0.1:9153',
   }),
   optionalPathOption({
     name: 'config',

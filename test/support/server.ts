@@ -25,8 +25,11 @@ export interface ServerProcess {
  * for its "listening" log line, which carries the bound addresses.
  */
 export async function startServer(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<ServerProcess> {
-  const hasListen = args.includes('--listen');
-  const child = spawn(process.execPath, [CLI, 'serve', ...(hasListen ? [] : ['--listen', '127.0.0.1:0']), '--log-format', 'json', ...args], {
+  // Random ports for everything not given, so parallel test files never collide.
+  const defaults = ['--listen', '--health-listen', '--ready-listen', '--metrics-listen'].flatMap((flag) =>
+    args.includes(flag) ? [] : [flag, '127.0.0.1:0'],
+  );
+  const child = spawn(process.execPath, [CLI, 'serve', ...defaults, '--log-format', 'json', ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...cleanEnv(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

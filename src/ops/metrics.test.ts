@@ -1,0 +1,294 @@
+import { Counter, Histogram, register as globalRegistry } from 'prom-client';
+import { describe, expect, it, vi } from 'vitest';
+import type { Clock } from '../clock.js';
+import { Rcode, RRType } from '../dns/constants.js';
+import type { QueryEvent } from '../server/responder.js';
+import { packageVersion } from '../version.js';
+import { Metrics, type MirrorStatus } from './metrics.js';
+
+/** A clock that only moves when told; timers are never needed by Metrics. */
+function fakeClock(start = 1_000_000): Clock & { t: number } {
+  const clock = {
+    t: start,
+    now: () => clock.t,
+    setTimeout: () => undefined,
+    clearTimeout: () => {},
+    setInterval: () => undefined,
+    clearInterval: () => {},
+  };
+  return clock;
+}
+
+function query(clock: { t: number }, over: Partial<QueryEvent> = {}): QueryEvent {
+  return { transport: 'udp', zone: 'example.com', type: RRType.A, rcode: Rcode.NOERROR, size: 60, truncated: false, startedAt: clock.t, ...over };
+}
+
+/** Sample lines of the exposition (no # HELP / # TYPE), as a set to look lines up in. */
+async function scrape(metrics: Metrics): Promise<string[]> {
+  return (await metrics.registry.metrics()).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+/** The sample lines of one metric family (exact name, or name + `_bucket` / `_sum` / `_count`). */
+function family(lines: readonly string[], name: string): string[] {
+  return lines.filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+}
+
+describe('Metrics: queries', () => {
+  it('counts requests by zone, proto and type, with CoreDNS label names and zone spelling', async () => {
+    const clock = fakeClock();
+    const m = new Metrics({ clock, defaultMetrics: false });
+    m.observeQuery(query(clock));
+    m.observeQuery(query(clock));
+    m.observeQuery(query(clock, { transport: 'tcp', type: RRType.AAAA }));
+    m.observeQuery(query(clock, { zone: '', type: RRType.SOA })); // the root zone
+    m.observeQuery(query(clock, { zone: undefined, rcode: Rcode.REFUSED }));
+    const lines = await scrape(m);
+    expect(family(lines, 'etcdns_dns_requests_total')).toEqual([
+      'etcdns_dns_requests_total{zone="example.com.",proto="udp",type="A"} 2',
+      'etcdns_dns_requests_total{zone="example.com.",proto="tcp",type="AAAA"} 1',
+      'etcdns_dns_requests_total{zone=".",proto="udp",type="SOA"} 1',
+      'etcdns_dns_requests_total{zone="dropped",proto="udp",type="A"} 1',
+    ]);
+    expect(family(lines, 'etcdns_dns_responses_total')).toEqual([
+      'etcdns_dns_responses_total{zone="example.com.",rcode="NOERROR"} 3',
+      'etcdns_dns_responses_total{zone=".",rcode="NOERROR"} 1',
+      'etcdns_dns_responses_total{zone="dropped",rcode="REFUSED"} 1',
+    ]);
+  });
+
+  it('puts uncommon query types in "other", keeping the common ones apart', async () => {
+    const clock = fakeClock();
+    const m = new Metrics({ clock, defaultMetrics: false });
+    for (const type of [RRType.HINFO, RRType.SSHFP, 65280, RRType.TLSA, RRType.SRV, RRType.HTTPS, 50, RRType.ANY]) m.observeQuery(query(clock, { type }));
+    const lines = await scrape(m);
+    expect(family(lines, 'etcdns_dns_requests_total')).toEqual([
+      'etcdns_dns_requests_total{zone="example.com.",proto="udp",type="other"} 4',
+      'etcdns_dns_requests_total{zone="example.com.",proto="udp",type="SRV"} 1',
+      'etcdns_dns_requests_total{zone="example.com.",proto="udp",type="HTTPS"} 1',
+      'etcdns_dns_requests_total{zone="example.com.",proto="udp",type="NSEC3"} 1',
+      'etcdns_dns_requests_total{zone="example.com.",proto="udp",type="ANY"} 1',
+    ]);
+    expect(lines).toContain('etcdns_dns_request_duration_seconds_count{zone="example.com.",type="other"} 4');
+  });
+
+  it('names rcodes, including ones without a mnemonic', async () => {
+    const clock = fakeClock();
+    const m = new Metrics({ clock, defaultMetrics: false });
+    for (const rcode of [Rcode.NXDOMAIN, Rcode.NXDOMAIN, Rcode.SERVFAIL, Rcode.FORMERR, 11]) m.observeQuery(query(clock, { rcode }));
+    expect(family(await scrape(m), 'etcdns_dns_responses_total')).toEqual([
+      'etcdns_dns_responses_total{zone="example.com.",rcode="NXDOMAIN"} 2',
+      'etcdns_dns_responses_total{zone="example.com.",rcode="SERVFAIL"} 1',
+      'etcdns_dns_responses_total{zone="example.com.",rcode="FORMERR"} 1',
+      'etcdns_dns_responses_total{zone="example.com.",rcode="RCODE11"} 1',
+    ]);
+  });
+
+  it('times queries from startedAt with sub-millisecond buckets', async () => {
+    const clock = fakeClock();
+    const m = new Metrics({ clock, defaultMetrics: false });
+    // 30µs, 200µs, 2ms and 3s (beyond the last bucket), measured on the fake clock.
+    for (const ms of [0.03, 0.2, 2, 3000]) m.observeQuery(query(clock, { startedAt: clock.t - ms }));
+    // A startedAt in the future (another time base) counts as 0, never negative.
+    m.observeQuery(query(clock, { startedAt: clock.t + 5 }));
+    const lines = family(await scrape(m), 'etcdns_dns_request_duration_seconds_bucket');
+    const le = (bound: string) => lines.find((l) => l.includes(`le="${bound}"`))?.split(' ')[1];
+    expect(lines[0]).toBe('etcdns_dns_request_duration_seconds_bucket{le="0.00005",zone="example.com.",type="A"} 2');
+    expect(le('0.0001')).toBe('2');
+    expect(le('0.00025')).toBe('3');
+    expect(le('0.001')).toBe('3');
+    expect(le('0.0025')).toBe('4');
+    expect(le('1')).toBe('4');
+    expect(le('+Inf')).toBe('5');
+    expect(lines).toHaveLength(15); // 14 bounds + +Inf
+    const all = await scrape(m);
+    expect(all).toContain('etcdns_dns_request_duration_seconds_count{zone="example.com.",type="A"} 5');
+    const sum = Number(all.find((l) => l.startsWith('etcdns_dns_request_duration_seconds_sum'))!.split(' ')[1]);
+    expect(sum).toBeCloseTo(3.00223, 6);
+  });
+
+  it('histograms reply sizes and counts truncation by proto (0 exported before any)', async () => {
+    const clock = fakeClock();
+    const m = new Metrics({ clock, defaultMetrics: false });
+    expect(family(await scrape(m), 'etcdns_dns_truncated_total')).toEqual([
+      'etcdns_dns_truncated_total{proto="udp"} 0',
+      'etcdns_dns_truncated_total{proto="tcp"} 0',
+    ]);
+    m.observeQuery(query(clock, { size: 100 }));
+    m.observeQuery(query(clock, { size: 512, truncated: true }));
+    m.observeQuery(query(clock, { size: 1232, truncated: true }));
+    m.observeQuery(query(clock, { transport: 'tcp', size: 3000 }));
+    const lines = await scrape(m);
+    expect(family(lines, 'etcdns_dns_truncated_total')).toEqual([
+      'etcdns_dns_truncated_total{proto="udp"} 2',
+      'etcdns_dns_truncated_total{proto="tcp"} 0',
+    ]);
+    expect(lines).toContain('etcdns_dns_response_size_bytes_bucket{le="100",proto="udp"} 1');
+    expect(lines).toContain('etcdns_dns_response_size_bytes_bucket{le="511",proto="udp"} 1');
+    expect(lines).toContain('etcdns_dns_response_size_bytes_bucket{le="512",proto="udp"} 2');
+    expect(lines).toContain('etcdns_dns_response_size_bytes_bucket{le="1232",proto="udp"} 3');
+    expect(lines).toContain('etcdns_dns_response_size_bytes_sum{proto="udp"} 1844');
+    expect(lines).toContain('etcdns_dns_response_size_bytes_bucket{le="2047",proto="tcp"} 0');
+    expect(lines).toContain('etcdns_dns_response_size_bytes_bucket{le="4095",proto="tcp"} 1');
+    expect(lines).toContain('etcdns_dns_response_size_bytes_count{proto="tcp"} 1');
+  });
+
+  it('makes each label child once, not per query (the hot path must stay cheap)', () => {
+    const clock = fakeClock();
+    const m = new Metrics({ clock, defaultMetrics: false });
+    const counterLabels = vi.spyOn(Counter.prototype, 'labels');
+    const histogramLabels = vi.spyOn(Histogram.prototype, 'labels');
+    try {
+      for (let i = 0; i < 1000; i++) {
+        m.observeQuery(query(clock, { type: i % 2 === 0 ? RRType.A : RRType.HINFO, rcode: i % 3 === 0 ? Rcode.NXDOMAIN : Rcode.NOERROR }));
+      }
+      // requests: (A, other); responses: (NOERROR, NXDOMAIN); durations: (A, other).
+      expect(counterLabels).toHaveBeenCalledTimes(4);
+      expect(histogramLabels).toHaveBeenCalledTimes(2);
+    } finally {
+      counterLabels.mockRestore();
+      histogramLabels.mockRestore();
+    }
+  });
+
+  it('observeQuery is a bound function (the responder calls it detached)', () => {
+    const clock = fakeClock();
+    const m = new Metrics({ clock, defaultMetrics: false });
+    const { observeQuery } = m;
+    expect(() => observeQuery(query(clock))).not.toThrow();
+  });
+});
+
+describe('Metrics: etcd mirror gauges', () => {
+  const status: MirrorStatus = {
+    connected: true,
+    synced: true,
+    revision: 4242,
+    lastEventAt: 1_000_000 - 2500,
+    lastSyncAt: 1_000_000 - 60_000,
+    keys: 17,
+    records: 23,
+    invalid: 2,
+    relists: 3,
+  };
+  const MIRROR = [
+    'etcdns_etcd_connected',
+    'etcdns_etcd_synced',
+    'etcdns_etcd_revision',
+    'etcdns_etcd_seconds_since_last_event',
+    'etcdns_etcd_seconds_since_last_sync',
+    'etcdns_etcd_keys',
+    'etcdns_etcd_records',
+    'etcdns_etcd_invalid_keys',
+    'etcdns_etcd_relists_total',
+  ];
+  const mirrorLines = (lines: readonly string[]) => MIRROR.flatMap((name) => family(lines, name));
+
+  it('reads the status at scrape time, with ages from the clock', async () => {
+    const clock = fakeClock(1_000_000);
+    let current: MirrorStatus | undefined = status;
+    const m = new Metrics({ clock, mirror: () => current, defaultMetrics: false });
+    expect(mirrorLines(await scrape(m))).toEqual([
+      'etcdns_etcd_connected 1',
+      'etcdns_etcd_synced 1',
+      'etcdns_etcd_revision 4242',
+      'etcdns_etcd_seconds_since_last_event 2.5',
+      'etcdns_etcd_seconds_since_last_sync 60',
+      'etcdns_etcd_keys 17',
+      'etcdns_etcd_records 23',
+      'etcdns_etcd_invalid_keys 2',
+      'etcdns_etcd_relists_total 3',
+    ]);
+
+    clock.t += 10_000;
+    current = { ...status, connected: false, relists: 4, revision: 4300 };
+    expect(mirrorLines(await scrape(m))).toEqual([
+      'etcdns_etcd_connected 0',
+      'etcdns_etcd_synced 1',
+      'etcdns_etcd_revision 4300',
+      'etcdns_etcd_seconds_since_last_event 12.5',
+      'etcdns_etcd_seconds_since_last_sync 70',
+      'etcdns_etcd_keys 17',
+      'etcdns_etcd_records 23',
+      'etcdns_etcd_invalid_keys 2',
+      'etcdns_etcd_relists_total 4',
+    ]);
+  });
+
+  it('types relists as a counter and the rest as gauges', async () => {
+    const m = new Metrics({ clock: fakeClock(), mirror: () => status, defaultMetrics: false });
+    const text = await m.registry.metrics();
+    expect(text).toContain('# TYPE etcdns_etcd_relists_total counter');
+    expect(text).toContain('# TYPE etcdns_etcd_connected gauge');
+    expect(text).toContain('# TYPE etcdns_etcd_seconds_since_last_event gauge');
+  });
+
+  it('leaves out the ages before the first event and sync (not a made-up 0)', async () => {
+    const clock = fakeClock();
+    const m = new Metrics({ clock, mirror: () => ({ ...status, synced: false, lastEventAt: undefined, lastSyncAt: undefined }), defaultMetrics: false });
+    const lines = await scrape(m);
+    expect(family(lines, 'etcdns_etcd_seconds_since_last_event')).toEqual([]);
+    expect(family(lines, 'etcdns_etcd_seconds_since_last_sync')).toEqual([]);
+    expect(family(lines, 'etcdns_etcd_synced')).toEqual(['etcdns_etcd_synced 0']);
+  });
+
+  it('brings an age back once there is one, after leaving it out', async () => {
+    const clock = fakeClock(5000);
+    let current: MirrorStatus = { ...status, lastEventAt: undefined };
+    const m = new Metrics({ clock, mirror: () => current, defaultMetrics: false });
+    expect(family(await scrape(m), 'etcdns_etcd_seconds_since_last_event')).toEqual([]);
+    current = { ...status, lastEventAt: 4000 };
+    expect(family(await scrape(m), 'etcdns_etcd_seconds_since_last_event')).toEqual(['etcdns_etcd_seconds_since_last_event 1']);
+  });
+
+  it('says "not connected, not synced" and nothing else while no mirror runs', async () => {
+    const m = new Metrics({ clock: fakeClock(), mirror: () => undefined, defaultMetrics: false });
+    expect(mirrorLines(await scrape(m))).toEqual(['etcdns_etcd_connected 0', 'etcdns_etcd_synced 0']);
+  });
+
+  it('exports no mirror gauges at all without etcd', async () => {
+    const m = new Metrics({ clock: fakeClock(), defaultMetrics: false });
+    const text = await m.registry.metrics();
+    for (const name of MIRROR) expect(text).not.toContain(name);
+  });
+});
+
+describe('Metrics: counters and info', () => {
+  it('counts invalid etcd values by reason and zone reload failures', async () => {
+    const m = new Metrics({ clock: fakeClock(), defaultMetrics: false });
+    expect(family(await scrape(m), 'etcdns_zone_reload_failures_total')).toEqual(['etcdns_zone_reload_failures_total 0']);
+    expect(family(await scrape(m), 'etcdns_etcd_invalid_values_total')).toEqual([]);
+    m.invalidValue('json');
+    m.invalidValue('json');
+    m.invalidValue('host');
+    m.zoneReloadFailed();
+    const lines = await scrape(m);
+    expect(family(lines, 'etcdns_etcd_invalid_values_total')).toEqual([
+      'etcdns_etcd_invalid_values_total{reason="json"} 2',
+      'etcdns_etcd_invalid_values_total{reason="host"} 1',
+    ]);
+    expect(family(lines, 'etcdns_zone_reload_failures_total')).toEqual(['etcdns_zone_reload_failures_total 1']);
+  });
+
+  it('exports build_info with the package version', async () => {
+    const m = new Metrics({ clock: fakeClock(), defaultMetrics: false });
+    expect(family(await scrape(m), 'etcdns_build_info')).toEqual([`etcdns_build_info{version="${packageVersion()}"} 1`]);
+    expect(packageVersion()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('adds process metrics with the etcdns_ prefix to its own registry, never the global one', async () => {
+    const a = new Metrics({});
+    const b = new Metrics({}); // a second instance must not collide with the first
+    for (const m of [a, b]) {
+      const text = await m.registry.metrics();
+      expect(text).toMatch(/^etcdns_process_cpu_user_seconds_total \d/m);
+      expect(text).toMatch(/^etcdns_nodejs_eventloop_lag_seconds \d/m);
+      expect(text).not.toMatch(/^process_cpu/m);
+    }
+    expect(await globalRegistry.metrics()).not.toContain('etcdns_');
+  });
+
+  it('uses the Prometheus text content type', () => {
+    const m = new Metrics({ clock: fakeClock(), defaultMetrics: false });
+    expect(m.registry.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+  });
+});
