@@ -1,0 +1,421 @@
+/**
+ * The SkyDNS data format as CoreDNS's etcd plugin reads it: etcd keys to DNS names and JSON
+ * values to services. Pure functions, no DNS answers here (see `index.ts` for those).
+ *
+ * References: CoreDNS `plugin/etcd/msg/path.go` (key layout), `plugin/etcd/msg/service.go`
+ * (the JSON message, `Group`, `targetStrip`), `plugin/etcd/msg/type.go` (`HostType`),
+ * `plugin/backend_lookup.go` (SRV weights).
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import { canonicalIPv6, ipv6Bytes } from '../../dns/ip.js';
+import { labels, lowerAscii, MAX_LABEL_OCTETS, MAX_NAME_OCTETS, wireLength, type Name } from '../../dns/name.js';
+
+/** CoreDNS `path` default (`setup.go`). */
+export const DEFAULT_PREFIX = '/skydns';
+
+/**
+ * Largest value we parse. Real services are a few hundred bytes; the cap bounds the work one
+ * bad key can cost (parse time, memory) whatever a writer puts in etcd.
+ */
+export const MAX_VALUE_BYTES = 64 * 1024;
+
+/** SRV priority / MX preference when `priority` is 0 or missing (CoreDNS `etcd.go`: `priority = 10`). */
+export const DEFAULT_PRIORITY = 10;
+
+/**
+ * Longest `text` we accept: it must fit one TXT RDATA once split into 255-octet strings, each
+ * with a length octet (RFC 1035 §3.3.14): n + ceil(n/255) <= 65535.
+ */
+export const MAX_TEXT_BYTES = 65280;
+
+const MAX_U16 = 65535;
+/** RFC 2181 §8: a TTL is an unsigned 31-bit number. */
+const MAX_TTL = 2 ** 31 - 1;
+
+export type HostKind = 'none' | 'ipv4' | 'ipv6' | 'name';
+
+/** One SkyDNS service (CoreDNS `msg.Service`), validated and normalised. */
+export interface Service {
+  /** `host` as written. */
+  readonly host: string;
+  /** What `host` holds: nothing (TXT-only entry), an address, or a domain name. */
+  readonly kind: HostKind;
+  /** Canonical address text when `kind` is ipv4/ipv6 (IPv6 per RFC 5952). */
+  readonly address: string | undefined;
+  /** Canonical name when `kind` is name. */
+  readonly hostName: Name | undefined;
+  /** SRV port; -1 means "no SRV" (the kubernetes plugin's convention); missing is 0 as in CoreDNS. */
+  readonly port: number;
+  /** SRV priority / MX preference, already defaulted: 0 or missing is 10. */
+  readonly priority: number;
+  /** SRV weight as written; 0 means unset (counts as 100 in `srvWeights`). */
+  readonly weight: number;
+  readonly text: string;
+  readonly mail: boolean;
+  /**
+   * Record TTL in seconds; undefined when missing *or 0*: CoreDNS's field is a Go `uint32`
+   * with `omitempty`, so 0 and absent are the same thing there (`etcd.go: TTL` uses the
+   * default for 0), and data written for CoreDNS must mean the same here.
+   */
+  readonly ttl: number | undefined;
+  readonly targetstrip: number;
+  /** '' when no group. */
+  readonly group: string;
+}
+
+export type ParsedService = Service | { readonly error: string };
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+/** `/skydns`, `skydns`, `/skydns/` all mean the same prefix; the result has no trailing slash. */
+export function normalizePrefix(prefix: string): string {
+  let p = prefix.trim();
+  while (p.endsWith('/')) p = p.slice(0, -1);
+  if (p !== '' && !p.startsWith('/')) p = `/${p}`;
+  return p;
+}
+
+/**
+ * The DNS name an etcd key stands for (CoreDNS `msg.Domain`): the segments after the prefix,
+ * reversed, lower-cased (CoreDNS lower-cases query names before building paths, so only the
+ * lower-case spelling is ever looked up: `request/request.go`). Returns why not, for keys that
+ * are not under the prefix or do not make a valid name.
+ */
+export function parseKey(key: string, prefix: string): { name: Name } | { error: string } {
+  const parsed = splitKey(key, normalizePrefix(prefix));
+  return 'error' in parsed ? parsed : { name: parsed.name };
+}
+
+/**
+ * A key split into its name and its segments, top-down (`['test', 'example', 'api', 'x1']`).
+ *
+ * A segment may hold letters, digits, '-', '_' (`_http._tcp` style names), or be a whole '*'
+ * (an RFC 4592 wildcard owner). Anything else - a '.', a space, UTF-8 - cannot round-trip:
+ * CoreDNS joins segments with '.' (`msg.Domain`), so `a.b` would become two labels and CoreDNS
+ * itself would never find the key again.
+ */
+export interface KeyParts {
+  readonly name: Name;
+  /** Lower-cased key segments after the prefix, in key order: the trie path from the root. */
+  readonly segments: readonly string[];
+}
+
+/**
+ * `parseKey` for a prefix already passed through `normalizePrefix`, keeping the segments. One
+ * pass over the characters: a full listing runs this for every key (100k keys in a sync).
+ */
+export function splitKey(key: string, prefix: string): KeyParts | { error: string } {
+  if (typeof key !== 'string') return { error: 'key is not a string' };
+  const n = key.length;
+  if (n <= prefix.length || key.charCodeAt(prefix.length) !== 47 || !key.startsWith(prefix)) {
+    return { error: `key is not under the prefix "${prefix}/"` };
+  }
+  const from = prefix.length + 1;
+  if (from === n) return { error: 'key names the root, which no zone can hold' };
+  const segments: string[] = [];
+  let upper = false;
+  let segStart = from;
+  for (let i = from; i <= n; i++) {
+    const c = i < n ? key.charCodeAt(i) : 47;
+    if (c === 47) {
+      const length = i - segStart;
+      if (length === 0) return { error: 'empty label (a doubled or trailing "/")' };
+      if (length > MAX_LABEL_OCTETS) return { error: `label "${key.slice(segStart, segStart + 20)}…" is longer than ${MAX_LABEL_OCTETS} octets` };
+      segments.push(key.slice(segStart, i));
+      segStart = i + 1;
+    } else if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 45 || c === 95) {
+      // a-z 0-9 - _
+    } else if (c >= 65 && c <= 90) {
+      upper = true;
+    } else if (c !== 42 || i !== segStart || (i + 1 < n && key.charCodeAt(i + 1) !== 47)) {
+      // Anything else, or a '*' that is not a whole segment.
+      const end = key.indexOf('/', i);
+      const segment = key.slice(segStart, end < 0 ? n : end);
+      return { error: `label "${clip(segment)}" may only hold letters, digits, "-" and "_" (or be a lone "*")` };
+    }
+  }
+  // The name has the key's characters after the prefix, '/' becoming '.': same length.
+  if (n - from + 2 > MAX_NAME_OCTETS) return { error: `name is longer than ${MAX_NAME_OCTETS} octets` };
+  const count = segments.length;
+  const reversed = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
+    if (upper) segments[i] = lowerAscii(segments[i]!);
+    reversed[count - 1 - i] = segments[i]!;
+  }
+  return { name: reversed.join('.'), segments };
+}
+
+/** `parseKey` without the reason. */
+export function keyToName(key: string, prefix: string): Name | undefined {
+  const parsed = parseKey(key, prefix);
+  return 'name' in parsed ? parsed.name : undefined;
+}
+
+/**
+ * The key for a name (CoreDNS `msg.Path`): `x1.api.example.test` -> `/skydns/test/example/api/x1`.
+ * The root has no key of its own; it maps to the prefix directory.
+ */
+export function nameToKey(name: Name, prefix: string): string {
+  return `${normalizePrefix(prefix)}/${labels(name).reverse().join('/')}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values
+
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Parses and validates one value. Unknown fields are ignored (CoreDNS decodes into a struct and
+ * ignores them; external-dns and other writers add their own). Known fields must have the right
+ * JSON type and range; `null` counts as absent, as Go's encoding/json treats it.
+ */
+export function parseService(value: Uint8Array): ParsedService {
+  if (!(value instanceof Uint8Array)) return { error: 'value is not bytes' };
+  // Size first: everything after this is bounded by it.
+  if (value.length > MAX_VALUE_BYTES) return { error: `value is ${value.length} bytes; the limit is ${MAX_VALUE_BYTES} (64 KiB)` };
+  let text: string;
+  try {
+    text = decoder.decode(value);
+  } catch {
+    return { error: 'value is not valid UTF-8' };
+  }
+  let json: unknown;
+  try {
+    // V8's JSON.parse is iterative, so deeply nested input cannot overflow the stack; nothing
+    // below recurses into values either.
+    json = JSON.parse(text);
+  } catch (e) {
+    return { error: `invalid JSON: ${(e as Error).message.slice(0, 120)}` };
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    return { error: `expected a JSON object, got ${describe(json)}` };
+  }
+
+  // Go's encoding/json matches field names case-insensitively ({"Host": ...} works in
+  // CoreDNS), later keys overriding earlier ones; do the same so such data keeps working.
+  let host: unknown = '';
+  let port: unknown = 0;
+  let priority: unknown = 0;
+  let weight: unknown = 0;
+  let txt: unknown = '';
+  let mail: unknown = false;
+  let ttl: unknown = 0;
+  let targetstrip: unknown = 0;
+  let group: unknown = '';
+  const obj = json as Record<string, unknown>;
+  for (const k in obj) {
+    const v = obj[k];
+    if (v === null || !Object.hasOwn(obj, k)) continue;
+    switch (k.length <= 11 ? lowerAscii(k) : '') {
+      case 'host':
+        host = v;
+        break;
+      case 'port':
+        port = v;
+        break;
+      case 'priority':
+        priority = v;
+        break;
+      case 'weight':
+        weight = v;
+        break;
+      case 'text':
+        txt = v;
+        break;
+      case 'mail':
+        mail = v;
+        break;
+      case 'ttl':
+        ttl = v;
+        break;
+      case 'targetstrip':
+        targetstrip = v;
+        break;
+      case 'group':
+        group = v;
+        break;
+      default:
+      // Unknown fields are ignored, as in CoreDNS.
+    }
+  }
+
+  if (typeof host !== 'string') return typeError('host', 'a string', host);
+  if (!isIntIn(port, -1, MAX_U16)) return typeError('port', 'an integer -1..65535', port);
+  if (!isIntIn(priority, 0, MAX_U16)) return typeError('priority', 'an integer 0..65535', priority);
+  if (!isIntIn(weight, 0, MAX_U16)) return typeError('weight', 'an integer 0..65535', weight);
+  if (typeof txt !== 'string') return typeError('text', 'a string', txt);
+  if (typeof mail !== 'boolean') return typeError('mail', 'true or false', mail);
+  if (!isIntIn(ttl, 0, MAX_TTL)) return typeError('ttl', `an integer 0..${MAX_TTL}`, ttl);
+  if (!isIntIn(targetstrip, 0, MAX_TTL)) return typeError('targetstrip', 'a non-negative integer', targetstrip);
+  if (typeof group !== 'string') return typeError('group', 'a string', group);
+
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only long texts need counting.
+  const textBytes = txt.length * 3 <= MAX_TEXT_BYTES ? 0 : Buffer.byteLength(txt, 'utf8');
+  if (textBytes > MAX_TEXT_BYTES) return { error: `text: ${textBytes} bytes do not fit one TXT record (at most ${MAX_TEXT_BYTES})` };
+
+  const classified = classifyHost(host);
+  if ('error' in classified) return classified;
+
+  return {
+    host,
+    kind: classified.kind,
+    address: classified.address,
+    hostName: classified.hostName,
+    port,
+    priority: priority === 0 ? DEFAULT_PRIORITY : priority,
+    weight,
+    text: txt,
+    mail,
+    ttl: ttl === 0 ? undefined : ttl,
+    targetstrip,
+    group,
+  };
+}
+
+function isIntIn(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+}
+
+function typeError(field: string, expected: string, got: unknown): { error: string } {
+  return { error: `${field}: expected ${expected}, got ${describe(got)}` };
+}
+
+/** A short, bounded description of a JSON value; never recursive (values may be deeply nested). */
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(clip(v));
+    case 'number':
+    case 'boolean':
+      return String(v);
+    case 'object':
+      return 'an object';
+    default:
+      return typeof v;
+  }
+}
+
+function clip(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+}
+
+/** Host name labels: letters, digits, '-', '_' (RFC 952/1123 plus the underscore names of RFC 8552). */
+const HOST_LABEL = /^[A-Za-z0-9_-]+$/;
+
+type HostClass = { kind: HostKind; address?: string; hostName?: Name } | { error: string };
+
+/**
+ * CoreDNS `msg.HostType`: an IPv4 address (including the IPv4-mapped IPv6 form, which Go's
+ * `ip.To4()` turns into A), an IPv6 address, or else a name. CoreDNS accepts any string as a
+ * name and emits it as a CNAME target; we reject what cannot be a host name, so a typo shows up
+ * as an invalid key instead of a CNAME into nowhere.
+ */
+export function classifyHost(host: string): HostClass {
+  if (host === '') return { kind: 'none' };
+  const c = host.charCodeAt(0);
+  if (c >= 48 && c <= 57 && isIPv4(host)) return { kind: 'ipv4', address: host };
+  // Looks like IPv6 (hex, colons, maybe a zone id): judge it as one, for a precise message.
+  if (host.includes(':') && /^[0-9A-Fa-f:.]+(?:%.*)?$/.test(host)) {
+    const bytes = isIPv6(host) ? ipv6Bytes(host) : undefined;
+    if (!bytes) return { error: `host: ${JSON.stringify(clip(host))} is not a valid IPv6 address` };
+    if (isV4Mapped(bytes)) return { kind: 'ipv4', address: `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}` };
+    return { kind: 'ipv6', address: canonicalIPv6(host)! };
+  }
+  if (/^[0-9.]*[0-9][0-9.]*$/.test(host)) return { error: `host: ${JSON.stringify(clip(host))} is not a valid IPv4 address` };
+  const text = host.endsWith('.') ? host.slice(0, -1) : host;
+  const parts = text.split('.');
+  for (const label of parts) {
+    if (label.length === 0 || label.length > MAX_LABEL_OCTETS || !HOST_LABEL.test(label)) {
+      return { error: `host: ${JSON.stringify(clip(host))} is neither an IP address nor a valid host name` };
+    }
+  }
+  const name = lowerAscii(text);
+  if (wireLength(name) > MAX_NAME_OCTETS) return { error: `host: name is longer than ${MAX_NAME_OCTETS} octets` };
+  return { kind: 'name', hostName: name };
+}
+
+function isV4Mapped(b: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
+  return b[10] === 0xff && b[11] === 0xff;
+}
+
+/** Field-by-field equality: a re-put of the same service is not a change. */
+export function sameService(a: Service, b: Service): boolean {
+  return (
+    a.host === b.host &&
+    a.port === b.port &&
+    a.priority === b.priority &&
+    a.weight === b.weight &&
+    a.text === b.text &&
+    a.mail === b.mail &&
+    a.ttl === b.ttl &&
+    a.targetstrip === b.targetstrip &&
+    a.group === b.group
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answer-building helpers (pure; the index calls them on its aggregated service lists)
+
+/**
+ * CoreDNS `targetStrip` (msg/service.go): drop `n` leftmost labels; when that would consume the
+ * whole name ("we overshot the name"), keep the original.
+ */
+export function targetStrip(name: Name, n: number): Name {
+  if (n <= 0) return name;
+  const parts = labels(name);
+  if (n >= parts.length) return name;
+  return parts.slice(n).join('.');
+}
+
+/** What `groupFilter` needs of an entry: its group and how deep its key is. */
+export interface Groupable {
+  readonly depth: number;
+  readonly service: { readonly group: string };
+}
+
+/**
+ * CoreDNS `msg.Group` (service.go, group_test.go) as documented: the group of the shortest
+ * key(s) that have a group selects the answer set; entries of that group and entries with no
+ * group are kept, other groups dropped. If the shortest grouped keys disagree, no grouping.
+ *
+ * The Go loop is order-dependent in one corner (a shorter *group-less* key met before the
+ * grouped ones ends its scan early); we implement the documented rule, which agrees with every
+ * case in group_test.go.
+ */
+export function groupFilter<T extends Groupable>(items: readonly T[]): readonly T[] {
+  let depth = Infinity;
+  let group = '';
+  let disagree = false;
+  for (const item of items) {
+    const g = item.service.group;
+    if (g === '') continue;
+    if (item.depth < depth) {
+      depth = item.depth;
+      group = g;
+      disagree = false;
+    } else if (item.depth === depth && g !== group) {
+      disagree = true;
+    }
+  }
+  if (group === '' || disagree) return items;
+  return items.filter((item) => item.service.group === '' || item.service.group === group);
+}
+
+/**
+ * SRV weights as percentages per priority class (CoreDNS backend_lookup.go `SRV`; SkyDNS README
+ * "weight as a percentage"): per priority, sum the weights with 0 counting as 100; each record
+ * gets floor(100 / sum * (weight or 100)), at least 1. The arithmetic is done in the same order
+ * as the Go code so float rounding agrees (120/100/130 -> 34/28/37; three equal -> 33 each).
+ */
+export function srvWeights(items: readonly { readonly priority: number; readonly weight: number }[]): number[] {
+  const sums = new Map<number, number>();
+  for (const s of items) sums.set(s.priority, (sums.get(s.priority) ?? 0) + (s.weight === 0 ? 100 : s.weight));
+  return items.map((s) => {
+    const w = Math.floor((100 / sums.get(s.priority)!) * (s.weight === 0 ? 100 : s.weight));
+    return w === 0 ? 1 : w;
+  });
+}
