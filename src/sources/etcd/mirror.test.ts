@@ -1,0 +1,551 @@
+import { EventEmitter } from 'node:events';
+import { pino } from 'pino';
+import { describe, expect, it, vi } from 'vitest';
+import type { Etcd3, IRangeRequest, IRangeResponse, IWatchResponse } from 'etcd3';
+import type { Clock, Timer } from '../../clock.js';
+import type { KeyPut, MirrorBatch } from './changes.js';
+import { Backoff, EtcdMirror, MirrorCore, prefixRangeEnd, type MirrorState, type RawEvent, type RawKv } from './mirror.js';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const kv = (key: string, modRevision: number, version = 1, lease?: string): RawKv => ({ key, value: bytes(`v${modRevision}`), lease, modRevision, version });
+const put = (key: string, modRevision: number, version = 1, prev?: number, lease?: string): RawEvent => ({
+  type: 'put',
+  kv: kv(key, modRevision, version, lease),
+  prevModRevision: prev,
+});
+const del = (key: string, modRevision: number, prev?: number): RawEvent => ({ type: 'delete', key, modRevision, prevModRevision: prev });
+
+describe('MirrorCore', () => {
+  it('reset replaces everything and sets the revision', () => {
+    const core = new MirrorCore();
+    core.reset([kv('/a', 3), kv('/b', 5)], 9);
+    const puts = core.reset([kv('/c', 7)], 10);
+    expect(puts).toEqual([{ type: 'put', key: '/c', value: bytes('v7'), lease: undefined, leaseTtl: undefined, modRevision: 7 }]);
+    expect(core.revision).toBe(10);
+    expect(core.size).toBe(1);
+  });
+
+  it('drops events at or below the applied revision, keeps all events of one revision together', () => {
+    const core = new MirrorCore();
+    core.reset([kv('/a', 3)], 10);
+    const r = core.accept([put('/old', 9), put('/x', 11), put('/y', 11), put('/a', 12, 2, 3)]);
+    expect(r.ok && r.changes.map((c) => `${c.key}@${c.modRevision}`)).toEqual(['/x@11', '/y@11', '/a@12']);
+    expect(r.ok && r.revision).toBe(12);
+    // A replay after a resume: 11 and 12 again, then 13.
+    const again = core.accept([put('/x', 11), put('/y', 11), put('/a', 12, 2, 3), del('/x', 13, 11)]);
+    expect(again.ok && again.changes.map((c) => `${c.type} ${c.key}@${c.modRevision}`)).toEqual(['delete /x@13']);
+    expect(core.revision).toBe(13);
+    expect(core.size).toBe(2);
+    // Only replays: nothing to emit, revision unchanged.
+    const none = core.accept([put('/y', 11)]);
+    expect(none).toEqual({ ok: true, changes: [], revision: 13 });
+  });
+
+  it('reports gaps from version and prev_kv evidence', () => {
+    const setup = () => {
+      const core = new MirrorCore();
+      core.reset([kv('/held', 5, 2)], 10);
+      return core;
+    };
+    expect(setup().accept([put('/held', 11, 1)]).ok).toBe(false); // re-created: missed its delete
+    expect(setup().accept([put('/unknown', 11, 3)]).ok).toBe(false); // updated: missed its creation
+    expect(setup().accept([put('/held', 11, 3, 8)]).ok).toBe(false); // follows 8, we hold 5
+    expect(setup().accept([del('/held', 11, 8)]).ok).toBe(false);
+    expect(setup().accept([del('/unknown', 11, 4)]).ok).toBe(false);
+    expect(setup().accept([put('/n', 12), put('/m', 11)]).ok).toBe(false); // out of order
+    // Consistent ones are fine; a delete without prev_kv (compacted) is no evidence either way.
+    expect(setup().accept([put('/held', 11, 3, 5)]).ok).toBe(true);
+    expect(setup().accept([put('/held', 11, 3)]).ok).toBe(true);
+    expect(setup().accept([del('/unknown', 11)]).ok).toBe(true);
+    expect(setup().accept([del('/held', 11, 5), put('/held', 12, 1)]).ok).toBe(true);
+  });
+
+  it('caches lease TTLs only while a key uses the lease', () => {
+    const core = new MirrorCore();
+    core.reset([kv('/a', 2, 1, '7'), kv('/b', 3, 1, '7')], 5);
+    core.rememberLeaseTtl('7', 30);
+    core.rememberLeaseTtl('8', 60); // no key uses 8: not cached
+    expect(core.leaseTtl('7')).toBe(30);
+    expect(core.leaseTtl('8')).toBeUndefined();
+    // New puts on a cached lease come with the TTL filled in.
+    const r = core.accept([put('/c', 6, 1, undefined, '7')]);
+    expect(r.ok && (r.changes[0] as KeyPut).leaseTtl).toBe(30);
+    core.accept([del('/a', 7, 2), del('/b', 8, 3)]);
+    expect(core.leaseTtl('7')).toBe(30); // /c still uses it
+    core.accept([put('/c', 9, 2, 6)]); // re-put without the lease
+    expect(core.leaseTtl('7')).toBeUndefined();
+    expect(core.cachedLeases).toBe(0);
+    // A re-list keeps the TTL of leases still in use, forgets the others.
+    core.reset([kv('/x', 10, 1, '9'), kv('/y', 10, 1, '10')], 10);
+    core.rememberLeaseTtl('9', 5);
+    core.rememberLeaseTtl('10', 6);
+    core.reset([kv('/x', 10, 1, '9')], 11);
+    expect(core.leaseTtl('9')).toBe(5);
+    expect(core.cachedLeases).toBe(1);
+  });
+});
+
+describe('prefixRangeEnd', () => {
+  it('is the prefix with its last byte incremented, trailing 0xff dropped', () => {
+    expect(prefixRangeEnd(bytes('/skydns/'))).toEqual(Buffer.from('/skydns0'));
+    expect(prefixRangeEnd(Uint8Array.from([0x61, 0xff, 0xff]))).toEqual(Buffer.from('b'));
+    expect(prefixRangeEnd(Uint8Array.from([0xff]))).toEqual(Buffer.from([0]));
+    expect(prefixRangeEnd(new Uint8Array())).toEqual(Buffer.from([0]));
+  });
+});
+
+describe('Backoff', () => {
+  it('doubles from 50 ms with jitter, capped at 1 s, and resets', () => {
+    const b = new Backoff(50, 1000, () => 1);
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map(() => b.next())).toEqual([50, 100, 200, 400, 800, 1000, 1000, 1000]);
+    b.reset();
+    expect(b.next()).toBe(50);
+    const low = new Backoff(50, 1000, () => 0);
+    expect(low.next()).toBe(25);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// EtcdMirror against a fake etcd3 client and a hand-driven clock.
+
+class FakeClock implements Clock {
+  t = 1000;
+  private id = 0;
+  readonly timers = new Map<number, { at: number; fn: () => void }>();
+  now = () => this.t;
+  setTimeout = (fn: () => void, ms: number): Timer => {
+    const id = ++this.id;
+    this.timers.set(id, { at: this.t + ms, fn });
+    return id;
+  };
+  clearTimeout = (t: Timer) => void this.timers.delete(t as number);
+  setInterval = (): Timer => {
+    throw new Error('not used');
+  };
+  clearInterval = () => undefined;
+
+  /** Moves time forward, running due timers in order and letting promises settle between them. */
+  async advance(ms: number): Promise<void> {
+    const end = this.t + ms;
+    for (;;) {
+      await settle();
+      const due = [...this.timers.entries()].filter(([, v]) => v.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      this.timers.delete(due[0]);
+      this.t = due[1].at;
+      due[1].fn();
+    }
+    this.t = end;
+    await settle();
+  }
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+class FakeWatcher extends EventEmitter {
+  cancelled = false;
+  readonly request: { start_revision: string | number };
+  constructor(start: string) {
+    super();
+    this.request = { start_revision: start };
+  }
+  cancel = vi.fn(async () => {
+    this.cancelled = true;
+  });
+  get start(): number {
+    return Number(this.request.start_revision);
+  }
+}
+
+interface FakeKv {
+  key: string;
+  value: string;
+  mod: number;
+  version: number;
+  lease?: string;
+}
+
+const header = (revision: number, cluster = 'c1') => ({ revision: String(revision), cluster_id: cluster, member_id: 'm', raft_term: '1' });
+const ikv = (k: FakeKv) => ({
+  key: Buffer.from(k.key),
+  value: Buffer.from(k.value),
+  mod_revision: String(k.mod),
+  create_revision: String(k.mod),
+  version: String(k.version),
+  lease: k.lease ?? '0',
+});
+
+/** A fake etcd: a key map at one revision for ranges, and watchers the test drives. */
+class FakeEtcd {
+  revision = 10;
+  cluster = 'c1';
+  keys = new Map<string, FakeKv>();
+  readonly watchers: FakeWatcher[] = [];
+  readonly ranges: IRangeRequest[] = [];
+  rangeError: Error | undefined;
+  leaseTtl: (id: string) => Promise<string> = async () => '30';
+  readonly leaseCalls: string[] = [];
+
+  readonly client = {
+    kv: {
+      range: async (req: IRangeRequest): Promise<IRangeResponse> => {
+        this.ranges.push(req);
+        if (this.rangeError) throw this.rangeError;
+        const start = Buffer.from(req.key!);
+        const end = Buffer.from(req.range_end!);
+        const all = [...this.keys.values()]
+          .filter((k) => Buffer.compare(Buffer.from(k.key), start) >= 0 && Buffer.compare(Buffer.from(k.key), end) < 0)
+          .sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+        const limit = Number(req.limit ?? 0) || all.length;
+        return {
+          header: header(this.revision, this.cluster),
+          kvs: all.slice(0, limit).map(ikv),
+          more: all.length > limit,
+          count: String(all.length),
+        } as unknown as IRangeResponse;
+      },
+    },
+    leaseClient: {
+      leaseTimeToLive: async ({ ID }: { ID: string }) => {
+        this.leaseCalls.push(ID);
+        return { grantedTTL: await this.leaseTtl(ID), TTL: '1', ID, header: header(this.revision) };
+      },
+    },
+    watch: () => {
+      let start = '0';
+      const builder = {
+        prefix: () => builder,
+        withPreviousKV: () => builder,
+        startRevision: (r: string) => ((start = r), builder),
+        watcher: () => {
+          const w = new FakeWatcher(start);
+          this.watchers.push(w);
+          return w;
+        },
+      };
+      return builder;
+    },
+  };
+
+  get watcher(): FakeWatcher {
+    return this.watchers[this.watchers.length - 1]!;
+  }
+
+  set(key: string, value: string, lease?: string): FakeKv {
+    const old = this.keys.get(key);
+    const k: FakeKv = { key, value, mod: ++this.revision, version: (old?.version ?? 0) + 1, ...(lease ? { lease } : {}) };
+    this.keys.set(key, k);
+    return k;
+  }
+
+  /** A watch response for `events` (puts of FakeKv, or deletes as [key, rev, prevMod]). */
+  response(events: ({ put: FakeKv; prev?: number } | { del: string; rev: number; prev?: number })[], headerRev?: number): IWatchResponse {
+    return {
+      header: header(headerRev ?? this.revision, this.cluster),
+      watch_id: '1',
+      created: false,
+      canceled: false,
+      compact_revision: '0',
+      cancel_reason: '',
+      fragment: false,
+      events: events.map((e) =>
+        'put' in e
+          ? { type: 'Put', kv: ikv(e.put), prev_kv: e.prev !== undefined ? ikv({ ...e.put, mod: e.prev }) : undefined }
+          : { type: 'Delete', kv: ikv({ key: e.del, value: '', mod: e.rev, version: 0 }), prev_kv: e.prev !== undefined ? ikv({ key: e.del, value: '', mod: e.prev, version: 1 }) : undefined },
+      ),
+    } as unknown as IWatchResponse;
+  }
+}
+
+function setup(options: { pageSize?: number; onBatch?: (b: MirrorBatch) => void } = {}) {
+  const etcd = new FakeEtcd();
+  const clock = new FakeClock();
+  const batches: MirrorBatch[] = [];
+  const states: MirrorState[] = [];
+  const logs: { level: number; msg: string }[] = [];
+  const logger = pino({ level: 'debug' }, { write: (l: string) => void logs.push(JSON.parse(l) as { level: number; msg: string }) });
+  const mirror = new EtcdMirror({
+    client: etcd.client as unknown as Etcd3,
+    prefix: '/p/',
+    logger,
+    clock,
+    ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
+    onBatch: (b) => {
+      batches.push(b);
+      options.onBatch?.(b);
+    },
+    onState: (s) => states.push(s),
+  });
+  const summary = () => batches.map((b) => `${b.reset ? 'reset' : 'batch'}@${b.revision}: ${b.changes.map((c) => `${c.type === 'put' ? '+' : '-'}${c.key}`).join(' ')}`);
+  return { etcd, clock, mirror, batches, states, logs, summary };
+}
+
+/** Started and synced, watching from R+1. */
+async function started(options: Parameters<typeof setup>[0] = {}) {
+  const t = setup(options);
+  t.mirror.start();
+  await t.clock.advance(0);
+  await t.mirror.synced();
+  t.etcd.watcher.emit('connected', { header: header(t.etcd.revision) });
+  return t;
+}
+
+describe('EtcdMirror (fake etcd)', () => {
+  it('lists in pages pinned to the first page revision, in one reset batch, then watches from R+1', async () => {
+    const t = setup({ pageSize: 3 });
+    for (let i = 0; i < 10; i++) t.etcd.set(`/p/k${i}`, `v${i}`);
+    t.etcd.set('/p0', 'outside the prefix');
+    const R = t.etcd.revision;
+    t.mirror.start();
+    await t.clock.advance(0);
+    expect(t.etcd.ranges).toHaveLength(4);
+    expect(t.etcd.ranges[0]!.revision).toBeUndefined();
+    expect(t.etcd.ranges.slice(1).map((r) => Number(r.revision))).toEqual([R, R, R]);
+    expect(t.etcd.ranges.map((r) => Number(r.limit))).toEqual([3, 3, 3, 3]);
+    // No sort options: etcd would then read the whole range for every page.
+    expect(t.etcd.ranges.every((r) => r.sort_order === undefined && r.sort_target === undefined)).toBe(true);
+    expect(Buffer.from(t.etcd.ranges[1]!.key!).toString()).toBe('/p/k2\0');
+    expect(t.batches).toHaveLength(1);
+    expect(t.batches[0]!.reset).toBe(true);
+    expect(t.batches[0]!.revision).toBe(R);
+    expect(t.batches[0]!.changes.map((c) => c.key)).toEqual([...Array(10).keys()].map((i) => `/p/k${i}`));
+    expect(t.etcd.watcher.start).toBe(R + 1);
+    expect(t.mirror.state).toMatchObject({ synced: true, connected: true, revision: R, keys: 10, relists: 0, lastSyncAt: 1000 });
+  });
+
+  it('coalesces events arriving in one macrotask into one batch', async () => {
+    const t = await started();
+    const a = t.etcd.set('/p/a', '1');
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: a }]));
+    const b = t.etcd.set('/p/b', '1');
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: b }]));
+    await t.clock.advance(0);
+    const c = t.etcd.set('/p/c', '1');
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: c }]));
+    await t.clock.advance(0);
+    expect(t.summary().slice(1)).toEqual([`batch@${b.mod}: +/p/a +/p/b`, `batch@${c.mod}: +/p/c`]);
+    expect(t.mirror.state).toMatchObject({ revision: c.mod, keys: 3, lastEventAt: t.clock.t });
+  });
+
+  it('resumes a dropped watch from its own applied revision, not etcd3\'s header revision, and drops replays', async () => {
+    const t = await started();
+    const first = t.etcd.watcher;
+    const a = t.etcd.set('/p/a', '1');
+    const b = t.etcd.set('/p/b', '1');
+    t.etcd.set('/p/c', '1');
+    // The hazard: the response announces revision 13 while only 11 has arrived so far.
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: a }], 13));
+    await t.clock.advance(0);
+    expect(t.mirror.state.revision).toBe(a.mod);
+    first.emit('disconnected', new Error('14 UNAVAILABLE: Connection dropped'));
+    first.emit('disconnected', new Error('stream ended')); // etcd3 emits it twice
+    expect(first.cancelled).toBe(true);
+    expect(t.mirror.state.connected).toBe(false);
+    expect(t.mirror.state.disconnectedSince).toBe(t.clock.t);
+    await t.clock.advance(1000);
+    expect(t.etcd.watchers).toHaveLength(2);
+    const second = t.etcd.watcher;
+    expect(second.start).toBe(a.mod + 1);
+    // etcd3 would rewrite start_revision from headers before re-sending: pinned back.
+    second.request.start_revision = '14';
+    second.emit('connecting', second.request);
+    expect(second.start).toBe(a.mod + 1);
+    second.emit('connected', { header: header(t.etcd.revision) });
+    expect(t.mirror.state.connected).toBe(true);
+    // Events from the old watcher are ignored; the new one replays a (dropped) and b.
+    first.emit('data', t.etcd.response([{ put: t.etcd.keys.get('/p/c')! }]));
+    second.emit('data', t.etcd.response([{ put: a }, { put: b }]));
+    await t.clock.advance(0);
+    expect(t.summary().slice(1)).toEqual([`batch@${a.mod}: +/p/a`, `batch@${b.mod}: +/p/b`]);
+    expect(t.batches.length).toBe(3);
+  });
+
+  it('keeps the data while etcd is down, logging one warning per 30 s however many attempts fail', async () => {
+    const t = await started();
+    const warnings = () => t.logs.filter((l) => l.level === 40).map((l) => l.msg);
+    for (let i = 0; i < 20; i++) {
+      t.etcd.watcher.emit('disconnected', new Error('ECONNREFUSED'));
+      await t.clock.advance(1000);
+      expect(t.etcd.watcher.cancelled).toBe(false); // a fresh attempt each time
+    }
+    expect(warnings()).toEqual(['etcd unreachable; serving the last good data']);
+    for (let i = 0; i < 11; i++) {
+      t.etcd.watcher.emit('disconnected', new Error('ECONNREFUSED'));
+      await t.clock.advance(1000);
+    }
+    expect(warnings()).toEqual(['etcd unreachable; serving the last good data', 'etcd still unreachable']);
+    expect(t.batches).toHaveLength(1);
+    // Never more than 1 s between attempts.
+    expect(t.etcd.watchers.length).toBe(32);
+    t.etcd.watcher.emit('connected', { header: header(t.etcd.revision) });
+    expect(t.mirror.state).toMatchObject({ connected: true, disconnectedSince: undefined });
+    expect(t.logs.at(-1)!.msg).toBe('etcd reachable again');
+  });
+
+  it('re-lists on a watch error (compaction) and watches from the new R+1', async () => {
+    const t = await started();
+    const old = t.etcd.watcher;
+    t.etcd.set('/p/x', '1');
+    const R2 = t.etcd.revision;
+    old.emit('error', new Error('Watcher canceled: '));
+    await t.clock.advance(0);
+    expect(t.summary()).toEqual(['reset@10: ', `reset@${R2}: +/p/x`]);
+    expect(t.mirror.state.relists).toBe(1);
+    expect(t.etcd.watcher).not.toBe(old);
+    expect(t.etcd.watcher.start).toBe(R2 + 1);
+    // A late error of the old watcher does nothing (and, being listened to, crashes nothing).
+    old.emit('error', new Error('Watcher canceled: '));
+    await t.clock.advance(0);
+    expect(t.mirror.state.relists).toBe(1);
+  });
+
+  it('re-lists on a gap in the event stream instead of applying it', async () => {
+    const t = await started();
+    t.etcd.set('/p/a', '1');
+    const a2 = t.etcd.set('/p/a', '2'); // version 2 of a key the mirror never saw created
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: a2, prev: a2.mod - 1 }]));
+    await t.clock.advance(0);
+    expect(t.summary()).toEqual(['reset@10: ', `reset@${a2.mod}: +/p/a`]);
+    expect(t.mirror.state.relists).toBe(1);
+  });
+
+  it('re-lists when the cluster was replaced or rolled back', async () => {
+    const t = await started();
+    t.etcd.cluster = 'c2';
+    t.etcd.watcher.emit('connected', { header: header(t.etcd.revision, 'c2') });
+    await t.clock.advance(0);
+    expect(t.mirror.state.relists).toBe(1);
+    t.etcd.watcher.emit('connected', { header: header(t.etcd.revision, 'c2') });
+    // Restored from an older snapshot: the revision went backwards.
+    t.etcd.revision = 3;
+    t.etcd.watcher.emit('disconnected', new Error('down'));
+    await t.clock.advance(1000);
+    t.etcd.watcher.emit('connected', { header: header(3, 'c2') });
+    await t.clock.advance(0);
+    expect(t.mirror.state.relists).toBe(2);
+    expect(t.mirror.state.revision).toBe(3);
+  });
+
+  it('looks a lease TTL up once per lease, fills it, and emits undefined when the lookup fails or hangs', async () => {
+    const t = await started();
+    const a = t.etcd.set('/p/a', '1', '77');
+    const b = t.etcd.set('/p/b', '1', '77');
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: a }, { put: b }]));
+    await t.clock.advance(0);
+    const c = t.etcd.set('/p/c', '1', '77');
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: c }]));
+    await t.clock.advance(0);
+    expect(t.etcd.leaseCalls).toEqual(['77']);
+    expect(t.batches.slice(1).flatMap((x) => x.changes).map((x) => (x as KeyPut).leaseTtl)).toEqual([30, 30, 30]);
+
+    t.etcd.leaseTtl = async () => {
+      throw new Error('UNAVAILABLE');
+    };
+    const d = t.etcd.set('/p/d', '1', '88');
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: d }]));
+    await t.clock.advance(0);
+    expect(t.batches.at(-1)!.changes[0]).toMatchObject({ key: '/p/d', lease: '88', leaseTtl: undefined });
+
+    t.etcd.leaseTtl = () => new Promise(() => undefined); // never answers
+    const e = t.etcd.set('/p/e', '1', '99');
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: e }]));
+    await t.clock.advance(0);
+    expect(t.batches.at(-1)!.changes[0]!.key).toBe('/p/d'); // held back while looking up...
+    await t.clock.advance(2000);
+    expect(t.batches.at(-1)!.changes[0]).toMatchObject({ key: '/p/e', leaseTtl: undefined }); // ...but not for long
+  });
+
+  it('drops a batch still waiting for a lease lookup when a re-list starts, without delaying the reset', async () => {
+    const t = await started();
+    let answer: (ttl: string) => void = () => undefined;
+    t.etcd.leaseTtl = () => new Promise((resolve) => (answer = resolve));
+    const a = t.etcd.set('/p/a', '1', '5');
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: a }]));
+    await t.clock.advance(0);
+    // The key is gone by the time of the re-list, so the reset needs no lookup: it must not
+    // wait for the stale batch's.
+    t.etcd.keys.delete('/p/a');
+    t.etcd.revision++;
+    t.etcd.watcher.emit('error', new Error('Watcher canceled: '));
+    await t.clock.advance(0);
+    expect(t.summary()).toEqual(['reset@10: ', `reset@${t.etcd.revision}: `]);
+    answer('30');
+    await t.clock.advance(0);
+    expect(t.batches).toHaveLength(2);
+  });
+
+  it('retries a failing first list with capped backoff, and synced() resolves when it succeeds', async () => {
+    const t = setup();
+    t.etcd.rangeError = new Error('14 UNAVAILABLE: No connection established');
+    t.mirror.start();
+    let synced = false;
+    void t.mirror.synced().then(() => (synced = true));
+    await t.clock.advance(10_000);
+    expect(t.etcd.ranges.length).toBeGreaterThanOrEqual(10); // ≤ 1 s apart
+    expect(t.mirror.state).toMatchObject({ connected: false, synced: false, disconnectedSince: 1000 });
+    t.etcd.rangeError = undefined;
+    await t.clock.advance(1000);
+    expect(synced).toBe(true);
+    expect(t.mirror.state).toMatchObject({ connected: true, synced: true, relists: 0 });
+  });
+
+  it('restarts a list that hits a compaction between pages', async () => {
+    const t = setup({ pageSize: 1 });
+    t.etcd.set('/p/a', '1');
+    t.etcd.set('/p/b', '1');
+    const range = t.etcd.client.kv.range;
+    let calls = 0;
+    t.etcd.client.kv.range = async (req) => {
+      if (++calls === 2) throw new Error('etcdserver: mvcc: required revision has been compacted');
+      return range(req);
+    };
+    t.mirror.start();
+    await t.clock.advance(0);
+    expect(t.summary()).toEqual(['reset@12: +/p/a +/p/b']);
+    expect(t.mirror.state.connected).toBe(true);
+  });
+
+  it('survives a throwing onBatch', async () => {
+    const t = await started({
+      onBatch: (b) => {
+        if (!b.reset) throw new Error('consumer bug');
+      },
+    });
+    const a = t.etcd.set('/p/a', '1');
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: a }]));
+    await t.clock.advance(0);
+    const b = t.etcd.set('/p/b', '1');
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: b }]));
+    await t.clock.advance(0);
+    expect(t.batches).toHaveLength(3);
+    expect(t.logs.some((l) => l.msg === 'etcd mirror onBatch threw')).toBe(true);
+  });
+
+  it('stop() cancels the watch and every timer, emits nothing more, and rejects a pending synced()', async () => {
+    const t = await started();
+    const a = t.etcd.set('/p/a', '1');
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: a }]));
+    t.etcd.watcher.emit('disconnected', new Error('x'));
+    await t.mirror.stop();
+    expect(t.clock.timers.size).toBe(0);
+    expect(t.etcd.watcher.cancelled).toBe(true);
+    await t.clock.advance(5000);
+    expect(t.batches).toHaveLength(1);
+
+    const cold = setup();
+    cold.etcd.rangeError = new Error('down');
+    cold.mirror.start();
+    await cold.clock.advance(0);
+    await cold.mirror.stop();
+    await expect(cold.mirror.synced()).rejects.toThrow(/stopped/);
+    expect(cold.clock.timers.size).toBe(0);
+    expect(() => cold.mirror.start()).toThrow(/after stop/);
+  });
+
+  it('validates pageSize', () => {
+    expect(() => setup({ pageSize: 0 })).toThrow(/pageSize/);
+    expect(() => setup({ pageSize: 1.5 })).toThrow(/pageSize/);
+  });
+});

@@ -1,0 +1,777 @@
+/**
+ * A revision-consistent mirror of one etcd key prefix: list everything at one revision R (in
+ * pages pinned to R), then watch from R+1 and hand on every change in revision order. Re-lists
+ * (a `reset` batch) whenever the event stream cannot be trusted to be gap-free: compaction,
+ * a detected gap, a rolled-back or replaced cluster.
+ *
+ * etcd3's own watch resume is deliberately not used (reference §2.3): it resumes from the last
+ * *header* revision it saw, which on a fresh watch is the store's current revision, announced
+ * before the historical events arrive; and a catch-up response carries the current revision
+ * too while more events are still to come (etcd sends at most 1000 revisions per response).
+ * A disconnect in either window would skip events. Instead, every (re)connect is a new watcher
+ * created from the last revision this mirror applied + 1.
+ */
+import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
+import { systemClock, type Clock, type Timer } from '../../clock.js';
+import type { Logger } from '../../log.js';
+import type { KeyChange, KeyPut, MirrorBatch } from './changes.js';
+
+export interface MirrorState {
+  /** The last contact with etcd succeeded (list or watch), and nothing failed since. */
+  readonly connected: boolean;
+  /** The first full list has been handed to onBatch. */
+  readonly synced: boolean;
+  /** The revision the consumer reflects (the last batch's). */
+  readonly revision: number;
+  /** Clock ms of the last reset batch. */
+  readonly lastSyncAt: number | undefined;
+  /** Clock ms of the last incremental batch. */
+  readonly lastEventAt: number | undefined;
+  /** Full re-lists after the first sync (compaction, gap, cluster replaced). */
+  readonly relists: number;
+  /** Clock ms since etcd has been unreachable; undefined while connected. */
+  readonly disconnectedSince: number | undefined;
+  /** Keys the consumer holds after the last batch. */
+  readonly keys: number;
+}
+
+export interface EtcdMirrorOptions {
+  client: Etcd3;
+  prefix: string;
+  logger: Logger;
+  clock?: Clock;
+  /** Keys per range request during a list (default 1000). */
+  pageSize?: number;
+  onBatch: (batch: MirrorBatch) => void;
+  onState?: (s: MirrorState) => void;
+}
+
+/**
+ * Keys per list page unless told otherwise. For every page, etcd walks its in-memory index over
+ * the whole *remaining* range (to count it), so a list costs O(keys² / pageSize): measured on
+ * etcd 3.4.23, loopback, 1M keys: 103 s at 1000 per page, 17 s at 10000. 10000 keys of typical
+ * SkyDNS values are about 1 MB per response, well under gRPC's 4 MB default.
+ */
+export const DEFAULT_PAGE_SIZE = 10_000;
+/** Reconnect backoff: 50 ms doubling to this cap, so a returning etcd is noticed within ~1 s. */
+export const MAX_RETRY_DELAY_MS = 1000;
+/** A lease TTL lookup slower than this is given up (the put goes on with leaseTtl undefined). */
+export const LEASE_LOOKUP_TIMEOUT_MS = 2000;
+/** While etcd stays unreachable, one warning per this many ms (etcd3 reports many failures). */
+export const DISCONNECT_LOG_INTERVAL_MS = 30_000;
+const LEASE_LOOKUP_CONCURRENCY = 32;
+const MAX_LIST_RESTARTS = 5;
+
+// ---------------------------------------------------------------------------------------------
+// Pure bookkeeping (no I/O, no timers): unit-tested on its own.
+
+/** One key-value as the core sees it (decoded from etcd3's IKeyValue). */
+export interface RawKv {
+  readonly key: string;
+  readonly value: Uint8Array;
+  /** Decimal lease ID; undefined for no lease (etcd's "0"). */
+  readonly lease: string | undefined;
+  readonly modRevision: number;
+  /** etcd's per-key version: 1 on the put that created the key. */
+  readonly version: number;
+}
+
+export type RawEvent =
+  | { readonly type: 'put'; readonly kv: RawKv; readonly prevModRevision: number | undefined }
+  | { readonly type: 'delete'; readonly key: string; readonly modRevision: number; readonly prevModRevision: number | undefined };
+
+export type AcceptResult =
+  | { readonly ok: true; readonly changes: KeyChange[]; readonly revision: number }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * What the mirror holds (key → revision and lease), the revision applied so far, and the lease
+ * TTL cache. Decides which events are new (drops replays at or below the applied revision) and
+ * whether the stream has a gap, from facts etcd gives with every event: `version` is 1 exactly
+ * when a put creates the key, and prev_kv carries the previous mod revision.
+ * After a gap is reported the core is inconsistent until the next reset().
+ */
+export class MirrorCore {
+  /** key → mod revision. Leases in a separate map, only for keys that have one: at a million
+   * keys, one object per key would cost tens of MB for nothing. */
+  private readonly keys = new Map<string, number>();
+  private readonly leases = new Map<string, string>();
+  private readonly leaseRefs = new Map<string, number>();
+  private readonly leaseTtls = new Map<string, number>();
+  private applied = 0;
+
+  /** The last revision applied: a watch must resume at this + 1. */
+  get revision(): number {
+    return this.applied;
+  }
+
+  get size(): number {
+    return this.keys.size;
+  }
+
+  /** Leases whose granted TTL is cached (only leases some key still uses). */
+  get cachedLeases(): number {
+    return this.leaseTtls.size;
+  }
+
+  /** Replaces everything with a full list taken at `revision`; returns the puts for a reset batch. */
+  reset(kvs: readonly RawKv[], revision: number): KeyPut[] {
+    this.keys.clear();
+    this.leases.clear();
+    this.leaseRefs.clear();
+    const puts: KeyPut[] = [];
+    for (const kv of kvs) {
+      this.setKey(kv.key, kv.modRevision, kv.lease);
+      puts.push(this.put(kv));
+    }
+    // Keep TTLs of leases still in use: one lookup per lease, not one per re-list.
+    for (const lease of this.leaseTtls.keys()) if (!this.leaseRefs.has(lease)) this.leaseTtls.delete(lease);
+    this.applied = revision;
+    return puts;
+  }
+
+  /** Applies watch events in order. Events at or below the applied revision are replays: dropped. */
+  accept(events: readonly RawEvent[]): AcceptResult {
+    // Compare against the revision before this call: one revision (a txn) can hold many events.
+    const floor = this.applied;
+    let last = floor;
+    const changes: KeyChange[] = [];
+    for (const ev of events) {
+      const rev = ev.type === 'put' ? ev.kv.modRevision : ev.modRevision;
+      if (rev <= floor) continue;
+      if (rev < last) return { ok: false, reason: `event at revision ${rev} after ${last}` };
+      last = rev;
+      const key = ev.type === 'put' ? ev.kv.key : ev.key;
+      const held = this.keys.get(key);
+      if (ev.type === 'put') {
+        if (ev.kv.version === 1 && held !== undefined) {
+          return { ok: false, reason: `${key} created at ${rev} but held (from ${held}): missed its delete` };
+        }
+        if (ev.kv.version > 1 && held === undefined) {
+          return { ok: false, reason: `${key} updated at ${rev} (version ${ev.kv.version}) but not held: missed its creation` };
+        }
+        if (ev.prevModRevision !== undefined && held !== undefined && held !== ev.prevModRevision) {
+          return { ok: false, reason: `${key} at ${rev} follows ${ev.prevModRevision}, held ${held}` };
+        }
+        this.setKey(key, rev, ev.kv.lease);
+        changes.push(this.put(ev.kv));
+      } else {
+        // etcd omits prev_kv when the previous revision is compacted: only a present one is evidence.
+        if (ev.prevModRevision !== undefined && held !== ev.prevModRevision) {
+          return { ok: false, reason: `${key} deleted at ${rev} after ${ev.prevModRevision}, held ${held ?? 'nothing'}` };
+        }
+        this.deleteKey(key);
+        changes.push({ type: 'delete', key, modRevision: rev });
+      }
+    }
+    this.applied = last;
+    return { ok: true, changes, revision: last };
+  }
+
+  /** The cached granted TTL of a lease, if known. */
+  leaseTtl(lease: string): number | undefined {
+    return this.leaseTtls.get(lease);
+  }
+
+  /** Caches a lease's granted TTL, only while some key uses it (a lease gone is forgotten). */
+  rememberLeaseTtl(lease: string, ttl: number): void {
+    if (this.leaseRefs.has(lease)) this.leaseTtls.set(lease, ttl);
+  }
+
+  private put(kv: RawKv): KeyPut {
+    return {
+      type: 'put',
+      key: kv.key,
+      value: kv.value,
+      lease: kv.lease,
+      leaseTtl: kv.lease === undefined ? undefined : this.leaseTtls.get(kv.lease),
+      modRevision: kv.modRevision,
+    };
+  }
+
+  private setKey(key: string, modRevision: number, lease: string | undefined): void {
+    const old = this.leases.get(key);
+    if (old !== lease) {
+      if (lease !== undefined) {
+        this.leaseRefs.set(lease, (this.leaseRefs.get(lease) ?? 0) + 1);
+        this.leases.set(key, lease);
+      } else {
+        this.leases.delete(key);
+      }
+      if (old !== undefined) this.unref(old);
+    }
+    this.keys.set(key, modRevision);
+  }
+
+  private deleteKey(key: string): void {
+    if (!this.keys.delete(key)) return;
+    const lease = this.leases.get(key);
+    if (lease !== undefined) {
+      this.leases.delete(key);
+      this.unref(lease);
+    }
+  }
+
+  private unref(lease: string): void {
+    const n = (this.leaseRefs.get(lease) ?? 0) - 1;
+    if (n > 0) {
+      this.leaseRefs.set(lease, n);
+    } else {
+      this.leaseRefs.delete(lease);
+      this.leaseTtls.delete(lease);
+    }
+  }
+}
+
+/** The exclusive end of the key range holding every key that starts with `prefix` (etcd's rule). */
+export function prefixRangeEnd(prefix: Uint8Array): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i]! += 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  // Empty prefix or all 0xff: every key from the start ("\0" means "to the end" in etcd).
+  return Buffer.from([0]);
+}
+
+/** Decodes etcd3's key-value, copying the value out of the gRPC message buffer. */
+export function rawKv(kv: IKeyValue): RawKv {
+  return {
+    key: kv.key.toString('utf8'),
+    // A Buffer from protobuf is a view into the whole response (which, with prev_kv, holds
+    // old values too); copying lets that buffer go once the response is processed.
+    value: new Uint8Array(kv.value),
+    lease: kv.lease === undefined || kv.lease === '' || kv.lease === '0' ? undefined : String(kv.lease),
+    modRevision: Number(kv.mod_revision),
+    version: Number(kv.version),
+  };
+}
+
+export function rawEvents(res: IWatchResponse): RawEvent[] {
+  return res.events.map((ev): RawEvent => {
+    const prevModRevision = ev.prev_kv ? Number(ev.prev_kv.mod_revision) : undefined;
+    if (ev.type === 'Put') return { type: 'put', kv: rawKv(ev.kv), prevModRevision };
+    return { type: 'delete', key: ev.kv.key.toString('utf8'), modRevision: Number(ev.kv.mod_revision), prevModRevision };
+  });
+}
+
+/** Capped exponential backoff with jitter (so many servers do not reconnect in lockstep). */
+export class Backoff {
+  private base = 0;
+  constructor(
+    private readonly initialMs = 50,
+    private readonly maxMs = MAX_RETRY_DELAY_MS,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  next(): number {
+    this.base = this.base === 0 ? this.initialMs : Math.min(this.base * 2, this.maxMs);
+    return Math.round(this.base / 2 + (this.random() * this.base) / 2);
+  }
+
+  reset(): void {
+    this.base = 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Snapshot {
+  kvs: RawKv[];
+  revision: number;
+  clusterId: string;
+}
+
+type MutableState = { -readonly [K in keyof MirrorState]: MirrorState[K] };
+
+/** Mirrors one prefix; see the file comment. Timers come from the Clock (unref'd by default). */
+export class EtcdMirror {
+  private readonly client: Etcd3;
+  private readonly prefix: Buffer;
+  private readonly rangeEnd: Buffer;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly pageSize: number;
+  private readonly core = new MirrorCore();
+  private readonly backoff = new Backoff();
+
+  private started = false;
+  private stopped = false;
+  /** A list has completed: later lists are re-lists (retries of the first are not). */
+  private listedOnce = false;
+  /** Bumped by every (re)list and by stop(): work from an older epoch is dropped. */
+  private epoch = 0;
+  /** Resolves when the current epoch ends. */
+  private epochEnded: Promise<void> = new Promise(() => undefined);
+  private endEpoch: () => void = () => undefined;
+  private watcher: Watcher | undefined;
+  private clusterId: string | undefined;
+  private retryTimer: Timer | undefined;
+  private flushTimer: Timer | undefined;
+  private pending: KeyChange[] = [];
+  private pendingRevision = 0;
+  /** Batches go out one after another through this chain (lease lookups are async). */
+  private chain: Promise<void> = Promise.resolve();
+  private readonly leaseLookups = new Map<string, Promise<number | undefined>>();
+  private failuresSinceLog = 0;
+  private lastDisconnectLogAt = 0;
+
+  private readonly s: MutableState = {
+    connected: false,
+    synced: false,
+    revision: 0,
+    lastSyncAt: undefined,
+    lastEventAt: undefined,
+    relists: 0,
+    disconnectedSince: undefined,
+    keys: 0,
+  };
+  private readonly syncedPromise: Promise<void>;
+  private resolveSynced!: () => void;
+  private rejectSynced!: (err: Error) => void;
+
+  constructor(private readonly o: EtcdMirrorOptions) {
+    this.client = o.client;
+    this.prefix = Buffer.from(o.prefix, 'utf8');
+    this.rangeEnd = prefixRangeEnd(this.prefix);
+    this.log = o.logger.child({ component: 'etcd-mirror', prefix: o.prefix });
+    this.clock = o.clock ?? systemClock;
+    this.pageSize = o.pageSize ?? DEFAULT_PAGE_SIZE;
+    if (!Number.isInteger(this.pageSize) || this.pageSize < 1) {
+      throw new Error(`etcd mirror: pageSize must be a positive integer, got ${String(o.pageSize)}`);
+    }
+    this.syncedPromise = new Promise<void>((resolve, reject) => {
+      this.resolveSynced = resolve;
+      this.rejectSynced = reject;
+    });
+    // Nobody may be waiting on synced() when stop() rejects it: no unhandled rejection then.
+    this.syncedPromise.catch(() => undefined);
+  }
+
+  start(): void {
+    if (this.stopped) throw new Error('etcd mirror: start() after stop()');
+    if (this.started) return;
+    this.started = true;
+    this.beginList();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.bumpEpoch();
+    this.clearTimer('retryTimer');
+    this.clearTimer('flushTimer');
+    this.pending = [];
+    if (!this.s.synced) this.rejectSynced(new Error('etcd mirror stopped before the first sync'));
+    const w = this.watcher;
+    this.watcher = undefined;
+    if (w) {
+      // Cancelling waits for etcd to confirm; with etcd down that could take long. Bounded.
+      let timer: Timer;
+      await Promise.race([
+        cancelWatcher(w),
+        new Promise<void>((resolve) => (timer = this.clock.setTimeout(resolve, 1000))),
+      ]);
+      this.clock.clearTimeout(timer!);
+    }
+  }
+
+  get state(): MirrorState {
+    return { ...this.s };
+  }
+
+  /** Resolves after the first full sync (rejects if stopped before). */
+  synced(): Promise<void> {
+    return this.syncedPromise;
+  }
+
+  // --- listing ------------------------------------------------------------------------------
+
+  private bumpEpoch(): number {
+    this.endEpoch();
+    this.epochEnded = new Promise((resolve) => (this.endEpoch = resolve));
+    return ++this.epoch;
+  }
+
+  private requestRelist(reason: string): void {
+    if (this.stopped) return;
+    if (this.listedOnce) {
+      this.s.relists++;
+      this.log.warn({ reason, revision: this.core.revision }, 'etcd mirror re-listing');
+    }
+    this.beginList();
+  }
+
+  /** Starts a list in a new epoch; retries with backoff until it succeeds. */
+  private beginList(): void {
+    const epoch = this.bumpEpoch();
+    this.dropWatcher();
+    this.clearTimer('retryTimer');
+    this.clearTimer('flushTimer');
+    this.pending = [];
+    this.list(epoch).catch((err: unknown) => {
+      if (epoch !== this.epoch || this.stopped) return;
+      this.markDisconnected(err);
+      this.scheduleRetry(epoch, () => this.beginList());
+    });
+  }
+
+  private async list(epoch: number): Promise<void> {
+    const snap = await this.fetchSnapshot(epoch);
+    if (snap === undefined || epoch !== this.epoch || this.stopped) return;
+    this.clusterId = snap.clusterId;
+    const puts = this.core.reset(snap.kvs, snap.revision);
+    this.listedOnce = true;
+    this.backoff.reset();
+    this.markConnected();
+    this.log.debug({ revision: snap.revision, keys: puts.length }, 'etcd mirror listed');
+    this.enqueueBatch(epoch, true, puts, snap.revision, this.core.size);
+    this.openWatch(epoch);
+  }
+
+  /**
+   * Every key under the prefix at one revision: the first page fixes R, the others ask for R.
+   * A compaction past R mid-way restarts the list at the new current revision.
+   */
+  private async fetchSnapshot(epoch: number): Promise<Snapshot | undefined> {
+    for (let restart = 0; ; restart++) {
+      const kvs: RawKv[] = [];
+      let revision = 0;
+      let clusterId = '';
+      let start: Buffer = this.prefix;
+      try {
+        for (;;) {
+          if (epoch !== this.epoch || this.stopped) return undefined;
+          // No sort options on purpose: etcd returns keys in ascending order anyway, and 3.4
+          // drops the limit (reads the whole range per page) whenever a sort order is set.
+          const res = await this.client.kv.range({
+            key: start,
+            range_end: this.rangeEnd,
+            limit: this.pageSize,
+            revision: revision === 0 ? undefined : revision,
+          });
+          if (revision === 0) {
+            revision = Number(res.header.revision);
+            clusterId = res.header.cluster_id;
+          }
+          for (const kv of res.kvs) kvs.push(rawKv(kv));
+          const lastKv = res.kvs[res.kvs.length - 1];
+          if (!res.more || lastKv === undefined) break;
+          // The next page starts right after the last key (key + "\0" is its successor).
+          start = Buffer.concat([lastKv.key, Buffer.from([0])]);
+        }
+        return { kvs, revision, clusterId };
+      } catch (err) {
+        if (isCompactedError(err) && restart < MAX_LIST_RESTARTS) {
+          this.log.info({ revision }, 'etcd compacted during the list; listing again');
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  // --- watching -----------------------------------------------------------------------------
+
+  private openWatch(epoch: number): void {
+    if (epoch !== this.epoch || this.stopped) return;
+    this.dropWatcher();
+    const from = this.core.revision + 1;
+    // watcher() attaches at once (create() would also race its own once-listeners against
+    // ours); every listener is added before any stream event can be delivered.
+    const w = this.client.watch().prefix(this.prefix).withPreviousKV().startRevision(String(from)).watcher();
+    this.watcher = w;
+    const current = () => w === this.watcher && epoch === this.epoch && !this.stopped;
+    w.on('connecting', (req) => {
+      // Belt and braces: etcd3 re-sends this same request object whenever it resumes a
+      // watcher itself, with start_revision moved to its last *header* revision. We drop
+      // watchers on disconnect so it should never resume one, but if it does, it resumes
+      // from what we applied, never past it.
+      const create = req as unknown as { start_revision?: string | number };
+      const want = this.core.revision + 1;
+      if (current() && Number(create.start_revision) !== want) {
+        this.log.debug({ etcd3: create.start_revision, want }, 'pinning watch start revision');
+        create.start_revision = want;
+      }
+    });
+    w.on('connected', (res: IWatchResponse) => {
+      if (current()) this.onWatchConnected(epoch, res);
+    });
+    w.on('data', (res: IWatchResponse) => {
+      if (current()) this.onWatchData(epoch, res);
+    });
+    w.on('disconnected', (err: Error) => {
+      if (!current()) return;
+      // Drop it now, while etcd3's manager is idle (detach is synchronous then), so that its
+      // own reconnect does not resume this watcher from its header revision.
+      this.dropWatcher();
+      this.markDisconnected(err);
+      this.scheduleRetry(epoch, () => this.openWatch(epoch));
+    });
+    // Always listened: an 'error' without a listener would crash the process. Stays attached
+    // after the watcher is dropped, so late errors of old watchers are swallowed too.
+    w.on('error', (err: Error) => {
+      if (!current()) return;
+      // etcd cancelled the watch. In practice: the start revision was compacted (etcd3 hides
+      // compact_revision: "Watcher canceled: "). Nothing to resume from: list again.
+      this.log.info({ err: err.message, from: this.core.revision + 1 }, 'etcd watch canceled');
+      this.requestRelist(`watch canceled: ${err.message}`);
+    });
+    w.on('end', () => {
+      if (!current()) return;
+      // Only our own cancel should end a watcher; treat anything else as a disconnect.
+      this.dropWatcher();
+      this.scheduleRetry(epoch, () => this.openWatch(epoch));
+    });
+  }
+
+  private onWatchConnected(epoch: number, res: IWatchResponse): void {
+    this.backoff.reset();
+    this.markConnected();
+    if (this.clusterId !== undefined && res.header.cluster_id !== this.clusterId) {
+      this.requestRelist(`cluster id changed from ${this.clusterId} to ${res.header.cluster_id}`);
+      return;
+    }
+    // A member answering with a revision below ours: either it lags (harmless, it catches up)
+    // or etcd was restored from an older snapshot (then our watch from a future revision would
+    // wait silently). A linearizable read tells which.
+    if (Number(res.header.revision) < this.core.revision) void this.checkRollback(epoch);
+  }
+
+  private async checkRollback(epoch: number): Promise<void> {
+    try {
+      const res = await this.client.kv.range({ key: this.prefix, range_end: this.rangeEnd, count_only: true });
+      if (epoch !== this.epoch || this.stopped) return;
+      const current = Number(res.header.revision);
+      if (current < this.core.revision) this.requestRelist(`etcd revision ${current} is below the applied ${this.core.revision}`);
+    } catch {
+      // Unreachable again: the watch's disconnect handling takes over.
+    }
+  }
+
+  private onWatchData(epoch: number, res: IWatchResponse): void {
+    // etcd3 re-throws what a 'data' listener throws as an uncaught exception: never throw.
+    try {
+      // A progress notification (etcd3 always asks for them). Its header revision is not taken
+      // as ours: etcd before 3.4.25/3.5.8 could send one ahead of events still queued
+      // (etcd-io/etcd#15220; our CI runs 3.4.23), and etcd-io/etcd#20221 reports more cases.
+      // Only event revisions advance the mirror; the price is that a prefix that stays quiet
+      // while others are written re-lists if a compaction passes it during an outage.
+      if (res.events.length === 0) return;
+      if (this.clusterId !== undefined && res.header.cluster_id !== this.clusterId) {
+        this.requestRelist(`cluster id changed from ${this.clusterId} to ${res.header.cluster_id}`);
+        return;
+      }
+      const result = this.core.accept(rawEvents(res));
+      if (!result.ok) {
+        this.log.warn({ reason: result.reason }, 'gap in the etcd event stream');
+        this.requestRelist(`gap: ${result.reason}`);
+        return;
+      }
+      if (result.changes.length === 0) return; // replays after a resume
+      for (const c of result.changes) this.pending.push(c);
+      this.pendingRevision = result.revision;
+      // Coalesce: everything that arrives before the next macrotask goes out as one batch.
+      if (this.flushTimer === undefined) {
+        this.flushTimer = this.clock.setTimeout(() => {
+          this.flushTimer = undefined;
+          this.flush(epoch);
+        }, 0);
+      }
+    } catch (err) {
+      this.log.error({ err }, 'etcd mirror failed to apply watch events');
+      this.requestRelist('internal error applying events');
+    }
+  }
+
+  private flush(epoch: number): void {
+    if (epoch !== this.epoch || this.stopped || this.pending.length === 0) return;
+    const changes = this.pending;
+    this.pending = [];
+    this.enqueueBatch(epoch, false, changes, this.pendingRevision, this.core.size);
+  }
+
+  private dropWatcher(): void {
+    const w = this.watcher;
+    this.watcher = undefined;
+    if (w) void cancelWatcher(w);
+  }
+
+  // --- emitting -----------------------------------------------------------------------------
+
+  private enqueueBatch(epoch: number, reset: boolean, changes: KeyChange[], revision: number, keys: number): void {
+    this.chain = this.chain
+      .then(() => this.emit(epoch, reset, changes, revision, keys))
+      .catch((err: unknown) => this.log.error({ err }, 'etcd mirror failed to emit a batch'));
+  }
+
+  private async emit(epoch: number, reset: boolean, changes: KeyChange[], revision: number, keys: number): Promise<void> {
+    if (epoch !== this.epoch || this.stopped) return;
+    const filled = await this.fillLeaseTtls(changes);
+    // A re-list started meanwhile: its reset batch replaces this one; drop it.
+    if (epoch !== this.epoch || this.stopped) return;
+    try {
+      this.o.onBatch({ reset, changes: filled, revision });
+    } catch (err) {
+      // The consumer's bug; the mirror goes on (a re-list loop on a throwing consumer would
+      // re-read the whole prefix from etcd every second).
+      this.log.error({ err, reset, revision }, 'etcd mirror onBatch threw');
+    }
+    const now = this.clock.now();
+    this.s.revision = revision;
+    this.s.keys = keys;
+    if (reset) {
+      this.s.lastSyncAt = now;
+      if (!this.s.synced) {
+        this.s.synced = true;
+        this.resolveSynced();
+      }
+    } else {
+      this.s.lastEventAt = now;
+    }
+    this.notifyState();
+  }
+
+  /** Fills leaseTtl of puts whose lease TTL is not cached yet: one RPC per new lease. */
+  private async fillLeaseTtls(changes: KeyChange[]): Promise<KeyChange[]> {
+    const unknown = new Set<string>();
+    for (const c of changes) {
+      if (c.type === 'put' && c.lease !== undefined && c.leaseTtl === undefined && this.core.leaseTtl(c.lease) === undefined) {
+        unknown.add(c.lease);
+      }
+    }
+    if (unknown.size === 0) {
+      // Cached since the change was made (a lookup for an earlier batch): fill from the cache.
+      return changes.some((c) => c.type === 'put' && c.lease !== undefined && c.leaseTtl === undefined)
+        ? changes.map((c) => this.withTtl(c, undefined))
+        : changes;
+    }
+    const ttls = new Map<string, number | undefined>();
+    const ids = [...unknown];
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        ttls.set(id, await this.lookupLease(id));
+      }
+    };
+    // A re-list or stop() makes this batch moot: stop waiting then, so the reset batch queued
+    // behind it is not held up by lookups (up to LEASE_LOOKUP_TIMEOUT_MS each).
+    await Promise.race([Promise.all(Array.from({ length: Math.min(LEASE_LOOKUP_CONCURRENCY, ids.length) }, worker)), this.epochEnded]);
+    return changes.map((c) => this.withTtl(c, ttls));
+  }
+
+  private withTtl(c: KeyChange, looked: Map<string, number | undefined> | undefined): KeyChange {
+    if (c.type !== 'put' || c.lease === undefined || c.leaseTtl !== undefined) return c;
+    const ttl = this.core.leaseTtl(c.lease) ?? looked?.get(c.lease);
+    return ttl === undefined ? c : { ...c, leaseTtl: ttl };
+  }
+
+  /** The lease's granted TTL (seconds), or undefined if etcd does not say so promptly. */
+  private lookupLease(id: string): Promise<number | undefined> {
+    const inflight = this.leaseLookups.get(id);
+    if (inflight) return inflight;
+    const call = this.client.leaseClient
+      .leaseTimeToLive({ ID: id }, { deadline: Date.now() + LEASE_LOOKUP_TIMEOUT_MS })
+      .then((res) => {
+        const ttl = Number(res.grantedTTL);
+        // An expired lease reports grantedTTL 0 (TTL -1): its keys' deletes are on the way.
+        if (!(ttl > 0)) return undefined;
+        this.core.rememberLeaseTtl(id, ttl);
+        return ttl;
+      })
+      .catch((err: unknown) => {
+        this.log.debug({ err: (err as Error).message, lease: id }, 'lease TTL lookup failed');
+        return undefined;
+      });
+    // The call has its own deadline; this bound also covers etcd3's retry policy around it.
+    let timer: Timer;
+    const bounded = Promise.race([
+      call,
+      new Promise<undefined>((resolve) => (timer = this.clock.setTimeout(() => resolve(undefined), LEASE_LOOKUP_TIMEOUT_MS))),
+    ]).finally(() => {
+      this.clock.clearTimeout(timer);
+      this.leaseLookups.delete(id);
+    });
+    this.leaseLookups.set(id, bounded);
+    return bounded;
+  }
+
+  // --- connection state ---------------------------------------------------------------------
+
+  private scheduleRetry(epoch: number, fn: () => void): void {
+    this.clearTimer('retryTimer');
+    const delay = this.backoff.next();
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (epoch === this.epoch && !this.stopped) fn();
+    }, delay);
+  }
+
+  private markConnected(): void {
+    if (this.s.connected) return;
+    const since = this.s.disconnectedSince;
+    if (since !== undefined) {
+      this.log.info({ outageMs: Math.round(this.clock.now() - since), failures: this.failuresSinceLog }, 'etcd reachable again');
+    }
+    this.s.connected = true;
+    this.s.disconnectedSince = undefined;
+    this.failuresSinceLog = 0;
+    this.notifyState();
+  }
+
+  private markDisconnected(err: unknown): void {
+    const now = this.clock.now();
+    const message = err instanceof Error ? err.message : String(err);
+    this.failuresSinceLog++;
+    if (this.s.connected || this.s.disconnectedSince === undefined) {
+      this.s.connected = false;
+      this.s.disconnectedSince = now;
+      this.lastDisconnectLogAt = now;
+      this.log.warn({ err: message, revision: this.s.revision }, 'etcd unreachable; serving the last good data');
+      this.notifyState();
+      return;
+    }
+    // etcd3 reports a failure per attempt (several a second): one line per interval.
+    if (now - this.lastDisconnectLogAt >= DISCONNECT_LOG_INTERVAL_MS) {
+      this.log.warn(
+        { err: message, downMs: Math.round(now - this.s.disconnectedSince), failures: this.failuresSinceLog },
+        'etcd still unreachable',
+      );
+      this.lastDisconnectLogAt = now;
+      this.failuresSinceLog = 0;
+    } else {
+      this.log.debug({ err: message }, 'etcd attempt failed');
+    }
+  }
+
+  private notifyState(): void {
+    if (!this.o.onState) return;
+    try {
+      this.o.onState(this.state);
+    } catch (err) {
+      this.log.error({ err }, 'etcd mirror onState threw');
+    }
+  }
+
+  private clearTimer(which: 'retryTimer' | 'flushTimer'): void {
+    const t = this[which];
+    if (t !== undefined) this.clock.clearTimeout(t);
+    this[which] = undefined;
+  }
+}
+
+/** Cancels an etcd3 watcher without ever throwing or rejecting (etcd3's cancel can do both). */
+async function cancelWatcher(w: Watcher): Promise<void> {
+  try {
+    await w.cancel();
+  } catch {
+    // The stream is gone or going: nothing left to cancel.
+  }
+}
+
+function isCompactedError(err: unknown): boolean {
+  return err instanceof Error && /compacted/i.test(err.message);
+}
