@@ -21,6 +21,7 @@ import { ZoneDirectory } from './sources/zonefile/directory.js';
 import { layerZones } from './table/layered.js';
 import { RecordTable } from './table/table.js';
 import { DnsTransport } from './transport/server.js';
+import { formatHostPort } from './net.js';
 import { packageVersion } from './version.js';
 
 export interface RunningServer {
@@ -116,7 +117,7 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     closers.push(() => transport.close());
     const addresses = bound.map((b) => ({ transport: b.transport, host: b.host, port: b.port }));
     logger.info(
-      { addresses: addresses.map((a) => `${a.transport}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`), ...opsAddresses },
+      { addresses: addresses.map((a) => `${a.transport}://${formatHostPort(a.host, a.port)}`), ...opsAddresses },
       'listening',
     );
 

@@ -16,6 +16,7 @@ import { isIP } from 'node:net';
 import { extname, resolve } from 'node:path';
 import { parseName, type Name } from '../dns/name.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../log.js';
+import { formatHostPort } from '../net.js';
 
 export type OptionKind = 'string' | 'integer' | 'boolean' | 'duration' | 'list' | 'enum';
 
@@ -431,7 +432,7 @@ export function parseListenAddress(text: string): ListenAddress {
 }
 
 export function formatListenAddress(a: ListenAddress): string {
-  return isIP(a.host) === 6 ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+  return formatHostPort(a.host, a.port);
 }
 
 /** `HOST:PORT` as for --listen, or `off` (undefined: the endpoint is not served). */

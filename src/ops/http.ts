@@ -17,6 +17,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { isIPv6, type Socket } from 'node:net';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
+import { describeBindError, formatHostPort } from '../net.js';
 
 export type OpsEndpoint = 'health' | 'ready' | 'metrics';
 
@@ -62,7 +63,7 @@ export class OpsListenError extends Error {
     cause: unknown,
   ) {
     const paths = endpoints.map((e) => PATHS[e]).join(' and ');
-    super(`cannot listen for ${paths} on ${formatAddress(host, port)}: ${describeBindError(code, cause)}`, { cause });
+    super(`cannot listen for ${paths} on ${formatHostPort(host, port)}: ${describeBindError(code, cause)}`, { cause });
   }
 }
 
@@ -109,7 +110,7 @@ export class OpsServer {
         // unhandled 'error' would end the process that also serves DNS.
         server.on('error', (error) => this.#o.logger.error({ err: error, endpoints: group.endpoints }, 'ops endpoint error'));
         this.#servers.push(server);
-        const url = `http://${formatAddress(group.host, port)}`;
+        const url = `http://${formatHostPort(group.host, port)}`;
         for (const endpoint of group.endpoints) urls[endpoint] = url;
       }
     } catch (error) {
@@ -266,19 +267,4 @@ function bind(server: Server, group: Group): Promise<number> {
   });
 }
 
-function formatAddress(host: string, port: number): string {
-  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
-function describeBindError(code: string | undefined, cause: unknown): string {
-  switch (code) {
-    case 'EADDRINUSE':
-      return 'address already in use (EADDRINUSE)';
-    case 'EACCES':
-      return 'permission denied (EACCES; ports below 1024 need privileges such as CAP_NET_BIND_SERVICE)';
-    case 'EADDRNOTAVAIL':
-      return 'address not available on this host (EADDRNOTAVAIL)';
-    default:
-      return cause instanceof Error ? cause.message : String(cause);
-  }
-}

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import { Reporter, errorText } from './reporter.js';
 import { TcpConnection, type ConnectionHost } from './tcp-connection.js';
 import type { QueryHandler, TransportEvent, TransportOptions } from './types.js';
+import { describeBindError, formatHostPort } from '../net.js';
 
 export type { QueryContext, QueryHandler, TransportEvent, TransportEventType, TransportOptions } from './types.js';
 
@@ -33,7 +34,7 @@ export class ListenError extends Error {
     readonly code: string | undefined,
     cause: unknown,
   ) {
-    super(`cannot listen on ${transport} ${formatAddress(host, port)}: ${describeBindError(code, cause)}`, { cause });
+    super(`cannot listen on ${transport} ${formatHostPort(host, port)}: ${describeBindError(code, cause)}`, { cause });
   }
 }
 
@@ -122,7 +123,7 @@ export class DnsTransport {
       bound.push({ transport: 'udp', host: p.host, port: p.port, family: p.family });
       bound.push({ transport: 'tcp', host: p.host, port: p.port, family: p.family });
     }
-    this.reporter.log.info({ addresses: opened.map((p) => formatAddress(p.host, p.port)) }, 'listening (udp+tcp)');
+    this.reporter.log.info({ addresses: opened.map((p) => formatHostPort(p.host, p.port)) }, 'listening (udp+tcp)');
     return bound;
   }
 
@@ -378,22 +379,7 @@ function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-function formatAddress(host: string, port: number): string {
-  return net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
-function describeBindError(code: string | undefined, cause: unknown): string {
-  switch (code) {
-    case 'EADDRINUSE':
-      return 'address already in use (EADDRINUSE)';
-    case 'EACCES':
-      return 'permission denied (EACCES; ports below 1024 need privileges such as CAP_NET_BIND_SERVICE)';
-    case 'EADDRNOTAVAIL':
-      return 'address not available on this host (EADDRNOTAVAIL)';
-    default:
-      return errorText(cause);
-  }
-}
 
 function validateOptions(o: TransportOptions): void {
   const positive = (name: keyof TransportOptions): void => {

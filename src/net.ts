@@ -1,0 +1,20 @@
+import { isIPv6 } from 'node:net';
+
+/** `host:port`, with IPv6 hosts in brackets (RFC 3986 §3.2.2), as flags and logs write it. */
+export function formatHostPort(host: string, port: number): string {
+  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** What a failed bind means, in words an operator can act on. */
+export function describeBindError(code: string | undefined, cause: unknown): string {
+  switch (code) {
+    case 'EADDRINUSE':
+      return 'address already in use (EADDRINUSE)';
+    case 'EACCES':
+      return 'permission denied (EACCES; ports below 1024 need privileges such as CAP_NET_BIND_SERVICE)';
+    case 'EADDRNOTAVAIL':
+      return 'address not available on this host (EADDRNOTAVAIL)';
+    default:
+      return cause instanceof Error ? cause.message : String(cause);
+  }
+}
