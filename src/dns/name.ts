@@ -125,6 +125,8 @@ export function parseName(text: string): { name: Name } | { error: string } {
         if (value > 255) return { error: `escape \\${digits[0]} is not a byte` };
         ch = value === 46 ? DOT_IN_LABEL : String.fromCharCode(value);
         i += 3;
+      } else if (/^\d/.test(text.slice(i + 1, i + 2))) {
+        return { error: `escape in "${text}" needs three digits (\\DDD, RFC 1035 §5.1)` };
       } else if (i + 1 < text.length) {
         ch = text[i + 1] === '.' ? DOT_IN_LABEL : text[i + 1]!;
         i += 1;
@@ -143,7 +145,8 @@ export function parseName(text: string): { name: Name } | { error: string } {
       continue;
     }
     const c = ch.charCodeAt(0);
-    if (c > 255) return { error: `"${text}" has a character outside one byte; write it as punycode (xn--)` };
+    // Non-ASCII text is Unicode, not bytes: an IDN goes on the wire as punycode (RFC 5891).
+    if (c > 127) return { error: `"${text}" has a non-ASCII character; write it as punycode (xn--)` };
     out += lowerAscii(ch);
     label++;
   }

@@ -80,8 +80,9 @@ function lookup(zone: ZoneView, name: Name, type: number): Lookup {
 
   // RFC 4592 §3.3.1: the closest encloser is the longest existing ancestor; a wildcard
   // `*.<closest encloser>` then answers for the name, owner rewritten to the query name.
+  // The apex always exists, which bounds the walk.
   let encloser = parentName(name)!;
-  while (!zone.node(encloser)) encloser = parentName(encloser)!;
+  while (encloser !== zone.origin && !zone.node(encloser)) encloser = parentName(encloser)!;
   const wildcard = zone.node(childName('*', encloser));
   return wildcard ? fromNode(wildcard, name, type) : NXDOMAIN;
 }

@@ -52,8 +52,8 @@ export class StaticZone implements ZoneView {
   }
 
   /**
-   * Builds a zone from records. The caller has validated them (see `validateZoneRecords`):
-   * every owner is at or below `origin` and there is one SOA at the apex.
+   * Builds a zone from records. The caller (the zone-file parser) has validated them: every
+   * owner is at or below `origin` and there is one SOA at the apex.
    */
   static fromRecords(origin: Name, records: readonly RR[], source: string): StaticZone {
     const building = new Map<Name, Map<number, { ttl: number; records: RData[] }>>();
