@@ -13,6 +13,12 @@ function zoneMap(text: string): Map<string, ZoneView> {
   return new Map([[parsed.zone.origin, parsed.zone]]);
 }
 
+/** Answers from our own zones are synchronous: the fast path never waits. */
+function now(reply: Buffer | null | Promise<Buffer | null>): Buffer {
+  if (!(reply instanceof Buffer)) throw new Error(`expected a synchronous reply, got ${String(reply)}`);
+  return reply;
+}
+
 const udp = { transport: 'udp' as const, remoteAddress: '127.0.0.1', remotePort: 5000, localPort: 53 };
 
 function setup() {
@@ -28,7 +34,7 @@ function setup() {
     observe: (e) => events.push(e),
   });
   const ask = (name: string, type: string | number, extra: Partial<Parameters<typeof buildQuery>[0]> = {}) =>
-    parseReply(responder.handle(buildQuery({ name, type, ...extra }), udp)!);
+    parseReply(now(responder.handle(buildQuery({ name, type, ...extra }), udp)));
   return { table, responder, ask, events };
 }
 
@@ -82,10 +88,10 @@ describe('Responder', () => {
       chaos: undefined,
       logQueries: false,
     });
-    const reply = parseReply(responder.handle(buildQuery({ name: 'www.a.test', type: 'A' }), udp)!);
+    const reply = parseReply(now(responder.handle(buildQuery({ name: 'www.a.test', type: 'A' }), udp)));
     expect(reply.header.rcode).toBe(RCODE.SERVFAIL);
     broken = false;
-    expect(parseReply(responder.handle(buildQuery({ name: 'www.a.test', type: 'A' }), udp)!).header.rcode).toBe(0);
+    expect(parseReply(now(responder.handle(buildQuery({ name: 'www.a.test', type: 'A' }), udp))).header.rcode).toBe(0);
   });
 
   it('answers SERVFAIL for zones marked unavailable (etcd stale past --max-stale), and serves again after', () => {
@@ -99,7 +105,7 @@ describe('Responder', () => {
       logQueries: false,
       unavailableZones: () => unavailable,
     });
-    const ask = () => parseReply(responder.handle(buildQuery({ name: 'www.a.test', type: 'A', edns: {} }), udp)!);
+    const ask = () => parseReply(now(responder.handle(buildQuery({ name: 'www.a.test', type: 'A', edns: {} }), udp)));
     expect(ask().header.rcode).toBe(RCODE.SERVFAIL);
     expect(ask().additionals).toHaveLength(1); // OPT still echoed
     unavailable = new Set();
@@ -116,10 +122,61 @@ describe('Responder', () => {
       chaos: chaosNames('1.2.3', [['revision.etcdns', () => [`revision=${revision}`]]]),
       logQueries: false,
     });
-    const ask = () => (parseReply(responder.handle(buildQuery({ name: 'revision.etcdns', type: 'TXT', class: 3 }), udp)!).answers[0] as unknown as { data: string[] }).data;
+    const ask = () => (parseReply(now(responder.handle(buildQuery({ name: 'revision.etcdns', type: 'TXT', class: 3 }), udp))).answers[0] as unknown as { data: string[] }).data;
     expect(ask()).toEqual(['revision=1']);
     revision = 42;
     expect(ask()).toEqual(['revision=42']);
+  });
+
+  describe('recursion for names outside our zones', () => {
+    function withRecursion(allowed: boolean) {
+      const { table } = setup();
+      const forwarded: string[] = [];
+      const responder = new Responder({
+        snapshot: () => table.current,
+        logger: silentLogger(),
+        ednsUdpSize: 1232,
+        chaos: undefined,
+        logQueries: false,
+        recursion: {
+          allows: (address) => allowed && address === '127.0.0.1',
+          forward: async (query) => {
+            forwarded.push(query.name);
+            const reply = Buffer.from(query.message);
+            reply[2] = 0x81; // QR|RD
+            reply[3] = 0x80; // RA, NOERROR
+            return reply;
+          },
+        },
+      });
+      return { responder, forwarded };
+    }
+
+    it('forwards an allowed client that asks for recursion, and sets RA on our own answers too', async () => {
+      const { responder, forwarded } = withRecursion(true);
+      const reply = await responder.handle(buildQuery({ name: 'Elsewhere.Example', type: 'A' }), udp);
+      expect(forwarded).toEqual(['elsewhere.example']);
+      expect(parseReply(reply!).header.ra).toBe(1);
+      const own = parseReply(now(responder.handle(buildQuery({ name: 'www.a.test', type: 'A' }), udp)));
+      expect(own.header).toMatchObject({ aa: 1, ra: 1 });
+    });
+
+    it('refuses clients outside the ACL and queries without RD (never an open resolver)', async () => {
+      const denied = withRecursion(false);
+      const reply = parseReply(now(denied.responder.handle(buildQuery({ name: 'elsewhere.example', type: 'A' }), udp)));
+      expect(reply.header).toMatchObject({ rcode: RCODE.REFUSED, ra: 0 });
+      const noRd = withRecursion(true);
+      expect(parseReply(now(noRd.responder.handle(buildQuery({ name: 'elsewhere.example', type: 'A', rd: false }), udp))).header.rcode).toBe(RCODE.REFUSED);
+      expect([...denied.forwarded, ...noRd.forwarded]).toEqual([]);
+    });
+
+    it('never forwards names in our zones, zone transfers or other classes', () => {
+      const { responder, forwarded } = withRecursion(true);
+      expect(parseReply(now(responder.handle(buildQuery({ name: 'nope.a.test', type: 'A' }), udp))).header.rcode).toBe(RCODE.NXDOMAIN);
+      expect(parseReply(now(responder.handle(buildQuery({ name: 'elsewhere.example', type: 'AXFR' }), udp))).header.rcode).toBe(RCODE.REFUSED);
+      expect(parseReply(now(responder.handle(buildQuery({ name: 'elsewhere.example', type: 'A', class: 4 }), udp))).header.rcode).toBe(RCODE.REFUSED);
+      expect(forwarded).toEqual([]);
+    });
   });
 
   it('drops datagrams shorter than a header instead of answering', () => {

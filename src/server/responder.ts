@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { Rcode, RRClass, RRType, isMetaType, rcodeName, typeName } from '../dns/constants.js';
+import { Flag, Rcode, RRClass, RRType, isMetaType, rcodeName, typeName } from '../dns/constants.js';
 import { toPresentation, type Name } from '../dns/name.js';
 import { txtStrings } from '../dns/records.js';
 import type { Logger } from '../log.js';
@@ -27,9 +27,21 @@ export interface ResponderOptions {
    * queries get SERVFAIL, which tells resolvers to try another replica.
    */
   readonly unavailableZones?: () => ReadonlySet<Name>;
+  /**
+   * Recursion for names outside our zones (the forwarder), offered to the clients it allows.
+   * Absent: such names get REFUSED.
+   */
+  readonly recursion?: Recursion;
   /** Bounds of the encoded-response cache (entries, total bytes). */
   readonly cacheEntries?: number;
   readonly cacheBytes?: number;
+}
+
+export interface Recursion {
+  /** Whether this client may recurse through us (never an open resolver). */
+  allows(address: string): boolean;
+  /** The reply from upstream (or cache) for this client; never rejects. */
+  forward(query: Query, maxSize: number, advertisedUdpSize: number): Promise<Buffer>;
 }
 
 export interface QueryEvent {
@@ -69,7 +81,7 @@ export class Responder {
   }
 
   /** The transport's QueryHandler. Never throws. */
-  readonly handle = (message: Buffer, context: QueryContext): Buffer | null => {
+  readonly handle = (message: Buffer, context: QueryContext): Buffer | null | Promise<Buffer | null> => {
     const startedAt = this.#options.observe || this.#options.logQueries ? performance.now() : 0;
     const decoded = decodeQuery(message);
     if (decoded.kind === 'drop') return null;
@@ -90,6 +102,10 @@ export class Responder {
     }
 
     const query = decoded.query;
+    const maxSize = context.transport === 'tcp' ? 0xffff : query.edns ? Math.min(query.edns.udpSize, advertisedUdpSize) : 512;
+    // RFC 1035 §4.1.1: RA says recursion is available, which it is only for allowed clients.
+    const recursion = this.#options.recursion?.allows(context.remoteAddress) ? this.#options.recursion : undefined;
+    const extraFlags = recursion ? Flag.RA : 0;
     let cached: CachedResponse | undefined;
     let rcode: number;
     try {
@@ -102,10 +118,18 @@ export class Responder {
     }
     if (cached?.zone !== undefined && this.#options.unavailableZones?.().has(cached.zone)) rcode = Rcode.SERVFAIL;
 
+    if (!cached && rcode === Rcode.REFUSED && recursion && query.flags & Flag.RD && this.#forwardable(query)) {
+      // Over TCP the message is a view into the socket's buffer: keep our own copy across the wait.
+      const own: Query = { ...query, message: Buffer.from(query.message) };
+      return recursion.forward(own, maxSize, advertisedUdpSize).then((reply) => {
+        this.#report(context, undefined, query.type, query.name, reply.length >= 4 ? reply[3]! & 0x0f : Rcode.SERVFAIL, reply, startedAt);
+        return reply;
+      });
+    }
+
     let reply: Buffer;
     if (cached && rcode === cached.template.rcode) {
-      const maxSize = context.transport === 'tcp' ? 0xffff : query.edns ? Math.min(query.edns.udpSize, advertisedUdpSize) : 512;
-      reply = render(cached.template, query, maxSize, advertisedUdpSize);
+      reply = render(cached.template, query, maxSize, advertisedUdpSize, extraFlags);
     } else {
       reply = renderBare({
         id: query.id,
@@ -114,11 +138,17 @@ export class Responder {
         question: questionSection(message, { ...query, inline: query.nameInline }),
         edns: query.edns,
         advertisedUdpSize,
+        extraFlags,
       });
     }
     this.#report(context, cached?.zone, query.type, query.name, rcode, reply, startedAt);
     return reply;
   };
+
+  /** Questions a recursive resolver can answer: class IN, data types and ANY. */
+  #forwardable(query: Query): boolean {
+    return query.class === RRClass.IN && (!isMetaType(query.type) || query.type === RRType.ANY);
+  }
 
   /** The cached or freshly built response for an answerable query; undefined to refuse it. */
   #lookup(query: Query): CachedResponse | undefined {

@@ -70,7 +70,7 @@ const COPIED_FLAGS = Flag.RD | Flag.CD;
  * does not fit, the reply carries only the question with TC set, so the client retries over
  * TCP (RFC 1035 §4.2.1, RFC 7766 §5).
  */
-export function render(template: ResponseTemplate, query: Query, maxSize: number, advertisedUdpSize: number): Buffer {
+export function render(template: ResponseTemplate, query: Query, maxSize: number, advertisedUdpSize: number, extraFlags = 0): Buffer {
   const opt = query.edns ? OPT_LENGTH : 0;
   const src = template.bytes;
   let body = src.length;
@@ -88,7 +88,7 @@ export function render(template: ResponseTemplate, query: Query, maxSize: number
   const out = Buffer.allocUnsafe(body + opt);
   src.copy(out, 0, 0, body);
   out.writeUInt16BE(query.id, 0);
-  out.writeUInt16BE(src.readUInt16BE(2) | (query.flags & COPIED_FLAGS) | (truncated ? Flag.TC : 0), 2);
+  out.writeUInt16BE(src.readUInt16BE(2) | (query.flags & COPIED_FLAGS) | extraFlags | (truncated ? Flag.TC : 0), 2);
   if (truncated) out.fill(0, 6, 10);
   out.writeUInt16BE((truncated ? 0 : arcount) + (opt ? 1 : 0), 10);
   // Echo the question exactly as sent (0x20 case randomisation, RFC 1034 §3.1); its length
@@ -111,6 +111,8 @@ export function renderBare(options: {
   edns: Edns | undefined;
   advertisedUdpSize: number;
   authoritative?: boolean;
+  /** Flags to set besides QR, opcode, RD/CD and RCODE (e.g. RA). */
+  extraFlags?: number;
 }): Buffer {
   const { id, queryFlags, rcode, question, edns } = options;
   const opt = edns ? OPT_LENGTH : 0;
@@ -118,7 +120,7 @@ export function renderBare(options: {
   const out = Buffer.allocUnsafe(body + opt);
   out.writeUInt16BE(id, 0);
   const opcode = queryFlags & 0x7800;
-  out.writeUInt16BE(Flag.QR | opcode | (options.authoritative ? Flag.AA : 0) | (queryFlags & COPIED_FLAGS) | (rcode & 0xf), 2);
+  out.writeUInt16BE(Flag.QR | opcode | (options.authoritative ? Flag.AA : 0) | (options.extraFlags ?? 0) | (queryFlags & COPIED_FLAGS) | (rcode & 0xf), 2);
   out.writeUInt16BE(question ? 1 : 0, 4);
   out.writeUInt32BE(0, 6);
   out.writeUInt16BE(opt ? 1 : 0, 10);
