@@ -3,7 +3,7 @@
  * sources (zone files, the etcd mirror) → record table snapshot → responder (resolve + wire)
  * → transport. Nothing imports this module but the CLI.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { systemClock, type Clock } from './clock.js';
@@ -12,8 +12,12 @@ import { toPresentation, type Name } from './dns/name.js';
 import type { Logger } from './log.js';
 import { Metrics, type MirrorStatus } from './ops/metrics.js';
 import { OpsServer } from './ops/http.js';
+import { Forwarder } from './forward/forwarder.js';
+import { RecursionAcl } from './forward/acl.js';
+import { upstreamsFromResolvConf } from './forward/resolvconf.js';
+import type { ForwardRoute } from './forward/types.js';
 import { chaosNames } from './server/chaos.js';
-import { Responder } from './server/responder.js';
+import { Responder, type Recursion } from './server/responder.js';
 import { createEtcdClient } from './sources/etcd/client.js';
 import { SkyDnsIndex } from './sources/etcd/index.js';
 import { EtcdMirror } from './sources/etcd/mirror.js';
@@ -72,8 +76,23 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     const etcd = config.etcd.length > 0 ? startEtcd(config, logger, clock, table) : undefined;
     if (etcd) closers.push(() => etcd.close());
 
-    const metrics = new Metrics({ clock, mirror: etcd ? () => etcd.status() : undefined });
+    let forwarder: Forwarder | undefined;
+    const metrics = new Metrics({
+      clock,
+      mirror: etcd ? () => etcd.status() : undefined,
+      forwardCache: config.forwarding ? () => forwarder?.cacheSize ?? { entries: 0, bytes: 0 } : undefined,
+    });
     etcd?.setMetrics(metrics);
+
+    // Names outside our zones go upstream, for allowed clients only.
+    let recursion: Recursion | undefined;
+    if (config.forwarding) {
+      forwarder = startForwarder(config, logger, clock, metrics);
+      closers.push(() => forwarder!.close());
+      const acl = new RecursionAcl(config.allowRecursion);
+      const fwd = forwarder;
+      recursion = { allows: (address) => acl.allows(address), forward: (query, maxSize, udpSize) => fwd.forward(query, maxSize, udpSize) };
+    }
 
     const etcdZones: ReadonlySet<Name> = new Set(config.etcdZone);
     const responder = new Responder({
@@ -84,6 +103,7 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
       logQueries: config.logQueries,
       observe: metrics.observeQuery,
       unavailableZones: etcd ? () => (etcd.servable() ? NO_ZONES : etcdZones) : undefined,
+      recursion,
     });
 
     const ops = new OpsServer({
@@ -133,6 +153,50 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     throw error;
   }
 }
+
+function startForwarder(config: ServeConfig, logger: Logger, clock: Clock, metrics: Metrics): Forwarder {
+  const log = logger.child({ component: 'forward' });
+  const routes: ForwardRoute[] = config.forward.map((f) => ({ zone: f.zone, upstreams: f.upstreams }));
+  let defaults: readonly { host: string; port: number }[] = config.upstream;
+  if (defaults.length === 0) {
+    // Like any stub resolver: the machine's /etc/resolv.conf, minus ourselves (a loop).
+    let text = '';
+    try {
+      text = readFileSync(RESOLV_CONF, 'utf8');
+    } catch (error) {
+      log.warn({ err: error, file: RESOLV_CONF }, 'cannot read resolv.conf for upstreams');
+    }
+    const found = upstreamsFromResolvConf(text, config.listen);
+    for (const s of found.skipped) log.warn({ nameserver: formatHostPort(s.host, s.port), reason: s.reason }, 'not forwarding to this resolv.conf nameserver');
+    defaults = found.upstreams;
+  }
+  if (defaults.length > 0) routes.push({ zone: '', upstreams: defaults });
+  else log.warn('no upstream resolvers (set --upstream): names outside our zones get REFUSED');
+  log.info({ routes: routes.map((r) => ({ zone: toPresentation(r.zone), upstreams: r.upstreams.map((u) => formatHostPort(u.host, u.port)) })) }, 'forwarding');
+
+  // --cache-entries 0: no cache, but concurrent identical questions still share one query.
+  const cached = config.cacheEntries > 0;
+  return new Forwarder({
+    routes,
+    policy: config.forwardPolicy,
+    tryTimeoutMs: config.forwardTimeoutMs,
+    maxFailures: config.forwardMaxFails,
+    healthCheckIntervalMs: config.forwardHealthCheckMs,
+    cache: {
+      maxEntries: Math.max(1, config.cacheEntries),
+      maxBytes: config.cacheBytes,
+      maxTtlSeconds: cached ? config.cacheMaxTtlMs / 1000 : 0,
+      maxNegativeTtlSeconds: cached ? config.cacheMaxNegativeTtlMs / 1000 : 0,
+      staleSeconds: cached ? config.serveStaleMs / 1000 : 0,
+    },
+    upstreamUdpSize: config.ednsUdpSize,
+    clock,
+    logger: log,
+    observe: metrics.forward,
+  });
+}
+
+const RESOLV_CONF = '/etc/resolv.conf';
 
 interface EtcdSource {
   status(): MirrorStatus;

@@ -133,6 +133,9 @@ describe('usage errors: one line on stderr, exit code 2', () => {
     [['serve', '--etcd', 'etcd:2379'], {}, 'etcdns: --etcd "etcd:2379": must start with http:// or https:// (e.g. http://127.0.0.1:2379)'],
     [['serve', '--metrics-listen', 'localhost:9153'], {}, 'etcdns: --metrics-listen "localhost:9153": host must be an IP address (e.g. 127.0.0.1, 0.0.0.0, [::])'],
     [['serve', '--etcd-username', 'dns'], { ETCDNS_ETCD_PASSWORD: '' }, 'etcdns: ETCDNS_ETCD_PASSWORD=[redacted]: must not be empty'],
+    [['serve', '--no-forwarding', '--upstream', '10.0.0.1'], {}, 'etcdns: --upstream has no effect with --no-forwarding (names outside our zones are refused)'],
+    [['serve', '--forward', 'corp.example'], {}, 'etcdns: --forward "corp.example": write DOMAIN=ADDR[:PORT], e.g. corp.example=10.1.2.3 (repeat for more upstreams)'],
+    [['serve', '--allow-recursion', '10.0.0.0/33'], {}, 'etcdns: --allow-recursion "10.0.0.0/33": prefix length must be 0-32'],
   ])('config error %j %j', async (args, env, line) => {
     const h = harness({ env });
     const { code, stdout, stderr } = await h.run(...args);
@@ -207,6 +210,60 @@ describe('serve', () => {
     expect(seen?.healthListen).toBeUndefined();
     expect(seen?.readyListen).toEqual({ host: '127.0.0.1', port: 0 });
     expect(seen?.metricsListen).toEqual({ host: '127.0.0.1', port: 9153 });
+  });
+
+  it('passes the forwarding options through yargs (repeated --forward, size suffix, CIDR lists)', async () => {
+    let seen: ServeConfig | undefined;
+    const h = harness({
+      env: { ETCDNS_FORWARD: 'lab.test=10.9.9.9' },
+      runServer: vi.fn(async (config: ServeConfig) => {
+        seen = config;
+        return { close: async () => {} };
+      }),
+    });
+    const running = h.run(
+      'serve',
+      '--log-format', 'json',
+      '--upstream', '10.0.0.1',
+      '--upstream', '[2001:db8::53]:5353',
+      '--forward', 'corp.example=10.1.2.3',
+      '--forward=corp.example=10.1.2.4:5353',
+      '--forward-policy', 'sequential',
+      '--forward-timeout', '1s',
+      '--allow-recursion', '10.42.0.0/16,fd00::/8',
+      '--cache-bytes', '8m',
+      '--serve-stale', '0',
+    );
+    await h.signal('SIGTERM');
+    const { code, stderr } = await running;
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(seen?.forwarding).toBe(true);
+    expect(seen?.upstream).toEqual([
+      { host: '10.0.0.1', port: 53 },
+      { host: '2001:db8::53', port: 5353 },
+    ]);
+    // The flags replace ETCDNS_FORWARD whole, as for every list.
+    expect(seen?.forward).toEqual([{ zone: 'corp.example', upstreams: [{ host: '10.1.2.3', port: 53 }, { host: '10.1.2.4', port: 5353 }] }]);
+    expect(seen?.forwardPolicy).toBe('sequential');
+    expect(seen?.forwardTimeoutMs).toBe(1000);
+    expect(seen?.allowRecursion).toEqual(['10.42.0.0/16', 'fd00::/8']);
+    expect(seen?.cacheBytes).toBe(8 * 1024 * 1024);
+    expect(seen?.serveStaleMs).toBe(0);
+  });
+
+  it('takes --no-forwarding from yargs', async () => {
+    let seen: ServeConfig | undefined;
+    const h = harness({
+      runServer: vi.fn(async (config: ServeConfig) => {
+        seen = config;
+        return { close: async () => {} };
+      }),
+    });
+    const running = h.run('serve', '--log-format', 'json', '--no-forwarding');
+    await h.signal('SIGTERM');
+    expect((await running).code).toBe(0);
+    expect(seen?.forwarding).toBe(false);
   });
 
   it('exits at once on a second signal during shutdown', async () => {

@@ -64,6 +64,24 @@ describe('the option table', () => {
       ['tcp-max-connections', 'integer', '1024', 'ETCDNS_TCP_MAX_CONNECTIONS'],
       ['tcp-max-connections-per-client', 'integer', '64', 'ETCDNS_TCP_MAX_CONNECTIONS_PER_CLIENT'],
       ['tcp-max-queries-per-connection', 'integer', '0', 'ETCDNS_TCP_MAX_QUERIES_PER_CONNECTION'],
+      ['forwarding', 'boolean', 'true', 'ETCDNS_FORWARDING'],
+      ['upstream', 'list', 'none', 'ETCDNS_UPSTREAM'],
+      ['forward', 'list', 'none', 'ETCDNS_FORWARD'],
+      ['forward-policy', 'enum', 'random', 'ETCDNS_FORWARD_POLICY'],
+      ['forward-timeout', 'duration', '2s', 'ETCDNS_FORWARD_TIMEOUT'],
+      ['forward-max-fails', 'integer', '2', 'ETCDNS_FORWARD_MAX_FAILS'],
+      ['forward-health-check', 'duration', '500ms', 'ETCDNS_FORWARD_HEALTH_CHECK'],
+      [
+        'allow-recursion',
+        'list',
+        '127.0.0.0/8, ::1/128, 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7, fe80::/10',
+        'ETCDNS_ALLOW_RECURSION',
+      ],
+      ['cache-entries', 'integer', '10000', 'ETCDNS_CACHE_ENTRIES'],
+      ['cache-bytes', 'size', '64m', 'ETCDNS_CACHE_BYTES'],
+      ['cache-max-ttl', 'duration', '1h', 'ETCDNS_CACHE_MAX_TTL'],
+      ['cache-max-negative-ttl', 'duration', '30m', 'ETCDNS_CACHE_MAX_NEGATIVE_TTL'],
+      ['serve-stale', 'duration', '1h', 'ETCDNS_SERVE_STALE'],
       ['log-level', 'enum', 'info', 'ETCDNS_LOG_LEVEL'],
       ['log-format', 'enum', 'auto', 'ETCDNS_LOG_FORMAT'],
       ['log-queries', 'boolean', 'false', 'ETCDNS_LOG_QUERIES'],
@@ -103,6 +121,19 @@ describe('defaults', () => {
       tcpMaxConnections: 1024,
       tcpMaxConnectionsPerClient: 64,
       tcpMaxQueriesPerConnection: 0,
+      forwarding: true,
+      upstream: [],
+      forward: [],
+      forwardPolicy: 'random',
+      forwardTimeoutMs: 2000,
+      forwardMaxFails: 2,
+      forwardHealthCheckMs: 500,
+      allowRecursion: ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7', 'fe80::/10'],
+      cacheEntries: 10_000,
+      cacheBytes: 64 * 1024 * 1024,
+      cacheMaxTtlMs: 3_600_000,
+      cacheMaxNegativeTtlMs: 1_800_000,
+      serveStaleMs: 3_600_000,
       logLevel: 'info',
       logFormat: 'auto',
       logQueries: false,
@@ -618,6 +649,276 @@ describe('precedence: flag > env > config file > default', () => {
   });
 });
 
+describe('upstream (list of ADDR[:PORT])', () => {
+  it('parses IPv4 and IPv6 with and without a port (53 by default), repeated or comma-separated', () => {
+    expect(load(['--upstream', '10.0.0.1', '--upstream', '10.0.0.2:5353,[2001:db8::1]:5300', '--upstream', '[2001:db8::2]']).upstream).toEqual([
+      { host: '10.0.0.1', port: 53 },
+      { host: '10.0.0.2', port: 5353 },
+      { host: '2001:db8::1', port: 5300 },
+      { host: '2001:db8::2', port: 53 },
+    ]);
+    expect(load([], { ETCDNS_UPSTREAM: ' 1.1.1.1 , 2606:4700:4700::1111 ' }).upstream).toEqual([
+      { host: '1.1.1.1', port: 53 },
+      { host: '2606:4700:4700::1111', port: 53 },
+    ]);
+  });
+
+  it('keeps IPv6 canonical (RFC 5952) and takes IPv4-mapped IPv6 as IPv4', () => {
+    expect(load(['--upstream', '2001:DB8:0:0::53']).upstream).toEqual([{ host: '2001:db8::53', port: 53 }]);
+    // A bare IPv6 address takes no port: the last group is part of the address.
+    expect(load(['--upstream', '2001:db8::1:53']).upstream).toEqual([{ host: '2001:db8::1:53', port: 53 }]);
+    expect(load(['--upstream', '[::ffff:192.0.2.1]:5353']).upstream).toEqual([{ host: '192.0.2.1', port: 5353 }]);
+  });
+
+  it('is empty by default (the nameservers of /etc/resolv.conf are used then)', () => {
+    expect(load().upstream).toEqual([]);
+    expect(load([], { ETCDNS_UPSTREAM: '' }).upstream).toEqual([]);
+  });
+
+  it('is read from a config file as a list or a comma-separated string', () => {
+    file('upstream.yaml', 'upstream:\n  - 10.0.0.1\n  - "[2001:db8::1]:5353"\n');
+    expect(load(['--config', 'upstream.yaml'], {}, dir).upstream).toEqual([
+      { host: '10.0.0.1', port: 53 },
+      { host: '2001:db8::1', port: 5353 },
+    ]);
+    file('upstream.json', '{"upstream": "10.0.0.1,10.0.0.2:54"}');
+    expect(load(['--config', 'upstream.json'], {}, dir).upstream).toHaveLength(2);
+  });
+
+  it('names the flag and the bad item', () => {
+    expect(failure(['--upstream', 'dns.google'])).toBe('--upstream "dns.google": must be an IP address (e.g. 10.0.0.1, 10.0.0.1:5353, [2001:db8::1]:53)');
+    expect(failure(['--upstream', '10.0.0.1:0'])).toBe('--upstream "10.0.0.1:0": port must be 1-65535');
+    expect(failure(['--upstream', '10.0.0.1:65536'])).toBe('--upstream "10.0.0.1:65536": port must be 1-65535');
+    expect(failure(['--upstream', '10.0.0.1:dns'])).toBe('--upstream "10.0.0.1:dns": port must be 1-65535');
+    expect(failure(['--upstream', '10.0.0.1:'])).toBe('--upstream "10.0.0.1:": missing port after ":"');
+    expect(failure(['--upstream', '10.0.0.256'])).toMatch(/^--upstream "10.0.0.256": must be an IP address/);
+    expect(failure(['--upstream', '[2001:db8::1'])).toBe('--upstream "[2001:db8::1": missing "]" after the IPv6 address');
+    expect(failure(['--upstream', '[2001:db8::1]53'])).toBe('--upstream "[2001:db8::1]53": expected ":PORT" after "]"');
+    expect(failure(['--upstream', '[10.0.0.1]:53'])).toBe('--upstream "[10.0.0.1]:53": not an IPv6 address inside [...]');
+    expect(failure(['--upstream', '2001:db8::zz'])).toBe('--upstream "2001:db8::zz": not an IPv6 address (with a port, write [IPv6]:PORT)');
+    expect(failure(['--upstream', 'fe80::1%eth0'])).toBe('--upstream "fe80::1%eth0": a zone id (%...) is not supported; use a global or ULA address');
+    expect(failure(['--upstream', '[fe80::1%eth0]:53'])).toMatch(/a zone id/);
+    expect(failure(['--upstream', '0.0.0.0'])).toBe('--upstream "0.0.0.0": the unspecified address is not a server to send to');
+    expect(failure(['--upstream', '[::]:53'])).toBe('--upstream "[::]:53": the unspecified address is not a server to send to');
+    expect(failure([], { ETCDNS_UPSTREAM: '10.0.0.1,,10.0.0.2' })).toBe('ETCDNS_UPSTREAM="10.0.0.1,,10.0.0.2": empty item in list');
+  });
+
+  it('refuses an upstream listed twice (53 written or not) and more than 15', () => {
+    expect(failure(['--upstream', '10.0.0.1,10.0.0.1:53'])).toBe('--upstream "10.0.0.1:53": listed twice');
+    expect(failure(['--upstream', '[2001:db8::1],2001:DB8::1'])).toBe('--upstream "2001:DB8::1": listed twice');
+    const sixteen = Array.from({ length: 16 }, (_, i) => `10.0.0.${i + 1}`).join(',');
+    expect(load(['--upstream', sixteen.split(',').slice(0, 15).join(',')]).upstream).toHaveLength(15);
+    expect(failure(['--upstream', sixteen])).toMatch(/^--upstream "10\.0\.0\.1,10\.0\.0\.2,.*: takes at most 15 items$/);
+  });
+});
+
+describe('forward (DOMAIN=ADDR[:PORT], grouped by domain)', () => {
+  it('groups repeated flags by domain, in the order given', () => {
+    expect(
+      load(['--forward', 'corp.example=10.1.2.3', '--forward', 'lab.test=[2001:db8::53]:5353', '--forward', 'Corp.Example.=10.1.2.4:5353']).forward,
+    ).toEqual([
+      {
+        zone: 'corp.example',
+        upstreams: [
+          { host: '10.1.2.3', port: 53 },
+          { host: '10.1.2.4', port: 5353 },
+        ],
+      },
+      { zone: 'lab.test', upstreams: [{ host: '2001:db8::53', port: 5353 }] },
+    ]);
+  });
+
+  it('reads a comma-separated env variable and a config-file list the same way', () => {
+    const expected = [{ zone: 'corp.example', upstreams: [{ host: '10.1.2.3', port: 53 }, { host: '10.1.2.4', port: 53 }] }];
+    expect(load([], { ETCDNS_FORWARD: 'corp.example=10.1.2.3,corp.example=10.1.2.4' }).forward).toEqual(expected);
+    file('forward.yaml', 'forward:\n  - corp.example=10.1.2.3\n  - corp.example=10.1.2.4\n');
+    expect(load(['--config', 'forward.yaml'], {}, dir).forward).toEqual(expected);
+    expect(load(['--forward=corp.example = 10.1.2.3', '--forward', 'corp.example=10.1.2.4']).forward).toEqual(expected);
+  });
+
+  it('is empty by default', () => {
+    expect(load().forward).toEqual([]);
+  });
+
+  it('names the flag and the bad item', () => {
+    expect(failure(['--forward', 'corp.example'])).toBe(
+      '--forward "corp.example": write DOMAIN=ADDR[:PORT], e.g. corp.example=10.1.2.3 (repeat for more upstreams)',
+    );
+    expect(failure(['--forward', '=10.1.2.3'])).toBe('--forward "=10.1.2.3": missing DOMAIN before "="');
+    expect(failure(['--forward', 'corp.example='])).toBe('--forward "corp.example=": missing ADDR[:PORT] after "="');
+    expect(failure(['--forward', 'a..b=10.1.2.3'])).toBe('--forward "a..b=10.1.2.3": empty label in "a..b"');
+    expect(failure(['--forward', '.=10.1.2.3'])).toBe('--forward ".=10.1.2.3": the root zone is what --upstream is for');
+    expect(failure(['--forward', 'corp.example=dc1.corp.example'])).toMatch(/^--forward "corp.example=dc1.corp.example": must be an IP address/);
+    expect(failure(['--forward', 'corp.example=10.1.2.3:0'])).toBe('--forward "corp.example=10.1.2.3:0": port must be 1-65535');
+    expect(failure([], { ETCDNS_FORWARD: 'corp.example=10.1.2.3,corp.example=10.1.2.3:53' })).toBe(
+      'ETCDNS_FORWARD="corp.example=10.1.2.3:53": listed twice',
+    );
+  });
+
+  it('takes at most 15 upstreams for one domain', () => {
+    const items = Array.from({ length: 16 }, (_, i) => `corp.example=10.1.2.${i + 1}`);
+    expect(load([], { ETCDNS_FORWARD: items.slice(0, 15).join(',') }).forward[0]!.upstreams).toHaveLength(15);
+    expect(failure([], { ETCDNS_FORWARD: items.join(',') })).toBe('ETCDNS_FORWARD="corp.example=10.1.2.16:53": more than 15 upstreams for one domain');
+  });
+});
+
+describe('forwarding behaviour (policy, timeout, failures, health checks)', () => {
+  it('parses each option', () => {
+    const config = load(['--forward-policy', 'Sequential', '--forward-timeout', '1500ms', '--forward-max-fails', '5', '--forward-health-check', '2s']);
+    expect(config.forwardPolicy).toBe('sequential');
+    expect(config.forwardTimeoutMs).toBe(1500);
+    expect(config.forwardMaxFails).toBe(5);
+    expect(config.forwardHealthCheckMs).toBe(2000);
+  });
+
+  it('names the option and the problem', () => {
+    expect(failure(['--forward-policy', 'round_robin'])).toBe('--forward-policy "round_robin": must be one of random, sequential');
+    expect(failure(['--forward-timeout', '0'])).toBe('--forward-timeout "0": must be 1ms-1m');
+    expect(failure(['--forward-timeout', '2m'])).toBe('--forward-timeout "2m": must be 1ms-1m');
+    expect(failure(['--forward-max-fails', '0'])).toBe('--forward-max-fails "0": must be at least 1');
+    expect(failure(['--forward-health-check', '50ms'])).toBe('--forward-health-check "50ms": must be 100ms-1h');
+    expect(failure([], { ETCDNS_FORWARD_HEALTH_CHECK: 'often' })).toMatch(/^ETCDNS_FORWARD_HEALTH_CHECK="often": not a duration/);
+  });
+});
+
+describe('allow-recursion (list of CIDR)', () => {
+  it('defaults to loopback, private, CGNAT, ULA and link-local networks', () => {
+    expect(load().allowRecursion).toEqual(['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7', 'fe80::/10']);
+  });
+
+  it('keeps networks canonical; a bare address is one host; IPv4-mapped networks become IPv4', () => {
+    expect(load(['--allow-recursion', '10.42.0.0/16,2001:DB8:0::/32', '--allow-recursion', '192.0.2.7', '--allow-recursion', '2001:db8::7']).allowRecursion).toEqual([
+      '10.42.0.0/16',
+      '2001:db8::/32',
+      '192.0.2.7/32',
+      '2001:db8::7/128',
+    ]);
+    expect(load(['--allow-recursion', '::ffff:10.0.0.0/104']).allowRecursion).toEqual(['10.0.0.0/8']);
+    expect(load(['--allow-recursion', '0.0.0.0/0,::/0']).allowRecursion).toEqual(['0.0.0.0/0', '::/0']);
+  });
+
+  it('names the bad entry', () => {
+    expect(failure(['--allow-recursion', '10.0.0.0/8,10.0.0.0/33'])).toBe('--allow-recursion "10.0.0.0/33": prefix length must be 0-32');
+    expect(failure(['--allow-recursion', 'fc00::/129'])).toBe('--allow-recursion "fc00::/129": prefix length must be 0-128');
+    expect(failure(['--allow-recursion', '10.0.0.0/'])).toBe('--allow-recursion "10.0.0.0/": prefix length must be 0-32');
+    expect(failure(['--allow-recursion', '10.0.0.0/-1'])).toBe('--allow-recursion "10.0.0.0/-1": prefix length must be 0-32');
+    expect(failure(['--allow-recursion', '10.0.0.0/8.0'])).toBe('--allow-recursion "10.0.0.0/8.0": prefix length must be 0-32');
+    expect(failure(['--allow-recursion', '10.1.2.3/8'])).toBe(
+      '--allow-recursion "10.1.2.3/8": host bits are set (the network is 10.0.0.0/8; for one host use /32)',
+    );
+    expect(failure(['--allow-recursion', 'fd00::1/8'])).toBe('--allow-recursion "fd00::1/8": host bits are set (the network is fd00::/8; for one host use /128)');
+    expect(failure(['--allow-recursion', 'corp/8'])).toBe('--allow-recursion "corp/8": not an IPv4 or IPv6 network (write e.g. 10.0.0.0/8 or fc00::/7)');
+    expect(failure(['--allow-recursion', '10.0.0/8'])).toMatch(/^--allow-recursion "10.0.0\/8": not an IPv4 or IPv6 network/);
+    expect(failure(['--allow-recursion', 'fe80::%eth0/10'])).toBe('--allow-recursion "fe80::%eth0/10": a zone id (%...) has no place in a network');
+    expect(failure([], { ETCDNS_ALLOW_RECURSION: '10.0.0.0/8,10.0.0.0/8' })).toBe('ETCDNS_ALLOW_RECURSION="10.0.0.0/8": listed twice');
+  });
+});
+
+describe('cache options', () => {
+  it('parse entries, bytes with k/m/g, and durations', () => {
+    const config = load(['--cache-entries', '500', '--cache-bytes', '8m', '--cache-max-ttl', '5m', '--cache-max-negative-ttl', '0', '--serve-stale', '0']);
+    expect(config.cacheEntries).toBe(500);
+    expect(config.cacheBytes).toBe(8 * 1024 * 1024);
+    expect(config.cacheMaxTtlMs).toBe(300_000);
+    expect(config.cacheMaxNegativeTtlMs).toBe(0);
+    expect(config.serveStaleMs).toBe(0);
+    expect(load(['--cache-entries', '0']).cacheEntries).toBe(0);
+    expect(load(['--serve-stale', '72h']).serveStaleMs).toBe(72 * 3_600_000);
+  });
+
+  it.each([
+    ['65536', 65_536],
+    ['64k', 65_536],
+    ['64K', 65_536],
+    ['64m', 67_108_864],
+    ['1g', 1_073_741_824],
+    [' 2G ', 2_147_483_648],
+  ])('cache-bytes %j is %d bytes', (text, bytes) => {
+    expect(load(['--cache-bytes', text]).cacheBytes).toBe(bytes);
+  });
+
+  it('takes cache-bytes as a number in a config file', () => {
+    file('cache.json', '{"cacheBytes": 1048576, "cache-max-ttl": 600}');
+    const config = load(['--config', 'cache.json'], {}, dir);
+    expect(config.cacheBytes).toBe(1_048_576);
+    expect(config.cacheMaxTtlMs).toBe(600_000);
+  });
+
+  it('names the option and the problem', () => {
+    const size = 'not a size (write bytes, or a whole number with k, m or g, e.g. 64m; 1k is 1024)';
+    expect(failure(['--cache-entries', '-1'])).toBe('--cache-entries "-1": must be at least 0');
+    expect(failure(['--cache-bytes', '64'])).toBe('--cache-bytes "64": must be at least 64k');
+    expect(failure(['--cache-bytes', '1.5m'])).toBe(`--cache-bytes "1.5m": ${size}`);
+    expect(failure(['--cache-bytes', '64mb'])).toBe(`--cache-bytes "64mb": ${size}`);
+    expect(failure(['--cache-bytes', '64 m'])).toBe(`--cache-bytes "64 m": ${size}`);
+    expect(failure([], { ETCDNS_CACHE_BYTES: '' })).toBe(`ETCDNS_CACHE_BYTES="": ${size}`);
+    file('cache-bad.json', '{"cache-bytes": 1.5}');
+    expect(failure(['--config', 'cache-bad.json'], {}, dir)).toBe(`config file cache-bad.json: cache-bytes 1.5: ${size}`);
+    expect(failure(['--cache-max-ttl', '0'])).toBe('--cache-max-ttl "0": must be 1s-168h');
+    expect(failure(['--cache-max-ttl', '169h'])).toBe('--cache-max-ttl "169h": must be 1s-168h');
+    expect(failure(['--cache-max-ttl', '1500ms'])).toBe('--cache-max-ttl "1500ms": must be a whole number of seconds');
+    expect(failure(['--cache-max-negative-ttl', '25h'])).toBe('--cache-max-negative-ttl "25h": must be 0ms-24h');
+    expect(failure(['--serve-stale', 'forever'])).toMatch(/^--serve-stale "forever": not a duration/);
+    expect(failure(['--serve-stale', '1500ms'])).toBe('--serve-stale "1500ms": must be a whole number of seconds');
+  });
+});
+
+describe('forwarding: rules between options', () => {
+  it('--no-forwarding alone is fine, and turns every forwarding option into a mistake', () => {
+    expect(load(['--no-forwarding']).forwarding).toBe(false);
+    expect(load([], { ETCDNS_FORWARDING: 'false' }).forwarding).toBe(false);
+    expect(failure(['--no-forwarding', '--upstream', '10.0.0.1'])).toBe('--upstream has no effect with --no-forwarding (names outside our zones are refused)');
+    expect(failure(['--no-forwarding', '--forward', 'corp.example=10.1.2.3'])).toBe(
+      '--forward has no effect with --no-forwarding (names outside our zones are refused)',
+    );
+    expect(failure(['--no-forwarding'], { ETCDNS_CACHE_ENTRIES: '100' })).toBe(
+      '--cache-entries has no effect with --no-forwarding (names outside our zones are refused)',
+    );
+    file('no-forwarding.yaml', 'forwarding: false\nallow-recursion: [10.0.0.0/8]\n');
+    expect(failure(['--config', 'no-forwarding.yaml'], {}, dir)).toBe(
+      '--allow-recursion has no effect with --no-forwarding (names outside our zones are refused)',
+    );
+  });
+
+  it('refuses an empty --allow-recursion while forwarding', () => {
+    expect(failure([], { ETCDNS_ALLOW_RECURSION: '' })).toBe(
+      '--allow-recursion is empty, so no client could use forwarding: list the client networks, or use --no-forwarding',
+    );
+  });
+
+  it('refuses cache settings with the cache off', () => {
+    expect(load(['--cache-entries', '0']).cacheEntries).toBe(0);
+    expect(failure(['--cache-entries', '0', '--cache-bytes', '1m'])).toBe('--cache-bytes has no effect with --cache-entries 0 (the cache is off)');
+    expect(failure(['--cache-entries', '0', '--serve-stale', '24h'])).toBe('--serve-stale has no effect with --cache-entries 0 (the cache is off)');
+  });
+
+  it('refuses an upstream that is etcdns itself (a forwarding loop)', () => {
+    // The default --listen is 127.0.0.1:5353.
+    expect(failure(['--upstream', '127.0.0.1:5353'])).toBe(
+      '--upstream "127.0.0.1:5353": this is etcdns itself (--listen 127.0.0.1:5353); forwarding there would loop',
+    );
+    expect(failure(['--listen', '[::]:53', '--upstream', '127.0.0.53'])).toBe(
+      '--upstream "127.0.0.53:53": a loopback address reaches etcdns itself on --listen [::]:53 (all local addresses); forwarding there would loop',
+    );
+    expect(failure(['--listen', '0.0.0.0:53', '--forward', 'corp.example=10.1.2.3,corp.example=127.0.0.1'])).toBe(
+      '--forward "corp.example=127.0.0.1:53": a loopback address reaches etcdns itself on --listen 0.0.0.0:53 (all local addresses); forwarding there would loop',
+    );
+    // Another port, or another loopback address than the one we are bound to, is someone else.
+    expect(load(['--upstream', '127.0.0.1:53']).upstream).toEqual([{ host: '127.0.0.1', port: 53 }]);
+    expect(load(['--listen', '127.0.0.1:53', '--upstream', '127.0.0.53']).upstream).toEqual([{ host: '127.0.0.53', port: 53 }]);
+    expect(load(['--listen', '0.0.0.0:53', '--upstream', '[::1]:53']).upstream).toEqual([{ host: '::1', port: 53 }]);
+  });
+
+  it('refuses a --forward domain inside an --etcd-zone (never forwarded: we answer it)', () => {
+    const etcd = ['--etcd', 'http://127.0.0.1:2379', '--etcd-zone', 'example.com'];
+    expect(failure([...etcd, '--forward', 'svc.example.com=10.1.2.3'])).toBe(
+      '--forward "svc.example.com": inside --etcd-zone example.com, which etcdns answers itself, so it would never be forwarded',
+    );
+    expect(failure([...etcd, '--forward', 'EXAMPLE.com.=10.1.2.3'])).toMatch(/^--forward "example.com": inside --etcd-zone example.com/);
+    expect(load([...etcd, '--forward', 'corp.example=10.1.2.3']).forward).toHaveLength(1);
+  });
+});
+
 describe('the result', () => {
   it('is deeply frozen', () => {
     const config = load(['--listen', '127.0.0.1:53', '--zones', 'z']);
@@ -636,5 +937,12 @@ describe('the result', () => {
     expect(() => (config.explicit as Set<string>).add('chaos')).toThrow(TypeError);
     expect(() => (config.explicit as Set<string>).delete('zones')).toThrow(TypeError);
     expect(config.explicit.has('zones')).toBe(true);
+  });
+
+  it('freezes nested values (the upstreams of a --forward domain)', () => {
+    const config = load(['--forward', 'corp.example=10.1.2.3']);
+    expect(Object.isFrozen(config.forward[0])).toBe(true);
+    expect(Object.isFrozen(config.forward[0]!.upstreams)).toBe(true);
+    expect(Object.isFrozen(config.forward[0]!.upstreams[0])).toBe(true);
   });
 });

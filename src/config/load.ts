@@ -10,18 +10,22 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { isSubdomain } from '../dns/name.js';
+import { loopReason } from '../forward/resolvconf.js';
 import {
   SERVE_OPTIONS,
   ValueError,
   camelName,
   configFileFormat,
+  formatForwardItem,
+  formatUpstream,
   type OptionSpec,
   type ParseContext,
   type ServeValues,
 } from './options.js';
 
 export { SERVE_OPTIONS } from './options.js';
-export type { ListenAddress, ServeValues } from './options.js';
+export type { ForwardZone, ListenAddress, ServeValues, UpstreamAddress } from './options.js';
 
 /** A configuration mistake; `message` is the one line shown to the user (after "etcdns: "). */
 export class ConfigError extends Error {
@@ -97,6 +101,7 @@ export function loadServeConfig(input: LoadServeConfigInput): ServeConfig {
  * config key's, so the flag is the one spelling that fits every source).
  */
 function checkCombinations(c: ServeConfig): void {
+  checkForwarding(c);
   const etcd = c.etcd.length > 0;
   if (etcd && c.etcdZone.length === 0) {
     throw new ConfigError('--etcd needs --etcd-zone: name the zones to answer from etcd (e.g. --etcd-zone example.com)');
@@ -121,6 +126,59 @@ function checkCombinations(c: ServeConfig): void {
       [c.etcdKey, '--etcd-key'],
     ] as const) {
       if (value !== undefined) throw new ConfigError(`${flag} is for TLS, but the --etcd endpoints are http://; use https://`);
+    }
+  }
+}
+
+/** Options that mean something only while forwarding is on. */
+const FORWARDING_ONLY = [
+  'upstream',
+  'forward',
+  'forward-policy',
+  'forward-timeout',
+  'forward-max-fails',
+  'forward-health-check',
+  'allow-recursion',
+  'cache-entries',
+  'cache-bytes',
+  'cache-max-ttl',
+  'cache-max-negative-ttl',
+  'serve-stale',
+] as const;
+
+/** Options of the forwarding cache, which --cache-entries 0 turns off. */
+const CACHE_ONLY = ['cache-bytes', 'cache-max-ttl', 'cache-max-negative-ttl', 'serve-stale'] as const;
+
+function checkForwarding(c: ServeConfig): void {
+  if (!c.forwarding) {
+    // Set but without effect is most likely a mistake in one of the two (a config file
+    // meant for another host, a stale variable): say so instead of ignoring it.
+    const set = FORWARDING_ONLY.find((name) => c.explicit.has(name));
+    if (set) throw new ConfigError(`--${set} has no effect with --no-forwarding (names outside our zones are refused)`);
+    return;
+  }
+  if (c.allowRecursion.length === 0) {
+    throw new ConfigError('--allow-recursion is empty, so no client could use forwarding: list the client networks, or use --no-forwarding');
+  }
+  if (c.cacheEntries === 0) {
+    const set = CACHE_ONLY.find((name) => c.explicit.has(name));
+    if (set) throw new ConfigError(`--${set} has no effect with --cache-entries 0 (the cache is off)`);
+  }
+  // Forwarding to ourselves would send each query round until it timed out, every hop
+  // adding another query (what CoreDNS's loop plugin exists for).
+  for (const upstream of c.upstream) {
+    const loop = loopReason(upstream, c.listen);
+    if (loop) throw new ConfigError(`--upstream ${JSON.stringify(formatUpstream(upstream))}: ${loop}`);
+  }
+  for (const { zone, upstreams } of c.forward) {
+    for (const upstream of upstreams) {
+      const loop = loopReason(upstream, c.listen);
+      if (loop) throw new ConfigError(`--forward ${JSON.stringify(formatForwardItem(zone, upstream))}: ${loop}`);
+    }
+    // Names in our own zones are answered from our data and never forwarded.
+    const ours = c.etcdZone.find((z) => isSubdomain(zone, z));
+    if (ours !== undefined) {
+      throw new ConfigError(`--forward ${JSON.stringify(zone)}: inside --etcd-zone ${ours}, which etcdns answers itself, so it would never be forwarded`);
     }
   }
 }
@@ -341,8 +399,12 @@ function editDistance(a: string, b: string): number {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (Array.isArray(value)) value.forEach(deepFreeze);
-  if (typeof value === 'object' && value !== null) Object.freeze(value);
+  // Values are what the parsers build: arrays and plain objects (a --forward entry holds a
+  // list of upstreams), so every level is frozen.
+  if (typeof value === 'object' && value !== null) {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
   return value;
 }
 

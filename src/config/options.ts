@@ -14,11 +14,13 @@
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { extname, resolve } from 'node:path';
+import { canonicalIPv6 } from '../dns/ip.js';
 import { parseName, type Name } from '../dns/name.js';
+import { formatCidr, parseCidr, unmapIPv4 } from '../forward/acl.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../log.js';
 import { formatHostPort } from '../net.js';
 
-export type OptionKind = 'string' | 'integer' | 'boolean' | 'duration' | 'list' | 'enum';
+export type OptionKind = 'string' | 'integer' | 'boolean' | 'duration' | 'size' | 'list' | 'enum';
 
 /** A default as a user would write it on the command line or in a config file. */
 export type DefaultInput = string | number | boolean | readonly string[] | undefined;
@@ -87,8 +89,10 @@ export function camelName(optionName: string): string {
 export function defaultText(spec: Pick<OptionSpec, 'default'>): string {
   const d = spec.default;
   if (d === undefined) return 'none';
-  // An empty list (no etcd endpoints) reads as "none", not as an empty string in help.
-  if (Array.isArray(d)) return d.length === 0 ? 'none' : d.join(',');
+  // An empty list (no etcd endpoints) reads as "none", not as an empty string in help. Items
+  // are joined with ", " (which the parser takes as well) so that help can wrap a long list
+  // between items rather than inside an address.
+  if (Array.isArray(d)) return d.length === 0 ? 'none' : d.join(', ');
   return String(d);
 }
 
@@ -323,6 +327,49 @@ export function durationOption<const K extends string>(
   });
 }
 
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+const SIZE = /^(\d+)([kmg]?)$/i;
+
+/** Bytes, or a whole number with a binary suffix: `65536`, `64k`, `64m`, `1g` (k = 1024). */
+export function parseByteSize(raw: unknown, min = 0): number {
+  const bad = 'not a size (write bytes, or a whole number with k, m or g, e.g. 64m; 1k is 1024)';
+  let bytes: number;
+  if (typeof raw === 'number') {
+    if (!Number.isInteger(raw) || raw < 0) throw new ValueError(bad);
+    bytes = raw;
+  } else if (typeof raw === 'string') {
+    const m = SIZE.exec(raw.trim());
+    if (!m) throw new ValueError(bad);
+    bytes = Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!;
+  } else {
+    throw new ValueError(bad);
+  }
+  if (bytes < min) throw new ValueError(`must be at least ${formatByteSize(min)}`);
+  if (!Number.isSafeInteger(bytes)) throw new ValueError(`must be at most ${Number.MAX_SAFE_INTEGER}`);
+  return bytes;
+}
+
+/** Bytes in the largest binary unit that divides them exactly: 67108864 → '64m'. */
+export function formatByteSize(bytes: number): string {
+  for (const unit of ['g', 'm', 'k'] as const) {
+    const size = SIZE_UNITS[unit]!;
+    if (bytes !== 0 && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}
+
+export function byteSizeOption<const K extends string>(
+  o: Common<K> & { readonly default: string; readonly min?: number },
+): OptionSpec<K, number> {
+  return spec(o, {
+    kind: 'size',
+    default: o.default,
+    placeholder: 'BYTES',
+    min: o.min,
+    parse: (raw) => parseByteSize(raw, o.min),
+  });
+}
+
 export function enumOption<const K extends string, const C extends readonly string[]>(
   o: Common<K> & { readonly choices: C; readonly default: C[number] },
 ): OptionSpec<K, C[number]> {
@@ -353,6 +400,7 @@ export function listOption<const K extends string, T>(
     /** Parses one item; throws ValueError (the loader shows the item, not the whole list). */
     readonly item: (text: string) => T;
     readonly minItems?: number;
+    readonly maxItems?: number;
     /** Identity for duplicate detection; undefined for items that may repeat. */
     readonly identity?: (item: T) => string | undefined;
   },
@@ -376,6 +424,7 @@ export function listOption<const K extends string, T>(
       }
       const minItems = o.minItems ?? 0;
       if (texts.length < minItems) throw new ValueError(`needs at least ${minItems} item${minItems === 1 ? '' : 's'}`);
+      if (o.maxItems !== undefined && texts.length > o.maxItems) throw new ValueError(`takes at most ${o.maxItems} items`);
       const seen = new Set<string>();
       return texts.map((text) => {
         let item: T;
@@ -497,6 +546,151 @@ export function parseEtcdZone(text: string): Name {
   if (parsed.name === '') throw new ValueError('the root zone cannot be served from etcd');
   return parsed.name;
 }
+
+/** An upstream resolver to forward to. */
+export interface UpstreamAddress {
+  /** An IP literal, without brackets; IPv6 in RFC 5952 form, IPv4-mapped IPv6 as IPv4. */
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `--forward`: the names at and below `zone` go to these upstreams instead of --upstream. */
+export interface ForwardZone {
+  readonly zone: Name;
+  readonly upstreams: readonly UpstreamAddress[];
+}
+
+/** The DNS port, for upstreams written without one. */
+export const DNS_PORT = 53;
+/** CoreDNS `forward` takes at most 15 upstreams per zone; more would only lengthen failover. */
+export const MAX_UPSTREAMS = 15;
+
+/**
+ * `ADDR[:PORT]`: `10.0.0.1`, `10.0.0.1:5353`, `[2001:db8::1]:5353`, `[2001:db8::1]` or a bare
+ * `2001:db8::1` (a bare IPv6 address takes no port: `2001:db8::1:53` is itself an address).
+ * Addresses only, as for --listen: a DNS server must not need DNS to reach its upstreams.
+ */
+export function parseUpstream(text: string): UpstreamAddress {
+  let host: string;
+  let portText: string | undefined;
+  if (text.startsWith('[')) {
+    const end = text.indexOf(']');
+    if (end < 0) throw new ValueError('missing "]" after the IPv6 address');
+    host = text.slice(1, end);
+    const rest = text.slice(end + 1);
+    if (rest !== '') {
+      if (!rest.startsWith(':')) throw new ValueError('expected ":PORT" after "]"');
+      portText = rest.slice(1);
+    }
+    checkNoZone(host);
+    if (isIP(host) !== 6) throw new ValueError('not an IPv6 address inside [...]');
+  } else if (text.indexOf(':') !== text.lastIndexOf(':')) {
+    host = text;
+    checkNoZone(host);
+    if (isIP(host) !== 6) throw new ValueError('not an IPv6 address (with a port, write [IPv6]:PORT)');
+  } else {
+    const colon = text.indexOf(':');
+    host = colon < 0 ? text : text.slice(0, colon);
+    if (colon >= 0) portText = text.slice(colon + 1);
+    if (isIP(host) !== 4) throw new ValueError('must be an IP address (e.g. 10.0.0.1, 10.0.0.1:5353, [2001:db8::1]:53)');
+  }
+  let port = DNS_PORT;
+  if (portText !== undefined) {
+    if (portText === '') throw new ValueError('missing port after ":"');
+    if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) throw new ValueError('port must be 1-65535');
+    port = Number(portText);
+  }
+  if (host.includes(':')) host = unmapIPv4(canonicalIPv6(host)!);
+  // Sending to 0.0.0.0 or :: reaches this host on Linux, whatever is listening there: never meant.
+  if (host === '0.0.0.0' || host === '::') throw new ValueError('the unspecified address is not a server to send to');
+  return { host, port };
+}
+
+function checkNoZone(host: string): void {
+  // Which interface a link-local upstream is on would be fixed by the zone, and the zone by
+  // the host's interface names: not something to carry in shared configuration.
+  if (host.includes('%')) throw new ValueError('a zone id (%...) is not supported; use a global or ULA address');
+}
+
+export function formatUpstream(u: UpstreamAddress): string {
+  return formatHostPort(u.host, u.port);
+}
+
+/** One `--forward` item, `DOMAIN=ADDR[:PORT]`. */
+export function parseForwardItem(text: string): { readonly zone: Name; readonly upstream: UpstreamAddress } {
+  // Addresses never contain '=', so the last one separates (a domain could, escaped).
+  const eq = text.lastIndexOf('=');
+  if (eq < 0) throw new ValueError('write DOMAIN=ADDR[:PORT], e.g. corp.example=10.1.2.3 (repeat for more upstreams)');
+  const domain = text.slice(0, eq).trim();
+  const address = text.slice(eq + 1).trim();
+  if (domain === '') throw new ValueError('missing DOMAIN before "="');
+  if (address === '') throw new ValueError('missing ADDR[:PORT] after "="');
+  const parsed = parseName(domain);
+  if ('error' in parsed) throw new ValueError(parsed.error);
+  if (parsed.name === '') throw new ValueError('the root zone is what --upstream is for');
+  return { zone: parsed.name, upstream: parseUpstream(address) };
+}
+
+export function formatForwardItem(zone: Name, upstream: UpstreamAddress): string {
+  return `${zone}=${formatUpstream(upstream)}`;
+}
+
+/**
+ * `--forward`: one `DOMAIN=ADDR[:PORT]` per item, so that it is one flag per upstream and a
+ * plain comma-separated list in ETCDNS_FORWARD; items naming the same domain add upstreams
+ * to it, in the order given. The value is one entry per domain.
+ */
+export function forwardOption<const K extends string>(
+  o: Common<K> & { readonly default: readonly string[]; readonly placeholder: string },
+): OptionSpec<K, readonly ForwardZone[]> {
+  const items = listOption({
+    ...o,
+    item: parseForwardItem,
+    identity: (f) => formatForwardItem(f.zone, f.upstream),
+  });
+  return spec(o, {
+    kind: 'list',
+    default: o.default,
+    placeholder: o.placeholder,
+    parse(raw, ctx) {
+      const byZone = new Map<Name, UpstreamAddress[]>();
+      for (const { zone, upstream } of items.parse(raw, ctx)) {
+        const upstreams = byZone.get(zone) ?? [];
+        upstreams.push(upstream);
+        byZone.set(zone, upstreams);
+        if (upstreams.length > MAX_UPSTREAMS) {
+          throw new ValueError(`more than ${MAX_UPSTREAMS} upstreams for one domain`, formatForwardItem(zone, upstream));
+        }
+      }
+      return [...byZone].map(([zone, upstreams]) => ({ zone, upstreams }));
+    },
+  });
+}
+
+/** An --allow-recursion network, returned canonical (`10.0.0.0/8`, `fc00::/7`). */
+export function parseAllowedNetwork(text: string): string {
+  const parsed = parseCidr(text);
+  if ('error' in parsed) throw new ValueError(parsed.error);
+  return formatCidr(parsed.cidr);
+}
+
+/**
+ * Who may recurse by default: loopback (RFC 1122 §3.2.1.3, RFC 4291), the private networks
+ * (RFC 1918), shared address space used for carrier-grade NAT and by some Kubernetes pod
+ * networks (RFC 6598), unique local IPv6 (RFC 4193) and link-local IPv6 (RFC 4291 §2.5.6):
+ * addresses that cannot come from the internet at large, so etcdns is not an open resolver
+ * (RFC 5358) even when it listens on a public address.
+ */
+export const DEFAULT_ALLOW_RECURSION = [
+  '127.0.0.0/8',
+  '::1/128',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  'fc00::/7',
+  'fe80::/10',
+] as const;
 
 // ---------------------------------------------------------------------------------------------
 // The table. Order is the order of --help and the README.
@@ -638,6 +832,118 @@ export const SERVE_OPTIONS = [
     description: 'Close a TCP connection after this many queries; 0 for no limit.',
     default: 0,
     min: 0,
+  }),
+  booleanOption({
+    name: 'forwarding',
+    key: 'forwarding',
+    description:
+      'Forward queries for names outside our zones to upstream resolvers, for clients in --allow-recursion that ask for recursion (--no-forwarding to refuse them).',
+    default: true,
+  }),
+  listOption({
+    name: 'upstream',
+    key: 'upstream',
+    description:
+      'Upstream resolver as ADDR[:PORT] (port 53 by default; IPv6 as [2001:db8::1]:53); repeat the flag or separate with commas. None: the nameservers of /etc/resolv.conf, except etcdns itself.',
+    placeholder: 'ADDR[:PORT]',
+    default: [],
+    item: parseUpstream,
+    maxItems: MAX_UPSTREAMS,
+    identity: formatUpstream,
+  }),
+  forwardOption({
+    name: 'forward',
+    key: 'forward',
+    description:
+      'Forward names at and below DOMAIN to ADDR[:PORT] instead of --upstream, as DOMAIN=ADDR[:PORT]; repeat with the same DOMAIN for more upstreams, or separate with commas.',
+    placeholder: 'DOMAIN=ADDR[:PORT]',
+    default: [],
+  }),
+  enumOption({
+    name: 'forward-policy',
+    key: 'forwardPolicy',
+    description: 'Order in which healthy upstreams are tried: random, or sequential (first listed first).',
+    choices: ['random', 'sequential'],
+    default: 'random',
+  }),
+  durationOption({
+    name: 'forward-timeout',
+    key: 'forwardTimeoutMs',
+    description: 'How long to wait for one upstream before trying the next.',
+    default: '2s',
+    min: '1ms',
+    // A stub resolver gives up after a few seconds (glibc: 5 s per try, resolv.conf(5)); a
+    // longer wait would answer nobody.
+    max: '1m',
+  }),
+  integerOption({
+    name: 'forward-max-fails',
+    key: 'forwardMaxFails',
+    description: 'Consecutive failures after which an upstream counts as down and is probed until it answers (CoreDNS max_fails).',
+    default: 2,
+    min: 1,
+  }),
+  durationOption({
+    name: 'forward-health-check',
+    key: 'forwardHealthCheckMs',
+    description: 'Interval of the probes (". IN NS") sent to an upstream marked down.',
+    default: '500ms',
+    // Probes go to servers that are already struggling: no faster than 10 per second.
+    min: '100ms',
+    max: '1h',
+  }),
+  listOption({
+    name: 'allow-recursion',
+    key: 'allowRecursion',
+    description:
+      'Client networks (CIDR) whose queries for other names are forwarded; other clients get REFUSED. Default: loopback, private, CGNAT, ULA and link-local networks.',
+    placeholder: 'CIDR',
+    default: DEFAULT_ALLOW_RECURSION,
+    item: parseAllowedNetwork,
+    identity: (cidr) => cidr,
+  }),
+  integerOption({
+    name: 'cache-entries',
+    key: 'cacheEntries',
+    description: 'Most answers from upstreams kept in the cache; 0 turns the cache off.',
+    default: 10_000,
+    min: 0,
+  }),
+  byteSizeOption({
+    name: 'cache-bytes',
+    key: 'cacheBytes',
+    description: 'Most memory the cached answers may take, in bytes or with k, m or g (1k = 1024), e.g. 64m.',
+    default: '64m',
+    // One DNS message can be 64 KiB (TCP); a smaller cache could not hold it. It also catches
+    // `--cache-bytes 64` written for 64 MiB.
+    min: 64 * 1024,
+  }),
+  durationOption({
+    name: 'cache-max-ttl',
+    key: 'cacheMaxTtlMs',
+    description: 'Longest time an answer from upstream is cached, whatever its TTL; whole seconds.',
+    default: '1h',
+    min: '1s',
+    // RFC 8767 §4 caps TTLs at 7 days.
+    max: '168h',
+    wholeSeconds: true,
+  }),
+  durationOption({
+    name: 'cache-max-negative-ttl',
+    key: 'cacheMaxNegativeTtlMs',
+    description: 'Longest time a negative answer (NXDOMAIN, NODATA; RFC 2308) is cached; whole seconds, 0 to not cache them.',
+    default: '30m',
+    // RFC 2308 §5: "values exceeding one day have been found to be problematic".
+    max: '24h',
+    wholeSeconds: true,
+  }),
+  durationOption({
+    name: 'serve-stale',
+    key: 'serveStaleMs',
+    description: 'How long past expiry a cached answer may still be served when no upstream answers (RFC 8767); whole seconds, 0 turns it off.',
+    default: '1h',
+    // The cache counts in the seconds of DNS TTLs.
+    wholeSeconds: true,
   }),
   enumOption({
     name: 'log-level',

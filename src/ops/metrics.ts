@@ -34,6 +34,8 @@ export interface MirrorStatus {
 }
 
 export interface MetricsOptions {
+  /** The forwarding cache's size, read at each scrape; absent when nothing is forwarded. */
+  readonly forwardCache?: () => { entries: number; bytes: number };
   /**
    * Time for the "seconds since" gauges and for query durations. It must count in the same
    * base as `QueryEvent.startedAt` (performance.now(), which systemClock uses): tests pass a
@@ -127,6 +129,11 @@ export class Metrics {
   readonly #truncatedByProto: readonly CounterChild[];
   readonly #invalidValues: Counter<'reason'>;
   readonly #zoneReloadFailures: Counter;
+  readonly #upstreamRequests: Counter<'upstream' | 'rcode'>;
+  readonly #upstreamFailures: Counter<'upstream' | 'reason'>;
+  readonly #upstreamDuration: Histogram<'upstream'>;
+  readonly #upstreamHealthy: Gauge<'upstream'>;
+  readonly #cacheRequests: Counter<'result'>;
 
   constructor(o: MetricsOptions = {}) {
     this.#clock = o.clock ?? systemClock;
@@ -193,6 +200,58 @@ export class Metrics {
       registers,
     });
 
+    // The forwarder (CoreDNS names these coredns_forward_* and coredns_cache_*).
+    this.#upstreamRequests = new Counter({
+      name: 'etcdns_forward_requests_total',
+      help: 'Queries sent to upstream resolvers (client traffic, not health probes), by upstream and answer rcode ("none" when no answer came).',
+      labelNames: ['upstream', 'rcode'],
+      registers,
+    });
+    this.#upstreamFailures = new Counter({
+      name: 'etcdns_forward_failures_total',
+      help: 'Failed tries against an upstream, by reason (timeout, an errno code, SERVFAIL, REFUSED).',
+      labelNames: ['upstream', 'reason'],
+      registers,
+    });
+    this.#upstreamDuration = new Histogram({
+      name: 'etcdns_forward_request_duration_seconds',
+      help: 'Time for one try against an upstream.',
+      labelNames: ['upstream'],
+      buckets: [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+      registers,
+    });
+    this.#upstreamHealthy = new Gauge({
+      name: 'etcdns_forward_upstream_healthy',
+      help: '1 while an upstream is considered healthy, 0 while it is marked down and probed.',
+      labelNames: ['upstream'],
+      registers,
+    });
+    this.#cacheRequests = new Counter({
+      name: 'etcdns_cache_requests_total',
+      help: 'Forwarded questions by how they were answered: hit (cache), miss (upstream), stale (RFC 8767).',
+      labelNames: ['result'],
+      registers,
+    });
+    if (o.forwardCache) {
+      const size = o.forwardCache;
+      new Gauge({
+        name: 'etcdns_cache_entries',
+        help: 'Answers held in the forwarding cache.',
+        registers,
+        collect() {
+          this.set(size().entries);
+        },
+      });
+      new Gauge({
+        name: 'etcdns_cache_bytes',
+        help: 'Bytes held in the forwarding cache (replies plus per-entry overhead).',
+        registers,
+        collect() {
+          this.set(size().bytes);
+        },
+      });
+    }
+
     if (o.mirror) this.#mirrorGauges(o.mirror, registers);
   }
 
@@ -234,6 +293,22 @@ export class Metrics {
   zoneReloadFailed(): void {
     this.#zoneReloadFailures.inc();
   }
+
+  /** Hooks for the forwarder (src/forward ForwardObserver). Upstreams are few: labels stay bounded. */
+  readonly forward = {
+    upstream: (e: { upstream: string; ok: boolean; rcode?: number; durationMs: number; reason?: string; kind: 'query' | 'probe' }): void => {
+      if (e.kind === 'probe') return;
+      this.#upstreamRequests.inc({ upstream: e.upstream, rcode: e.rcode === undefined ? 'none' : rcodeName(e.rcode) });
+      this.#upstreamDuration.observe({ upstream: e.upstream }, e.durationMs / 1000);
+      if (!e.ok) this.#upstreamFailures.inc({ upstream: e.upstream, reason: e.reason ?? 'unknown' });
+    },
+    cache: (result: 'hit' | 'miss' | 'stale'): void => {
+      this.#cacheRequests.inc({ result });
+    },
+    health: (e: { upstream: string; healthy: boolean }): void => {
+      this.#upstreamHealthy.set({ upstream: e.upstream }, e.healthy ? 1 : 0);
+    },
+  };
 
   #newZone(zone: string | undefined): ZoneChildren {
     const children: ZoneChildren = {

@@ -29,6 +29,9 @@ export async function startServer(args: readonly string[], options: { env?: Node
   const defaults = ['--listen', '--health-listen', '--ready-listen', '--metrics-listen'].flatMap((flag) =>
     args.includes(flag) ? [] : [flag, '127.0.0.1:0'],
   );
+  // Tests talk only to loopback: never forward to the machine's resolv.conf unless a test
+  // names its own upstream.
+  if (!args.some((a) => a === '--upstream' || a === '--forward' || a === '--forwarding')) defaults.push('--no-forwarding');
   const child = spawn(process.execPath, [CLI, 'serve', ...defaults, '--log-format', 'json', ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...cleanEnv(), ...options.env },

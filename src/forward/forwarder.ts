@@ -1,0 +1,155 @@
+import { isIP } from 'node:net';
+import { systemClock, type Clock } from '../clock.js';
+import { Flag, Rcode } from '../dns/constants.js';
+import { isSubdomain, type Name } from '../dns/name.js';
+import type { Logger } from '../log.js';
+import type { Query } from '../wire/query.js';
+import { relayToClient, STALE_TTL_SECONDS } from '../wire/relay.js';
+import { questionSection, renderBare } from '../wire/response.js';
+import { ReplyCache, cacheKey, type FetchResult } from './cache.js';
+import { UpstreamClient } from './client.js';
+import { UpstreamPool } from './pool.js';
+import type { ForwarderOptions, ForwardObserver, ForwardRoute, Upstream } from './types.js';
+
+/** DNS flag day 2020: a UDP payload size that avoids IP fragmentation on nearly every path. */
+const DEFAULT_UPSTREAM_UDP_SIZE = 1232;
+
+interface FetchContext {
+  readonly query: Query;
+  readonly upstreams: readonly Upstream[];
+}
+
+/**
+ * Forwards queries the server is not authoritative for to upstream resolvers, per domain
+ * (the longest matching route wins), with a shared cache, singleflight for identical
+ * questions, failover and health checks, and serve-stale (RFC 8767) when the upstreams fail.
+ */
+export class Forwarder {
+  readonly #routes: readonly ForwardRoute[];
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #observe: ForwardObserver | undefined;
+  readonly #client: UpstreamClient;
+  readonly #pool: UpstreamPool;
+  readonly #cache: ReplyCache<FetchContext>;
+  #closed = false;
+
+  constructor(o: ForwarderOptions) {
+    for (const route of o.routes) {
+      if (route.upstreams.length === 0) throw new Error(`forward route "${route.zone || '.'}" has no upstreams`);
+      for (const u of route.upstreams) {
+        // IP literals only: resolving a name here would need a resolver, possibly ourselves.
+        if (isIP(u.host) === 0) throw new Error(`forward upstream "${u.host}" is not an IP address`);
+        if (!Number.isInteger(u.port) || u.port < 1 || u.port > 0xffff) throw new Error(`forward upstream port ${u.port} is out of range`);
+      }
+    }
+    if (!(o.tryTimeoutMs > 0)) throw new Error('forward tryTimeoutMs must be positive');
+    if (!(o.healthCheckIntervalMs > 0)) throw new Error('forward healthCheckIntervalMs must be positive');
+    // Longest zone first: the first match is the most specific.
+    this.#routes = [...o.routes].sort((a, b) => b.zone.length - a.zone.length);
+    this.#clock = o.clock ?? systemClock;
+    this.#logger = o.logger;
+    this.#observe = o.observe;
+    this.#client = new UpstreamClient({ clock: this.#clock, logger: o.logger, udpSize: o.upstreamUdpSize ?? DEFAULT_UPSTREAM_UDP_SIZE });
+    this.#pool = new UpstreamPool({
+      client: this.#client,
+      clock: this.#clock,
+      logger: o.logger,
+      policy: o.policy,
+      tryTimeoutMs: o.tryTimeoutMs,
+      maxFailures: Math.max(1, o.maxFailures),
+      healthCheckIntervalMs: o.healthCheckIntervalMs,
+      observe: o.observe,
+    });
+    this.#cache = new ReplyCache<FetchContext>({
+      limits: o.cache,
+      clock: this.#clock,
+      fetch: (ctx) => this.#fetch(ctx),
+    });
+  }
+
+  /** The route for `name`: the one with the longest zone at or above it. */
+  route(name: Name): ForwardRoute | undefined {
+    for (const r of this.#routes) if (isSubdomain(name, r.zone)) return r;
+    return undefined;
+  }
+
+  /** Whether some route covers `name`. */
+  handles(name: Name): boolean {
+    return this.route(name) !== undefined;
+  }
+
+  get cacheSize(): { entries: number; bytes: number } {
+    return { entries: this.#cache.entries, bytes: this.#cache.bytes };
+  }
+
+  /** Whether `upstream` is currently marked down. */
+  isDown(upstream: Upstream): boolean {
+    return this.#pool.isDown(upstream);
+  }
+
+  /**
+   * The reply for this client, at most `maxSize` octets. Never rejects: SERVFAIL when every
+   * upstream fails and nothing stale may be served; REFUSED when no route covers the name.
+   */
+  async forward(query: Query, maxSize: number, advertisedUdpSize: number): Promise<Buffer> {
+    try {
+      return await this.#forward(query, maxSize, advertisedUdpSize);
+    } catch (e) {
+      this.#logger.error({ err: e, name: query.name }, 'forward: unexpected failure');
+      return this.#bare(query, Rcode.SERVFAIL, advertisedUdpSize);
+    }
+  }
+
+  async #forward(query: Query, maxSize: number, advertisedUdpSize: number): Promise<Buffer> {
+    const route = this.route(query.name);
+    if (!route || this.#closed) return this.#bare(query, this.#closed ? Rcode.SERVFAIL : Rcode.REFUSED, advertisedUdpSize);
+    const found = await this.#cache.lookup(cacheKey(query), { query, upstreams: route.upstreams });
+    switch (found.kind) {
+      case 'hit':
+      case 'fetched': {
+        this.#observe?.cache(found.kind === 'hit' ? 'hit' : 'miss');
+        const ageSeconds = Math.floor((this.#clock.now() - found.entry.insertedAt) / 1000);
+        return relayToClient(found.entry, query, { ageSeconds, maxSize, advertisedUdpSize });
+      }
+      case 'uncached':
+        this.#observe?.cache('miss');
+        return relayToClient(found.reply, query, { ageSeconds: 0, maxSize, advertisedUdpSize });
+      case 'stale':
+        this.#observe?.cache('stale');
+        this.#logger.debug({ name: query.name, type: query.type }, 'forward: serving stale');
+        return relayToClient(found.entry, query, { ageSeconds: 0, maxSize, advertisedUdpSize, staleTtl: STALE_TTL_SECONDS });
+      case 'failed':
+        this.#observe?.cache('miss');
+        this.#logger.debug({ name: query.name, type: query.type, reason: found.reason }, 'forward: every upstream failed');
+        return this.#bare(query, Rcode.SERVFAIL, advertisedUdpSize);
+    }
+  }
+
+  async #fetch(ctx: FetchContext): Promise<FetchResult> {
+    const r = await this.#pool.resolve(ctx.query, ctx.upstreams);
+    return r.ok ? { ok: true, reply: r.reply } : { ok: false, reason: r.reason };
+  }
+
+  #bare(query: Query, rcode: number, advertisedUdpSize: number): Buffer {
+    const out = renderBare({
+      id: query.id,
+      queryFlags: query.flags,
+      rcode,
+      question: questionSection(query.message, { ...query, inline: query.nameInline }),
+      edns: query.edns,
+      advertisedUdpSize,
+    });
+    // We offer recursion (through the upstreams): say so, as on relayed replies.
+    out.writeUInt16BE(out.readUInt16BE(2) | Flag.RA, 2);
+    return out;
+  }
+
+  /** Stops health checks, ends the upstream exchanges in flight and empties the cache. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#pool.close();
+    this.#client.close();
+    this.#cache.clear();
+  }
+}
