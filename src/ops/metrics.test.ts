@@ -292,3 +292,30 @@ describe('Metrics: counters and info', () => {
     expect(m.registry.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
   });
 });
+
+describe('Metrics: forwarding', () => {
+  it('counts upstream tries by rcode and failures by reason, ignoring health probes', async () => {
+    const m = new Metrics({ clock: fakeClock(), defaultMetrics: false, forwardCache: () => ({ entries: 3, bytes: 900 }) });
+    m.forward.upstream({ upstream: '127.0.0.1:53', ok: true, rcode: Rcode.NOERROR, durationMs: 2, kind: 'query' });
+    m.forward.upstream({ upstream: '127.0.0.1:53', ok: false, durationMs: 2000, reason: 'timeout', kind: 'query' });
+    m.forward.upstream({ upstream: '127.0.0.1:53', ok: false, durationMs: 1, reason: 'ECONNREFUSED', kind: 'probe' });
+    m.forward.cache('hit');
+    m.forward.cache('hit');
+    m.forward.cache('stale');
+    m.forward.health({ upstream: '127.0.0.1:53', healthy: false });
+    const lines = await scrape(m);
+    expect(family(lines, 'etcdns_forward_requests_total')).toEqual([
+      'etcdns_forward_requests_total{upstream="127.0.0.1:53",rcode="NOERROR"} 1',
+      'etcdns_forward_requests_total{upstream="127.0.0.1:53",rcode="none"} 1',
+    ]);
+    expect(family(lines, 'etcdns_forward_failures_total')).toEqual(['etcdns_forward_failures_total{upstream="127.0.0.1:53",reason="timeout"} 1']);
+    expect(lines).toContain('etcdns_forward_request_duration_seconds_count{upstream="127.0.0.1:53"} 2');
+    expect(family(lines, 'etcdns_cache_requests_total')).toEqual([
+      'etcdns_cache_requests_total{result="hit"} 2',
+      'etcdns_cache_requests_total{result="stale"} 1',
+    ]);
+    expect(lines).toContain('etcdns_cache_entries 3');
+    expect(lines).toContain('etcdns_cache_bytes 900');
+    expect(lines).toContain('etcdns_forward_upstream_healthy{upstream="127.0.0.1:53"} 0');
+  });
+});
