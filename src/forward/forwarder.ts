@@ -132,17 +132,16 @@ export class Forwarder {
   }
 
   #bare(query: Query, rcode: number, advertisedUdpSize: number): Buffer {
-    const out = renderBare({
+    return renderBare({
       id: query.id,
       queryFlags: query.flags,
       rcode,
       question: questionSection(query.message, { ...query, inline: query.nameInline }),
       edns: query.edns,
       advertisedUdpSize,
+      // We offer recursion (through the upstreams): say so, as on relayed replies.
+      extraFlags: Flag.RA,
     });
-    // We offer recursion (through the upstreams): say so, as on relayed replies.
-    out.writeUInt16BE(out.readUInt16BE(2) | Flag.RA, 2);
-    return out;
   }
 
   /** Stops health checks, ends the upstream exchanges in flight and empties the cache. */
