@@ -13,6 +13,8 @@ import yargs, { type Argv } from 'yargs';
 import { ConfigError, loadServeConfig, redactConfig, type ServeConfig } from '../config/load.js';
 import { parseName, toPresentation, type Name } from '../dns/name.js';
 import { createLogger, type Logger } from '../log.js';
+import { recordsCommands } from './records.js';
+import { register, registerOptions } from './register.js';
 import { PRECEDENCE_NOTE, serveOptionsSummary, serveYargsOptions } from './serve-options.js';
 
 export const EXIT_OK = 0;
@@ -57,7 +59,7 @@ export interface CliContext extends CliDeps {
 /** A mistake in how etcdns was invoked: printed as one line, exit code 2. */
 class UsageError extends Error {}
 
-const COMMANDS = ['serve', 'check-zone'] as const;
+const COMMANDS = ['serve', 'check-zone', 'register', 'records'] as const;
 
 /**
  * The configured yargs parser. Command handlers record their exit code in `outcome`, since
@@ -98,7 +100,16 @@ export function buildCli(ctx: CliContext, outcome: { exitCode: number } = { exit
         outcome.exitCode = await checkZone(String(argv.file), lastString(argv.origin), ctx);
       },
     )
-    .demandCommand(1, `missing command (${COMMANDS.join(' or ')})`)
+    .command(
+      'register',
+      'Register a service instance in etcd and keep it registered until SIGTERM/SIGINT',
+      (y) => registerOptions(y),
+      async (argv) => {
+        outcome.exitCode = await register(argv, ctx);
+      },
+    )
+    .command('records', 'List, write and delete the DNS records in etcd, by name', (y) => recordsCommands(y, ctx, outcome))
+    .demandCommand(1, `missing command (${COMMANDS.join(', ')})`)
     .strict()
     .version(packageVersion())
     .help()

@@ -109,8 +109,8 @@ describe('usage errors: one line on stderr, exit code 2', () => {
     [['serve', '--lisen', '127.0.0.1:53'], 'etcdns: unknown argument: lisen; see "etcdns serve --help"'],
     [['serve', '--listen'], 'etcdns: not enough arguments following: listen; see "etcdns serve --help"'],
     [['serve', 'extra'], 'etcdns: unknown argument: extra; see "etcdns serve --help"'],
-    [[], 'etcdns: missing command (serve or check-zone); see "etcdns --help"'],
-    [['sevre'], 'etcdns: unknown command "sevre" (commands: serve, check-zone); see "etcdns --help"'],
+    [[], 'etcdns: missing command (serve, check-zone, register, records); see "etcdns --help"'],
+    [['sevre'], 'etcdns: unknown command "sevre" (commands: serve, check-zone, register, records); see "etcdns --help"'],
     [['check-zone'], 'etcdns: not enough non-option arguments: got 0, need at least 1; see "etcdns check-zone --help"'],
   ])('%j', async (args, line) => {
     const h = harness();

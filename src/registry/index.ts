@@ -1,0 +1,41 @@
+/**
+ * etcdns/registry: register service instances in etcd, in the SkyDNS format the DNS server
+ * answers from, and discover them from a local cache.
+ *
+ * ```ts
+ * const registry = new EtcdRegistry();
+ * await registry.init({ endpoints: ['http://127.0.0.1:2379'], domain: 'svc.example.test' });
+ * installSignalHandlers(registry);                 // optional: revoke on SIGTERM/SIGINT
+ * const reg = await registry.register({ service: 'payments', host: '10.0.0.5', port: 8443 });
+ * // dig payments.svc.example.test SRV → 10 100 8443 <id>.payments.svc.example.test.
+ * const { instances, stale } = await registry.getService('payments');
+ * for await (const s of registry.watch('payments', signal)) { ... }
+ * await registry.close();                          // revokes: gone from DNS at once
+ * ```
+ */
+export { EtcdRegistry } from './etcd-registry.js';
+export { installSignalHandlers, type SignalHandlerOptions } from './signals.js';
+export {
+  DEFAULT_LEASE_TTL_SECONDS,
+  DEFAULT_MAX_BACKOFF_MS,
+  DEFAULT_PREFIX,
+  MAX_METADATA_BYTES,
+  RegistryValidationError,
+  defaultInstanceId,
+  instanceKey,
+  instanceValue,
+  normalizeInstance,
+  resolveOptions,
+  type ResolvedRegistryOptions,
+} from './instance.js';
+export type {
+  DiscoveredInstance,
+  RegisteredEvent,
+  RegisteredInstance,
+  Registration,
+  RegistrationState,
+  Registry,
+  RegistryOptions,
+  Service,
+  ServiceInstance,
+} from './types.js';
