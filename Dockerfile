@@ -1,0 +1,50 @@
+# etcdns container image.
+#
+#   docker build -t etcdns:0.1.0 .
+#   docker run --rm -p 5353:5353/udp -p 5353:5353/tcp -p 8080:8080 -p 8181:8181 -p 9153:9153 etcdns:0.1.0
+#
+# Two stages: the first has the dev dependencies (TypeScript) and builds dist/; the second
+# gets only dist/, the production node_modules, the example zones and package.json, so that
+# no compiler, no dev dependency and no source ends up in the image that runs.
+# test/deploy.test.ts replays the COPY and RUN steps of both stages in a temporary directory.
+
+# Official image, pinned to the Node major the server is tested on; the same base for both
+# stages so that anything npm builds in the first runs in the second.
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+# The lock file first: the dependency layer is rebuilt only when the dependencies change.
+# --ignore-scripts: package.json's "prepare" would run tsc before the sources are here, and
+# no dependency needs an install script (protobufjs' postinstall only prints warnings).
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+# Drops the dev dependencies from node_modules, which the next stage copies as it is.
+RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:22-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+# Owned by root and read-only to the server's user: a compromised process cannot rewrite
+# its own code.
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# The example zone, served by default (--zones zones, relative to /app). Kubernetes mounts
+# its own zones over a directory of its choosing (k8s/base/etcdns.yaml).
+COPY zones ./zones
+# A numeric user that exists nowhere: Kubernetes' runAsNonRoot can only verify a number.
+USER 10001:10001
+# DNS on an unprivileged port (a Service maps 53 to it), then /health, /ready and /metrics.
+EXPOSE 5353/udp 5353/tcp 8080 8181 9153
+# The slim image has no curl or wget: node itself asks /health.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# SIGTERM starts the lameduck period (--lameduck, 5s by default): /ready turns 503 while DNS
+# is still answered, then the listeners close. docker stop waits 10 s before SIGKILL.
+STOPSIGNAL SIGTERM
+# node is PID 1 and handles SIGTERM and SIGINT itself: no init or shell in between.
+ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+# Listen on every interface (a container's loopback is unreachable from outside it).
+CMD ["serve", "--listen", "0.0.0.0:5353", "--health-listen", "0.0.0.0:8080", "--ready-listen", "0.0.0.0:8181", "--metrics-listen", "0.0.0.0:9153"]
