@@ -18,6 +18,7 @@ import { upstreamsFromResolvConf } from './forward/resolvconf.js';
 import type { ForwardRoute } from './forward/types.js';
 import { chaosNames } from './server/chaos.js';
 import { Responder, type Recursion } from './server/responder.js';
+import { ResponseRateLimiter } from './server/ratelimit.js';
 import { createEtcdClient } from './sources/etcd/client.js';
 import { SkyDnsIndex } from './sources/etcd/index.js';
 import { EtcdMirror } from './sources/etcd/mirror.js';
@@ -49,10 +50,14 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     servedZones = zones;
   });
 
+  // The data sources and the forwarder, in the order started; stopped in reverse. The ops and
+  // DNS listeners are not in here: a shutdown stops them in an order of its own (see
+  // gracefulShutdown), and a failed start closes the ops servers itself.
   const closers: (() => Promise<void> | void)[] = [];
   const closeAll = async () => {
-    for (const close of closers.reverse()) await close();
+    for (const close of closers.splice(0).reverse()) await close();
   };
+  let closeOps: () => Promise<void> = async () => {};
 
   try {
     // Zone files.
@@ -77,10 +82,17 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     if (etcd) closers.push(() => etcd.close());
 
     let forwarder: Forwarder | undefined;
+    const rateLimit =
+      config.rateLimit > 0 ? new ResponseRateLimiter({ responsesPerSecond: config.rateLimit, slip: config.rateLimitSlip, clock }) : undefined;
     const metrics = new Metrics({
       clock,
       mirror: etcd ? () => etcd.status() : undefined,
       forwardCache: config.forwarding ? () => forwarder?.cacheSize ?? { entries: 0, bytes: 0 } : undefined,
+      limits: () => ({
+        rateLimitDropped: rateLimit?.dropped ?? 0,
+        rateLimitSlipped: rateLimit?.slipped ?? 0,
+        forwardRefused: forwarder?.refusedOverLimit ?? 0,
+      }),
     });
     etcd?.setMetrics(metrics);
 
@@ -104,6 +116,7 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
       observe: metrics.observeQuery,
       unavailableZones: etcd ? () => (etcd.servable() ? NO_ZONES : etcdZones) : undefined,
       recursion,
+      rateLimit,
     });
 
     const ops = new OpsServer({
@@ -119,7 +132,7 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
       logger: logger.child({ component: 'ops' }),
     });
     const opsAddresses = await ops.listen();
-    closers.push(() => ops.close());
+    closeOps = () => ops.close();
 
     const transport = new DnsTransport({
       handler: responder.handle,
@@ -133,25 +146,76 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
         tcpMaxInFlightPerConnection: 32,
       },
     });
+    // On failure listen() closes whatever it had bound itself: nothing to add to the closers.
     const bound = await transport.listen(config.listen);
-    closers.push(() => transport.close());
     const addresses = bound.map((b) => ({ transport: b.transport, host: b.host, port: b.port }));
     logger.info(
       { addresses: addresses.map((a) => `${a.transport}://${formatHostPort(a.host, a.port)}`), ...opsAddresses },
       'listening',
     );
 
+    let closing: Promise<void> | undefined;
     return {
       addresses,
-      async close() {
-        ops.setDraining();
-        await closeAll();
+      close() {
+        closing ??= gracefulShutdown({
+          lameduckMs: config.lameduckMs,
+          clock,
+          logger,
+          drain: () => ops.setDraining(),
+          stopListening: () => transport.close(),
+          stopSources: closeAll,
+          stopOps: () => ops.close(),
+        });
+        return closing;
       },
     };
   } catch (error) {
+    await closeOps();
     await closeAll();
     throw error;
   }
+}
+
+/** What a graceful shutdown does, step by step; `gracefulShutdown` decides the order. */
+export interface ShutdownSteps {
+  /** How long to keep answering DNS after `drain` (--lameduck); 0: no wait. */
+  readonly lameduckMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** /ready answers 503 from now on; /health stays 200. */
+  drain(): void;
+  /** Stop accepting queries and answer those in flight (TCP has a grace period). */
+  stopListening(): Promise<void>;
+  /** The etcd mirror, the forwarder, the zone-file watcher. */
+  stopSources(): Promise<void>;
+  /** The /health, /ready and /metrics servers. */
+  stopOps(): Promise<void>;
+}
+
+/**
+ * Shuts down without dropping a query (CoreDNS `health { lameduck }`):
+ *
+ * 1. /ready turns 503 at once, so that Kubernetes (and any load balancer probing it) stops
+ *    sending new queries here. Taking a pod out of a Service's endpoints takes a while to
+ *    reach every node's kube-proxy, and queries keep arriving meanwhile.
+ * 2. For the lameduck period everything keeps working: DNS over UDP and TCP, the etcd mirror
+ *    (a record changed now must not be answered stale), forwarding, and /health, which stays
+ *    200 so that a liveness probe never kills a pod that is only draining.
+ * 3. The DNS listeners close; queries already read over TCP still get their answer.
+ * 4. Only then the sources and the forwarder stop: an in-flight query may still need them.
+ * 5. The ops servers close last, so /health answers for as long as anything runs.
+ */
+export async function gracefulShutdown(steps: ShutdownSteps): Promise<void> {
+  steps.drain();
+  if (steps.lameduckMs > 0) {
+    steps.logger.info({ lameduckMs: steps.lameduckMs }, 'lameduck: /ready is 503, still answering');
+    await new Promise<void>((resolve) => steps.clock.setTimeout(resolve, steps.lameduckMs));
+  }
+  steps.logger.info('closing listeners');
+  await steps.stopListening();
+  await steps.stopSources();
+  await steps.stopOps();
 }
 
 function startForwarder(config: ServeConfig, logger: Logger, clock: Clock, metrics: Metrics): Forwarder {
@@ -190,6 +254,7 @@ function startForwarder(config: ServeConfig, logger: Logger, clock: Clock, metri
       staleSeconds: cached ? config.serveStaleMs / 1000 : 0,
     },
     upstreamUdpSize: config.ednsUdpSize,
+    maxConcurrent: config.forwardMaxConcurrent,
     clock,
     logger: log,
     observe: metrics.forward,

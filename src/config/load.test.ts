@@ -64,6 +64,8 @@ describe('the option table', () => {
       ['tcp-max-connections', 'integer', '1024', 'ETCDNS_TCP_MAX_CONNECTIONS'],
       ['tcp-max-connections-per-client', 'integer', '64', 'ETCDNS_TCP_MAX_CONNECTIONS_PER_CLIENT'],
       ['tcp-max-queries-per-connection', 'integer', '0', 'ETCDNS_TCP_MAX_QUERIES_PER_CONNECTION'],
+      ['rate-limit', 'integer', '0', 'ETCDNS_RATE_LIMIT'],
+      ['rate-limit-slip', 'integer', '2', 'ETCDNS_RATE_LIMIT_SLIP'],
       ['forwarding', 'boolean', 'true', 'ETCDNS_FORWARDING'],
       ['upstream', 'list', 'none', 'ETCDNS_UPSTREAM'],
       ['forward', 'list', 'none', 'ETCDNS_FORWARD'],
@@ -71,6 +73,7 @@ describe('the option table', () => {
       ['forward-timeout', 'duration', '2s', 'ETCDNS_FORWARD_TIMEOUT'],
       ['forward-max-fails', 'integer', '2', 'ETCDNS_FORWARD_MAX_FAILS'],
       ['forward-health-check', 'duration', '500ms', 'ETCDNS_FORWARD_HEALTH_CHECK'],
+      ['forward-max-concurrent', 'integer', '1000', 'ETCDNS_FORWARD_MAX_CONCURRENT'],
       [
         'allow-recursion',
         'list',
@@ -89,6 +92,7 @@ describe('the option table', () => {
       ['health-listen', 'string', '127.0.0.1:8080', 'ETCDNS_HEALTH_LISTEN'],
       ['ready-listen', 'string', '127.0.0.1:8181', 'ETCDNS_READY_LISTEN'],
       ['metrics-listen', 'string', '127.0.0.1:9153', 'ETCDNS_METRICS_LISTEN'],
+      ['lameduck', 'duration', '5s', 'ETCDNS_LAMEDUCK'],
       ['config', 'string', 'none', 'ETCDNS_CONFIG'],
     ]);
   });
@@ -121,6 +125,8 @@ describe('defaults', () => {
       tcpMaxConnections: 1024,
       tcpMaxConnectionsPerClient: 64,
       tcpMaxQueriesPerConnection: 0,
+      rateLimit: 0,
+      rateLimitSlip: 2,
       forwarding: true,
       upstream: [],
       forward: [],
@@ -128,6 +134,7 @@ describe('defaults', () => {
       forwardTimeoutMs: 2000,
       forwardMaxFails: 2,
       forwardHealthCheckMs: 500,
+      forwardMaxConcurrent: 1000,
       allowRecursion: ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7', 'fe80::/10'],
       cacheEntries: 10_000,
       cacheBytes: 64 * 1024 * 1024,
@@ -141,6 +148,7 @@ describe('defaults', () => {
       healthListen: { host: '127.0.0.1', port: 8080 },
       readyListen: { host: '127.0.0.1', port: 8181 },
       metricsListen: { host: '127.0.0.1', port: 9153 },
+      lameduckMs: 5000,
       configFile: undefined,
       explicit: [],
     });
@@ -495,6 +503,27 @@ describe('health, ready and metrics listeners', () => {
   });
 });
 
+describe('lameduck', () => {
+  it('is 5s by default, as in CoreDNS, and takes any duration up to 10m, 0 for none', () => {
+    expect(load().lameduckMs).toBe(5000);
+    expect(load(['--lameduck', '0']).lameduckMs).toBe(0);
+    expect(load(['--lameduck', '1500ms']).lameduckMs).toBe(1500);
+    expect(load([], { ETCDNS_LAMEDUCK: '20s' }).lameduckMs).toBe(20_000);
+    expect(load(['--lameduck', '10m']).lameduckMs).toBe(600_000);
+    file('lameduck.yaml', 'lameduck: 7s\n');
+    expect(load(['--config', 'lameduck.yaml'], {}, dir).lameduckMs).toBe(7000);
+    // A bare number in JSON is seconds, like every duration.
+    file('lameduck.json', '{"lameduck": 3}');
+    expect(load(['--config', 'lameduck.json'], {}, dir).lameduckMs).toBe(3000);
+  });
+
+  it('names the option and the problem', () => {
+    expect(failure(['--lameduck', '5h'])).toBe('--lameduck "5h": must be 0ms-10m');
+    expect(failure([], { ETCDNS_LAMEDUCK: 'soon' })).toMatch(/^ETCDNS_LAMEDUCK="soon": not a duration/);
+    expect(failure(['--lameduck', '-1s'])).toMatch(/^--lameduck "-1s": not a duration/);
+  });
+});
+
 describe('flags', () => {
   it('accept what yargs produces (kebab and camelCase keys, repeated values)', () => {
     const config = load({
@@ -778,6 +807,32 @@ describe('forwarding behaviour (policy, timeout, failures, health checks)', () =
     expect(failure(['--forward-max-fails', '0'])).toBe('--forward-max-fails "0": must be at least 1');
     expect(failure(['--forward-health-check', '50ms'])).toBe('--forward-health-check "50ms": must be 100ms-1h');
     expect(failure([], { ETCDNS_FORWARD_HEALTH_CHECK: 'often' })).toMatch(/^ETCDNS_FORWARD_HEALTH_CHECK="often": not a duration/);
+  });
+});
+
+describe('abuse limits (rate-limit, rate-limit-slip, forward-max-concurrent)', () => {
+  it('parse from flags, env and config files', () => {
+    const config = load(['--rate-limit', '50', '--rate-limit-slip', '0', '--forward-max-concurrent', '20']);
+    expect([config.rateLimit, config.rateLimitSlip, config.forwardMaxConcurrent]).toEqual([50, 0, 20]);
+    expect(load([], { ETCDNS_RATE_LIMIT: '10', ETCDNS_RATE_LIMIT_SLIP: '10' })).toMatchObject({ rateLimit: 10, rateLimitSlip: 10 });
+    file('limits.yaml', 'rate-limit: 100\nrateLimitSlip: 3\nforward-max-concurrent: 5000\n');
+    expect(load(['--config', 'limits.yaml'], {}, dir)).toMatchObject({ rateLimit: 100, rateLimitSlip: 3, forwardMaxConcurrent: 5000 });
+  });
+
+  it('name the option and the problem, in one line', () => {
+    expect(failure(['--rate-limit', '-1'])).toBe('--rate-limit "-1": must be 0-1000000');
+    expect(failure(['--rate-limit', '1000001'])).toBe('--rate-limit "1000001": must be 0-1000000');
+    expect(failure(['--rate-limit', '2.5'])).toBe('--rate-limit "2.5": must be a whole number');
+    expect(failure([], { ETCDNS_RATE_LIMIT: 'lots' })).toBe('ETCDNS_RATE_LIMIT="lots": not a number');
+    expect(failure(['--rate-limit-slip', '11'])).toBe('--rate-limit-slip "11": must be 0-10');
+    expect(failure(['--forward-max-concurrent', '0'])).toBe('--forward-max-concurrent "0": must be at least 1');
+    expect(failure(['--forward-max-concurrent', '1e3'])).toBe('--forward-max-concurrent "1e3": must be a whole number');
+    expect(failure(['--rate-limit-slip', '3'])).toBe('--rate-limit-slip has no effect without --rate-limit (response-rate limiting is off)');
+    expect(failure(['--no-forwarding', '--forward-max-concurrent', '10'])).toBe(
+      '--forward-max-concurrent has no effect with --no-forwarding (names outside our zones are refused)',
+    );
+    file('bad-limits.json', '{"forward-max-concurrent": "many"}');
+    expect(failure(['--config', 'bad-limits.json'], {}, dir)).toBe('config file bad-limits.json: forward-max-concurrent "many": not a number');
   });
 });
 

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import { isSubdomain } from '../dns/name.js';
 import { loopReason } from '../forward/resolvconf.js';
 import {
@@ -102,6 +102,7 @@ export function loadServeConfig(input: LoadServeConfigInput): ServeConfig {
  */
 function checkCombinations(c: ServeConfig): void {
   checkForwarding(c);
+  checkRateLimit(c);
   const etcd = c.etcd.length > 0;
   if (etcd && c.etcdZone.length === 0) {
     throw new ConfigError('--etcd needs --etcd-zone: name the zones to answer from etcd (e.g. --etcd-zone example.com)');
@@ -138,6 +139,7 @@ const FORWARDING_ONLY = [
   'forward-timeout',
   'forward-max-fails',
   'forward-health-check',
+  'forward-max-concurrent',
   'allow-recursion',
   'cache-entries',
   'cache-bytes',
@@ -148,6 +150,23 @@ const FORWARDING_ONLY = [
 
 /** Options of the forwarding cache, which --cache-entries 0 turns off. */
 const CACHE_ONLY = ['cache-bytes', 'cache-max-ttl', 'cache-max-negative-ttl', 'serve-stale'] as const;
+
+/**
+ * YAML with warnings treated as errors: the yaml package otherwise prints a warning for, say, an
+ * unknown tag (`listen: !foo ...`) and carries on with the value silently changed.
+ */
+function parseYamlStrictly(body: string): unknown {
+  const doc = parseDocument(body, { logLevel: 'silent' });
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) throw new Error(problem.message);
+  return doc.toJS({ maxAliasCount: 100 });
+}
+
+function checkRateLimit(c: ServeConfig): void {
+  if (c.rateLimit === 0 && c.explicit.has('rate-limit-slip')) {
+    throw new ConfigError('--rate-limit-slip has no effect without --rate-limit (response-rate limiting is off)');
+  }
+}
 
 function checkForwarding(c: ServeConfig): void {
   if (!c.forwarding) {
@@ -336,7 +355,7 @@ function readConfigFile(path: string, ctx: ParseContext): Map<string, Given> {
   try {
     // Editors on Windows like to start files with a byte-order mark; JSON.parse does not.
     const body = text.replace(/^\uFEFF/, '');
-    data = format === 'yaml' ? parseYaml(body) : JSON.parse(body);
+    data = format === 'yaml' ? parseYamlStrictly(body) : JSON.parse(body);
   } catch (err) {
     throw new ConfigError(`${label}: invalid ${format === 'yaml' ? 'YAML' : 'JSON'}: ${firstLine((err as Error).message)}`);
   }

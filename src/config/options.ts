@@ -833,6 +833,26 @@ export const SERVE_OPTIONS = [
     default: 0,
     min: 0,
   }),
+  integerOption({
+    name: 'rate-limit',
+    key: 'rateLimit',
+    description:
+      'Response rate limiting (BIND RRL): UDP replies per second to one client network (/24 IPv4, /56 IPv6), beyond which replies are dropped or slipped; 0 turns it off. TCP is never limited.',
+    default: 0,
+    min: 0,
+    // Beyond what one process can answer at all, a limit limits nothing: surely a typo.
+    max: 1_000_000,
+  }),
+  integerOption({
+    name: 'rate-limit-slip',
+    key: 'rateLimitSlip',
+    description:
+      'With --rate-limit: every Nth reply over the limit is sent empty with TC=1 (so real clients retry over TCP) instead of dropped; 0 drops them all (BIND slip).',
+    default: 2,
+    min: 0,
+    // BIND's range: beyond 10 a real client behind a flood waits too long for its TC=1.
+    max: 10,
+  }),
   booleanOption({
     name: 'forwarding',
     key: 'forwarding',
@@ -891,6 +911,14 @@ export const SERVE_OPTIONS = [
     // Probes go to servers that are already struggling: no faster than 10 per second.
     min: '100ms',
     max: '1h',
+  }),
+  integerOption({
+    name: 'forward-max-concurrent',
+    key: 'forwardMaxConcurrent',
+    description:
+      'Most client queries being forwarded at once; more are answered REFUSED at once rather than queued (CoreDNS max_concurrent).',
+    default: 1000,
+    min: 1,
   }),
   listOption({
     name: 'allow-recursion',
@@ -989,6 +1017,16 @@ export const SERVE_OPTIONS = [
     key: 'metricsListen',
     description: 'Address of the Prometheus endpoint GET /metrics, as HOST:PORT, or off. Endpoints may share an address.',
     default: '127.0.0.1:9153',
+  }),
+  durationOption({
+    name: 'lameduck',
+    key: 'lameduckMs',
+    description:
+      'On SIGTERM or SIGINT, answer /ready with 503 but keep answering DNS for this long before closing the listeners (CoreDNS health lameduck), so that load balancers and Services stop sending queries first; 0 closes at once.',
+    default: '5s',
+    // Kubernetes kills a pod terminationGracePeriodSeconds (30 s by default) after SIGTERM,
+    // whatever it is doing: a lameduck in hours is a typo (5h for 5s), not a plan.
+    max: '10m',
   }),
   optionalPathOption({
     name: 'config',

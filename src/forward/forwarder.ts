@@ -14,6 +14,19 @@ import type { ForwarderOptions, ForwardObserver, ForwardRoute, Upstream } from '
 /** DNS flag day 2020: a UDP payload size that avoids IP fragmentation on nearly every path. */
 const DEFAULT_UPSTREAM_UDP_SIZE = 1232;
 
+/** Client queries being forwarded at once, at most (CoreDNS `forward` `max_concurrent`). */
+export const DEFAULT_MAX_CONCURRENT = 1000;
+
+/** ForwarderOptions plus the concurrency cap. */
+export interface ForwarderLimits {
+  /**
+   * Client queries in the forwarder at once (waiting for the cache, an upstream, or a query
+   * for the same question already on its way); beyond it a query is REFUSED at once.
+   * Default DEFAULT_MAX_CONCURRENT.
+   */
+  readonly maxConcurrent?: number;
+}
+
 interface FetchContext {
   readonly query: Query;
   readonly upstreams: readonly Upstream[];
@@ -32,9 +45,12 @@ export class Forwarder {
   readonly #client: UpstreamClient;
   readonly #pool: UpstreamPool;
   readonly #cache: ReplyCache<FetchContext>;
+  readonly #maxConcurrent: number;
+  #inFlight = 0;
+  #refusedOverLimit = 0;
   #closed = false;
 
-  constructor(o: ForwarderOptions) {
+  constructor(o: ForwarderOptions & ForwarderLimits) {
     for (const route of o.routes) {
       if (route.upstreams.length === 0) throw new Error(`forward route "${route.zone || '.'}" has no upstreams`);
       for (const u of route.upstreams) {
@@ -45,6 +61,9 @@ export class Forwarder {
     }
     if (!(o.tryTimeoutMs > 0)) throw new Error('forward tryTimeoutMs must be positive');
     if (!(o.healthCheckIntervalMs > 0)) throw new Error('forward healthCheckIntervalMs must be positive');
+    const maxConcurrent = o.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
+    if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) throw new Error(`forward maxConcurrent must be a positive integer, got ${maxConcurrent}`);
+    this.#maxConcurrent = maxConcurrent;
     // Longest zone first: the first match is the most specific.
     this.#routes = [...o.routes].sort((a, b) => b.zone.length - a.zone.length);
     this.#clock = o.clock ?? systemClock;
@@ -83,6 +102,16 @@ export class Forwarder {
     return { entries: this.#cache.entries, bytes: this.#cache.bytes };
   }
 
+  /** Client queries in the forwarder right now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Client queries refused so far because maxConcurrent were already in flight. */
+  get refusedOverLimit(): number {
+    return this.#refusedOverLimit;
+  }
+
   /** Whether `upstream` is currently marked down. */
   isDown(upstream: Upstream): boolean {
     return this.#pool.isDown(upstream);
@@ -93,11 +122,24 @@ export class Forwarder {
    * upstream fails and nothing stale may be served; REFUSED when no route covers the name.
    */
   async forward(query: Query, maxSize: number, advertisedUdpSize: number): Promise<Buffer> {
+    // Every query waiting here holds memory (its copy of the message, a promise, a timer
+    // upstream) for up to the upstream timeouts. When the upstreams are slower than the
+    // clients, that is a queue with no bound but the client's rate: cap it, and refuse at
+    // once beyond, as CoreDNS `forward` does with `max_concurrent` (REFUSED, so that the
+    // client tries another server rather than waiting). Cache hits count too, but leave
+    // within a microtask, so the cap only bites while upstream answers are slow.
+    if (this.#inFlight >= this.#maxConcurrent) {
+      this.#refusedOverLimit++;
+      return this.#bare(query, Rcode.REFUSED, advertisedUdpSize);
+    }
+    this.#inFlight++;
     try {
       return await this.#forward(query, maxSize, advertisedUdpSize);
     } catch (e) {
       this.#logger.error({ err: e, name: query.name }, 'forward: unexpected failure');
       return this.#bare(query, Rcode.SERVFAIL, advertisedUdpSize);
+    } finally {
+      this.#inFlight--;
     }
   }
 

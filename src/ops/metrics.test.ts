@@ -319,3 +319,15 @@ describe('Metrics: forwarding', () => {
     expect(lines).toContain('etcdns_forward_upstream_healthy{upstream="127.0.0.1:53"} 0');
   });
 });
+
+describe('Metrics: abuse limits', () => {
+  it('copies the limiter and forwarder counts into counters at scrape time', async () => {
+    let counts = { rateLimitDropped: 0, rateLimitSlipped: 0, forwardRefused: 0 };
+    const m = new Metrics({ clock: fakeClock(), defaultMetrics: false, limits: () => counts });
+    counts = { rateLimitDropped: 7, rateLimitSlipped: 3, forwardRefused: 2 };
+    const lines = await scrape(m);
+    expect(lines).toEqual(
+      expect.arrayContaining(['etcdns_ratelimit_dropped_total 7', 'etcdns_ratelimit_slipped_total 3', 'etcdns_forward_refused_over_limit_total 2']),
+    );
+  });
+});

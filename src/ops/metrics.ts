@@ -34,6 +34,8 @@ export interface MirrorStatus {
 }
 
 export interface MetricsOptions {
+  /** Counts kept by the abuse limits, read at each scrape (copied into counters). */
+  readonly limits?: () => { rateLimitDropped: number; rateLimitSlipped: number; forwardRefused: number };
   /** The forwarding cache's size, read at each scrape; absent when nothing is forwarded. */
   readonly forwardCache?: () => { entries: number; bytes: number };
   /**
@@ -232,6 +234,27 @@ export class Metrics {
       labelNames: ['result'],
       registers,
     });
+    if (o.limits) {
+      const read = o.limits;
+      // The limiter and the forwarder keep the counts (no metric calls on the hot path); they
+      // are copied into counters at scrape time so Prometheus can rate() them.
+      const counters: [name: string, help: string, pick: (v: ReturnType<typeof read>) => number][] = [
+        ['etcdns_ratelimit_dropped_total', 'UDP replies dropped by --rate-limit.', (v) => v.rateLimitDropped],
+        ['etcdns_ratelimit_slipped_total', 'UDP replies sent truncated (TC=1) instead of dropped by --rate-limit-slip.', (v) => v.rateLimitSlipped],
+        ['etcdns_forward_refused_over_limit_total', 'Queries refused because --forward-max-concurrent were already in flight.', (v) => v.forwardRefused],
+      ];
+      for (const [name, help, pick] of counters) {
+        new Counter({
+          name,
+          help,
+          registers,
+          collect() {
+            this.reset();
+            this.inc(pick(read()));
+          },
+        });
+      }
+    }
     if (o.forwardCache) {
       const size = o.forwardCache;
       new Gauge({

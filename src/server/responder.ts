@@ -7,9 +7,10 @@ import type { Outcome } from '../resolve/outcome.js';
 import { resolve } from '../resolve/resolve.js';
 import type { Snapshot } from '../table/snapshot.js';
 import type { QueryContext } from '../transport/server.js';
-import { decodeQuery, type Query } from '../wire/query.js';
+import { decodeQuery, type Decoded, type Query } from '../wire/query.js';
 import { buildTemplate, questionSection, render, renderBare, type ResponseTemplate } from '../wire/response.js';
 import type { ChaosNames } from './chaos.js';
+import type { RateLimitVerdict } from './ratelimit.js';
 
 export interface ResponderOptions {
   /** The current snapshot; read once per query. */
@@ -35,6 +36,11 @@ export interface ResponderOptions {
   /** Bounds of the encoded-response cache (entries, total bytes). */
   readonly cacheEntries?: number;
   readonly cacheBytes?: number;
+  /**
+   * Response rate limiting for UDP (--rate-limit, see ratelimit.ts); absent: off. Asked once
+   * per UDP reply before any work is done for it, so a limited flood costs a decode only.
+   */
+  readonly rateLimit?: { check(address: string): RateLimitVerdict };
 }
 
 export interface Recursion {
@@ -86,6 +92,11 @@ export class Responder {
     const decoded = decodeQuery(message);
     if (decoded.kind === 'drop') return null;
     const advertisedUdpSize = this.#options.ednsUdpSize;
+    if (context.transport === 'udp' && this.#options.rateLimit) {
+      const verdict = this.#options.rateLimit.check(context.remoteAddress);
+      if (verdict === 'drop') return null;
+      if (verdict === 'slip') return this.#slip(message, decoded, context, startedAt);
+    }
 
     if (decoded.kind === 'error') {
       const q = decoded.question;
@@ -144,6 +155,27 @@ export class Responder {
     this.#report(context, cached?.zone, query.type, query.name, rcode, reply, startedAt);
     return reply;
   };
+
+  /**
+   * A rate-limited query's "slip" reply (BIND RRL): the question only, TC=1, so that a real
+   * client retries over TCP, which is not limited (RFC 7766 §5); about the size of the query.
+   */
+  #slip(message: Buffer, decoded: Exclude<Decoded, { kind: 'drop' }>, context: QueryContext, startedAt: number): Buffer {
+    const q = decoded.kind === 'query' ? { ...decoded.query, inline: decoded.query.nameInline } : decoded.question;
+    const edns = decoded.kind === 'query' ? decoded.query.edns : decoded.edns;
+    const rcode = decoded.kind === 'query' ? Rcode.NOERROR : decoded.rcode;
+    const reply = renderBare({
+      id: decoded.kind === 'query' ? decoded.query.id : decoded.id,
+      queryFlags: decoded.kind === 'query' ? decoded.query.flags : decoded.flags,
+      rcode,
+      question: q ? questionSection(message, q) : undefined,
+      edns,
+      advertisedUdpSize: this.#options.ednsUdpSize,
+      extraFlags: Flag.TC,
+    });
+    this.#report(context, undefined, q?.type ?? 0, q?.name, rcode, reply, startedAt);
+    return reply;
+  }
 
   /** Questions a recursive resolver can answer: class IN, data types and ANY. */
   #forwardable(query: Query): boolean {

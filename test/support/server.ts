@@ -32,6 +32,8 @@ export async function startServer(args: readonly string[], options: { env?: Node
   // Tests talk only to loopback: never forward to the machine's resolv.conf unless a test
   // names its own upstream.
   if (!args.some((a) => a === '--upstream' || a === '--forward' || a === '--forwarding')) defaults.push('--no-forwarding');
+  // Tests stop servers all the time: no lameduck wait (5 s by default) unless a test asks for one.
+  if (!args.includes('--lameduck')) defaults.push('--lameduck', '0');
   const child = spawn(process.execPath, [CLI, 'serve', ...defaults, '--log-format', 'json', ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...cleanEnv(), ...options.env },

@@ -23,10 +23,13 @@ export const MAX_VALUE_BYTES = 64 * 1024;
 export const DEFAULT_PRIORITY = 10;
 
 /**
- * Longest `text` we accept: it must fit one TXT RDATA once split into 255-octet strings, each
- * with a length octet (RFC 1035 §3.3.14): n + ceil(n/255) <= 65535.
+ * Longest `text` we accept. Split into 255-octet strings, each with a length octet (RFC 1035
+ * §3.3.14), a text of n octets takes n + ceil(n/255) octets of RDATA, and the whole answer — header
+ * (12), question (up to 259), the record's own fields (12) and an OPT (11) — must fit the 65535
+ * octets of a DNS message (RFC 1035 §4.2.2). 64000 + 251 + 294 leaves room: anything longer
+ * could never reach a client, over UDP or TCP.
  */
-export const MAX_TEXT_BYTES = 65280;
+export const MAX_TEXT_BYTES = 64_000;
 
 const MAX_U16 = 65535;
 /** RFC 2181 §8: a TTL is an unsigned 31-bit number. */
