@@ -4,21 +4,11 @@
  * outages, compaction, cluster failover), readiness, metrics and --max-stale.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dig, type DigResult } from './support/dig.js';
+import { dig, digUntil, type DigResult } from './support/dig.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
 import { startServer, type ServerProcess } from './support/server.js';
 import { tempZones } from './support/zones.js';
 
-/** Polls dig until `check` passes; fails with the last answer after `withinMs`. */
-async function eventually(port: number, args: string[], check: (r: DigResult) => boolean, withinMs = 4000): Promise<DigResult> {
-  const started = Date.now();
-  for (;;) {
-    const r = await dig(port, args);
-    if (check(r)) return r;
-    if (Date.now() - started > withinMs) throw new Error(`dig ${args.join(' ')}: condition not met within ${withinMs} ms; last answer:\n${r.raw}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const datas = (r: DigResult, section: 'answer' | 'additional' = 'answer') => r[section].map((a) => `${a.type} ${a.data}`).sort();
 
@@ -59,7 +49,7 @@ describe('etcd source (single member)', () => {
       '--zones', tempDirWithoutZones(),
       '--health-listen', '127.0.0.1:0', '--ready-listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0',
     ]);
-    await eventually(server.port, ['www.example.test', 'A'], (r) => r.answer.length === 1);
+    await digUntil(server.port, ['www.example.test', 'A'], (r) => r.answer.length === 1);
   }, 60_000);
 
   afterAll(async () => {
@@ -130,21 +120,21 @@ describe('etcd source (single member)', () => {
   describe('live updates', () => {
     it('reflects put, update and delete', async () => {
       await put('test/example/live/x1', { host: '198.51.100.1' });
-      await eventually(server.port, ['live.example.test', 'A'], (r) => r.answer[0]?.data === '198.51.100.1');
+      await digUntil(server.port, ['live.example.test', 'A'], (r) => r.answer[0]?.data === '198.51.100.1');
       await put('test/example/live/x1', { host: '198.51.100.2', ttl: 3 });
-      const updated = await eventually(server.port, ['live.example.test', 'A'], (r) => r.answer[0]?.data === '198.51.100.2');
+      const updated = await digUntil(server.port, ['live.example.test', 'A'], (r) => r.answer[0]?.data === '198.51.100.2');
       expect(updated.answer[0]!.ttl).toBe(3);
       await etcd.client.delete().key('/skydns/test/example/live/x1');
-      await eventually(server.port, ['live.example.test', 'A'], (r) => r.status === 'NXDOMAIN');
+      await digUntil(server.port, ['live.example.test', 'A'], (r) => r.status === 'NXDOMAIN');
     });
 
     it('caps the TTL at the lease TTL and drops the record when the lease expires', async () => {
       const lease = etcd.client.lease(5, { autoKeepAlive: false });
       await lease.put('/skydns/test/example/leased').value(JSON.stringify({ host: '198.51.100.7', ttl: 300 }));
-      const r = await eventually(server.port, ['leased.example.test', 'A'], (x) => x.answer.length === 1);
+      const r = await digUntil(server.port, ['leased.example.test', 'A'], (x) => x.answer.length === 1);
       expect(r.answer[0]!.ttl).toBeLessThanOrEqual(5);
       // etcd expires the lease and deletes the key; the watch delivers the delete.
-      await eventually(server.port, ['leased.example.test', 'A'], (x) => x.status === 'NXDOMAIN', 15_000);
+      await digUntil(server.port, ['leased.example.test', 'A'], (x) => x.status === 'NXDOMAIN', 15_000);
     }, 30_000);
 
     it('reports the revision it serves over CHAOS TXT and in metrics', async () => {
@@ -164,11 +154,11 @@ describe('etcd source (single member)', () => {
       await member.kill();
       const during = await dig(server.port, ['www.example.test', 'A']);
       expect(datas(during)).toEqual(['A 192.0.2.10']);
-      await eventually(server.port, ['revision.etcdns', 'TXT', 'CH'], (r) => /connected=false/.test(r.answer[0]?.data ?? ''));
+      await digUntil(server.port, ['revision.etcdns', 'TXT', 'CH'], (r) => /connected=false/.test(r.answer[0]?.data ?? ''));
       await member.start();
       const back = Date.now();
       await put('test/example/after-restart', { host: '198.51.100.99' });
-      await eventually(server.port, ['after-restart.example.test', 'A'], (r) => r.answer.length === 1, 6000);
+      await digUntil(server.port, ['after-restart.example.test', 'A'], (r) => r.answer.length === 1, 6000);
       // The target is 2 s after etcd answers again; the bound is loose for a loaded 2-core CI box.
       expect(Date.now() - back).toBeLessThan(6000);
     }, 30_000);
@@ -193,7 +183,7 @@ describe('etcd source (three members)', () => {
       await member.kill();
       const survivor = etcd.members.find((m) => m !== member)!;
       await survivor.put(`/skydns/test/cluster/m${i}`, JSON.stringify({ host: `10.0.0.${i + 1}` }));
-      await eventually(server.port, [`m${i}.cluster.test`, 'A'], (r) => r.answer[0]?.data === `10.0.0.${i + 1}`, 8000);
+      await digUntil(server.port, [`m${i}.cluster.test`, 'A'], (r) => r.answer[0]?.data === `10.0.0.${i + 1}`, 8000);
       await member.start();
     }
   }, 90_000);
@@ -205,13 +195,13 @@ describe('etcd source (three members)', () => {
     await others[0]!.put('/skydns/test/compact/gone', JSON.stringify({ host: '10.1.0.2' }));
     const single = await startServer(['--etcd', only.clientUrl, '--etcd-zone', 'compact.test', '--zones', tempDirWithoutZones()]);
     try {
-      await eventually(single.port, ['gone.compact.test', 'A'], (r) => r.answer.length === 1);
+      await digUntil(single.port, ['gone.compact.test', 'A'], (r) => r.answer.length === 1);
       await only.kill();
       await others[0]!.deleteKey('/skydns/test/compact/gone');
       await others[0]!.put('/skydns/test/compact/new', JSON.stringify({ host: '10.1.0.3' }));
       await etcd.compact();
       await only.start();
-      await eventually(single.port, ['new.compact.test', 'A'], (r) => r.answer.length === 1, 8000);
+      await digUntil(single.port, ['new.compact.test', 'A'], (r) => r.answer.length === 1, 8000);
       expect((await dig(single.port, ['gone.compact.test', 'A'])).status).toBe('NXDOMAIN');
       expect((await dig(single.port, ['stay.compact.test', 'A'])).answer).toHaveLength(1);
     } finally {
@@ -230,15 +220,15 @@ describe('readiness and --max-stale', () => {
         '--ready-listen', '127.0.0.1:0', '--health-listen', 'off', '--metrics-listen', 'off',
       ]);
       try {
-        await eventually(server.port, ['www.stale.test', 'A'], (r) => r.answer.length === 1);
+        await digUntil(server.port, ['www.stale.test', 'A'], (r) => r.answer.length === 1);
         expect((await fetch(`${opsUrl(server, 'ready')}/ready`)).status).toBe(200);
         await etcd.members[0]!.kill();
         // Within --max-stale the last good data still serves...
         expect((await dig(server.port, ['www.stale.test', 'A'])).answer).toHaveLength(1);
         // ...after it, SERVFAIL tells resolvers to ask another replica.
-        await eventually(server.port, ['www.stale.test', 'A'], (r) => r.status === 'SERVFAIL', 8000);
+        await digUntil(server.port, ['www.stale.test', 'A'], (r) => r.status === 'SERVFAIL', 8000);
         await etcd.members[0]!.start();
-        await eventually(server.port, ['www.stale.test', 'A'], (r) => r.answer.length === 1, 8000);
+        await digUntil(server.port, ['www.stale.test', 'A'], (r) => r.answer.length === 1, 8000);
       } finally {
         await server.stop();
       }

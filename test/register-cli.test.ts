@@ -7,21 +7,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dig, type DigResult } from './support/dig.js';
+import { dig, digUntil, type DigResult } from './support/dig.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
 import { CLI, REPO_ROOT, cleanEnv, runCli, startServer, type ServerProcess } from './support/server.js';
 import { tempZones } from './support/zones.js';
 
-/** Polls dig until `check` passes; fails with the last answer after `withinMs`. */
-async function eventually(port: number, args: string[], check: (r: DigResult) => boolean, withinMs: number): Promise<DigResult> {
-  const started = Date.now();
-  for (;;) {
-    const r = await dig(port, args);
-    if (check(r)) return r;
-    if (Date.now() - started > withinMs) throw new Error(`dig ${args.join(' ')}: condition not met within ${withinMs} ms; last answer:\n${r.raw}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const datas = (r: DigResult) => r.answer.map((a) => `${a.type} ${a.data}`).sort();
 
@@ -95,7 +85,7 @@ describe('etcdns register and etcdns records, through the DNS server', () => {
     server = await startServer([...etcdArgs, '--etcd-zone', 'example.test', '--zones', zones.dir]);
     // The server's etcd mirror is in sync once a record written now is answered.
     await etcd.client.put('/skydns/test/example/canary').value('{"host":"192.0.2.1"}');
-    await eventually(server.port, ['canary.example.test', 'A'], (r) => r.answer.length === 1, 10_000);
+    await digUntil(server.port, ['canary.example.test', 'A'], (r) => r.answer.length === 1, 10_000);
   }, 60_000);
 
   afterEach(async () => {
@@ -126,7 +116,7 @@ describe('etcdns register and etcdns records, through the DNS server', () => {
     expect(line).toMatch(/^registered \/skydns\/test\/example\/svc\/payments\/x1 \(lease [0-9a-f]+\)$/);
     expect(registrar.stdout).toHaveLength(1);
 
-    const srv = await eventually(server.port, ['payments.svc.example.test', 'SRV'], (r) => r.answer.length === 1, 1000);
+    const srv = await digUntil(server.port, ['payments.svc.example.test', 'SRV'], (r) => r.answer.length === 1, 1000);
     expect(datas(srv)).toEqual(['SRV 10 100 8443 x1.payments.svc.example.test.']);
     expect(datas(await dig(server.port, ['x1.payments.svc.example.test', 'A']))).toEqual(['A 192.0.2.5']);
     expect(Date.now() - registeredAt).toBeLessThan(1500);
@@ -141,12 +131,12 @@ describe('etcdns register and etcdns records, through the DNS server', () => {
     expect(rm.code).toBe(0);
     const restored = await registrar.waitFor('stderr', /key restored|registered again/, 5000);
     expect(JSON.parse(restored)).toMatchObject({ reason: 'key deleted' });
-    await eventually(server.port, ['payments.svc.example.test', 'SRV'], (r) => r.answer.length === 1, 2000);
+    await digUntil(server.port, ['payments.svc.example.test', 'SRV'], (r) => r.answer.length === 1, 2000);
 
     // SIGTERM: the lease is revoked, so the instance is gone at once, not after 30 s.
     const stoppedAt = Date.now();
     expect(await registrar.stop('SIGTERM')).toBe(0);
-    await eventually(server.port, ['payments.svc.example.test', 'SRV'], (r) => r.status === 'NXDOMAIN', 1000);
+    await digUntil(server.port, ['payments.svc.example.test', 'SRV'], (r) => r.status === 'NXDOMAIN', 1000);
     expect(Date.now() - stoppedAt).toBeLessThan(3000);
     expect(await etcd.etcdctl(['get', '--prefix', '/skydns/test/example/svc/payments/'])).toBe('');
     const logs = registrar.stderr.map((l) => (JSON.parse(l) as { msg: string }).msg);
@@ -166,7 +156,7 @@ describe('etcdns register and etcdns records, through the DNS server', () => {
     expect(put.stderr).toBe('');
     expect(put.code).toBe(0);
     expect(put.stdout).toBe('www.example.test  /skydns/test/example/www\n');
-    const a = await eventually(server.port, ['www.example.test', 'A'], (r) => r.answer.length === 1, 1000);
+    const a = await digUntil(server.port, ['www.example.test', 'A'], (r) => r.answer.length === 1, 1000);
     expect(datas(a)).toEqual(['A 192.0.2.80']);
     expect(a.answer[0]!.ttl).toBe(60);
 
@@ -178,7 +168,7 @@ describe('etcdns register and etcdns records, through the DNS server', () => {
     const rm = await runCli(['records', 'rm', 'www.example.test', ...etcdArgs]);
     expect(rm.code).toBe(0);
     expect(rm.stdout).toBe('deleted www.example.test\n');
-    await eventually(server.port, ['www.example.test', 'A'], (r) => r.status === 'NXDOMAIN', 1000);
+    await digUntil(server.port, ['www.example.test', 'A'], (r) => r.status === 'NXDOMAIN', 1000);
 
     const again = await runCli(['records', 'rm', 'www.example.test', ...etcdArgs]);
     expect(again.code).toBe(1);
@@ -199,8 +189,8 @@ describe('etcdns register and etcdns records, through the DNS server', () => {
     const put = await runCli(['records', 'put', 'tmp.example.test', '{"host":"192.0.2.99"}', '--ttl-lease', '2', ...etcdArgs]);
     expect(put.code).toBe(0);
     expect(put.stdout).toMatch(/^tmp\.example\.test {2}\/skydns\/test\/example\/tmp, lease [0-9a-f]+ expires in 2s\n$/);
-    await eventually(server.port, ['tmp.example.test', 'A'], (r) => r.answer.length === 1, 1000);
-    await eventually(server.port, ['tmp.example.test', 'A'], (r) => r.status === 'NXDOMAIN', 6000);
+    await digUntil(server.port, ['tmp.example.test', 'A'], (r) => r.answer.length === 1, 1000);
+    await digUntil(server.port, ['tmp.example.test', 'A'], (r) => r.status === 'NXDOMAIN', 6000);
   });
 
   it('register: an etcd outage longer than the lease TTL is survived: logged, re-registered, back in DNS', async () => {
@@ -215,7 +205,7 @@ describe('etcdns register and etcdns records, through the DNS server', () => {
       '--log-format', 'json',
     ]);
     await registrar.waitFor('stdout', /^registered /);
-    await eventually(server.port, ['orders.svc.example.test', 'SRV'], (r) => r.answer.length === 1, 1000);
+    await digUntil(server.port, ['orders.svc.example.test', 'SRV'], (r) => r.answer.length === 1, 1000);
 
     await etcd.members[0]!.kill();
     const lost = await registrar.waitFor('stderr', /lease lost/, 10_000);
@@ -225,10 +215,10 @@ describe('etcdns register and etcdns records, through the DNS server', () => {
     expect(JSON.parse(again)).toMatchObject({ reason: 'lease lost', key: '/skydns/test/example/svc/orders/o1' });
     // stdout stays the one line written at the first registration.
     expect(registrar.stdout).toHaveLength(1);
-    await eventually(server.port, ['orders.svc.example.test', 'SRV'], (r) => r.answer.length === 1 && r.answer[0]!.data.endsWith('9000 o1.orders.svc.example.test.'), 10_000);
+    await digUntil(server.port, ['orders.svc.example.test', 'SRV'], (r) => r.answer.length === 1 && r.answer[0]!.data.endsWith('9000 o1.orders.svc.example.test.'), 10_000);
 
     expect(await registrar.stop('SIGINT')).toBe(0);
-    await eventually(server.port, ['orders.svc.example.test', 'SRV'], (r) => r.status === 'NXDOMAIN', 1000);
+    await digUntil(server.port, ['orders.svc.example.test', 'SRV'], (r) => r.status === 'NXDOMAIN', 1000);
   }, 60_000);
 
   it('records: an unreachable etcd is one line and exit 1', async () => {

@@ -1,21 +1,11 @@
 /** Zone files are hot reloaded: edits show up without a restart; a broken edit changes nothing. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dig } from './support/dig.js';
+import { dig, digUntil } from './support/dig.js';
 import { startServer, type ServerProcess } from './support/server.js';
 import { tempZones } from './support/zones.js';
 
 const zone = (address: string, extra = '') => `$TTL 5\n@ SOA ns h 1 2 3 4 5\nwww A ${address}\n${extra}`;
 
-/** Polls with dig until `check` passes; returns how long that took. Fails after `withinMs`. */
-async function until(port: number, args: string[], check: (r: Awaited<ReturnType<typeof dig>>) => boolean, withinMs: number): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    const r = await dig(port, args);
-    if (check(r)) return Date.now() - started;
-    if (Date.now() - started > withinMs) throw new Error(`not seen within ${withinMs} ms; last answer:\n${r.raw}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 let server: ServerProcess;
 const zones = tempZones({ 'hot.test.zone': zone('192.0.2.1') });
@@ -32,7 +22,7 @@ describe('zone hot reload', () => {
   // The promise is "within a second"; the bound here leaves room for a loaded CI machine.
   it('serves an edit without a restart', async () => {
     zones.write('hot.test.zone', zone('192.0.2.2'));
-    await until(server.port, ['www.hot.test', 'A'], (r) => r.answer[0]?.data === '192.0.2.2', 3000);
+    await digUntil(server.port, ['www.hot.test', 'A'], (r) => r.answer[0]?.data === '192.0.2.2', 3000);
   });
 
   it('keeps the last good version when an edit breaks the file, and logs file and line', async () => {
@@ -42,14 +32,14 @@ describe('zone hot reload', () => {
     expect(JSON.stringify(logged)).toMatch(/"line":4|:4/);
     expect((await dig(server.port, ['www.hot.test', 'A'])).answer[0]!.data).toBe('192.0.2.2');
     zones.write('hot.test.zone', zone('192.0.2.4'));
-    await until(server.port, ['www.hot.test', 'A'], (r) => r.answer[0]?.data === '192.0.2.4', 3000);
+    await digUntil(server.port, ['www.hot.test', 'A'], (r) => r.answer[0]?.data === '192.0.2.4', 3000);
   });
 
   it('adds and removes zones as files come and go', async () => {
     zones.write('new.test.zone', zone('198.51.100.9'));
-    await until(server.port, ['www.new.test', 'A'], (r) => r.answer[0]?.data === '198.51.100.9', 3000);
+    await digUntil(server.port, ['www.new.test', 'A'], (r) => r.answer[0]?.data === '198.51.100.9', 3000);
     const { unlinkSync } = await import('node:fs');
     unlinkSync(`${zones.dir}/new.test.zone`);
-    await until(server.port, ['www.new.test', 'A'], (r) => r.status === 'REFUSED', 3000);
+    await digUntil(server.port, ['www.new.test', 'A'], (r) => r.status === 'REFUSED', 3000);
   });
 });

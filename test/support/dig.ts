@@ -59,3 +59,17 @@ export function parseDig(out: string): DigResult {
     raw: out,
   };
 }
+
+/**
+ * Polls with dig until `check` passes and returns that answer; fails with the last answer after
+ * `withinMs`. For changes that arrive asynchronously (etcd watch, zone reload, registration).
+ */
+export async function digUntil(port: number, args: readonly string[], check: (r: DigResult) => boolean, withinMs = 4000): Promise<DigResult> {
+  const started = Date.now();
+  for (;;) {
+    const r = await dig(port, args);
+    if (check(r)) return r;
+    if (Date.now() - started > withinMs) throw new Error(`dig ${args.join(' ')}: condition not met within ${withinMs} ms; last answer:\n${r.raw}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
