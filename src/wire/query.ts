@@ -208,15 +208,24 @@ function ednsViaFullParse(msg: Buffer): Edns | undefined | string {
   } catch (e) {
     return `unparseable: ${(e as Error).message}`;
   }
-  const errors = (packet as unknown as { errors: Error[] }).errors;
-  if (errors.length > 0) return `malformed: ${errors[0]!.message}`;
-  const opts = (packet.additionals as { type: number; name: string; class: number; version?: number; doFlag?: boolean }[]).filter(
-    (r) => r.type === RRType.OPT,
-  );
-  if (opts.length === 0) return undefined;
-  // RFC 6891 §6.1.1: more than one OPT, or an OPT not owned by the root, is FORMERR.
-  if (opts.length > 1) return 'more than one OPT record';
-  const opt = opts[0]!;
-  if (opt.name !== '') return 'OPT record not owned by the root';
-  return { udpSize: Math.max(512, opt.class), version: opt.version ?? 0, dnssecOk: !!opt.doFlag };
+  const found: Edns[] = [];
+  for (const error of packet.errors) {
+    // dns2 decodes some EDNS options (client subnet, EDE) strictly; RFC 6891 §6.1.2 only asks
+    // that options fill RDATA exactly, and the fast path reads OPT that way. So an OPT dns2 gave
+    // up on is read here the same way, and the verdict does not depend on other records.
+    const at = (error as { offset?: number }).offset;
+    const opt = error.recovered && error.section === 'additionals' && at !== undefined ? readOpt(msg, at) : null;
+    if (opt === null) return `malformed: ${error.message}`;
+    if (typeof opt === 'string') return opt;
+    found.push(opt);
+  }
+  for (const r of packet.additionals as { type: number; name: string; class: number; version?: number; doFlag?: boolean }[]) {
+    if (r.type !== RRType.OPT) continue;
+    // RFC 6891 §6.1.1: an OPT not owned by the root is FORMERR.
+    if (r.name !== '') return 'OPT record not owned by the root';
+    found.push({ udpSize: Math.max(512, r.class), version: r.version ?? 0, dnssecOk: !!r.doFlag });
+  }
+  // RFC 6891 §6.1.1: more than one OPT is FORMERR.
+  if (found.length > 1) return 'more than one OPT record';
+  return found[0];
 }
