@@ -136,7 +136,7 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
 
     const transport = new DnsTransport({
       handler: responder.handle,
-      logger: logger.child({ component: 'transport' }),
+      logger,
       clock,
       options: {
         tcpIdleTimeoutMs: config.tcpIdleTimeoutMs,
