@@ -16,7 +16,6 @@ import { once } from 'node:events';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { DockerfileParser, ModifiableInstruction, type Dockerfile, type Instruction } from 'dockerfile-ast';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
@@ -29,7 +28,7 @@ import { loadServeConfig, type ServeConfig } from '../src/config/load.js';
 import { SERVE_OPTIONS, type OptionSpec } from '../src/config/options.js';
 import { checkZoneFile } from '../src/sources/zonefile/directory.js';
 import { dig } from './support/dig.js';
-import { cleanEnv, REPO_ROOT } from './support/server.js';
+import { cleanEnv, onLogLine, REPO_ROOT } from './support/server.js';
 
 const run = promisify(execFile);
 const OPTIONS: readonly OptionSpec[] = SERVE_OPTIONS;
@@ -768,13 +767,7 @@ function spawnAsImageUser(argv: readonly string[], cwd: string, env: Record<stri
   let stderr = '';
   const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    let line: Record<string, unknown>;
-    try {
-      line = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      line = { msg: text };
-    }
+  onLogLine(child.stdout!, (line) => {
     lines.push(line);
     for (const w of waiters.splice(0)) (w.match(line) ? w.resolve(line) : waiters.push(w));
   });

@@ -43,13 +43,7 @@ export async function startServer(args: readonly string[], options: { env?: Node
   const waiters = new Set<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }>();
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    let line: Record<string, unknown>;
-    try {
-      line = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      line = { msg: text };
-    }
+  onLogLine(child.stdout!, (line) => {
     logs.push(line);
     for (const w of waiters) if (w.match(line)) (waiters.delete(w), w.resolve(line));
   });
@@ -94,6 +88,19 @@ export async function startServer(args: readonly string[], options: { env?: Node
       return code;
     },
   };
+}
+
+/** Calls `fn` with each line of a JSON log stream (pino), parsed; a non-JSON line as `{msg}`. */
+export function onLogLine(stream: NodeJS.ReadableStream, fn: (line: Record<string, unknown>) => void): void {
+  createInterface({ input: stream }).on('line', (text) => {
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      line = { msg: text };
+    }
+    fn(line);
+  });
 }
 
 /** The environment without our own variables, so a developer's ETCDNS_* never leaks into tests. */
