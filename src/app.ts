@@ -11,7 +11,7 @@ import { ConfigError, type ServeConfig } from './config/load.js';
 import { toPresentation, type Name } from './dns/name.js';
 import type { Logger } from './log.js';
 import { Metrics, type MirrorStatus } from './ops/metrics.js';
-import { OpsServer } from './ops/http.js';
+import { OpsServer, type OpsUrls, type Readiness } from './ops/http.js';
 import { Forwarder } from './forward/forwarder.js';
 import { RecursionAcl } from './forward/acl.js';
 import { upstreamsFromResolvConf } from './forward/resolvconf.js';
@@ -28,6 +28,7 @@ import { RecordTable } from './table/table.js';
 import { DnsTransport } from './transport/server.js';
 import { formatHostPort } from './net.js';
 import { packageVersion } from './version.js';
+import type { WorkerLink } from './cluster/worker.js';
 
 export interface RunningServer {
   /** Where the server listens, as bound (port 0 resolved). */
@@ -40,7 +41,17 @@ const ZONE_FILES = 'zonefiles';
 const ETCD = 'etcd';
 const NO_ZONES: ReadonlySet<Name> = new Set();
 
-export async function runServer(config: ServeConfig, logger: Logger, clock: Clock = systemClock): Promise<RunningServer> {
+/**
+ * Builds and starts one server process. With `worker`, it is one of `--workers` processes:
+ * the primary (cluster/primary.ts) serves /health, /ready and /metrics for all of them, so
+ * this process opens no ops listener and reports through the link instead.
+ */
+export async function runServer(
+  config: ServeConfig,
+  logger: Logger,
+  clock: Clock = systemClock,
+  worker?: WorkerLink,
+): Promise<RunningServer> {
   const table = new RecordTable({ sources: [ZONE_FILES, ETCD], combine: layerZones });
   let servedZones = '';
   table.onSwap((snapshot) => {
@@ -119,20 +130,28 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
       rateLimit,
     });
 
-    const ops = new OpsServer({
-      healthListen: config.healthListen,
-      readyListen: config.readyListen,
-      metricsListen: config.metricsListen,
-      metrics,
-      isReady: () => {
-        const reasons: string[] = [];
-        if (etcd && !etcd.status().synced) reasons.push('etcd: initial sync not done');
-        return { ready: reasons.length === 0, reasons };
-      },
-      logger: logger.child({ component: 'ops' }),
-    });
-    const opsAddresses = await ops.listen();
-    closeOps = () => ops.close();
+    const isReady = (): Readiness => {
+      const reasons: string[] = [];
+      if (etcd && !etcd.status().synced) reasons.push('etcd: initial sync not done');
+      return { ready: reasons.length === 0, reasons };
+    };
+    let ops: OpsServer | undefined;
+    let opsAddresses: OpsUrls = {};
+    if (worker) {
+      worker.serve({ metrics: () => metrics.registry.getMetricsAsJSON(), isReady });
+      closers.push(() => worker.close());
+    } else {
+      ops = new OpsServer({
+        healthListen: config.healthListen,
+        readyListen: config.readyListen,
+        metricsListen: config.metricsListen,
+        metrics: metrics.registry,
+        isReady,
+        logger: logger.child({ component: 'ops' }),
+      });
+      opsAddresses = await ops.listen();
+      closeOps = () => ops!.close();
+    }
 
     const transport = new DnsTransport({
       handler: responder.handle,
@@ -149,10 +168,10 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     // On failure listen() closes whatever it had bound itself: nothing to add to the closers.
     const bound = await transport.listen(config.listen);
     const addresses = bound.map((b) => ({ transport: b.transport, host: b.host, port: b.port }));
-    logger.info(
-      { addresses: addresses.map((a) => `${a.transport}://${formatHostPort(a.host, a.port)}`), ...opsAddresses },
-      'listening',
-    );
+    const shown = addresses.map((a) => `${a.transport}://${formatHostPort(a.host, a.port)}`);
+    // A worker's line is not "listening": the primary says that once every worker is.
+    logger.info({ addresses: shown, ...opsAddresses }, worker ? 'worker listening' : 'listening');
+    worker?.listening(shown);
 
     let closing: Promise<void> | undefined;
     return {
@@ -162,10 +181,11 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
           lameduckMs: config.lameduckMs,
           clock,
           logger,
-          drain: () => ops.setDraining(),
+          // A worker has no /ready of its own: the primary drained it before telling us to stop.
+          drain: () => ops?.setDraining(),
           stopListening: () => transport.close(),
           stopSources: closeAll,
-          stopOps: () => ops.close(),
+          stopOps: closeOps,
         });
         return closing;
       },

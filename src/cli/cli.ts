@@ -50,6 +50,8 @@ export interface CliContext extends CliDeps {
   stderr(text: string): void;
   /** Where serve writes its logs; stdout when absent. */
   readonly logDestination?: NodeJS.WritableStream;
+  /** Fields on every serve log line (a cluster worker's id). */
+  readonly logFields?: Readonly<Record<string, unknown>>;
   /** Calls `listener` on SIGINT/SIGTERM until the returned function is called. Default: process signals. */
   onSignal?(listener: (signal: NodeJS.Signals) => void): () => void;
   /** Ends the process now (a second signal during shutdown). Default: process.exit. */
@@ -185,7 +187,8 @@ async function serve(argv: Record<string, unknown>, ctx: CliContext): Promise<nu
     if (error instanceof ConfigError) return configFailure(error, ctx);
     throw error;
   }
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat, destination: ctx.logDestination });
+  const base = createLogger({ level: config.logLevel, format: config.logFormat, destination: ctx.logDestination });
+  const logger = ctx.logFields ? base.child(ctx.logFields) : base;
   logger.debug({ config: redactConfig(config) }, 'configuration');
 
   let server: { close(): Promise<void> };

@@ -2,18 +2,60 @@
 /**
  * The `etcdns` executable: connects the CLI (cli.ts) to the real process and the real
  * server. Nothing imports this file.
+ *
+ * With `serve --workers N` (N > 1) this process becomes the cluster primary and forks N
+ * workers, each running this same file with the same arguments; Node marks them as workers,
+ * and here they run the server itself, reporting to the primary (cluster/).
  */
+import cluster from 'node:cluster';
 import { runServer } from '../app.js';
+import { runCluster } from '../cluster/primary.js';
+import { WorkerLink } from '../cluster/worker.js';
+import { systemClock } from '../clock.js';
+import type { ServeConfig } from '../config/load.js';
+import type { Logger } from '../log.js';
 import { checkZoneFile } from '../sources/zonefile/directory.js';
-import { runCli } from './cli.js';
+import { runCli, type CliContext } from './cli.js';
+
+const link = cluster.isWorker ? new WorkerLink(process) : undefined;
+
+function serve(config: ServeConfig, logger: Logger): Promise<{ close(): Promise<void> }> {
+  if (link) return runServer(config, logger, systemClock, link);
+  if (config.workers > 1) return runCluster(config, logger);
+  return runServer(config, logger);
+}
+
+/**
+ * A worker stops when the primary says so, or on a SIGTERM of its own. SIGINT is ignored: a
+ * Ctrl-C in a terminal reaches every process of the group, and the primary, which got it
+ * too, already coordinates the shutdown (a second stop request would mean "exit now").
+ */
+const workerSignals: CliContext['onSignal'] = (listener) => {
+  let fired = false;
+  const once = (): void => {
+    if (fired) return;
+    fired = true;
+    listener('SIGTERM');
+  };
+  const ignore = (): void => {};
+  const unsubscribe = link!.onShutdown(once);
+  process.on('SIGTERM', once);
+  process.on('SIGINT', ignore);
+  return () => {
+    unsubscribe();
+    process.off('SIGTERM', once);
+    process.off('SIGINT', ignore);
+  };
+};
 
 const code = await runCli(process.argv.slice(2), {
-  runServer,
+  runServer: serve,
   checkZoneFile,
   env: process.env,
   cwd: process.cwd(),
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  ...(link ? { onSignal: workerSignals, logFields: { worker: cluster.worker!.id } } : {}),
 });
 
 // Exit explicitly: once serve has closed its sockets, a stray timer or watcher must not keep

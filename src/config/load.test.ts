@@ -48,6 +48,7 @@ describe('the option table', () => {
   it('lists the options of today with their defaults', () => {
     expect(options.map((o) => [o.name, o.kind, defaultText(o), o.env])).toEqual([
       ['listen', 'list', '127.0.0.1:5353', 'ETCDNS_LISTEN'],
+      ['workers', 'integer', '1', 'ETCDNS_WORKERS'],
       ['zones', 'string', 'zones', 'ETCDNS_ZONES'],
       ['etcd', 'list', 'none', 'ETCDNS_ETCD'],
       ['etcd-prefix', 'string', '/skydns', 'ETCDNS_ETCD_PREFIX'],
@@ -109,6 +110,7 @@ describe('defaults', () => {
     const config = load();
     expect({ ...config, explicit: [...config.explicit] }).toEqual({
       listen: [{ host: '127.0.0.1', port: 5353 }],
+      workers: 1,
       zones: '/srv/etcdns/zones',
       etcd: [],
       etcdPrefix: '/skydns',

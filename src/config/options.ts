@@ -709,6 +709,16 @@ export const SERVE_OPTIONS = [
     // fresh random port each time, so it may repeat.
     identity: (a) => (a.port === 0 ? undefined : formatListenAddress({ host: a.host.toLowerCase(), port: a.port })),
   }),
+  integerOption({
+    name: 'workers',
+    key: 'workers',
+    description:
+      'Processes answering DNS on the same sockets (Node cluster); each keeps its own copy of the records, etcd watch and forwarding cache, and the first process serves /health, /ready and /metrics for all. 1 answers from this process alone.',
+    default: 1,
+    min: 1,
+    // Each worker holds a full mirror: more than a big machine has cores is a typo.
+    max: 64,
+  }),
   stringOption({
     name: 'zones',
     key: 'zones',

@@ -22,7 +22,7 @@ function server(o: Partial<OpsServerOptions> = {}): OpsServer {
     readyListen: ANY_PORT,
     metricsListen: ANY_PORT,
     isReady: () => ({ ready: true, reasons: [] }),
-    metrics,
+    metrics: metrics.registry,
     logger: silentLogger(),
     ...o,
   });
@@ -114,7 +114,7 @@ describe('OpsServer endpoints', () => {
 
   it('serves the Prometheus exposition on /metrics with its content type, current at each scrape', async () => {
     const own = new Metrics({ defaultMetrics: false });
-    const urls = await server({ metrics: own }).listen();
+    const urls = await server({ metrics: own.registry }).listen();
     const first = await get(`${urls.metrics}/metrics`);
     expect(first.status).toBe(200);
     expect(first.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
@@ -128,7 +128,7 @@ describe('OpsServer endpoints', () => {
   it('answers 500 when collecting metrics fails, and keeps serving', async () => {
     const broken = new Metrics({ defaultMetrics: false });
     broken.registry.metrics = () => Promise.reject(new Error('collector broke'));
-    const urls = await server({ metrics: broken }).listen();
+    const urls = await server({ metrics: broken.registry }).listen();
     expect(await get(`${urls.metrics}/metrics`)).toMatchObject({ status: 500, body: 'collecting metrics failed\n' });
     expect((await get(`${urls.health}/health`)).status).toBe(200);
   });

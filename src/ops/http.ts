@@ -8,7 +8,8 @@
  * - `GET /ready`: readiness, 200 `OK` once the data is there, 503 with one reason per line
  *   otherwise, and 503 from the moment shutdown starts so that load balancers stop sending
  *   queries before the DNS listeners close.
- * - `GET /metrics`: the Prometheus exposition of `Metrics.registry`.
+ * - `GET /metrics`: the Prometheus exposition of a registry (one process's, or the workers'
+ *   merged by the cluster primary).
  *
  * Each endpoint has its own address, or none; endpoints given the same address share one
  * HTTP server. Plain node:http: three fixed paths need no framework.
@@ -16,7 +17,6 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIPv6, type Socket } from 'node:net';
 import type { Logger } from '../log.js';
-import type { Metrics } from './metrics.js';
 import { describeBindError, formatHostPort } from '../net.js';
 
 export type OpsEndpoint = 'health' | 'ready' | 'metrics';
@@ -43,9 +43,15 @@ export interface OpsServerOptions {
   readonly metricsListen?: OpsAddress | undefined;
   /** Asked on every GET /ready; must be cheap. */
   readonly isReady: () => Readiness;
-  /** Whose registry GET /metrics serves. */
-  readonly metrics: Metrics;
+  /** What GET /metrics serves: a prom-client Registry, or anything that renders like one. */
+  readonly metrics: MetricsExposition;
   readonly logger: Logger;
+}
+
+/** The part of prom-client's Registry that /metrics needs. */
+export interface MetricsExposition {
+  readonly contentType: string;
+  metrics(): Promise<string>;
 }
 
 /** Bound endpoints as URLs of their server, `http://127.0.0.1:8080` (the path not included). */
@@ -200,7 +206,7 @@ export class OpsServer {
   }
 
   async #metrics(res: ServerResponse): Promise<void> {
-    const registry = this.#o.metrics.registry;
+    const registry = this.#o.metrics;
     let body: string;
     try {
       body = await registry.metrics();

@@ -1,10 +1,10 @@
-import { Counter, Histogram, register as globalRegistry } from 'prom-client';
+import { Counter, Histogram, Registry, register as globalRegistry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../clock.js';
-import { Rcode, RRType } from '../dns/constants.js';
+import { Rcode, RRType, typeName } from '../dns/constants.js';
 import type { QueryEvent } from '../server/responder.js';
 import { packageVersion } from '../version.js';
-import { Metrics, type MirrorStatus } from './metrics.js';
+import { DURATION_BUCKETS, Metrics, SIZE_BUCKETS, aggregateWorkerMetrics, type MirrorStatus } from './metrics.js';
 
 /** A clock that only moves when told; timers are never needed by Metrics. */
 function fakeClock(start = 1_000_000): Clock & { t: number } {
@@ -132,7 +132,7 @@ describe('Metrics: queries', () => {
     expect(lines).toContain('etcdns_dns_response_size_bytes_count{proto="tcp"} 1');
   });
 
-  it('makes each label child once, not per query (the hot path must stay cheap)', () => {
+  it('keeps prom-client off the query path: no label lookups per query', () => {
     const clock = fakeClock();
     const m = new Metrics({ clock, defaultMetrics: false });
     const counterLabels = vi.spyOn(Counter.prototype, 'labels');
@@ -141,9 +141,8 @@ describe('Metrics: queries', () => {
       for (let i = 0; i < 1000; i++) {
         m.observeQuery(query(clock, { type: i % 2 === 0 ? RRType.A : RRType.HINFO, rcode: i % 3 === 0 ? Rcode.NXDOMAIN : Rcode.NOERROR }));
       }
-      // requests: (A, other); responses: (NOERROR, NXDOMAIN); durations: (A, other).
-      expect(counterLabels).toHaveBeenCalledTimes(4);
-      expect(histogramLabels).toHaveBeenCalledTimes(2);
+      expect(counterLabels).not.toHaveBeenCalled();
+      expect(histogramLabels).not.toHaveBeenCalled();
     } finally {
       counterLabels.mockRestore();
       histogramLabels.mockRestore();
@@ -155,6 +154,218 @@ describe('Metrics: queries', () => {
     const m = new Metrics({ clock, defaultMetrics: false });
     const { observeQuery } = m;
     expect(() => observeQuery(query(clock))).not.toThrow();
+  });
+});
+
+describe('Metrics: counts kept off prom-client, copied in at scrape time', () => {
+  it('flushes counts at every scrape without counting anything twice, text or JSON', async () => {
+    const clock = fakeClock();
+    const m = new Metrics({ clock, defaultMetrics: false });
+    const requests = async () => family(await scrape(m), 'etcdns_dns_requests_total');
+    m.observeQuery(query(clock));
+    expect(await requests()).toEqual(['etcdns_dns_requests_total{zone="example.com.",proto="udp",type="A"} 1']);
+    // Scrapes with nothing new in between change nothing: the total is copied, not added again.
+    expect(await requests()).toEqual(['etcdns_dns_requests_total{zone="example.com.",proto="udp",type="A"} 1']);
+    await m.registry.getMetricsAsJSON(); // collects too (it is what a worker sends with --workers)
+    for (let i = 0; i < 4; i++) m.observeQuery(query(clock, { truncated: i === 0 }));
+    const lines = await scrape(m);
+    expect(family(lines, 'etcdns_dns_requests_total')).toEqual(['etcdns_dns_requests_total{zone="example.com.",proto="udp",type="A"} 5']);
+    expect(family(lines, 'etcdns_dns_responses_total')).toEqual(['etcdns_dns_responses_total{zone="example.com.",rcode="NOERROR"} 5']);
+    expect(family(lines, 'etcdns_dns_truncated_total')).toEqual(['etcdns_dns_truncated_total{proto="udp"} 1', 'etcdns_dns_truncated_total{proto="tcp"} 0']);
+    expect(lines).toContain('etcdns_dns_request_duration_seconds_count{zone="example.com.",type="A"} 5');
+    expect(lines).toContain('etcdns_dns_response_size_bytes_count{proto="udp"} 5');
+    expect(lines).toContain('etcdns_dns_response_size_bytes_sum{proto="udp"} 300');
+    const json = await m.registry.getMetricsAsJSON();
+    expect(json.find((f) => f.name === 'etcdns_dns_requests_total')?.values).toEqual([
+      { value: 5, labels: { zone: 'example.com.', proto: 'udp', type: 'A' } },
+    ]);
+    // Nor does a registry reset (prom-client's, for tests): counters never go backwards.
+    m.registry.resetMetrics();
+    expect(await requests()).toEqual(['etcdns_dns_requests_total{zone="example.com.",proto="udp",type="A"} 5']);
+  });
+
+  it('exports cumulative histogram buckets ending in +Inf = _count, per series', async () => {
+    const clock = fakeClock();
+    const m = new Metrics({ clock, defaultMetrics: false });
+    const sizes = [0, 1, 100, 101, 511, 512, 513, 1232, 64000, 64001, 70000];
+    for (const size of sizes) m.observeQuery(query(clock, { size }));
+    m.observeQuery(query(clock, { transport: 'tcp', size: 5000 }));
+    const lines = family(await scrape(m), 'etcdns_dns_response_size_bytes_bucket');
+    const udp = lines.filter((l) => l.includes('proto="udp"}')).map((l) => [/le="([^"]+)"/.exec(l)![1], Number(l.split(' ')[1])]);
+    expect(udp).toEqual([
+      ['0', 1],
+      ['100', 3],
+      ['200', 4],
+      ['300', 4],
+      ['400', 4],
+      ['511', 5],
+      ['512', 6],
+      ['1023', 7],
+      ['1232', 8],
+      ['2047', 8],
+      ['4095', 8],
+      ['8291', 8],
+      ['16000', 8],
+      ['32000', 8],
+      ['48000', 8],
+      ['64000', 9],
+      ['+Inf', 11], // 64001 and 70000 are above every bound: only in +Inf
+    ]);
+    const all = await scrape(m);
+    expect(all).toContain('etcdns_dns_response_size_bytes_count{proto="udp"} 11');
+    expect(all).toContain(`etcdns_dns_response_size_bytes_sum{proto="udp"} ${sizes.reduce((a, b) => a + b)}`);
+    expect(lines).toContain('etcdns_dns_response_size_bytes_bucket{le="4095",proto="tcp"} 0');
+    expect(lines).toContain('etcdns_dns_response_size_bytes_bucket{le="8291",proto="tcp"} 1');
+    expect(lines).toContain('etcdns_dns_response_size_bytes_bucket{le="+Inf",proto="tcp"} 1');
+  });
+
+  it('adds a zone, type or rcode first seen after a scrape, after the series already there', async () => {
+    const clock = fakeClock();
+    const m = new Metrics({ clock, defaultMetrics: false });
+    m.observeQuery(query(clock));
+    await scrape(m);
+    m.observeQuery(query(clock, { zone: 'other.org', type: RRType.MX, rcode: Rcode.NXDOMAIN, transport: 'tcp' }));
+    m.observeQuery(query(clock));
+    const lines = await scrape(m);
+    expect(family(lines, 'etcdns_dns_requests_total')).toEqual([
+      'etcdns_dns_requests_total{zone="example.com.",proto="udp",type="A"} 2',
+      'etcdns_dns_requests_total{zone="other.org.",proto="tcp",type="MX"} 1',
+    ]);
+    expect(family(lines, 'etcdns_dns_responses_total')).toEqual([
+      'etcdns_dns_responses_total{zone="example.com.",rcode="NOERROR"} 2',
+      'etcdns_dns_responses_total{zone="other.org.",rcode="NXDOMAIN"} 1',
+    ]);
+    expect(family(lines, 'etcdns_dns_request_duration_seconds_count')).toEqual([
+      'etcdns_dns_request_duration_seconds_count{zone="example.com.",type="A"} 2',
+      'etcdns_dns_request_duration_seconds_count{zone="other.org.",type="MX"} 1',
+    ]);
+    expect(family(lines, 'etcdns_dns_response_size_bytes_count')).toEqual([
+      'etcdns_dns_response_size_bytes_count{proto="udp"} 2',
+      'etcdns_dns_response_size_bytes_count{proto="tcp"} 1',
+    ]);
+  });
+
+  it('renders its histograms exactly as a prom-client Histogram fed the same values would, text and JSON', async () => {
+    const clock = fakeClock();
+    const m = new Metrics({ clock, defaultMetrics: false });
+    const reference = new Registry();
+    const duration = new Histogram({
+      name: 'etcdns_dns_request_duration_seconds',
+      help: 'Time from receiving a query to having its reply, by zone and query type.',
+      labelNames: ['zone', 'type'],
+      buckets: [...DURATION_BUCKETS],
+      registers: [reference],
+    });
+    const size = new Histogram({
+      name: 'etcdns_dns_response_size_bytes',
+      help: 'Size of DNS replies in bytes, by transport.',
+      labelNames: ['proto'],
+      buckets: [...SIZE_BUCKETS],
+      registers: [reference],
+    });
+    const events: [zone: string, type: number, transport: 'udp' | 'tcp', ms: number, size: number][] = [
+      ['example.com', RRType.A, 'tcp', 0.03, 1500],
+      ['example.com', RRType.A, 'udp', 0.2, 60],
+      ['', RRType.SOA, 'udp', 2, 512],
+      ['example.com', RRType.HINFO, 'udp', 3000, 70000],
+      ['example.com', RRType.A, 'udp', 0.07, 0],
+    ];
+    for (const [zone, type, transport, ms, bytes] of events) {
+      const startedAt = clock.t - ms;
+      m.observeQuery(query(clock, { zone, type, transport, startedAt, size: bytes }));
+      duration.observe({ zone: zone === '' ? '.' : `${zone}.`, type: type === RRType.HINFO ? 'other' : typeName(type) }, (clock.t - startedAt) / 1000);
+      size.observe({ proto: transport }, bytes);
+    }
+    for (const name of ['etcdns_dns_request_duration_seconds', 'etcdns_dns_response_size_bytes']) {
+      expect(await m.registry.getSingleMetricAsString(name)).toBe(await reference.getSingleMetricAsString(name));
+      const ours = (await m.registry.getMetricsAsJSON()).find((f) => f.name === name);
+      const theirs = (await reference.getMetricsAsJSON()).find((f) => f.name === name);
+      expect(theirs?.values.length).toBeGreaterThan(0);
+      expect(ours).toStrictEqual(theirs);
+    }
+  });
+});
+
+describe('Metrics: --workers aggregation', () => {
+  const status: MirrorStatus = { connected: true, synced: true, revision: 100, lastEventAt: 990_000, lastSyncAt: 900_000, keys: 10, records: 12, invalid: 0, relists: 1 };
+
+  it('gives every metric family the aggregator that merges workers sensibly', async () => {
+    const m = new Metrics({
+      clock: fakeClock(),
+      defaultMetrics: false,
+      mirror: () => status,
+      limits: () => ({ rateLimitDropped: 0, rateLimitSlipped: 0, forwardRefused: 0 }),
+      forwardCache: () => ({ entries: 0, bytes: 0 }),
+    });
+    const aggregators = Object.fromEntries((await m.registry.getMetricsAsJSON()).map((f) => [f.name, f.aggregator]));
+    expect(aggregators).toEqual({
+      etcdns_build_info: 'first',
+      etcdns_dns_requests_total: 'sum',
+      etcdns_dns_responses_total: 'sum',
+      etcdns_dns_request_duration_seconds: 'sum',
+      etcdns_dns_response_size_bytes: 'sum',
+      etcdns_dns_truncated_total: 'sum',
+      etcdns_etcd_invalid_values_total: 'max',
+      etcdns_zone_reload_failures_total: 'max',
+      etcdns_forward_requests_total: 'sum',
+      etcdns_forward_failures_total: 'sum',
+      etcdns_forward_request_duration_seconds: 'sum',
+      etcdns_forward_upstream_healthy: 'min',
+      etcdns_cache_requests_total: 'sum',
+      etcdns_ratelimit_dropped_total: 'sum',
+      etcdns_ratelimit_slipped_total: 'sum',
+      etcdns_forward_refused_over_limit_total: 'sum',
+      etcdns_cache_entries: 'sum',
+      etcdns_cache_bytes: 'sum',
+      etcdns_etcd_connected: 'min',
+      etcdns_etcd_synced: 'min',
+      etcdns_etcd_revision: 'min',
+      etcdns_etcd_seconds_since_last_event: 'max',
+      etcdns_etcd_seconds_since_last_sync: 'max',
+      etcdns_etcd_keys: 'max',
+      etcdns_etcd_records: 'max',
+      etcdns_etcd_invalid_keys: 'max',
+      etcdns_etcd_relists_total: 'sum',
+    });
+  });
+
+  it('sums traffic and histogram buckets across workers, keeps the stalest etcd view and one build_info', async () => {
+    const clock = fakeClock(1_000_000);
+    const a = new Metrics({ clock, defaultMetrics: false, mirror: () => status });
+    const b = new Metrics({ clock, defaultMetrics: false, mirror: () => ({ ...status, revision: 90, lastEventAt: 980_000, connected: false, keys: 11, relists: 2 }) });
+    a.observeQuery(query(clock, { startedAt: clock.t - 0.03 }));
+    a.observeQuery(query(clock, { startedAt: clock.t - 0.3 }));
+    a.observeQuery(query(clock, { transport: 'tcp', type: RRType.AAAA }));
+    b.observeQuery(query(clock, { startedAt: clock.t - 0.03, truncated: true }));
+    b.observeQuery(query(clock, { zone: undefined, rcode: Rcode.REFUSED }));
+    const merged = aggregateWorkerMetrics([await a.registry.getMetricsAsJSON(), await b.registry.getMetricsAsJSON()]);
+    const lines = (await merged.metrics()).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    expect(family(lines, 'etcdns_dns_requests_total')).toEqual([
+      'etcdns_dns_requests_total{zone="example.com.",proto="udp",type="A"} 3',
+      'etcdns_dns_requests_total{zone="example.com.",proto="tcp",type="AAAA"} 1',
+      'etcdns_dns_requests_total{zone="dropped",proto="udp",type="A"} 1',
+    ]);
+    expect(family(lines, 'etcdns_dns_responses_total')).toEqual([
+      'etcdns_dns_responses_total{zone="example.com.",rcode="NOERROR"} 4',
+      'etcdns_dns_responses_total{zone="dropped",rcode="REFUSED"} 1',
+    ]);
+    expect(family(lines, 'etcdns_dns_truncated_total')).toEqual(['etcdns_dns_truncated_total{proto="udp"} 1', 'etcdns_dns_truncated_total{proto="tcp"} 0']);
+    const bucket = (le: string) => lines.find((l) => l.startsWith(`etcdns_dns_request_duration_seconds_bucket{le="${le}",zone="example.com.",type="A"}`))?.split(' ')[1];
+    expect(bucket('0.00005')).toBe('2'); // 30µs in a and in b
+    expect(bucket('0.00025')).toBe('2');
+    expect(bucket('0.0005')).toBe('3'); // 300µs in a
+    expect(bucket('+Inf')).toBe('3');
+    expect(lines).toContain('etcdns_dns_request_duration_seconds_count{zone="example.com.",type="A"} 3');
+    expect(lines).toContain('etcdns_dns_response_size_bytes_bucket{le="100",proto="udp"} 4');
+    expect(family(lines, 'etcdns_build_info')).toEqual([`etcdns_build_info{version="${packageVersion()}"} 1`]);
+    expect(family(lines, 'etcdns_etcd_revision')).toEqual(['etcdns_etcd_revision 90']);
+    expect(family(lines, 'etcdns_etcd_connected')).toEqual(['etcdns_etcd_connected 0']);
+    expect(family(lines, 'etcdns_etcd_synced')).toEqual(['etcdns_etcd_synced 1']);
+    expect(family(lines, 'etcdns_etcd_seconds_since_last_event')).toEqual(['etcdns_etcd_seconds_since_last_event 20']);
+    expect(family(lines, 'etcdns_etcd_keys')).toEqual(['etcdns_etcd_keys 11']);
+    expect(family(lines, 'etcdns_etcd_relists_total')).toEqual(['etcdns_etcd_relists_total 3']);
+    // The merged text is typed like a single process's.
+    expect(await merged.metrics()).toContain('# TYPE etcdns_dns_request_duration_seconds histogram');
   });
 });
 

@@ -7,10 +7,35 @@
  * (and an embedding application) can create as many as they like without "already
  * registered" errors or metrics leaking from one to the next.
  *
- * The etcd mirror's state is not pushed here: gauges read `mirror()` when Prometheus scrapes,
- * so they cost nothing between scrapes and are never stale.
+ * The per-query metrics never call prom-client while serving: prom-client hashes the labels
+ * of a series on every update, which cost several percent of the CPU at tens of thousands of
+ * queries a second. `observeQuery` only increments numbers in series objects made on first
+ * use, and those are read when Prometheus scrapes (counters through their collect() hook,
+ * histograms by a small metric object of our own; see TalliedCounter and ArrayHistogram).
+ *
+ * The etcd mirror's state is not pushed here either: gauges read `mirror()` when Prometheus
+ * scrapes, so they cost nothing between scrapes and are never stale.
+ *
+ * With `--workers`, each worker process has its own Metrics and the primary merges what they
+ * report with `aggregateWorkerMetrics`. Each metric says how its samples combine (prom-client's
+ * `aggregator`): traffic counters and histograms add up (prom-client's default, "sum"), while
+ * each worker's view of etcd is reduced to the most pessimistic one ("min" of connected,
+ * synced and revision, "max" of the ages) so that a single lagging worker shows.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+  type Aggregator,
+  type CounterConfiguration,
+  type Metric,
+  type MetricObjectWithValues,
+  type MetricValue,
+  type PrometheusContentType,
+} from 'prom-client';
 import { systemClock, type Clock } from '../clock.js';
 import { RRType, rcodeName, typeName } from '../dns/constants.js';
 import { toPresentation } from '../dns/name.js';
@@ -105,30 +130,167 @@ export const DURATION_BUCKETS: readonly number[] = [0.00005, 0.0001, 0.00025, 0.
 /** Bytes: CoreDNS's buckets, with 512 (classic UDP) and 1232 (our EDNS default) as edges. */
 export const SIZE_BUCKETS: readonly number[] = [0, 100, 200, 300, 400, 511, 512, 1023, 1232, 2047, 4095, 8291, 16000, 32000, 48000, 64000];
 
-type CounterChild = Counter.Internal;
-type HistogramChild = Histogram.Internal<string>;
+type Labels = Readonly<Record<string, string>>;
 
-/** The label children of one zone, created on first use and kept: the hot path only indexes arrays. */
-interface ZoneChildren {
+/** One counter series: a count the query path increments, and the labels it is exported under. */
+interface Tally {
+  readonly labels: Labels;
+  n: number;
+}
+
+/**
+ * A prom-client Counter whose counts are kept in tallies and copied in when Prometheus scrapes.
+ * The copy sets each series to its total (reset(), then inc() by the total) rather than adding
+ * the change since the last scrape: nothing is remembered between scrapes, so nothing can be
+ * counted twice, and the totals only grow, so the counter stays monotonic.
+ */
+class TalliedCounter {
+  readonly #tallies: Tally[] = [];
+
+  constructor(config: CounterConfiguration<string>) {
+    const tallies = this.#tallies;
+    new Counter({
+      ...config,
+      collect() {
+        this.reset();
+        // In creation order, which is first-use order: the order prom-client itself would list them in.
+        for (const t of tallies) this.inc(t.labels, t.n);
+      },
+    });
+  }
+
+  /** A new series, exported (even at 0) from the next scrape on. Make each once and keep it. */
+  tally(labels: Labels): Tally {
+    const t: Tally = { labels, n: 0 };
+    this.#tallies.push(t);
+    return t;
+  }
+}
+
+/** One histogram series, updated by the query path without touching prom-client. */
+class HistogramSeries {
+  /** Observations per bucket, not cumulative: index i counts values in (bounds[i-1], bounds[i]], the last one those above every bound. */
+  readonly buckets: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(
+    readonly labels: Labels,
+    readonly bounds: readonly number[],
+  ) {
+    this.buckets = new Float64Array(bounds.length + 1);
+  }
+
+  observe(value: number): void {
+    const bounds = this.bounds;
+    // Linear: most answers land in the first few buckets, and there are fewer than 20.
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]!) i++;
+    this.buckets[i]!++;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+/** One sample of HistogramData, in the order of the fields prom-client's Histogram.get() makes. */
+interface HistogramSample {
+  value: number;
+  metricName: string;
+  exemplar: null | undefined;
+  labels: Record<string, string | number>;
+}
+
+/** What prom-client's Histogram.get() returns (its typings' MetricObjectWithValues is looser, and asks for a collect()). */
+interface HistogramData {
+  name: string;
+  help: string;
+  type: 'histogram';
+  values: HistogramSample[];
+  aggregator: Aggregator;
+}
+
+/**
+ * A histogram metric whose series are HistogramSeries. prom-client's Histogram cannot be given
+ * bucket counts (only observe() one value at a time), so this object takes its place in the
+ * Registry. The Registry needs only name and get() of a metric, for both the text exposition
+ * and getMetricsAsJSON() (which AggregatorRegistry merges); get() returns exactly what
+ * prom-client's Histogram.get() returns for the same observations (prom-client 15's
+ * lib/histogram.js: cumulative `_bucket` samples with `le` first among the labels and a number
+ * except for "+Inf", then `_sum` and `_count`; `exemplar` null on buckets, undefined on the
+ * others), which metrics.test.ts checks against a real Histogram.
+ */
+class ArrayHistogram {
+  readonly type = 'histogram' as const;
+  readonly aggregator: Aggregator = 'sum';
+  readonly #series: HistogramSeries[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly bounds: readonly number[],
+    registry: Registry,
+  ) {
+    // The cast: registerMetric is typed for prom-client's own classes, but only calls get() (and
+    // reset() from resetMetrics()), which this class has.
+    registry.registerMetric(this as unknown as Metric);
+  }
+
+  /** A new series, exported from the next scrape on. Make each once and keep it. */
+  series(labels: Labels): HistogramSeries {
+    const s = new HistogramSeries(labels, this.bounds);
+    this.#series.push(s);
+    return s;
+  }
+
+  // Not async work, but async like prom-client's get(): the Registry awaits it either way. Every
+  // series is read in one synchronous pass, so no query lands between a bucket and its _count.
+  async get(): Promise<HistogramData> {
+    const bucket = `${this.name}_bucket`;
+    const values: HistogramSample[] = [];
+    for (const s of this.#series) {
+      let cumulative = 0;
+      for (let i = 0; i < this.bounds.length; i++) {
+        cumulative += s.buckets[i]!;
+        values.push({ value: cumulative, metricName: bucket, exemplar: null, labels: { le: this.bounds[i]!, ...s.labels } });
+      }
+      values.push({ value: s.count, metricName: bucket, exemplar: null, labels: { le: '+Inf', ...s.labels } });
+      values.push({ value: s.sum, metricName: `${this.name}_sum`, exemplar: undefined, labels: { ...s.labels } });
+      values.push({ value: s.count, metricName: `${this.name}_count`, exemplar: undefined, labels: { ...s.labels } });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  /**
+   * Registry.resetMetrics() calls this. The counts belong to Metrics and are never reset, as a
+   * restart is the only reset Prometheus expects; the tallied counters behave the same (they are
+   * refilled at the next scrape).
+   */
+  reset(): void {}
+}
+
+/** The series of one zone, made on first use and kept: the query path only indexes arrays. */
+interface ZoneSeries {
   readonly label: string;
   /** By proto * SLOTS + type slot. */
-  readonly requests: (CounterChild | undefined)[];
+  readonly requests: (Tally | undefined)[];
   /** By type slot. */
-  readonly durations: (HistogramChild | undefined)[];
-  /** By rcode. */
-  readonly responses: Map<number, CounterChild>;
+  readonly durations: (HistogramSeries | undefined)[];
+  /** By rcode. Rcodes are 12 bits and the responder only sends a handful: bounded without a list. */
+  readonly responses: Map<number, Tally>;
 }
 
 export class Metrics {
   readonly registry: Registry;
   readonly #clock: Clock;
-  readonly #zones = new Map<string | undefined, ZoneChildren>();
+  readonly #zones = new Map<string | undefined, ZoneSeries>();
 
-  readonly #requests: Counter<'zone' | 'proto' | 'type'>;
-  readonly #responses: Counter<'zone' | 'rcode'>;
-  readonly #duration: Histogram<'zone' | 'type'>;
-  readonly #sizeByProto: readonly HistogramChild[];
-  readonly #truncatedByProto: readonly CounterChild[];
+  readonly #requests: TalliedCounter;
+  readonly #responses: TalliedCounter;
+  readonly #duration: ArrayHistogram;
+  readonly #size: ArrayHistogram;
+  /** By proto; made on first use, as prom-client would. */
+  readonly #sizeByProto: (HistogramSeries | undefined)[] = [];
+  readonly #truncatedByProto: readonly Tally[];
   readonly #invalidValues: Counter<'reason'>;
   readonly #zoneReloadFailures: Counter;
   readonly #upstreamRequests: Counter<'upstream' | 'rcode'>;
@@ -148,58 +310,53 @@ export class Metrics {
       name: 'etcdns_build_info',
       help: 'Always 1; the version label says which etcdns is running.',
       labelNames: ['version'],
+      // Every worker runs the same build: 1, not the number of workers.
+      aggregator: 'first',
       registers,
     }).set({ version: packageVersion() }, 1);
 
-    this.#requests = new Counter({
+    this.#requests = new TalliedCounter({
       name: 'etcdns_dns_requests_total',
       help: 'DNS queries answered, by zone ("dropped": none of ours), transport and query type (uncommon types as "other").',
       labelNames: ['zone', 'proto', 'type'],
       registers,
     });
-    this.#responses = new Counter({
+    this.#responses = new TalliedCounter({
       name: 'etcdns_dns_responses_total',
       help: 'DNS replies sent, by zone and response code.',
       labelNames: ['zone', 'rcode'],
       registers,
     });
-    this.#duration = new Histogram({
-      name: 'etcdns_dns_request_duration_seconds',
-      help: 'Time from receiving a query to having its reply, by zone and query type.',
-      labelNames: ['zone', 'type'],
-      buckets: [...DURATION_BUCKETS],
-      registers,
-    });
-    const size = new Histogram({
-      name: 'etcdns_dns_response_size_bytes',
-      help: 'Size of DNS replies in bytes, by transport.',
-      labelNames: ['proto'],
-      buckets: [...SIZE_BUCKETS],
-      registers,
-    });
-    const truncated = new Counter({
+    this.#duration = new ArrayHistogram(
+      'etcdns_dns_request_duration_seconds',
+      'Time from receiving a query to having its reply, by zone and query type.',
+      DURATION_BUCKETS,
+      registry,
+    );
+    this.#size = new ArrayHistogram('etcdns_dns_response_size_bytes', 'Size of DNS replies in bytes, by transport.', SIZE_BUCKETS, registry);
+    const truncated = new TalliedCounter({
       name: 'etcdns_dns_truncated_total',
       help: 'DNS replies sent with TC=1 (the client should retry over TCP), by transport.',
       labelNames: ['proto'],
       registers,
     });
-    this.#sizeByProto = PROTOS.map((p) => size.labels(p));
-    this.#truncatedByProto = PROTOS.map((p) => {
-      // Exported at 0 from the start, so that rate() has a series before the first truncation.
-      truncated.inc({ proto: p }, 0);
-      return truncated.labels(p);
-    });
+    // Made now, so exported at 0 from the start: rate() has a series before the first truncation.
+    this.#truncatedByProto = PROTOS.map((proto) => truncated.tally({ proto }));
 
     this.#invalidValues = new Counter({
       name: 'etcdns_etcd_invalid_values_total',
       help: 'etcd values that could not be turned into records, by reason.',
       labelNames: ['reason'],
       registers,
+      // Every worker reads the same etcd values and zone files and meets the same bad ones:
+      // summed, one bad value would count once per worker.
+      aggregator: 'max',
     });
     this.#zoneReloadFailures = new Counter({
       name: 'etcdns_zone_reload_failures_total',
       help: 'Zone file loads that failed (the last good version of the zone is kept).',
       registers,
+      aggregator: 'max',
     });
 
     // The forwarder (CoreDNS names these coredns_forward_* and coredns_cache_*).
@@ -226,6 +383,8 @@ export class Metrics {
       name: 'etcdns_forward_upstream_healthy',
       help: '1 while an upstream is considered healthy, 0 while it is marked down and probed.',
       labelNames: ['upstream'],
+      // Workers probe on their own: healthy only if every worker says so.
+      aggregator: 'min',
       registers,
     });
     this.#cacheRequests = new Counter({
@@ -260,6 +419,8 @@ export class Metrics {
       new Gauge({
         name: 'etcdns_cache_entries',
         help: 'Answers held in the forwarding cache.',
+        // Each worker has its own cache: together they hold the sum.
+        aggregator: 'sum',
         registers,
         collect() {
           this.set(size().entries);
@@ -268,6 +429,7 @@ export class Metrics {
       new Gauge({
         name: 'etcdns_cache_bytes',
         help: 'Bytes held in the forwarding cache (replies plus per-entry overhead).',
+        aggregator: 'sum',
         registers,
         collect() {
           this.set(size().bytes);
@@ -279,33 +441,24 @@ export class Metrics {
   }
 
   /**
-   * One reply sent. Runs once per query, so it allocates nothing itself: label children are
-   * looked up in arrays and maps made on first use (prom-client still hashes the labels of a
-   * child on each update; that is the floor without bypassing its API).
+   * One reply sent. Runs once per query, so it allocates nothing and calls no prom-client code:
+   * series are looked up in arrays and maps made on first use, and only numbers change.
    */
   readonly observeQuery = (e: QueryEvent): void => {
     const zone = this.#zones.get(e.zone) ?? this.#newZone(e.zone);
     const proto = e.transport === 'tcp' ? 1 : 0;
     const slot = TYPE_SLOT.get(e.type) ?? OTHER_SLOT;
 
-    const i = proto * SLOTS + slot;
-    (zone.requests[i] ??= this.#requests.labels(zone.label, PROTOS[proto]!, TYPE_LABELS[slot]!)).inc();
-
-    let response = zone.responses.get(e.rcode);
-    if (!response) {
-      // Rcodes are 12 bits and the responder only sends a handful: bounded without a list.
-      response = this.#responses.labels(zone.label, rcodeName(e.rcode));
-      zone.responses.set(e.rcode, response);
-    }
-    response.inc();
+    (zone.requests[proto * SLOTS + slot] ??= this.#requests.tally({ zone: zone.label, proto: PROTOS[proto]!, type: TYPE_LABELS[slot]! })).n++;
+    (zone.responses.get(e.rcode) ?? this.#newResponse(zone, e.rcode)).n++;
 
     const seconds = (this.#clock.now() - e.startedAt) / 1000;
     // A clock that went backwards (or a startedAt from another time base) must not throw in
     // the query path; 0 is the least wrong value.
-    (zone.durations[slot] ??= this.#duration.labels(zone.label, TYPE_LABELS[slot]!)).observe(seconds > 0 ? seconds : 0);
+    (zone.durations[slot] ??= this.#duration.series({ zone: zone.label, type: TYPE_LABELS[slot]! })).observe(seconds > 0 ? seconds : 0);
 
-    this.#sizeByProto[proto]!.observe(e.size);
-    if (e.truncated) this.#truncatedByProto[proto]!.inc();
+    (this.#sizeByProto[proto] ??= this.#size.series({ proto: PROTOS[proto]! })).observe(e.size);
+    if (e.truncated) this.#truncatedByProto[proto]!.n++;
   };
 
   /** An etcd value that could not be used. `reason` must come from a small fixed set: it is a label. */
@@ -333,51 +486,64 @@ export class Metrics {
     },
   };
 
-  #newZone(zone: string | undefined): ZoneChildren {
-    const children: ZoneChildren = {
+  #newZone(zone: string | undefined): ZoneSeries {
+    const series: ZoneSeries = {
       // Presentation form with the trailing dot, as CoreDNS labels zones ("example.com.", ".").
       label: zone === undefined ? NO_ZONE_LABEL : toPresentation(zone),
-      requests: new Array<CounterChild | undefined>(PROTOS.length * SLOTS),
-      durations: new Array<HistogramChild | undefined>(SLOTS),
+      requests: new Array<Tally | undefined>(PROTOS.length * SLOTS),
+      durations: new Array<HistogramSeries | undefined>(SLOTS),
       responses: new Map(),
     };
-    this.#zones.set(zone, children);
-    return children;
+    this.#zones.set(zone, series);
+    return series;
+  }
+
+  #newResponse(zone: ZoneSeries, rcode: number): Tally {
+    const tally = this.#responses.tally({ zone: zone.label, rcode: rcodeName(rcode) });
+    zone.responses.set(rcode, tally);
+    return tally;
   }
 
   #mirrorGauges(mirror: () => MirrorStatus | undefined, registers: Registry[]): void {
     const clock = this.#clock;
     const since = (at: number | undefined): number | undefined => (at === undefined ? undefined : Math.max(0, clock.now() - at) / 1000);
-    const gauges: [name: string, help: string, read: (s: MirrorStatus) => number | undefined][] = [
-      ['etcdns_etcd_synced', '1 once the initial list of the prefix is complete, else 0.', (s) => Number(s.synced)],
-      ['etcdns_etcd_revision', 'etcd revision the served data reflects.', (s) => s.revision],
+    // Each worker mirrors etcd on its own. Merged, the gauges describe the worker furthest
+    // behind (lowest revision, oldest event and sync, not connected or not synced if any is
+    // not), since that is the one whose answers may be stale; sizes take the largest.
+    const gauges: [name: string, help: string, aggregator: Aggregator, read: (s: MirrorStatus) => number | undefined][] = [
+      ['etcdns_etcd_synced', '1 once the initial list of the prefix is complete, else 0.', 'min', (s) => Number(s.synced)],
+      ['etcdns_etcd_revision', 'etcd revision the served data reflects.', 'min', (s) => s.revision],
       [
         'etcdns_etcd_seconds_since_last_event',
         'Seconds since the mirror last received a change from etcd; absent before the first.',
+        'max',
         (s) => since(s.lastEventAt),
       ],
       [
         'etcdns_etcd_seconds_since_last_sync',
         'Seconds since the last complete list of the prefix; absent before the first.',
+        'max',
         (s) => since(s.lastSyncAt),
       ],
-      ['etcdns_etcd_keys', 'etcd keys held under the prefix.', (s) => s.keys],
-      ['etcdns_etcd_records', 'DNS records built from the etcd keys.', (s) => s.records],
-      ['etcdns_etcd_invalid_keys', 'etcd keys under the prefix whose value is currently unusable.', (s) => s.invalid],
+      ['etcdns_etcd_keys', 'etcd keys held under the prefix.', 'max', (s) => s.keys],
+      ['etcdns_etcd_records', 'DNS records built from the etcd keys.', 'max', (s) => s.records],
+      ['etcdns_etcd_invalid_keys', 'etcd keys under the prefix whose value is currently unusable.', 'max', (s) => s.invalid],
     ];
 
     new Gauge({
       name: 'etcdns_etcd_connected',
       help: '1 while the etcd watch is connected, else 0.',
+      aggregator: 'min',
       registers,
       collect() {
         this.set(mirror()?.connected ? 1 : 0);
       },
     });
-    for (const [name, help, read] of gauges) {
+    for (const [name, help, aggregator, read] of gauges) {
       new Gauge({
         name,
         help,
+        aggregator,
         registers,
         collect() {
           const status = mirror();
@@ -395,6 +561,8 @@ export class Metrics {
     new Counter({
       name: 'etcdns_etcd_relists_total',
       help: 'Complete re-lists of the prefix after the watch lost its place (compaction, gap).',
+      // Each worker re-lists on its own, and each re-list is a load on etcd: they add up.
+      aggregator: 'sum',
       registers,
       collect() {
         const status = mirror();
@@ -404,4 +572,15 @@ export class Metrics {
       },
     });
   }
+}
+
+/**
+ * Merges the metrics of `--workers` processes into one registry for the primary to serve on
+ * /metrics. Each entry is one worker's `await metrics.registry.getMetricsAsJSON()` (plain data,
+ * so it can cross IPC); every metric family is combined by the `aggregator` it was made with
+ * (see the top of this file). A thin wrapper over prom-client's AggregatorRegistry.aggregate,
+ * which needs no cluster module and keeps the primary from depending on prom-client itself.
+ */
+export function aggregateWorkerMetrics(perWorker: readonly MetricObjectWithValues<MetricValue<string>>[][]): Registry {
+  return AggregatorRegistry.aggregate<PrometheusContentType>([...perWorker]);
 }
