@@ -428,6 +428,49 @@ describe('overload: the forwarder counts what it holds (in process)', () => {
       silent.close();
     }
   });
+
+  it('answers from the cache while every slot waits for a silent upstream', async () => {
+    // An upstream that answers names starting with "cached" and ignores the rest.
+    const upstream = createSocket('udp4');
+    await new Promise<void>((resolve) => upstream.bind(0, '127.0.0.1', resolve));
+    upstream.on('message', (message, from) => {
+      const asked = parseReply(message);
+      if (!asked.questions[0]!.name.startsWith('cached')) return;
+      asked.header.qr = 1;
+      asked.answers.push({ name: asked.questions[0]!.name, type: 1, class: 1, ttl: 300, address: '192.0.2.7' } as never);
+      upstream.send(asked.toBuffer(), from.port, from.address);
+    });
+    const forwarder = new Forwarder({
+      routes: [{ zone: 'example', upstreams: [{ host: '127.0.0.1', port: upstream.address().port }] }],
+      policy: 'sequential',
+      tryTimeoutMs: 300,
+      maxFailures: 100,
+      healthCheckIntervalMs: 1000,
+      cache: { maxEntries: 10, maxBytes: 1 << 20, maxTtlSeconds: 60, maxNegativeTtlSeconds: 60, staleSeconds: 0 },
+      logger: silentLogger(),
+      maxConcurrent: 2,
+    });
+    try {
+      const query = (i: number, name: string) => (decodeQuery(buildQuery({ name, type: 'A', id: i })) as { query: Query }).query;
+      expect(parseReply(await forwarder.forward(query(1, 'cached.elsewhere.example'), 512, 1232)).answers).toHaveLength(1);
+      const stuck = [2, 3].map((i) => forwarder.forward(query(i, `n${i}.elsewhere.example`), 512, 1232));
+      expect(forwarder.inFlight).toBe(2);
+      // At the cap, but the cache has it: answered at once, not refused.
+      const hit = forwarder.forward(query(4, 'cached.elsewhere.example'), 512, 1232);
+      expect(hit).toBeInstanceOf(Uint8Array);
+      const reply = parseReply(hit as Buffer);
+      expect(reply.header.rcode).toBe(RCODE.NOERROR);
+      expect(reply.header.id).toBe(4);
+      expect(reply.answers.map((a) => (a as { address?: string }).address)).toEqual(['192.0.2.7']);
+      expect(forwarder.refusedOverLimit).toBe(0);
+      // A question the cache lacks is still refused at the cap.
+      expect(parseReply(await forwarder.forward(query(5, 'other.elsewhere.example'), 512, 1232)).header.rcode).toBe(RCODE.REFUSED);
+      await Promise.all(stuck);
+    } finally {
+      await forwarder.close();
+      upstream.close();
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -145,18 +145,28 @@ export class ReplyCache<C extends object> {
   }
 
   /**
+   * What the cache can answer for `key` right now, without asking upstream: a fresh entry, or
+   * (RFC 8767 §5) an expired one whose refresh failed a moment ago, so that every client does
+   * not wait for the upstreams' timeouts again until the recheck time. Synchronous, so that a
+   * hit costs no promise.
+   */
+  peek(key: string): Lookup | undefined {
+    const entry = this.#lru.get(key);
+    if (!entry) return undefined;
+    const now = this.#clock.now();
+    if (now < entry.freshUntil) return { kind: 'hit', entry };
+    if (now < entry.recheckAt && now < entry.staleUntil) return { kind: 'stale', entry };
+    return undefined;
+  }
+
+  /**
    * The cached reply for `key`, or the upstreams' via `fetch(context)`. `context` describes
    * the question; only the first of concurrent lookups of a key has its context used.
    */
   async lookup(key: string, context: C): Promise<Lookup> {
-    const now = this.#clock.now();
+    const answered = this.peek(key);
+    if (answered) return answered;
     const entry = this.#lru.get(key);
-    if (entry) {
-      if (now < entry.freshUntil) return { kind: 'hit', entry };
-      // RFC 8767 §5: a refresh failed a moment ago; do not make every client wait for the
-      // upstreams' timeouts again until the recheck time.
-      if (now < entry.recheckAt && now < entry.staleUntil) return { kind: 'stale', entry };
-    }
     let reason: string;
     try {
       const fetched = await this.#lru.fetch(key, { forceRefresh: entry !== undefined, context });

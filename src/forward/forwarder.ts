@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import type { Query } from '../wire/query.js';
 import { relayToClient, STALE_TTL_SECONDS } from '../wire/relay.js';
 import { questionSection, renderBare } from '../wire/response.js';
-import { ReplyCache, cacheKey, type FetchResult } from './cache.js';
+import { ReplyCache, cacheKey, type FetchResult, type Lookup } from './cache.js';
 import { UpstreamClient } from './client.js';
 import { UpstreamPool } from './pool.js';
 import type { ForwarderOptions, ForwardObserver, ForwardRoute, Upstream } from './types.js';
@@ -20,8 +20,8 @@ export const DEFAULT_MAX_CONCURRENT = 1000;
 /** ForwarderOptions plus the concurrency cap. */
 export interface ForwarderLimits {
   /**
-   * Client queries in the forwarder at once (waiting for the cache, an upstream, or a query
-   * for the same question already on its way); beyond it a query is REFUSED at once.
+   * Client queries waiting at once (for an upstream, or for a query for the same question
+   * already on its way); beyond it a query the cache cannot answer is REFUSED at once.
    * Default DEFAULT_MAX_CONCURRENT.
    */
   readonly maxConcurrent?: number;
@@ -118,23 +118,37 @@ export class Forwarder {
   }
 
   /**
-   * The reply for this client, at most `maxSize` octets. Never rejects: SERVFAIL when every
-   * upstream fails and nothing stale may be served; REFUSED when no route covers the name.
+   * The reply for this client, at most `maxSize` octets: at once (a Buffer) when the cache
+   * has it, else a promise. Never rejects: SERVFAIL when every upstream fails and nothing
+   * stale may be served; REFUSED when no route covers the name.
+   *
+   * `query.message` may be a view into a buffer the caller reuses (TCP): it is only read
+   * before this returns, and copied when the answer has to wait.
    */
-  async forward(query: Query, maxSize: number, advertisedUdpSize: number): Promise<Buffer> {
+  forward(query: Query, maxSize: number, advertisedUdpSize: number): Buffer | Promise<Buffer> {
+    const route = this.route(query.name);
+    if (!route || this.#closed) return this.#bare(query, this.#closed ? Rcode.SERVFAIL : Rcode.REFUSED, advertisedUdpSize);
+    const key = cacheKey(query);
+    const answered = this.#cache.peek(key);
+    if (answered) return this.#reply(answered, query, maxSize, advertisedUdpSize);
     // Every query waiting here holds memory (its copy of the message, a promise, a timer
     // upstream) for up to the upstream timeouts. When the upstreams are slower than the
     // clients, that is a queue with no bound but the client's rate: cap it, and refuse at
     // once beyond, as CoreDNS `forward` does with `max_concurrent` (REFUSED, so that the
-    // client tries another server rather than waiting). Cache hits count too, but leave
-    // within a microtask, so the cap only bites while upstream answers are slow.
+    // client tries another server rather than waiting). Answers from the cache never wait,
+    // so they are never refused: only questions that must go upstream count.
     if (this.#inFlight >= this.#maxConcurrent) {
       this.#refusedOverLimit++;
       return this.#bare(query, Rcode.REFUSED, advertisedUdpSize);
     }
+    return this.#waitForUpstream(key, { ...query, message: Buffer.from(query.message) }, route, maxSize, advertisedUdpSize);
+  }
+
+  async #waitForUpstream(key: string, query: Query, route: ForwardRoute, maxSize: number, advertisedUdpSize: number): Promise<Buffer> {
     this.#inFlight++;
     try {
-      return await this.#forward(query, maxSize, advertisedUdpSize);
+      const found = await this.#cache.lookup(key, { query, upstreams: route.upstreams });
+      return this.#reply(found, query, maxSize, advertisedUdpSize);
     } catch (e) {
       this.#logger.error({ err: e, name: query.name }, 'forward: unexpected failure');
       return this.#bare(query, Rcode.SERVFAIL, advertisedUdpSize);
@@ -143,10 +157,7 @@ export class Forwarder {
     }
   }
 
-  async #forward(query: Query, maxSize: number, advertisedUdpSize: number): Promise<Buffer> {
-    const route = this.route(query.name);
-    if (!route || this.#closed) return this.#bare(query, this.#closed ? Rcode.SERVFAIL : Rcode.REFUSED, advertisedUdpSize);
-    const found = await this.#cache.lookup(cacheKey(query), { query, upstreams: route.upstreams });
+  #reply(found: Lookup, query: Query, maxSize: number, advertisedUdpSize: number): Buffer {
     switch (found.kind) {
       case 'hit':
       case 'fetched': {

@@ -46,8 +46,12 @@ export interface ResponderOptions {
 export interface Recursion {
   /** Whether this client may recurse through us (never an open resolver). */
   allows(address: string): boolean;
-  /** The reply from upstream (or cache) for this client; never rejects. */
-  forward(query: Query, maxSize: number, advertisedUdpSize: number): Promise<Buffer>;
+  /**
+   * The reply from the cache (at once) or upstream (a promise) for this client; never
+   * rejects. `query.message` may be a view into the transport's buffer: read it before
+   * returning, copy what is kept across a wait.
+   */
+  forward(query: Query, maxSize: number, advertisedUdpSize: number): Buffer | Promise<Buffer>;
 }
 
 export interface QueryEvent {
@@ -132,12 +136,13 @@ export class Responder {
     if (cached?.zone !== undefined && this.#options.unavailableZones?.().has(cached.zone)) rcode = Rcode.SERVFAIL;
 
     if (!cached && rcode === Rcode.REFUSED && recursion && query.flags & Flag.RD && this.#forwardable(query)) {
-      // Over TCP the message is a view into the socket's buffer: keep our own copy across the wait.
-      const own: Query = { ...query, message: Buffer.from(query.message) };
-      return recursion.forward(own, maxSize, advertisedUdpSize).then((reply) => {
+      const forwarded = recursion.forward(query, maxSize, advertisedUdpSize);
+      const report = (reply: Buffer): Buffer => {
         this.#report(context, undefined, query.type, query.name, reply.length >= 4 ? reply[3]! & 0x0f : Rcode.SERVFAIL, reply, startedAt);
         return reply;
-      });
+      };
+      // A cache hit comes back at once: no promise on the path of most forwarded queries.
+      return forwarded instanceof Uint8Array ? report(forwarded) : forwarded.then(report);
     }
 
     let reply: Buffer;
