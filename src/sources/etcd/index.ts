@@ -72,8 +72,8 @@ class TNode {
 /** A run of children, sorted by label; copied whole when a batch changes one of them. */
 interface Chunk {
   owner: number;
-  readonly labels: string[];
-  readonly nodes: TNode[];
+  labels: readonly string[];
+  nodes: readonly TNode[];
 }
 
 /** Children per chunk before a split: bounds what one copy-on-write copies. */
@@ -87,15 +87,22 @@ const CHUNK_MAX = 64;
  * Sorted order also gives answers in a stable order without sorting.
  *
  * A Kids object belongs to one TNode and is copied with it; chunks carry their own owner.
+ *
+ * Arrays are replaced (toSpliced) rather than grown in place: V8 grows an array that is
+ * pushed or spliced into to a capacity of 17+ slots, and most trie nodes have one to three
+ * children, so growing in place cost ~130 bytes per array, ~300 bytes per key at 100k keys
+ * (measured with 100k SkyDNS keys in one process: the index went from ~1065 to ~846 bytes
+ * per key).
  */
 class Kids {
   constructor(
-    readonly chunks: Chunk[],
+    public chunks: readonly Chunk[],
     public size: number,
   ) {}
 
   clone(): Kids {
-    return new Kids(this.chunks.slice(), this.size);
+    // The chunk index is replaced, never written in place: the copy may share it.
+    return new Kids(this.chunks, this.size);
   }
 
   get(label: string): TNode | undefined {
@@ -107,9 +114,8 @@ class Kids {
   }
 
   set(label: string, node: TNode, epoch: number): void {
-    const chunks = this.chunks;
-    if (chunks.length === 0) {
-      chunks.push({ owner: epoch, labels: [label], nodes: [node] });
+    if (this.chunks.length === 0) {
+      this.chunks = [{ owner: epoch, labels: [label], nodes: [node] }];
       this.size = 1;
       return;
     }
@@ -117,15 +123,18 @@ class Kids {
     const c = this.#own(ci, epoch);
     const i = lowerBound(c.labels, label);
     if (c.labels[i] === label) {
-      c.nodes[i] = node;
+      c.nodes = c.nodes.with(i, node);
       return;
     }
-    c.labels.splice(i, 0, label);
-    c.nodes.splice(i, 0, node);
+    c.labels = c.labels.toSpliced(i, 0, label);
+    c.nodes = c.nodes.toSpliced(i, 0, node);
     this.size++;
     if (c.labels.length > CHUNK_MAX) {
       const half = c.labels.length >> 1;
-      chunks.splice(ci + 1, 0, { owner: epoch, labels: c.labels.splice(half), nodes: c.nodes.splice(half) });
+      const upper: Chunk = { owner: epoch, labels: c.labels.slice(half), nodes: c.nodes.slice(half) };
+      c.labels = c.labels.slice(0, half);
+      c.nodes = c.nodes.slice(0, half);
+      this.chunks = this.chunks.toSpliced(ci + 1, 0, upper);
     }
   }
 
@@ -136,10 +145,10 @@ class Kids {
     const i = lowerBound(c0.labels, label);
     if (c0.labels[i] !== label) return;
     const c = this.#own(ci, epoch);
-    c.labels.splice(i, 1);
-    c.nodes.splice(i, 1);
+    c.labels = c.labels.toSpliced(i, 1);
+    c.nodes = c.nodes.toSpliced(i, 1);
     this.size--;
-    if (c.labels.length === 0) this.chunks.splice(ci, 1);
+    if (c.labels.length === 0) this.chunks = this.chunks.toSpliced(ci, 1);
   }
 
   /** Children in label order. */
@@ -163,8 +172,9 @@ class Kids {
   #own(ci: number, epoch: number): Chunk {
     const c = this.chunks[ci]!;
     if (c.owner === epoch) return c;
-    const copy = { owner: epoch, labels: c.labels.slice(), nodes: c.nodes.slice() };
-    this.chunks[ci] = copy;
+    // The arrays are never written in place (see above): sharing them until replaced is safe.
+    const copy: Chunk = { owner: epoch, labels: c.labels, nodes: c.nodes };
+    this.chunks = this.chunks.with(ci, copy);
     return copy;
   }
 }
