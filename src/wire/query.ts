@@ -138,7 +138,11 @@ export function decodeQuery(message: Buffer): Decoded {
  * out loops), names over 255 octets (RFC 1035 §4.1.4, §2.3.4).
  */
 export function readName(msg: Buffer, offset: number): { name: Name; end: number; inline: boolean } | string {
-  let name = '';
+  // The canonical text is assembled as bytes in `nameBytes` and turned into a string once: one
+  // allocation per name instead of one per character (this runs for every query).
+  let length = 0;
+  // Positions of '.' octets inside labels, rare: they become DOT_IN_LABEL, which is not Latin-1.
+  let dotsInLabels: number[] | undefined;
   let pos = offset;
   let end = -1;
   let octets = 1;
@@ -165,15 +169,23 @@ export function readName(msg: Buffer, offset: number): { name: Name; end: number
     octets += len + 1;
     if (octets > MAX_NAME_OCTETS) return 'longer than 255 octets';
     if (pos + 1 + len > msg.length) return 'label runs past the end of the message';
-    if (name.length > 0) name += '.';
+    if (length > 0) nameBytes[length++] = 0x2e;
     for (let i = pos + 1; i <= pos + len; i++) {
       const c = msg[i]!;
-      name += c >= 65 && c <= 90 ? String.fromCharCode(c + 32) : c === 0x2e ? DOT_IN_LABEL : String.fromCharCode(c);
+      if (c === 0x2e) (dotsInLabels ??= []).push(length);
+      // Canonical form: ASCII upper case folded (RFC 4343); other octets as they are.
+      nameBytes[length++] = c >= 65 && c <= 90 ? c + 32 : c;
     }
     pos += len + 1;
   }
+  // Latin-1 maps each octet to the code point of the same value, as String.fromCharCode does.
+  let name = nameBytes.toString('latin1', 0, length);
+  if (dotsInLabels) for (const at of dotsInLabels) name = name.slice(0, at) + DOT_IN_LABEL + name.slice(at + 1);
   return { name, end, inline: lowestJump === offset };
 }
+
+/** Scratch space for readName; a name is at most 255 octets, so its text at most 254 characters. */
+const nameBytes = Buffer.alloc(MAX_NAME_OCTETS);
 
 /** The OPT record at `at`; null when the record there is something else (e.g. TSIG). */
 function readOpt(msg: Buffer, at: number): Edns | string | null {
