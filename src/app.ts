@@ -19,6 +19,7 @@ import type { ForwardRoute } from './forward/types.js';
 import { chaosNames } from './server/chaos.js';
 import { Responder, type Recursion } from './server/responder.js';
 import { ResponseRateLimiter } from './server/ratelimit.js';
+import { warmUpQueryPath } from './server/warmup.js';
 import { createEtcdClient } from './sources/etcd/client.js';
 import { SkyDnsIndex } from './sources/etcd/index.js';
 import { EtcdMirror } from './sources/etcd/mirror.js';
@@ -152,6 +153,13 @@ export async function runServer(
       opsAddresses = await ops.listen();
       closeOps = () => ops!.close();
     }
+
+    // Compile the query path before the first client arrives (see warmup.ts); a separate
+    // Responder, so that neither metrics, the query log nor the reply cache see made-up queries.
+    warmUpQueryPath(
+      new Responder({ snapshot: () => table.current, logger, ednsUdpSize: config.ednsUdpSize, chaos: undefined, logQueries: false }).handle,
+      table.current.zones.keys(),
+    );
 
     const transport = new DnsTransport({
       handler: responder.handle,

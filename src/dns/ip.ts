@@ -1,9 +1,33 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 
-/** IPv4 dotted quad to 4 octets; undefined when not a valid address. */
+/**
+ * IPv4 dotted quad to 4 octets; undefined when not a valid address. Accepts exactly what
+ * node:net's isIPv4 accepts (four decimal octets 0-255, no leading zeros), read in one pass:
+ * every A record a reply template encodes goes through here.
+ */
 export function ipv4Bytes(address: string): Uint8Array | undefined {
-  if (!isIPv4(address)) return undefined;
-  return Uint8Array.from(address.split('.'), Number);
+  const out = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || part === 3) return undefined;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+      continue;
+    }
+    if (c < 0x30 || c > 0x39) return undefined;
+    // "01" is not an octet: a leading zero reads as octal in some parsers, so none allow it.
+    if (digits === 1 && value === 0) return undefined;
+    value = value * 10 + (c - 0x30);
+    if (++digits > 3 || value > 255) return undefined;
+  }
+  if (part !== 3 || digits === 0) return undefined;
+  out[3] = value;
+  return out;
 }
 
 /** IPv6 text (RFC 4291 §2.2, including `::` and an embedded IPv4 tail) to 16 octets. */
