@@ -350,10 +350,11 @@ function startEtcd(config: ServeConfig, logger: Logger, clock: Clock, table: Rec
   return {
     status,
     servable() {
-      const s = mirror.state;
-      if (!s.synced) return false;
-      if (config.maxStaleMs <= 0 || s.disconnectedSince === undefined) return true;
-      return clock.now() - s.disconnectedSince <= config.maxStaleMs;
+      // Asked once per query for etcd zones: no copy of the mirror's state.
+      if (!mirror.isSynced) return false;
+      const since = mirror.disconnectedSince;
+      if (config.maxStaleMs <= 0 || since === undefined) return true;
+      return clock.now() - since <= config.maxStaleMs;
     },
     describe() {
       const s = mirror.state;

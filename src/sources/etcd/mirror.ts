@@ -382,6 +382,18 @@ export class EtcdMirror {
     return { ...this.s };
   }
 
+  /**
+   * Whether the initial list is done, and since when etcd has been unreachable: what the query
+   * path asks on every query, read without copying the whole state.
+   */
+  get isSynced(): boolean {
+    return this.s.synced;
+  }
+
+  get disconnectedSince(): number | undefined {
+    return this.s.disconnectedSince;
+  }
+
   /** Resolves after the first full sync (rejects if stopped before). */
   synced(): Promise<void> {
     return this.syncedPromise;
