@@ -397,21 +397,25 @@ describe('overload: --forward-max-concurrent refuses at once instead of queueing
 });
 
 describe('overload: the forwarder counts what it holds (in process)', () => {
-  it('refuses over maxConcurrent synchronously and gives every slot back, whatever the outcome', async () => {
-    const silent = createSocket('udp4');
-    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
-    const forwarder = new Forwarder({
-      routes: [{ zone: 'example', upstreams: [{ host: '127.0.0.1', port: silent.address().port }] }],
+  /** A forwarder for `example` to one loopback upstream, at most `maxConcurrent` queries waiting. */
+  const cappedForwarder = (port: number, maxConcurrent: number) =>
+    new Forwarder({
+      routes: [{ zone: 'example', upstreams: [{ host: '127.0.0.1', port }] }],
       policy: 'sequential',
       tryTimeoutMs: 300,
       maxFailures: 100,
       healthCheckIntervalMs: 1000,
       cache: { maxEntries: 10, maxBytes: 1 << 20, maxTtlSeconds: 60, maxNegativeTtlSeconds: 60, staleSeconds: 0 },
       logger: silentLogger(),
-      maxConcurrent: 3,
+      maxConcurrent,
     });
+  const query = (i: number, name = `n${i}.elsewhere.example`) => (decodeQuery(buildQuery({ name, type: 'A', id: i })) as { query: Query }).query;
+
+  it('refuses over maxConcurrent synchronously and gives every slot back, whatever the outcome', async () => {
+    const silent = createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    const forwarder = cappedForwarder(silent.address().port, 3);
     try {
-      const query = (i: number, name = `n${i}.elsewhere.example`) => (decodeQuery(buildQuery({ name, type: 'A', id: i })) as { query: Query }).query;
       const pending = [0, 1, 2].map((i) => forwarder.forward(query(i), 512, 1232));
       expect(forwarder.inFlight).toBe(3);
       const refused = await Promise.all([3, 4].map((i) => forwarder.forward(query(i), 512, 1232)));
@@ -440,18 +444,8 @@ describe('overload: the forwarder counts what it holds (in process)', () => {
       asked.answers.push({ name: asked.questions[0]!.name, type: 1, class: 1, ttl: 300, address: '192.0.2.7' } as never);
       upstream.send(asked.toBuffer(), from.port, from.address);
     });
-    const forwarder = new Forwarder({
-      routes: [{ zone: 'example', upstreams: [{ host: '127.0.0.1', port: upstream.address().port }] }],
-      policy: 'sequential',
-      tryTimeoutMs: 300,
-      maxFailures: 100,
-      healthCheckIntervalMs: 1000,
-      cache: { maxEntries: 10, maxBytes: 1 << 20, maxTtlSeconds: 60, maxNegativeTtlSeconds: 60, staleSeconds: 0 },
-      logger: silentLogger(),
-      maxConcurrent: 2,
-    });
+    const forwarder = cappedForwarder(upstream.address().port, 2);
     try {
-      const query = (i: number, name: string) => (decodeQuery(buildQuery({ name, type: 'A', id: i })) as { query: Query }).query;
       expect(parseReply(await forwarder.forward(query(1, 'cached.elsewhere.example'), 512, 1232)).answers).toHaveLength(1);
       const stuck = [2, 3].map((i) => forwarder.forward(query(i, `n${i}.elsewhere.example`), 512, 1232));
       expect(forwarder.inFlight).toBe(2);
