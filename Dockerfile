@@ -8,9 +8,11 @@
 # no compiler, no dev dependency and no source ends up in the image that runs.
 # test/deploy.test.ts replays the COPY and RUN steps of both stages in a temporary directory.
 
-# Official image, pinned to the Node major the server is tested on; the same base for both
-# stages so that anything npm builds in the first runs in the second.
-FROM node:22-bookworm-slim AS build
+# Official images, pinned to the Node major the server is tested on. The build stage is the
+# full image because it has a C compiler for the native UDP addon (native/udp_batch.c); the
+# same Debian release (bookworm, same glibc) as the slim final stage, so that what it builds
+# runs there.
+FROM node:22-bookworm AS build
 WORKDIR /app
 # The lock file first: the dependency layer is rebuilt only when the dependencies change.
 # --ignore-scripts: package.json's "prepare" would run tsc before the sources are here, and
@@ -19,7 +21,10 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+COPY native ./native
+COPY scripts/build-native.mjs ./scripts/build-native.mjs
+# The image must have the batched UDP engine: fail the build rather than ship the fallback.
+RUN ETCDNS_REQUIRE_NATIVE=1 npm run build
 # Drops the dev dependencies from node_modules, which the next stage copies as it is.
 RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
@@ -31,6 +36,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/native/build ./native/build
 # The example zone, served by default (--zones zones, relative to /app). Kubernetes mounts
 # its own zones over a directory of its choosing (k8s/base/etcdns.yaml).
 COPY zones ./zones

@@ -11,6 +11,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
+# The native UDP addon is optional for users (dgram is the fallback) but not here: the tests
+# of the batched engine must run, not be skipped because a build quietly fell back.
+export ETCDNS_REQUIRE_NATIVE=1
 npm run --silent build
 npm run --silent typecheck
 

@@ -26,7 +26,7 @@ import { EtcdMirror } from './sources/etcd/mirror.js';
 import { ZoneDirectory } from './sources/zonefile/directory.js';
 import { layerZones } from './table/layered.js';
 import { RecordTable } from './table/table.js';
-import { DnsTransport } from './transport/server.js';
+import { DnsTransport, resolveUdpIo } from './transport/server.js';
 import { formatHostPort } from './net.js';
 import { packageVersion } from './version.js';
 import type { WorkerLink } from './cluster/worker.js';
@@ -161,10 +161,15 @@ export async function runServer(
       table.current.zones.keys(),
     );
 
+    const udpIo = resolveUdpIo(config.udpIo);
+    if (config.udpIo === 'batch' && udpIo.engine !== 'batch') throw new ConfigError(`--udp-io batch: ${udpIo.why}`);
+    if (config.udpIo === 'auto' && udpIo.engine === 'dgram') logger.info({ reason: udpIo.why }, 'udp: using dgram');
     const transport = new DnsTransport({
       handler: responder.handle,
       logger,
       clock,
+      // In a --workers group every process binds the port itself (SO_REUSEPORT).
+      udp: { io: config.udpIo, reusePort: worker !== undefined },
       options: {
         tcpIdleTimeoutMs: config.tcpIdleTimeoutMs,
         tcpMaxConnections: config.tcpMaxConnections,
@@ -178,7 +183,7 @@ export async function runServer(
     const addresses = bound.map((b) => ({ transport: b.transport, host: b.host, port: b.port }));
     const shown = addresses.map((a) => `${a.transport}://${formatHostPort(a.host, a.port)}`);
     // A worker's line is not "listening": the primary says that once every worker is.
-    logger.info({ addresses: shown, ...opsAddresses }, worker ? 'worker listening' : 'listening');
+    logger.info({ addresses: shown, udpIo: transport.udpEngine, ...opsAddresses }, worker ? 'worker listening' : 'listening');
     worker?.listening(shown);
 
     let closing: Promise<void> | undefined;

@@ -187,3 +187,18 @@ describe('malformed input never crashes the server', () => {
     expect(parseReply(tcpAfter[0]!).answers[0]!.type).toBe(TYPE.A);
   });
 });
+
+describe('--udp-io', () => {
+  it('serves UDP through the native batch engine by default, and through dgram when asked', async () => {
+    expect(server.logs.find((l) => l.msg === 'listening')!.udpIo).toBe('batch');
+    const viaDgram = await startServer(['--zones', zones.dir, '--udp-io', 'dgram']);
+    try {
+      expect(viaDgram.logs.find((l) => l.msg === 'listening')!.udpIo).toBe('dgram');
+      const r = await dig(viaDgram.port, ['_http._tcp.api.example.test', 'SRV']);
+      expect(r.status).toBe('NOERROR');
+      expect(r.answer.map((a) => a.data).sort()).toEqual(['10 40 8081 api2.example.test.', '10 60 8080 api1.example.test.']);
+    } finally {
+      expect(await viaDgram.stop()).toBe(0);
+    }
+  });
+});

@@ -7,6 +7,7 @@ import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig, digUntil } from './support/dig.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
+import { freePort } from './support/ports.js';
 import { buildQuery, parseReply } from './support/packets.js';
 import { startServer, type ServerProcess } from './support/server.js';
 import { tempZones } from './support/zones.js';
@@ -67,7 +68,9 @@ describe('--workers with zone files', () => {
   const zones = tempZones({ 'workers.test.zone': zone('192.0.2.1') });
 
   beforeAll(async () => {
-    server = await startServer(['--workers', '2', '--zones', zones.dir, '--log-queries']);
+    // A fixed port: each worker binds it itself with SO_REUSEPORT (the batched UDP engine).
+    // The etcd group below listens on port 0, where workers share one dgram socket instead.
+    server = await startServer(['--workers', '2', '--zones', zones.dir, '--log-queries', '--listen', `127.0.0.1:${await freePort()}`]);
   }, 30_000);
   afterAll(async () => {
     await server?.stop();
@@ -84,13 +87,14 @@ describe('--workers with zone files', () => {
     // Both workers hold the same port, and the primary reported that one.
     const workerAddresses = server.logs.filter((l) => l.msg === 'worker listening').map((l) => l.addresses);
     expect(workerAddresses).toEqual([listening.addresses, listening.addresses]);
+    expect(server.logs.filter((l) => l.msg === 'worker listening').map((l) => l.udpIo)).toEqual(['batch', 'batch']);
   });
 
   it('answers over UDP and TCP from both workers', async () => {
     expect((await dig(server.port, ['www.workers.test', 'A'])).answer[0]?.data).toBe('192.0.2.1');
     expect((await dig(server.port, ['+tcp', 'www.workers.test', 'A'])).answer[0]?.data).toBe('192.0.2.1');
-    // Many clients at once: the kernel hands datagrams to whichever worker reads first, so
-    // over a few bursts both answer.
+    // Many clients at once: the kernel spreads client addresses over the workers' sockets
+    // (SO_REUSEPORT), so over a few bursts both answer.
     const answeredBy = new Set<unknown>();
     for (let round = 0; round < 10 && answeredBy.size < 2; round++) {
       expect(await burst(server.port, 'www.workers.test', 50)).toBe(50);
@@ -164,6 +168,8 @@ describe('--workers with etcd', () => {
     server = await startServer(['--workers', '2', '--zones', empty.dir, '--etcd', etcd.endpoints[0]!, '--etcd-zone', 'pool.test']);
     await expect.poll(async () => (await fetch(`${opsUrl(server, 'ready')}/ready`)).status, { timeout: 10_000 }).toBe(200);
     expect((await dig(server.port, ['www.pool.test', 'A'])).answer[0]?.data).toBe('198.51.100.1');
+    // Port 0: the workers share the one socket the cluster bound (a port per worker otherwise).
+    expect(server.logs.filter((l) => l.msg === 'worker listening').map((l) => l.udpIo)).toEqual(['dgram', 'dgram']);
 
     await etcd.client.put('/skydns/test/pool/www').value(JSON.stringify({ host: '198.51.100.2' }));
     await digUntil(server.port, ['www.pool.test', 'A'], (r) => r.answer[0]?.data === '198.51.100.2', 3000);

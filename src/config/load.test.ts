@@ -49,6 +49,7 @@ describe('the option table', () => {
     expect(options.map((o) => [o.name, o.kind, defaultText(o), o.env])).toEqual([
       ['listen', 'list', '127.0.0.1:5353', 'ETCDNS_LISTEN'],
       ['workers', 'integer', '1', 'ETCDNS_WORKERS'],
+      ['udp-io', 'enum', 'auto', 'ETCDNS_UDP_IO'],
       ['zones', 'string', 'zones', 'ETCDNS_ZONES'],
       ['etcd', 'list', 'none', 'ETCDNS_ETCD'],
       ['etcd-prefix', 'string', '/skydns', 'ETCDNS_ETCD_PREFIX'],
@@ -111,6 +112,7 @@ describe('defaults', () => {
     expect({ ...config, explicit: [...config.explicit] }).toEqual({
       listen: [{ host: '127.0.0.1', port: 5353 }],
       workers: 1,
+      udpIo: 'auto',
       zones: '/srv/etcdns/zones',
       etcd: [],
       etcdPrefix: '/skydns',

@@ -719,6 +719,14 @@ export const SERVE_OPTIONS = [
     // Each worker holds a full mirror: more than a big machine has cores is a typo.
     max: 64,
   }),
+  enumOption({
+    name: 'udp-io',
+    key: 'udpIo',
+    description:
+      'How DNS over UDP is read and written: batch (recvmmsg/sendmmsg through the native addon `npm run build` compiles on Linux; several queries per system call), dgram (Node\'s dgram, one call per datagram), or auto (batch when the addon is built, else dgram).',
+    choices: ['auto', 'batch', 'dgram'],
+    default: 'auto',
+  }),
   stringOption({
     name: 'zones',
     key: 'zones',

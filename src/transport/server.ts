@@ -4,8 +4,9 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { Reporter, errorText } from './reporter.js';
 import { TcpConnection, type ConnectionHost } from './tcp-connection.js';
-import type { QueryHandler, TransportEvent, TransportOptions } from './types.js';
+import type { QueryContext, QueryHandler, TransportEvent, TransportOptions } from './types.js';
 import { describeBindError, formatHostPort } from '../net.js';
+import { BatchUdpEndpoint, loadUdpBatch, type UdpBatchAddon } from './udp-batch.js';
 
 export type { QueryContext, QueryHandler, TransportEvent, TransportEventType, TransportOptions } from './types.js';
 
@@ -50,12 +51,44 @@ const PORT_ZERO_ATTEMPTS = 8;
 
 const DEFAULT_GRACE_MS = 5000;
 
+/** A bound UDP socket of either engine. */
+interface UdpListener {
+  readonly engine: 'batch' | 'dgram';
+  readonly port: number;
+  close(): Promise<void>;
+}
+
 interface BoundPair {
   host: string;
   port: number;
   family: 'IPv4' | 'IPv6';
-  udp: dgram.Socket;
+  udp: UdpListener;
   tcp: net.Server;
+}
+
+/**
+ * How UDP is read and written. 'batch': the native addon (recvmmsg/sendmmsg, udp-batch.ts);
+ * 'dgram': Node's dgram; 'auto': batch when the addon is built, else dgram.
+ */
+export type UdpIo = 'auto' | 'batch' | 'dgram';
+
+export interface UdpOptions {
+  io: UdpIo;
+  /**
+   * Set SO_REUSEPORT on batch sockets, so that every process of a --workers group binds the
+   * same port and the kernel spreads clients over them. Needs a fixed port: with port 0 each
+   * process would get a port of its own, so dgram (whose cluster-shared socket has one) is
+   * used then.
+   */
+  reusePort: boolean;
+}
+
+/** The engine `io` resolves to on this machine, or why 'batch' cannot be had. */
+export function resolveUdpIo(io: UdpIo): { engine: 'batch'; addon: UdpBatchAddon } | { engine: 'dgram'; why?: string } {
+  if (io === 'dgram') return { engine: 'dgram' };
+  const loaded = loadUdpBatch();
+  if ('addon' in loaded) return { engine: 'batch', addon: loaded.addon };
+  return { engine: 'dgram', why: loaded.error };
 }
 
 /**
@@ -69,6 +102,8 @@ export class DnsTransport {
   private readonly reporter: Reporter;
   private readonly host: ConnectionHost;
 
+  private readonly udpAddon: UdpBatchAddon | null;
+  private readonly reusePort: boolean;
   private readonly pairs: BoundPair[] = [];
   private readonly connections = new Set<TcpConnection>();
   private readonly perClient = new Map<string, number>();
@@ -79,10 +114,16 @@ export class DnsTransport {
     handler: QueryHandler;
     logger: Logger;
     options: TransportOptions;
+    /** Default: dgram. */
+    udp?: UdpOptions;
     clock?: Clock;
     onEvent?: (e: TransportEvent) => void;
   }) {
     validateOptions(init.options);
+    const io = resolveUdpIo(init.udp?.io ?? 'dgram');
+    if (init.udp?.io === 'batch' && io.engine !== 'batch') throw new Error(`batched UDP is not available: ${io.why}`);
+    this.udpAddon = io.engine === 'batch' ? io.addon : null;
+    this.reusePort = init.udp?.reusePort ?? false;
     this.handler = init.handler;
     this.options = { ...init.options };
     this.clock = init.clock ?? systemClock;
@@ -94,6 +135,11 @@ export class DnsTransport {
       reporter: this.reporter,
       connectionClosed: (c) => this.connectionClosed(c),
     };
+  }
+
+  /** Which UDP engine the sockets use (before listen(): the one they will use on a fixed port). */
+  get udpEngine(): 'batch' | 'dgram' {
+    return this.pairs[0]?.udp.engine ?? (this.udpAddon === null ? 'dgram' : 'batch');
   }
 
   /** Open TCP connections right now. */
@@ -139,7 +185,7 @@ export class DnsTransport {
   private async shutdown(graceMs: number): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const p of this.pairs) {
-      waits.push(closeUdp(p.udp));
+      waits.push(p.udp.close());
       // Resolves once the server's last connection is gone, too.
       waits.push(closeServer(p.tcp));
     }
@@ -172,7 +218,7 @@ export class DnsTransport {
       try {
         return { host, port, family, udp, tcp: await this.bindTcp(host, port) };
       } catch (err) {
-        await closeUdp(udp);
+        await udp.close();
         throw err;
       }
     }
@@ -180,17 +226,38 @@ export class DnsTransport {
     // program may hold for TCP only. Try again with a fresh UDP port in that case.
     for (let attempt = 1; ; attempt++) {
       const udp = await this.bindUdp(host, 0, family);
-      const picked = udp.address().port;
+      const picked = udp.port;
       try {
         return { host, port: picked, family, udp, tcp: await this.bindTcp(host, picked) };
       } catch (err) {
-        await closeUdp(udp);
+        await udp.close();
         if (!(err instanceof ListenError) || err.code !== 'EADDRINUSE' || attempt >= PORT_ZERO_ATTEMPTS) throw err;
       }
     }
   }
 
-  private bindUdp(host: string, port: number, family: 'IPv4' | 'IPv6'): Promise<dgram.Socket> {
+  private async bindUdp(host: string, port: number, family: 'IPv4' | 'IPv6'): Promise<UdpListener> {
+    // SO_REUSEPORT across workers needs the port known up front (see UdpOptions.reusePort).
+    if (this.udpAddon !== null && !(this.reusePort && port === 0)) return this.bindBatch(this.udpAddon, host, port);
+    const socket = await this.bindDgram(host, port, family);
+    return { engine: 'dgram', port: socket.address().port, close: () => closeUdp(socket) };
+  }
+
+  private bindBatch(addon: UdpBatchAddon, host: string, port: number): UdpListener {
+    let endpoint: BatchUdpEndpoint;
+    try {
+      endpoint = BatchUdpEndpoint.open(addon, host, port, this.reusePort, {
+        answer: this.answerDatagram,
+        udpError: (err) => this.udpError(err),
+        dropped: (detail) => this.reporter.event('frame-dropped', detail),
+      });
+    } catch (err) {
+      throw new ListenError('udp', host, port, (err as NodeJS.ErrnoException).code, err);
+    }
+    return { engine: 'batch', port: endpoint.port, close: async () => endpoint.close() };
+  }
+
+  private bindDgram(host: string, port: number, family: 'IPv4' | 'IPv6'): Promise<dgram.Socket> {
     return new Promise((resolve, reject) => {
       // udp6 on '::' is dual-stack by default (ipv6Only false), which is what we want.
       const socket = dgram.createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4' });
@@ -245,51 +312,67 @@ export class DnsTransport {
 
   private async closePair(p: BoundPair): Promise<void> {
     for (const c of [...this.connections]) if (c.server === p.tcp) c.destroy();
-    await Promise.all([closeUdp(p.udp), closeServer(p.tcp)]);
+    await Promise.all([p.udp.close(), closeServer(p.tcp)]);
   }
 
   // ---- UDP ----------------------------------------------------------------------------
 
   private onDatagram(socket: dgram.Socket, localPort: number, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const context = { transport: 'udp', remoteAddress: rinfo.address, remotePort: rinfo.port, localPort } as const;
+    const reply = this.answerDatagram(msg, context, (late) => this.sendDgram(socket, late, rinfo));
+    if (reply !== null) this.sendDgram(socket, reply, rinfo);
+  }
+
+  /**
+   * One datagram through the handler, for both UDP engines: the reply to send now, or null
+   * (no reply, or one that `later` gets when the handler's promise settles).
+   */
+  private readonly answerDatagram = (msg: Buffer, context: QueryContext, later: (reply: Uint8Array) => void): Uint8Array | null => {
     if (msg.length === 0) {
       this.reporter.event('frame-dropped', 'empty udp datagram');
-      return;
+      return null;
     }
-    const context = { transport: 'udp', remoteAddress: rinfo.address, remotePort: rinfo.port, localPort } as const;
     let result: Buffer | null | Promise<Buffer | null>;
     try {
       result = this.handler(msg, context);
     } catch (err) {
       this.reporter.handlerFailed(err);
-      return;
+      return null;
     }
-    if (result === null || result === undefined) return;
-    if (result instanceof Uint8Array) {
-      this.sendUdp(socket, result, rinfo);
-      return;
-    }
+    if (result === null || result === undefined) return null;
+    if (result instanceof Uint8Array) return this.sendable(result);
     if (typeof (result as Partial<Promise<unknown>>).then !== 'function') {
       this.reporter.handlerFailed(new TypeError('handler returned neither a Buffer, null nor a Promise'));
-      return;
+      return null;
     }
     result.then(
       (reply) => {
         if (reply === null || reply === undefined) return;
-        if (reply instanceof Uint8Array) this.sendUdp(socket, reply, rinfo);
-        else this.reporter.handlerFailed(new TypeError('handler resolved to neither a Buffer nor null'));
+        if (!(reply instanceof Uint8Array)) {
+          this.reporter.handlerFailed(new TypeError('handler resolved to neither a Buffer nor null'));
+          return;
+        }
+        const sendable = this.sendable(reply);
+        if (sendable !== null) later(sendable);
       },
       (err: unknown) => this.reporter.handlerFailed(err),
     );
-  }
+    return null;
+  };
 
-  private sendUdp(socket: dgram.Socket, reply: Uint8Array, rinfo: dgram.RemoteInfo): void {
+  /** The reply if it can go out as a datagram now. */
+  private sendable(reply: Uint8Array): Uint8Array | null {
     // After close() began the socket may already be gone; the answer is moot then.
-    if (this.closePromise !== null || reply.length === 0) return;
+    if (this.closePromise !== null || reply.length === 0) return null;
     if (reply.length > MAX_UDP_PAYLOAD) {
       this.reporter.event('frame-dropped', `udp reply of ${reply.length} bytes exceeds ${MAX_UDP_PAYLOAD}`);
       this.reporter.warn('oversize-reply', undefined, `dropped a ${reply.length}-byte UDP reply: too large for a datagram`);
-      return;
+      return null;
     }
+    return reply;
+  }
+
+  private sendDgram(socket: dgram.Socket, reply: Uint8Array, rinfo: dgram.RemoteInfo): void {
     try {
       // With a callback, send errors (EMSGSIZE, ENETUNREACH, ...) come back here instead of
       // as an 'error' event; one shared callback, no closure per reply.

@@ -13,7 +13,10 @@ import {
   type QueryHandler,
   type TransportEvent,
   type TransportOptions,
+  type UdpIo,
+  resolveUdpIo,
 } from './server.js';
+import { loadUdpBatchFrom } from './udp-batch.js';
 
 // Real sockets on loopback only. Waits are bounded so a broken transport fails a test
 // instead of hanging it; assertions are on events and replies, not on elapsed time.
@@ -44,6 +47,8 @@ async function canConnectFrom(localAddress: string): Promise<boolean> {
 
 const HAVE_IPV6 = await canListen('::1');
 const HAVE_127_0_0_2 = await canConnectFrom('127.0.0.2');
+/** The UDP engines this machine has: the native one wherever `npm run build` could compile it. */
+const ENGINES: Array<Exclude<UdpIo, 'auto'>> = resolveUdpIo('batch').engine === 'batch' ? ['dgram', 'batch'] : ['dgram'];
 
 const DEFAULTS: TransportOptions = {
   tcpIdleTimeoutMs: 5000,
@@ -122,6 +127,7 @@ async function start(
   opts: Partial<TransportOptions> = {},
   handler?: QueryHandler,
   host = '127.0.0.1',
+  io: UdpIo = 'dgram',
 ): Promise<Started> {
   const events: TransportEvent[] = [];
   const calls: string[] = [];
@@ -130,6 +136,7 @@ async function start(
     handler: handler ?? testHandler(calls, contexts),
     logger: silentLogger(),
     options: { ...DEFAULTS, ...opts },
+    udp: { io, reusePort: false },
     onEvent: (e) => events.push(e),
   });
   transports.push(t);
@@ -229,9 +236,10 @@ function eventsOf(events: TransportEvent[], type: TransportEvent['type']): Trans
   return events.filter((e) => e.type === type);
 }
 
-describe('UDP', () => {
+describe.each(ENGINES)('UDP (%s)', (io) => {
   it('round trip with context', async () => {
-    const { port, contexts } = await start();
+    const { t, port, contexts } = await start({}, undefined, '127.0.0.1', io);
+    expect(t.udpEngine).toBe(io);
     const client = await udpClient();
     expect(await client.query(port, 'hello')).toBe('R:hello');
     expect(contexts[0]).toEqual({
@@ -243,7 +251,7 @@ describe('UDP', () => {
   });
 
   it('async replies, and a throwing / rejecting handler or an oversize reply only loses that query', async () => {
-    const { port, events } = await start();
+    const { port, events } = await start({}, undefined, '127.0.0.1', io);
     const client = await udpClient();
     client.socket.send('throw', port, '127.0.0.1');
     client.socket.send('reject', port, '127.0.0.1');
@@ -254,11 +262,104 @@ describe('UDP', () => {
     expect(eventsOf(events, 'frame-dropped')).toHaveLength(1);
     expect(eventsOf(events, 'frame-dropped')[0]!.detail).toMatch(/70000/);
   });
+
+  it('answers a burst from many clients, each reply to its own sender, sync and async mixed', async () => {
+    const { port, events } = await start({}, undefined, '127.0.0.1', io);
+    // 8 clients × 12 datagrams at once: more than one batch of 32, interleaved senders (and
+    // few enough for the default socket receive buffer, or the kernel drops some).
+    const clients = await Promise.all(Array.from({ length: 8 }, () => udpClient()));
+    const inboxes = clients.map(() => [] as string[]);
+    clients.forEach((c, i) => c.socket.on('message', (m) => inboxes[i]!.push(m.toString())));
+    for (let n = 0; n < 12; n++) {
+      clients.forEach((c, i) => c.socket.send(n % 5 === 0 ? `slow5:c${i}-${n}` : `c${i}-${n}`, port, '127.0.0.1'));
+    }
+    await until(() => inboxes.every((box) => box.length === 12), 'every reply');
+    inboxes.forEach((box, i) => {
+      const want = Array.from({ length: 12 }, (_, n) => (n % 5 === 0 ? `R:slow5:c${i}-${n}` : `R:c${i}-${n}`));
+      expect([...box].sort()).toEqual(want.sort());
+    });
+    expect(events).toEqual([]);
+  });
+
+  it('drops an empty datagram and goes on', async () => {
+    const { port, events } = await start({}, undefined, '127.0.0.1', io);
+    const client = await udpClient();
+    client.socket.send(Buffer.alloc(0), port, '127.0.0.1');
+    expect(await client.query(port, 'next')).toBe('R:next');
+    expect(eventsOf(events, 'frame-dropped').map((e) => e.detail)).toEqual(['empty udp datagram']);
+  });
+
+  it('close() from inside the handler, mid-batch, answers nothing more and does not crash', async () => {
+    let transport: DnsTransport | undefined;
+    const seen: string[] = [];
+    const { t, port } = await start({}, (msg) => {
+      const text = msg.toString();
+      seen.push(text);
+      if (text === 'close') void transport!.close(0);
+      return reply(text);
+    }, '127.0.0.1', io);
+    transport = t;
+    const client = await udpClient();
+    const inbox: string[] = [];
+    client.socket.on('message', (m) => inbox.push(m.toString()));
+    for (const text of ['a', 'b', 'close', 'c', 'd']) client.socket.send(text, port, '127.0.0.1');
+    await until(() => seen.includes('close'), 'the close query');
+    await withTimeout(t.close(0), 'close()');
+    await sleep(50);
+    // Replies from before close() may or may not have gone out; none from after it.
+    expect(inbox.filter((r) => r === 'R:c' || r === 'R:d' || r === 'R:close')).toEqual([]);
+    // The port is free again.
+    const probe = dgram.createSocket('udp4');
+    sockets.push(probe);
+    await withTimeout(new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.bind(port, '127.0.0.1', () => resolve());
+    }), 'udp probe bind');
+  });
+
+  it.skipIf(!HAVE_IPV6)('on a dual-stack :: listener, an IPv4 client appears as ::ffff:a.b.c.d and gets its reply', async () => {
+    const { port, contexts } = await start({}, undefined, '::', io);
+    const client = await udpClient();
+    expect(await client.query(port, 'mapped')).toBe('R:mapped');
+    expect(contexts[0]!.remoteAddress).toBe('::ffff:127.0.0.1');
+    const v6 = await udpClient('::1');
+    expect(await v6.query(port, 'v6')).toBe('R:v6');
+    expect(contexts[1]!.remoteAddress).toBe('::1');
+  });
 });
 
-describe('listen', () => {
+describe('batched UDP engine', () => {
+  it.runIf(process.platform === 'linux' && process.env.ETCDNS_REQUIRE_NATIVE === '1')('is built on this machine (the test script requires it)', () => {
+    expect(ENGINES).toContain('batch');
+  });
+
+  it('explains why when the addon cannot be loaded', () => {
+    const r = loadUdpBatchFrom('/nonexistent/udp_batch.node');
+    expect('error' in r && r.error).toMatch(process.platform === 'linux' ? /npm run build/ : /Linux/);
+  });
+
+  it.runIf(ENGINES.includes('batch'))('with reusePort, two transports share one fixed port; without it the second is refused', async () => {
+    const first = new DnsTransport({ handler: testHandler([]), logger: silentLogger(), options: DEFAULTS, udp: { io: 'batch', reusePort: true } });
+    transports.push(first);
+    const [bound] = await first.listen([{ host: '127.0.0.1', port: 0 }]);
+    // TCP is shared by the cluster in real use; here only UDP can be shared, so probe UDP alone.
+    const { BatchUdpEndpoint } = await import('./udp-batch.js');
+    const addon = (resolveUdpIo('batch') as { addon: Parameters<typeof BatchUdpEndpoint.open>[0] }).addon;
+    const host = { answer: () => null, udpError: () => {}, dropped: () => {} };
+    // The first socket was opened without SO_REUSEPORT (reusePort with port 0 falls back to dgram), so both refuse.
+    expect(() => BatchUdpEndpoint.open(addon, '127.0.0.1', bound!.port, true, host)).toThrow(expect.objectContaining({ code: 'EADDRINUSE' }));
+    const a = BatchUdpEndpoint.open(addon, '127.0.0.1', 0, true, host);
+    const b = BatchUdpEndpoint.open(addon, '127.0.0.1', a.port, true, host);
+    expect(b.port).toBe(a.port);
+    expect(() => BatchUdpEndpoint.open(addon, '127.0.0.1', a.port, false, host)).toThrow(expect.objectContaining({ code: 'EADDRINUSE' }));
+    a.close();
+    b.close();
+  });
+});
+
+describe.each(ENGINES)('listen (%s)', (io) => {
   it('port 0 gives the same port to UDP and TCP', async () => {
-    const t = new DnsTransport({ handler: testHandler([]), logger: silentLogger(), options: DEFAULTS });
+    const t = new DnsTransport({ handler: testHandler([]), logger: silentLogger(), options: DEFAULTS, udp: { io, reusePort: false } });
     transports.push(t);
     const hosts = HAVE_IPV6 ? ['127.0.0.1', '::1'] : ['127.0.0.1'];
     const bound = await t.listen(hosts.map((host) => ({ host, port: 0 })));
@@ -282,7 +383,7 @@ describe('listen', () => {
     sockets.push(blocker);
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const port = (blocker.address() as net.AddressInfo).port;
-    const t = new DnsTransport({ handler: testHandler([]), logger: silentLogger(), options: DEFAULTS });
+    const t = new DnsTransport({ handler: testHandler([]), logger: silentLogger(), options: DEFAULTS, udp: { io, reusePort: false } });
     transports.push(t);
     const err = await t.listen([{ host: '127.0.0.1', port }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ListenError);
@@ -534,9 +635,9 @@ describe('close', () => {
   });
 });
 
-describe.skipIf(!HAVE_IPV6)('IPv6 loopback', () => {
+describe.skipIf(!HAVE_IPV6).each(ENGINES)('IPv6 loopback (%s)', (io) => {
   it('UDP and TCP round trip on ::1', async () => {
-    const { port, contexts } = await start({}, undefined, '::1');
+    const { port, contexts } = await start({}, undefined, '::1', io);
     const udp = await udpClient('::1');
     expect(await udp.query(port, 'v6')).toBe('R:v6');
     const tcp = await TcpClient.connect(port, '::1');

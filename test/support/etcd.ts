@@ -4,6 +4,7 @@
  * that a failing test left behind, so etcd never outlives the test run.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { freePort } from './ports.js';
 import { accessSync, constants as fsConstants, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -84,20 +85,6 @@ function requireBinary(name: string): string {
     throw new Error(`${name} not found on PATH: run \`bash scripts/ensure-system-deps.sh\` (it installs etcd-server and etcd-client)`);
   }
   return path;
-}
-
-/** A port the kernel just handed out on 127.0.0.1 (bound to 0, then released). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 interface MemberPlan {
