@@ -2,7 +2,7 @@
 // (each panel has its own scale), drawn from the result object that latest.json holds.
 
 const COLORS = {
-  'etcdns-zone': '#2b7bb9', 'etcdns-zone-w2': '#1d5a8a', 'etcdns-etcd': '#5aa1d8', 'naive-dns2': '#b0b0b0', knot: '#e07b39',
+  'etcdns-zone': '#2b7bb9', 'etcdns-zone-dgram': '#8fbfe0', 'etcdns-zone-w2': '#1d5a8a', 'etcdns-etcd': '#5aa1d8', 'naive-dns2': '#b0b0b0', knot: '#e07b39',
   'etcdns-fwd': '#6b9e3a', 'etcdns-1k': '#2b7bb9', 'etcdns-100k': '#1d5a8a', 'knot-1k': '#e07b39', 'knot-100k': '#b85a20',
 };
 const W = 860, LEFT = 150, BAR_MAX = 400, ROW = 46, BAR = 28;

@@ -5,7 +5,7 @@
 // initial sync time/RSS. Not part of `npm test`. See bench/README.md for what is measured and how.
 //
 // Options: --services N (1000)  --rounds R (3)  --duration S (10)  --clients C (4)  --max-qps Q (1000000)
-//          --only a,b (main comparison: etcdns-zone,etcdns-zone-w2,etcdns-etcd,naive-dns2,knot; "none" skips every dnsperf run)
+//          --only a,b (main comparison: etcdns-zone,etcdns-zone-dgram,etcdns-zone-w2,etcdns-etcd,naive-dns2,knot; "none" skips every dnsperf run)
 //          --steady-qps Q (10000)  --steady-duration S (5)  --tcp-duration S (5)  --puts P (200)
 //          --no-steady  --no-tcp  --no-forward  --no-scale  --scale-knot  --no-workers
 //          --no-propagation  --no-sync  --big (adds 1M keys to the sync test)
@@ -25,8 +25,11 @@ import { svgChart } from './chart.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH = join(ROOT, 'bench');
 const { cli: CLI, naive: NAIVE } = paths(ROOT);
-const MAIN_SERVERS = ['etcdns-zone', 'etcdns-zone-w2', 'etcdns-etcd', 'naive-dns2', 'knot'];
-const STEADY_SERVERS = ['etcdns-zone', 'etcdns-zone-w2', 'naive-dns2', 'knot']; // etcdns-etcd: same engine as etcdns-zone
+const ADDON = join(ROOT, 'native/build/udp_batch.node');
+// etcdns-zone-dgram: the same server with --udp-io dgram (Node's dgram instead of the native
+// batched engine), to show what the engine is worth in the same run.
+const MAIN_SERVERS = ['etcdns-zone', 'etcdns-zone-dgram', 'etcdns-zone-w2', 'etcdns-etcd', 'naive-dns2', 'knot'];
+const STEADY_SERVERS = ['etcdns-zone', 'etcdns-zone-dgram', 'etcdns-zone-w2', 'naive-dns2', 'knot']; // etcdns-etcd: same engine as etcdns-zone
 const TCP_SERVERS = ['etcdns-zone', 'knot'];
 const SCALE_RECORDS = { small: 1000, large: 100000 };
 const STEADY_TARGET_P99_MS = 0.3;
@@ -116,6 +119,7 @@ function serverSpecs(ctx) {
   const scaleSet = (size) => ctx.scaleSets[size] ??= writeDataSet(`scale-${size}`, genServices(servicesFor(SCALE_RECORDS[size])));
   return {
     'etcdns-zone': { data: () => main, start: () => startEtcdns('etcdns-zone', CLI, { zonesDir: main.zonesDir }) },
+    'etcdns-zone-dgram': { data: () => main, start: () => startEtcdns('etcdns-zone-dgram', CLI, { zonesDir: main.zonesDir, udpIo: 'dgram' }) },
     'etcdns-zone-w2': { data: () => main, start: () => startEtcdns('etcdns-zone-w2', CLI, { zonesDir: main.zonesDir, workers: 2 }) },
     'etcdns-etcd': { data: () => main, start: () => startEtcdns('etcdns-etcd', CLI, { zonesDir: ctx.emptyZones, etcdUrl: ctx.etcd.url }) },
     'naive-dns2': { data: () => main, start: () => startNaive('naive-dns2', NAIVE, main.naiveFile) },
@@ -192,6 +196,7 @@ function conclude(step, res, o) {
         if (s.knot) x.vsKnot = { qps: ratio(x.qps, q('knot')), avgLatency: ratio(x.avgLatencyMs, s.knot.avgLatencyMs, 2), p99Latency: ratio(x.p99LatencyMs, s.knot.p99LatencyMs, 2) };
         if (s['naive-dns2']) x.vsNaiveDns2 = { qps: ratio(x.qps, q('naive-dns2')), avgLatency: ratio(x.avgLatencyMs, s['naive-dns2'].avgLatencyMs, 2), p99Latency: ratio(x.p99LatencyMs, s['naive-dns2'].p99LatencyMs, 2) };
         if (n === 'etcdns-zone-w2' && s['etcdns-zone']) out.workersScaling = ratio(x.qps, q('etcdns-zone'));
+        if (n === 'etcdns-zone-dgram' && s['etcdns-zone']) out.batchVsDgram = ratio(q('etcdns-zone'), x.qps);
       }
       break;
     case 'steady':
@@ -224,6 +229,7 @@ function printConclusion(step, res, extra) {
   printSummary(res.summary, { vs });
   const s = res.summary;
   if (step.key === 'udp' && extra.workersScaling != null) console.log(`  --workers 2 ÷ 1 worker: ${extra.workersScaling}`);
+  if (step.key === 'udp' && extra.batchVsDgram != null) console.log(`  batched UDP engine ÷ dgram: ${extra.batchVsDgram}`);
   if (step.key === 'steady') {
     for (const n of Object.keys(s)) if (Math.abs(s[n].qps - extra.qps) > extra.qps * 0.05) console.log(`  note: ${n} was sent ${Math.round(s[n].qps)} q/s, not ${extra.qps} (dnsperf or the server could not keep the rate)`);
     for (const n of ['etcdns-zone', 'etcdns-zone-w2']) if (s[n]) console.log(`  ${n} p99 ${s[n].p99LatencyMs} ms at ${extra.qps} q/s: target ≤ ${extra.targetP99Ms} ms ${extra[`${n}MeetsTarget`] ? 'met' : 'MISSED'}`);
@@ -239,16 +245,19 @@ function printConclusion(step, res, extra) {
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   ensureTools();
-  if (!existsSync(CLI)) {
+  if (!existsSync(CLI) || !existsSync(ADDON)) {
     console.log('bench: building (npm run build)');
     if (spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' }).status !== 0) die('build failed');
   }
+  // etcdns runs with its default --udp-io auto: the batched engine when the addon is built.
+  const etcdnsUdpIo = existsSync(ADDON) ? 'batch' : 'dgram';
+  if (etcdnsUdpIo === 'dgram') console.log('  note: the native UDP addon is not built (no C compiler?): etcdns is measured with dgram');
   const { Etcd3 } = await import('etcd3');
   state.tmp = mkdtempSync(join(tmpdir(), 'etcdns-bench-'));
-  const facts = { date: new Date().toISOString(), nproc: Number(execFileSync('nproc', { encoding: 'utf8' }).trim()), cpu: cpus()[0]?.model ?? '?', versions: versions() };
+  const facts = { date: new Date().toISOString(), etcdnsUdpIo, nproc: Number(execFileSync('nproc', { encoding: 'utf8' }).trim()), cpu: cpus()[0]?.model ?? '?', versions: versions() };
   console.log('etcdns benchmark');
   console.log(`  options: ${JSON.stringify(o)}`);
-  console.log(`  machine: nproc=${facts.nproc}, CPU ${facts.cpu}, node ${facts.versions.node}`);
+  console.log(`  machine: nproc=${facts.nproc}, CPU ${facts.cpu}, node ${facts.versions.node}; etcdns UDP engine: ${etcdnsUdpIo}`);
   console.log(`  versions: ${Object.entries(facts.versions).map(([k, v]) => `${k} ${v}`).join('; ')}`);
   console.log(`  temp dir: ${state.tmp}`);
 

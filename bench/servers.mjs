@@ -51,7 +51,7 @@ export async function etcdLoad(client, count, entry, batch = 5000) {
 /**
  * etcdns serve on a free loopback port. Options: zonesDir (required), etcdUrl/prefix/zone (mirror
  * etcd), upstream (forward everything outside our zones there; otherwise --no-forwarding),
- * workers, metrics (serve /metrics on a free port).
+ * workers, metrics (serve /metrics on a free port), udpIo (--udp-io; default: etcdns' own, auto).
  */
 /**
  * Node flags etcdns is started with, as the Dockerfile's ENTRYPOINT and the etcdns bin's shebang
@@ -59,7 +59,7 @@ export async function etcdLoad(client, count, entry, batch = 5000) {
  */
 export const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=8'];
 
-export async function startEtcdns(name, cli, { zonesDir, etcdUrl, prefix, zone, upstream, workers, metrics, nodeFlags = SHIPPED_NODE_FLAGS } = {}) {
+export async function startEtcdns(name, cli, { zonesDir, etcdUrl, prefix, zone, upstream, workers, metrics, udpIo, nodeFlags = SHIPPED_NODE_FLAGS } = {}) {
   const port = await freePort();
   const ready = await freePort();
   const args = [cli, 'serve', '--listen', `127.0.0.1:${port}`, '--zones', zonesDir,
@@ -78,6 +78,7 @@ export async function startEtcdns(name, cli, { zonesDir, etcdUrl, prefix, zone, 
   else args.push('--no-forwarding');
   if (etcdUrl) args.push('--etcd', etcdUrl, '--etcd-zone', zone ?? ZONE, '--etcd-prefix', prefix ?? '/skydns');
   if (workers) args.push('--workers', String(workers));
+  if (udpIo) args.push('--udp-io', udpIo);
   const child = startProc(name, process.execPath, [...nodeFlags, ...args]);
   const readyMs = await waitFor(name, async () => (await httpStatus(`http://127.0.0.1:${ready}/ready`)) === 200, 600000, child);
   return { name, child, port, pid: child.pid, readyMs, metricsUrl, args: [...nodeFlags, ...args.slice(1)].join(' ') };
