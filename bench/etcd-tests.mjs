@@ -80,7 +80,7 @@ export async function measureSync(etcd, etcdUrl, cli, sizes) {
   const out = [];
   const emptyDir = join(state.tmp, 'empty-zones');
   mkdirSync(emptyDir, { recursive: true });
-  // 100k again with Node's default flags: what the shipped --max-semi-space-size=8 saves.
+  // 100k again with Node's default flags: what the shipped young-generation flags save.
   const runs = [0, ...sizes].flatMap((size) => (size === 100000 ? [[size, SHIPPED_NODE_FLAGS], [size, []]] : [[size, SHIPPED_NODE_FLAGS]]));
   for (const [size, nodeFlags] of runs) {
     const prefix = `/sync${size}`;

@@ -585,7 +585,7 @@ describe('Dockerfile', () => {
   });
 
   it('starts node on the CLI directly, stops it with SIGTERM and checks /health with node itself', () => {
-    expect(execForm(last(finalStage(), 'ENTRYPOINT')!)).toEqual(['node', '--max-semi-space-size=8', '/app/dist/cli/main.js']);
+    expect(execForm(last(finalStage(), 'ENTRYPOINT')!)).toEqual(['node', '--max-semi-space-size=4', '--min-semi-space-size=4', '/app/dist/cli/main.js']);
     expect(execForm(last(finalStage(), 'CMD')!)[0]).toBe('serve');
     expect(args(last(finalStage(), 'STOPSIGNAL')!)).toEqual(['SIGTERM']);
     const health = last(finalStage(), 'HEALTHCHECK')!;
