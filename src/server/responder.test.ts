@@ -31,7 +31,7 @@ function setup() {
     ednsUdpSize: 1232,
     chaos: chaosNames('1.2.3'),
     logQueries: false,
-    observe: (e) => events.push(e),
+    observe: (e) => events.push({ ...e }),
   });
   const ask = (name: string, type: string | number, extra: Partial<Parameters<typeof buildQuery>[0]> = {}) =>
     parseReply(now(responder.handle(buildQuery({ name, type, ...extra }), udp)));

@@ -274,7 +274,8 @@ export class DnsTransport {
         socket.off('error', onBindError);
         const localPort = socket.address().port;
         socket.on('error', (err) => this.udpError(err));
-        socket.on('message', (msg, rinfo) => this.onDatagram(socket, localPort, msg, rinfo));
+        const later = (reply: Uint8Array, context: QueryContext): void => this.sendDgram(socket, reply, context);
+        socket.on('message', (msg, rinfo) => this.onDatagram(socket, localPort, msg, rinfo, later));
         resolve(socket);
       });
     });
@@ -317,17 +318,17 @@ export class DnsTransport {
 
   // ---- UDP ----------------------------------------------------------------------------
 
-  private onDatagram(socket: dgram.Socket, localPort: number, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  private onDatagram(socket: dgram.Socket, localPort: number, msg: Buffer, rinfo: dgram.RemoteInfo, later: (reply: Uint8Array, context: QueryContext) => void): void {
     const context = { transport: 'udp', remoteAddress: rinfo.address, remotePort: rinfo.port, localPort } as const;
-    const reply = this.answerDatagram(msg, context, (late) => this.sendDgram(socket, late, rinfo));
-    if (reply !== null) this.sendDgram(socket, reply, rinfo);
+    const reply = this.answerDatagram(msg, context, later);
+    if (reply !== null) this.sendDgram(socket, reply, context);
   }
 
   /**
    * One datagram through the handler, for both UDP engines: the reply to send now, or null
    * (no reply, or one that `later` gets when the handler's promise settles).
    */
-  private readonly answerDatagram = (msg: Buffer, context: QueryContext, later: (reply: Uint8Array) => void): Uint8Array | null => {
+  private readonly answerDatagram = (msg: Buffer, context: QueryContext, later: (reply: Uint8Array, context: QueryContext) => void): Uint8Array | null => {
     if (msg.length === 0) {
       this.reporter.event('frame-dropped', 'empty udp datagram');
       return null;
@@ -353,7 +354,7 @@ export class DnsTransport {
           return;
         }
         const sendable = this.sendable(reply);
-        if (sendable !== null) later(sendable);
+        if (sendable !== null) later(sendable, context);
       },
       (err: unknown) => this.reporter.handlerFailed(err),
     );
@@ -372,11 +373,11 @@ export class DnsTransport {
     return reply;
   }
 
-  private sendDgram(socket: dgram.Socket, reply: Uint8Array, rinfo: dgram.RemoteInfo): void {
+  private sendDgram(socket: dgram.Socket, reply: Uint8Array, to: QueryContext): void {
     try {
       // With a callback, send errors (EMSGSIZE, ENETUNREACH, ...) come back here instead of
       // as an 'error' event; one shared callback, no closure per reply.
-      socket.send(reply, rinfo.port, rinfo.address, this.onUdpSent);
+      socket.send(reply, to.remotePort, to.remoteAddress, this.onUdpSent);
     } catch (err) {
       this.udpError(err);
     }

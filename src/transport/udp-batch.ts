@@ -57,12 +57,13 @@ export function loadUdpBatchFrom(path: string): { addon: UdpBatchAddon } | { err
 
 /**
  * What the transport does with one datagram: returns the reply to send now, or null (nothing,
- * or a reply that arrives later through `later`).
+ * or a reply that arrives later through `later`, with the same context). One `later` per
+ * socket rather than a closure per datagram: this runs for every query.
  */
 export type AnswerDatagram = (
   message: Buffer,
   context: QueryContext,
-  later: (reply: Uint8Array) => void,
+  later: (reply: Uint8Array, context: QueryContext) => void,
 ) => Uint8Array | null;
 
 /** Events the endpoint reports to its transport. */
@@ -133,13 +134,14 @@ export class BatchUdpEndpoint {
         this.host.dropped(length === 0 ? 'empty udp datagram' : `udp datagram larger than ${SLOT_SIZE} bytes`);
         continue;
       }
-      const remoteAddress = this.addressOf(slot, meta[m + 2]!, meta[m + 3]!);
-      const remotePort = meta[m + 1]!;
-      const context: QueryContext = { transport: 'udp', remoteAddress, remotePort, localPort: this.port };
+      const context: QueryContext = {
+        transport: 'udp',
+        remoteAddress: this.addressOf(slot, meta[m + 2]!, meta[m + 3]!),
+        remotePort: meta[m + 1]!,
+        localPort: this.port,
+      };
       const start = slot * SLOT_SIZE;
-      const reply = this.host.answer(this.inArena.subarray(start, start + length), context, (late) =>
-        this.sendLater(late, remoteAddress, remotePort),
-      );
+      const reply = this.host.answer(this.inArena.subarray(start, start + length), context, this.sendLater);
       if (reply === null) continue;
       this.outArena.set(reply, replies * SLOT_SIZE);
       this.outMeta[replies * OUT_META] = reply.length;
@@ -163,14 +165,15 @@ export class BatchUdpEndpoint {
     return text;
   }
 
-  private sendLater(reply: Uint8Array, address: string, port: number): void {
+  /** A reply that was not ready within its batch (a forwarded query): sent on its own. */
+  private readonly sendLater = (reply: Uint8Array, context: QueryContext): void => {
     if (this.closed) return;
     try {
-      this.addon.sendTo(this.handle, reply, address, port);
+      this.addon.sendTo(this.handle, reply, context.remoteAddress, context.remotePort);
     } catch (err) {
       this.host.udpError(err);
     }
-  }
+  };
 
   private readonly onSendError = (code: string, message: string): void => {
     this.host.udpError(Object.assign(new Error(`send ${code}: ${message}`), { code }));

@@ -75,44 +75,34 @@ export function decodeQuery(message: Buffer): Decoded {
   const ancount = message.readUInt16BE(6);
   const nscount = message.readUInt16BE(8);
   const arcount = message.readUInt16BE(10);
-  const error = (rcode: number, reason: string, question?: Extract<Decoded, { kind: 'error' }>['question'], edns?: Edns): Decoded => ({
-    kind: 'error',
-    rcode,
-    id,
-    flags,
-    question,
-    edns,
-    reason,
-  });
 
   // RFC 9619: a QUERY carries exactly one question.
-  if (qdcount !== 1) return error(opcode === Opcode.QUERY ? Rcode.FORMERR : Rcode.NOTIMP, `QDCOUNT is ${qdcount}`);
+  if (qdcount !== 1) return errorReply(id, flags, opcode === Opcode.QUERY ? Rcode.FORMERR : Rcode.NOTIMP, `QDCOUNT is ${qdcount}`);
   const qname = readName(message, HEADER);
-  if (typeof qname === 'string') return error(Rcode.FORMERR, `question name: ${qname}`);
-  if (qname.end + 4 > message.length) return error(Rcode.FORMERR, 'question truncated');
+  if (typeof qname === 'string') return errorReply(id, flags, Rcode.FORMERR, `question name: ${qname}`);
+  if (qname.end + 4 > message.length) return errorReply(id, flags, Rcode.FORMERR, 'question truncated');
   const type = message.readUInt16BE(qname.end);
   const qclass = message.readUInt16BE(qname.end + 2);
   const questionEnd = qname.end + 4;
-  const question: QuestionInfo = { name: qname.name, type, class: qclass, nameEnd: qname.end, inline: qname.inline };
 
   let edns: Edns | undefined;
   if (ancount === 0 && nscount === 0 && arcount <= 1) {
     const opt = arcount === 1 ? readOpt(message, questionEnd) : undefined;
-    if (typeof opt === 'string') return error(Rcode.FORMERR, opt, question);
+    if (typeof opt === 'string') return errorReply(id, flags, Rcode.FORMERR, opt, questionInfo(qname, type, qclass));
     if (opt === null) {
       const slow = ednsViaFullParse(message);
-      if (typeof slow === 'string') return error(Rcode.FORMERR, slow, question);
+      if (typeof slow === 'string') return errorReply(id, flags, Rcode.FORMERR, slow, questionInfo(qname, type, qclass));
       edns = slow;
     } else edns = opt;
   } else {
     const slow = ednsViaFullParse(message);
-    if (typeof slow === 'string') return error(Rcode.FORMERR, slow, question);
+    if (typeof slow === 'string') return errorReply(id, flags, Rcode.FORMERR, slow, questionInfo(qname, type, qclass));
     edns = slow;
   }
 
-  if (opcode !== Opcode.QUERY) return error(Rcode.NOTIMP, `opcode ${opcode}`, question, edns);
+  if (opcode !== Opcode.QUERY) return errorReply(id, flags, Rcode.NOTIMP, `opcode ${opcode}`, questionInfo(qname, type, qclass), edns);
   // RFC 6891 §6.1.3: we speak EDNS version 0 only.
-  if (edns && edns.version !== 0) return error(Rcode.BADVERS, `EDNS version ${edns.version}`, question, { ...edns, version: 0 });
+  if (edns && edns.version !== 0) return errorReply(id, flags, Rcode.BADVERS, `EDNS version ${edns.version}`, questionInfo(qname, type, qclass), { ...edns, version: 0 });
 
   return {
     kind: 'query',
@@ -130,6 +120,15 @@ export function decodeQuery(message: Buffer): Decoded {
       edns,
     },
   };
+}
+
+/** Only error replies need the question on its own: built on those paths, not per query. */
+function questionInfo(qname: { name: Name; end: number; inline: boolean }, type: number, qclass: number): QuestionInfo {
+  return { name: qname.name, type, class: qclass, nameEnd: qname.end, inline: qname.inline };
+}
+
+function errorReply(id: number, flags: number, rcode: number, reason: string, question?: QuestionInfo, edns?: Edns): Decoded {
+  return { kind: 'error', rcode, id, flags, question, edns, reason };
 }
 
 /**

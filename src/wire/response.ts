@@ -93,7 +93,11 @@ export function render(template: ResponseTemplate, query: Query, maxSize: number
   out.writeUInt16BE((truncated ? 0 : arcount) + (opt ? 1 : 0), 10);
   // Echo the question exactly as sent (0x20 case randomisation, RFC 1034 §3.1); its length
   // equals the canonical one because only ASCII case differs.
-  if (query.nameInline) query.message.copy(out, 12, 12, query.nameEnd);
+  if (query.nameInline) {
+    // Byte by byte: a Buffer.copy of part of a buffer allocates a view, and names are short.
+    const msg = query.message;
+    for (let i = 12; i < query.nameEnd; i++) out[i] = msg[i]!;
+  }
   if (opt) writeOpt(out, body, query.edns!, template.rcode, advertisedUdpSize);
   return out;
 }
