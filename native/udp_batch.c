@@ -334,7 +334,8 @@ static void poll_cb(uv_poll_t *handle, int status, int events) {
 }
 
 static void update_poll(sock_t *s) {
-  if (s->fd < 0 || s->closing) return;
+  /* poll_events < 0: start() has not initialised the poll handle yet. */
+  if (s->fd < 0 || s->closing || s->poll_events < 0) return;
   int want = UV_READABLE | (s->pending_head ? UV_WRITABLE : 0);
   if (want != s->poll_events) {
     s->poll_events = want;
