@@ -6,7 +6,7 @@ import { Reporter, errorText } from './reporter.js';
 import { TcpConnection, type ConnectionHost } from './tcp-connection.js';
 import type { QueryContext, QueryHandler, TransportEvent, TransportOptions } from './types.js';
 import { describeBindError, formatHostPort } from '../net.js';
-import { BatchUdpEndpoint, loadUdpBatch, type UdpBatchAddon } from './udp-batch.js';
+import { BatchUdpEndpoint, loadUdpBatch, type AnswerDatagram, type UdpBatchAddon } from './udp-batch.js';
 
 export type { QueryContext, QueryHandler, TransportEvent, TransportEventType, TransportOptions } from './types.js';
 
@@ -92,8 +92,9 @@ export function resolveUdpIo(io: UdpIo): { engine: 'batch'; addon: UdpBatchAddon
 }
 
 /**
- * DNS over UDP and TCP on Node's dgram/net. Knows about framing only: every message goes to
- * the handler, every non-null reply goes back to the sender.
+ * DNS over UDP (Node's dgram, or the batched native engine of udp-batch.ts) and TCP (net).
+ * Knows about framing only: every message goes to the handler, every non-null reply goes back
+ * to the sender.
  */
 export class DnsTransport {
   private readonly handler: QueryHandler;
@@ -318,7 +319,7 @@ export class DnsTransport {
 
   // ---- UDP ----------------------------------------------------------------------------
 
-  private onDatagram(socket: dgram.Socket, localPort: number, msg: Buffer, rinfo: dgram.RemoteInfo, later: (reply: Uint8Array, context: QueryContext) => void): void {
+  private onDatagram(socket: dgram.Socket, localPort: number, msg: Buffer, rinfo: dgram.RemoteInfo, later: Parameters<AnswerDatagram>[2]): void {
     const context = { transport: 'udp', remoteAddress: rinfo.address, remotePort: rinfo.port, localPort } as const;
     const reply = this.answerDatagram(msg, context, later);
     if (reply !== null) this.sendDgram(socket, reply, context);
@@ -328,7 +329,7 @@ export class DnsTransport {
    * One datagram through the handler, for both UDP engines: the reply to send now, or null
    * (no reply, or one that `later` gets when the handler's promise settles).
    */
-  private readonly answerDatagram = (msg: Buffer, context: QueryContext, later: (reply: Uint8Array, context: QueryContext) => void): Uint8Array | null => {
+  private readonly answerDatagram: AnswerDatagram = (msg, context, later) => {
     if (msg.length === 0) {
       this.reporter.event('frame-dropped', 'empty udp datagram');
       return null;
