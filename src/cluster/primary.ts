@@ -1,11 +1,13 @@
 /**
- * `--workers N`: N processes answering DNS on the same sockets, through Node's cluster module.
+ * `--workers N`: N processes answering DNS on the same port, through Node's cluster module.
  *
- * Node 20 has no SO_REUSEPORT, so the sockets are the cluster's: the primary binds each UDP and
- * TCP listen address once and hands the same file descriptor to every worker; the kernel gives
- * each datagram (and each accepted connection) to whichever worker reads first. TCP uses
- * SCHED_NONE for the same reason: with Node's default round-robin, the primary would accept
- * every connection and pass it over IPC.
+ * UDP: with the batched engine (transport/udp-batch.ts) on a fixed port, each worker binds the
+ * port itself with SO_REUSEPORT and the kernel hashes each client to one worker. Otherwise (dgram:
+ * Node 20's has no SO_REUSEPORT; or port 0) and for TCP the sockets are the cluster's: the primary
+ * binds each listen address once and hands the same file descriptor to every worker; the kernel
+ * gives each datagram (and each accepted connection) to whichever worker reads first. TCP uses
+ * SCHED_NONE: with Node's default round-robin, the primary would accept every connection and
+ * pass it over IPC.
  *
  * Each worker is a whole etcdns (app.ts's runServer): its own zone-file watcher, etcd mirror
  * and forwarding cache, like replicas that happen to share a socket. Nothing is shared between

@@ -713,7 +713,7 @@ export const SERVE_OPTIONS = [
     name: 'workers',
     key: 'workers',
     description:
-      'Processes answering DNS on the same sockets (Node cluster); each keeps its own copy of the records, etcd watch and forwarding cache, and the first process serves /health, /ready and /metrics for all. 1 answers from this process alone.',
+      'Processes answering DNS on the same port (Node cluster; UDP with SO_REUSEPORT per worker on a fixed port); each keeps its own copy of the records, etcd watch and forwarding cache, and the first process serves /health, /ready and /metrics for all. 1 answers from this process alone.',
     default: 1,
     min: 1,
     // Each worker holds a full mirror: more than a big machine has cores is a typo.
