@@ -1,4 +1,5 @@
 /** The CLI as a process: defaults, configuration errors, startup failures, check-zone. */
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
@@ -94,6 +95,23 @@ describe('etcdns serve', () => {
     expect(r.code).toBe(0);
     for (const flag of ['--listen', '--zones', '--edns-udp-size', '--tcp-idle-timeout', '--log-queries', '--config']) expect(r.stdout).toContain(flag);
     expect(r.stdout).toContain('127.0.0.1:5353');
+  });
+});
+
+describe('etcdns without etcd', () => {
+  it('does not load the etcd client (gRPC, protobufjs) until something talks to etcd', () => {
+    // The CLI and the whole server with zone files only; then, as with --etcd, a client.
+    const script = `
+      import { createRequire } from 'node:module';
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('/node_modules/etcd3/'));
+      await import('./dist/cli/cli.js');
+      await import('./dist/app.js');
+      const before = loaded();
+      const { createEtcdClient } = await import('./dist/sources/etcd/client.js');
+      createEtcdClient({ endpoints: ['http://127.0.0.1:1'] }).close();
+      console.log(JSON.stringify({ before, after: loaded() }));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ before: false, after: true });
   });
 });
 

@@ -26,7 +26,7 @@
  *    sets, never EventEmitter 'error'; etcd3 watchers always get an 'error' listener.
  */
 import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
-import { EtcdLeaseInvalidError } from 'etcd3';
+import { etcd3 } from '../sources/etcd/etcd3.js';
 import type { Clock, Timer } from '../clock.js';
 import type { Logger } from '../log.js';
 import { backoffDelay } from './backoff.js';
@@ -391,7 +391,7 @@ export class EtcdRegistration implements Registration {
         } catch (err) {
           // A dead lease: etcd3's put wrapper has emitted 'lost', and declareLost has moved
           // on to a new generation (which ends this loop).
-          if (err instanceof EtcdLeaseInvalidError || !this.isCurrent(gen)) return;
+          if (err instanceof etcd3().EtcdLeaseInvalidError || !this.isCurrent(gen)) return;
           this.failed(err as Error, 'restoring the key failed; retrying');
           await this.sleep(backoffDelay(attempt, this.o.maxBackoffMs, this.o.random));
         }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ExponentialBackoff, handleWhen, noop, retry, type IBackoff } from 'cockatiel';
-import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
+import type { Etcd3, IOptions } from 'etcd3';
+import { etcd3 } from './etcd3.js';
 
 /** How to reach etcd. Built once per process into one tuned etcd3 client (see createEtcdClient). */
 export interface EtcdConnectionOptions {
@@ -77,7 +78,7 @@ export function etcdClientOptions(o: EtcdConnectionOptions): IOptions {
       // adds blackout. The global retry still moves a failed call to another host.
       // cockatiel's maxAttempts counts retries: 3 tries in all, each with its own deadline.
       host: () => noop,
-      global: retry(handleWhen(isRecoverableError), {
+      global: retry(handleWhen(etcd3().isRecoverableError), {
         maxAttempts: 2,
         backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 500 }),
       }),
@@ -111,7 +112,7 @@ export function etcdClientOptions(o: EtcdConnectionOptions): IOptions {
 
 /** One etcd3 client for the process, tuned to recover within ~2 s of etcd answering again. */
 export function createEtcdClient(o: EtcdConnectionOptions): Etcd3 {
-  return new Etcd3(etcdClientOptions(o));
+  return new (etcd3().Etcd3)(etcdClientOptions(o));
 }
 
 function normalizeEndpoint(endpoint: string, tls: boolean): string {
