@@ -81,6 +81,17 @@ typedef struct {
 
 /* ---- errors ----------------------------------------------------------------------- */
 
+/*
+ * A JS callback called from the event loop (not from JS) that throws leaves the exception
+ * pending in Node-API, where it would make every later call fail and never be seen. Hand it to
+ * Node's uncaught-exception handling instead, as a throwing dgram 'message' listener would.
+ */
+static void surface_exception(napi_env env, napi_status status) {
+  if (status != napi_pending_exception) return;
+  napi_value exception;
+  if (napi_get_and_clear_last_exception(env, &exception) == napi_ok) napi_fatal_exception(env, exception);
+}
+
 static napi_value throw_errno(napi_env env, int err, const char *what) {
   const char *name = strerrorname_np(err);
   napi_value code, msg, error;
@@ -154,7 +165,7 @@ static void report_send_error(sock_t *s, int err) {
   napi_create_string_utf8(env, strerror(err), NAPI_AUTO_LENGTH, &argv[1]);
   /* close() from inside onError is deferred like from inside onBatch: callers check closing. */
   s->in_callback = 1;
-  if (cb != NULL) napi_make_callback(env, s->async_ctx, global, cb, 2, argv, &result);
+  if (cb != NULL) surface_exception(env, napi_make_callback(env, s->async_ctx, global, cb, 2, argv, &result));
   s->in_callback = 0;
   napi_close_handle_scope(env, scope);
 }
@@ -306,6 +317,8 @@ static void on_readable(sock_t *s) {
     if (st == napi_ok) {
       int32_t r = 0;
       if (napi_get_value_int32(env, result, &r) == napi_ok && r > 0) replies = r > SLOTS ? SLOTS : r;
+    } else {
+      surface_exception(env, st);
     }
     napi_close_handle_scope(env, scope);
     if (s->closing) {

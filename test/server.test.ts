@@ -2,6 +2,8 @@
  * The server as a user meets it: the built CLI started as a process on a random loopback port,
  * queried with the real `dig` and with raw packets over real UDP and TCP sockets.
  */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig } from './support/dig.js';
 import { tcpExchange, udpExchange } from './support/client.js';
@@ -200,5 +202,19 @@ describe('--udp-io', () => {
     } finally {
       expect(await viaDgram.stop()).toBe(0);
     }
+  });
+
+  it('a batch callback that throws reaches uncaughtException, as a throwing dgram listener would', () => {
+    // A child process: the exception is meant to reach the process, not this test runner.
+    const script = `
+      import dgram from 'node:dgram';
+      const { loadUdpBatch, BatchUdpEndpoint } = await import('./dist/transport/udp-batch.js');
+      process.on('uncaughtException', (err) => { console.log('uncaught: ' + err.message); process.exit(0); });
+      const host = { answer: () => { throw new Error('boom in batch'); }, udpError() {}, dropped() {} };
+      const endpoint = BatchUdpEndpoint.open(loadUdpBatch().addon, '127.0.0.1', 0, false, host);
+      dgram.createSocket('udp4').send('x', endpoint.port, '127.0.0.1');
+      setTimeout(() => { console.log('nothing reported'); process.exit(1); }, 3000);`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' });
+    expect(out.trim()).toBe('uncaught: boom in batch');
   });
 });
