@@ -57,8 +57,10 @@ typedef struct {
   int fd;
   int closing;
   int in_callback;
+  int torn_down; /* env_cleanup ran */
   int ipv6;
-  uv_poll_t poll;
+  /* Allocated apart from the socket: libuv may still hold it after the socket is freed. */
+  uv_poll_t *poll;
   int poll_events;
   napi_env env;
   napi_ref self_ref; /* the external handle, kept alive while the socket is open */
@@ -88,8 +90,13 @@ typedef struct {
  */
 static void surface_exception(napi_env env, napi_status status) {
   if (status != napi_pending_exception) return;
+  /* Also returned, with nothing thrown, when the environment can no longer run JS (a worker
+     being terminated): then there is nothing to report and no one to report it to. */
   napi_value exception;
-  if (napi_get_and_clear_last_exception(env, &exception) == napi_ok) napi_fatal_exception(env, exception);
+  napi_valuetype type;
+  if (napi_get_and_clear_last_exception(env, &exception) != napi_ok) return;
+  if (napi_typeof(env, exception, &type) != napi_ok || type == napi_undefined) return;
+  napi_fatal_exception(env, exception);
 }
 
 static napi_value throw_errno(napi_env env, int err, const char *what) {
@@ -336,7 +343,7 @@ static void on_readable(sock_t *s) {
 
 static void poll_cb(uv_poll_t *handle, int status, int events) {
   sock_t *s = handle->data;
-  if (s->fd < 0) return;
+  if (s == NULL || s->fd < 0) return;
   if (status < 0) return; /* EBADF after close, or a transient poll error: nothing to read */
   if ((events & UV_WRITABLE) && !flush_pending(s)) update_poll(s);
   if (s->closing) {
@@ -352,7 +359,7 @@ static void update_poll(sock_t *s) {
   int want = UV_READABLE | (s->pending_head ? UV_WRITABLE : 0);
   if (want != s->poll_events) {
     s->poll_events = want;
-    uv_poll_start(&s->poll, want, poll_cb);
+    uv_poll_start(s->poll, want, poll_cb);
   }
 }
 
@@ -368,10 +375,16 @@ static void free_pending(sock_t *s) {
   s->pending_count = 0;
 }
 
-static void on_poll_closed(uv_handle_t *handle) {
-  sock_t *s = handle->data;
-  /* The poll handle lives inside s: only now may the handle's finalizer free it. */
-  if (s->self_ref) napi_delete_reference(s->env, s->self_ref), s->self_ref = NULL;
+/* Stops polling and hands the poll handle to libuv to free; the socket no longer owns it. */
+static void release_poll(sock_t *s) {
+  if (s->poll == NULL) return;
+  uv_poll_stop(s->poll);
+  s->poll->data = NULL;
+  /* libc's free, not a function of ours: when a worker thread ends, Node unloads this addon
+     before its loop runs the close callbacks. */
+  uv_close((uv_handle_t *)s->poll, (uv_close_cb)(void (*)(void))free);
+  s->poll = NULL;
+  s->poll_events = -1;
 }
 
 static void release_refs(sock_t *s) {
@@ -385,25 +398,41 @@ static void release_refs(sock_t *s) {
 
 static void close_now(sock_t *s) {
   if (s->fd < 0) return;
-  int polling = s->poll_events >= 0;
-  if (polling) {
-    uv_poll_stop(&s->poll);
-    uv_close((uv_handle_t *)&s->poll, on_poll_closed);
-  }
+  release_poll(s);
   close(s->fd);
   s->fd = -1;
   s->closing = 1;
   free_pending(s);
   release_refs(s);
-  if (!polling && s->self_ref) napi_delete_reference(s->env, s->self_ref), s->self_ref = NULL;
+  /* The handle may now be collected, and the socket freed with it. */
+  if (s->self_ref) napi_delete_reference(s->env, s->self_ref), s->self_ref = NULL;
+}
+
+/* The environment is going away (a worker thread terminated, or the process exiting) with the
+   socket still open: stop polling at once, so that no readable event calls into JS any more. */
+static void env_cleanup(void *data) {
+  sock_t *s = data;
+  s->torn_down = 1;
+  if (s->fd < 0) return;
+  release_poll(s);
+  close(s->fd);
+  s->fd = -1;
+  free_pending(s);
 }
 
 static void finalize_sock(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   sock_t *s = data;
-  /* Only reached once the socket is closed (self_ref holds it while open) and the
-     poll handle is closed (closing happens before the last reference goes). */
+  /* Normally the socket was closed first (self_ref keeps an open one alive). Still open here
+     means Node-API is tearing the environment down: let go of the fd and the poll handle
+     without calling back into Node-API. */
+  if (s->fd >= 0) {
+    release_poll(s);
+    close(s->fd);
+    free_pending(s);
+  }
+  if (!s->torn_down) napi_remove_env_cleanup_hook(env, env_cleanup, s);
   free(s);
 }
 
@@ -456,6 +485,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     return NULL;
   }
   napi_create_reference(env, ext, 1, &s->self_ref);
+  napi_add_env_cleanup_hook(env, env_cleanup, s);
   return ext;
 }
 
@@ -490,7 +520,7 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   sock_t *s = get_sock(env, argv[0]);
   if (!s) return NULL;
-  if (s->poll_events >= 0 || s->on_batch) {
+  if (s->poll != NULL || s->on_batch) {
     napi_throw_error(env, NULL, "udp_batch: already started");
     return NULL;
   }
@@ -515,11 +545,14 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
   CHECK(napi_async_init(env, NULL, name, &s->async_ctx));
   uv_loop_t *loop;
   CHECK(napi_get_uv_event_loop(env, &loop));
-  if (uv_poll_init(loop, &s->poll, s->fd) != 0) {
+  uv_poll_t *poll = malloc(sizeof *poll);
+  if (poll == NULL || uv_poll_init(loop, poll, s->fd) != 0) {
+    free(poll);
     napi_throw_error(env, NULL, "udp_batch: uv_poll_init failed");
     return NULL;
   }
-  s->poll.data = s;
+  poll->data = s;
+  s->poll = poll;
   s->poll_events = 0;
   update_poll(s);
   return NULL;

@@ -217,4 +217,34 @@ describe('--udp-io', () => {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' });
     expect(out.trim()).toBe('uncaught: boom in batch');
   });
+
+  it('a worker thread terminated with a batch socket open does not take the process down', () => {
+    // Node unloads the addon when a worker ends: nothing of it may run afterwards (a child
+    // process, because a crash here would be a segfault).
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      import dgram from 'node:dgram';
+      import { pathToFileURL } from 'node:url';
+      const moduleUrl = new URL('dist/transport/udp-batch.js', pathToFileURL(process.cwd() + '/')).href;
+      const WORKER_SOURCE = [
+        "const { parentPort } = await import('node:worker_threads');",
+        'const { loadUdpBatch, BatchUdpEndpoint } = await import(' + JSON.stringify(moduleUrl) + ');',
+        "const host = { answer: () => Buffer.from('R'), udpError() {}, dropped() {} };",
+        "parentPort.postMessage(BatchUdpEndpoint.open(loadUdpBatch().addon, '127.0.0.1', 0, false, host).port);",
+      ].join('\\n');
+      for (let round = 0; round < 3; round++) {
+        const worker = new Worker(WORKER_SOURCE, { eval: true });
+        const port = await new Promise((resolve) => worker.once('message', resolve));
+        const client = dgram.createSocket('udp4');
+        const reply = new Promise((resolve) => client.once('message', (m) => resolve(m.toString())));
+        client.send('q', port, '127.0.0.1');
+        if ((await reply) !== 'R') process.exit(2);
+        client.close();
+        await worker.terminate();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      console.log('survived');`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' });
+    expect(out.trim()).toBe('survived');
+  });
 });
