@@ -162,9 +162,10 @@ static int parse_addr(const char *host, int port, struct sockaddr_storage *ss, s
 
 static void report_send_error(sock_t *s, int err) {
   napi_env env = s->env;
+  if (s->on_error == NULL || s->torn_down) return;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value cb, global, argv[2], result;
+  napi_value cb = NULL, global, argv[2], result;
   const char *name = strerrorname_np(err);
   napi_get_reference_value(env, s->on_error, &cb);
   napi_get_global(env, &global);
@@ -313,8 +314,11 @@ static void on_readable(sock_t *s) {
     }
     napi_handle_scope scope;
     if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-    napi_value cb, global, argv[1], result;
-    napi_get_reference_value(env, s->on_batch, &cb);
+    napi_value cb = NULL, global, argv[1], result = NULL;
+    if (napi_get_reference_value(env, s->on_batch, &cb) != napi_ok || cb == NULL) {
+      napi_close_handle_scope(env, scope);
+      return;
+    }
     napi_get_global(env, &global);
     napi_create_int32(env, n, &argv[0]);
     int replies = 0;
