@@ -70,8 +70,17 @@ describe('--workers with zone files', () => {
   beforeAll(async () => {
     // A fixed port: each worker binds it itself with SO_REUSEPORT (the batched UDP engine).
     // The etcd group below listens on port 0, where workers share one dgram socket instead.
-    server = await startServer(['--workers', '2', '--zones', zones.dir, '--log-queries', '--listen', `127.0.0.1:${await freePort()}`]);
-  }, 30_000);
+    // A port found free can be taken by a parallel test file before the server binds it: try
+    // another one then.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        server = await startServer(['--workers', '2', '--zones', zones.dir, '--log-queries', '--listen', `127.0.0.1:${await freePort()}`]);
+        break;
+      } catch (err) {
+        if (attempt >= 5 || !String(err).includes('EADDRINUSE')) throw err;
+      }
+    }
+  }, 60_000);
   afterAll(async () => {
     await server?.stop();
     zones.remove();
