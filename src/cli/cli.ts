@@ -10,56 +10,21 @@ import { packageVersion } from '../version.js';
 import { constants as osConstants } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
-import { ConfigError, loadServeConfig, redactConfig, type ServeConfig } from '../config/load.js';
+import { ConfigError } from '../config/errors.js';
+import { loadServeConfig, redactConfig } from '../config/load.js';
+import type { ServeConfig } from '../config/serve-options.js';
 import { parseName, toPresentation, type Name } from '../dns/name.js';
+import { EtcdnsError, errorMessage, isEtcdnsError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine as joinLines, processSignals, type CheckZoneResult, type CliContext } from './context.js';
 import { recordsCommands } from './records.js';
 import { register, registerOptions } from './register.js';
 import { PRECEDENCE_NOTE, serveOptionsSummary, serveYargsOptions } from './serve-options.js';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
-
-export interface ZoneProblem {
-  readonly file: string;
-  readonly line: number;
-  readonly message: string;
+/** A mistake in how etcdns was invoked (yargs' parse and checks): printed as one line, exit code 2. */
+export class UsageError extends EtcdnsError {
+  readonly code = 'ETCDNS_ERR_CLI_USAGE';
 }
-
-export interface CheckZoneResult {
-  readonly ok: boolean;
-  readonly origin?: Name;
-  readonly records?: number;
-  readonly errors: readonly ZoneProblem[];
-  readonly warnings: readonly ZoneProblem[];
-}
-
-/** What the commands call; main.ts passes the real ones, tests pass fakes. */
-export interface CliDeps {
-  runServer(config: ServeConfig, logger: Logger): Promise<{ close(): Promise<void> }>;
-  checkZoneFile(path: string, origin?: Name): Promise<CheckZoneResult>;
-}
-
-export interface CliContext extends CliDeps {
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string;
-  /** Command output (help, check-zone results). */
-  stdout(text: string): void;
-  /** Usage and configuration errors. */
-  stderr(text: string): void;
-  /** Where serve writes its logs; stdout when absent. */
-  readonly logDestination?: NodeJS.WritableStream;
-  /** Fields on every serve log line (a cluster worker's id). */
-  readonly logFields?: Readonly<Record<string, unknown>>;
-  /** Calls `listener` on SIGINT/SIGTERM until the returned function is called. Default: process signals. */
-  onSignal?(listener: (signal: NodeJS.Signals) => void): () => void;
-  /** Ends the process now (a second signal during shutdown). Default: process.exit. */
-  exit?(code: number): void;
-}
-
-/** A mistake in how etcdns was invoked: printed as one line, exit code 2. */
-class UsageError extends Error {}
 
 const COMMANDS = ['serve', 'check-zone', 'register', 'records'] as const;
 
@@ -138,7 +103,7 @@ export async function runCli(args: readonly string[], ctx: CliContext): Promise<
       output = text;
     });
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
+    if (!isEtcdnsError(error, 'ETCDNS_ERR_CLI_USAGE')) throw error;
     ctx.stderr(`etcdns: ${usageMessage(error.message, args)}; see "${helpCommand(args)}"\n`);
     return EXIT_USAGE;
   }
@@ -161,11 +126,7 @@ function helpCommand(args: readonly string[]): string {
 }
 
 function oneLine(message: string): string {
-  const text = message
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '')
-    .join('; ');
+  const text = joinLines(message);
   // yargs capitalises ("Unknown argument: x"); our own messages are lower-case.
   return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;
 }
@@ -244,18 +205,6 @@ function firstSignal(ctx: CliContext, logger: Logger): Promise<{ name: NodeJS.Si
       exit(128 + (osConstants.signals[name] ?? 0));
     });
   });
-}
-
-function processSignals(listener: (signal: NodeJS.Signals) => void): () => void {
-  const names = ['SIGINT', 'SIGTERM'] as const;
-  for (const name of names) process.on(name, listener);
-  return () => {
-    for (const name of names) process.off(name, listener);
-  };
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 // ---------------------------------------------------------------------------------------------

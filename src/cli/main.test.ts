@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { ConfigError, type ServeConfig } from '../config/load.js';
-import { SERVE_OPTIONS, defaultText, type OptionSpec } from '../config/options.js';
+import { ConfigError } from '../config/errors.js';
+import { defaultText, type OptionSpec } from '../config/option-spec.js';
+import { SERVE_OPTIONS, type ServeConfig } from '../config/serve-options.js';
 import type { Name } from '../dns/name.js';
 import { createLogger, type Logger } from '../log.js';
-import { runCli, type CheckZoneResult, type CliContext } from './cli.js';
+import { runCli } from './cli.js';
+import type { CheckZoneResult, CliContext } from './context.js';
 
 const CWD = '/srv/etcdns';
 

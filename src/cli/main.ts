@@ -19,10 +19,11 @@ import { runServer } from '../app.js';
 import { runCluster } from '../cluster/primary.js';
 import { WorkerLink } from '../cluster/worker.js';
 import { systemClock } from '../clock.js';
-import type { ServeConfig } from '../config/load.js';
+import type { ServeConfig } from '../config/serve-options.js';
 import type { Logger } from '../log.js';
 import { checkZoneFile } from '../sources/zonefile/directory.js';
-import { runCli, type CliContext } from './cli.js';
+import { runCli } from './cli.js';
+import type { CliContext } from './context.js';
 
 const link = cluster.isWorker ? new WorkerLink(process) : undefined;
 

@@ -7,7 +7,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { runCli, type CheckZoneResult, type CliContext } from './cli.js';
+import { runCli } from './cli.js';
+import type { CheckZoneResult, CliContext } from './context.js';
 import type { RecordStore, RecordsContext, StoredRecord } from './records.js';
 
 /** An in-memory etcd keyspace with the store's semantics. */

@@ -10,18 +10,27 @@
  * written: a record `put` accepts is a record the server answers.
  */
 import type { Argv, Options } from 'yargs';
-import { SERVE_OPTIONS, ValueError, parseInteger, type OptionSpec } from '../config/options.js';
+import { ValueError } from '../config/errors.js';
+import type { OptionSpec } from '../config/option-spec.js';
+import { SERVE_OPTIONS } from '../config/serve-options.js';
+import { parseInteger } from '../config/values.js';
 import { parseName, type Name } from '../dns/name.js';
 import { createEtcdClient, etcdClientOptions, type EtcdConnectionOptions } from '../sources/etcd/client.js';
 import { keyToName, nameToKey, normalizePrefix, parseService, splitKey } from '../sources/etcd/skydns.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliContext } from './cli.js';
+import { EtcdnsError, errorMessage, isEtcdnsError } from '../errors.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine, type CliContext } from './context.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shared by the etcd commands: usage mistakes found after yargs (bad values, missing flags).
 
 /** A bad or missing value: printed as `etcdns: <message>`, exit code 2. Nothing was done. */
-export class CommandUsageError extends Error {
-  override name = 'CommandUsageError';
+export class CommandUsageError extends EtcdnsError {
+  readonly code = 'ETCDNS_ERR_CLI_VALUE';
+}
+
+/** Whether `err` is a CommandUsageError (exit code 2), by its code. */
+export function isCommandUsageError(err: unknown): err is CommandUsageError {
+  return isEtcdnsError(err, 'ETCDNS_ERR_CLI_VALUE');
 }
 
 /** `--flag "value": problem`, the shape `etcdns serve` uses for its option errors. */
@@ -50,16 +59,6 @@ export function integerFlag(argv: Record<string, unknown>, flag: string, min: nu
     if (err instanceof ValueError) throw flagProblem(flag, raw, err.message);
     throw err;
   }
-}
-
-export function errorMessage(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  // etcd and gRPC errors can span lines; every line we print is one line.
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '')
-    .join('; ');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,7 +157,7 @@ export function readEtcdTarget(argv: Record<string, unknown>, env: NodeJS.Proces
     // PEM files now, so such mistakes are usage errors rather than connection failures later.
     etcdClientOptions(connection);
   } catch (err) {
-    throw new CommandUsageError(errorMessage(err));
+    throw new CommandUsageError(oneLine(errorMessage(err)));
   }
   return { connection, prefix: normalizePrefix(get('etcd-prefix') ?? '/skydns') };
 }
@@ -295,7 +294,7 @@ async function withStore(
     target = readEtcdTarget(argv, ctx.env, ctx.cwd);
     body = prepare(target);
   } catch (err) {
-    if (!(err instanceof CommandUsageError)) throw err;
+    if (!isCommandUsageError(err)) throw err;
     ctx.stderr(`etcdns: ${err.message}\n`);
     return EXIT_USAGE;
   }
@@ -303,11 +302,12 @@ async function withStore(
   try {
     return await body(store, target);
   } catch (err) {
-    if (err instanceof CommandUsageError) {
+    if (isCommandUsageError(err)) {
       ctx.stderr(`etcdns: ${err.message}\n`);
       return EXIT_USAGE;
     }
-    ctx.stderr(`etcdns: records ${action}: etcd ${target.connection.endpoints.join(',')}: ${errorMessage(err)}\n`);
+    // etcd and gRPC errors can span lines; every line we print is one line.
+    ctx.stderr(`etcdns: records ${action}: etcd ${target.connection.endpoints.join(',')}: ${oneLine(errorMessage(err))}\n`);
     return EXIT_FAILURE;
   } finally {
     store.close();

@@ -6,7 +6,8 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import type { Registration, Registry, RegistryOptions, ServiceInstance } from '../registry/index.js';
-import { runCli, type CheckZoneResult, type CliContext } from './cli.js';
+import { runCli } from './cli.js';
+import type { CheckZoneResult, CliContext } from './context.js';
 import type { RegisterContext } from './register.js';
 
 const KEY = '/skydns/test/example/svc/payments/x1';

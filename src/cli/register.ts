@@ -17,7 +17,6 @@ import { createLogger, type LogFormat, type LogLevel, type Logger } from '../log
 import {
   EtcdRegistry,
   normalizeInstance,
-  RegistryValidationError,
   resolveOptions,
   type Registration,
   type Registry,
@@ -25,11 +24,12 @@ import {
   type ServiceInstance,
 } from '../registry/index.js';
 import { classifyHost } from '../sources/etcd/skydns.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliContext } from './cli.js';
+import { errorMessage, isEtcdnsError } from '../errors.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine, processSignals, type CliContext } from './context.js';
 import {
   CommandUsageError,
-  errorMessage,
   etcdConnectionYargsOptions,
+  isCommandUsageError,
   flagProblem,
   integerFlag,
   lastValue,
@@ -178,13 +178,13 @@ function checkWithRegistry(instance: ServiceInstance, options: RegistryOptions):
     const resolved = resolveOptions(options);
     normalizeInstance(instance, resolved.domain);
   } catch (err) {
-    if (!(err instanceof RegistryValidationError)) throw err;
+    if (!isEtcdnsError(err, 'ETCDNS_ERR_REGISTRY_VALIDATION')) throw err;
     throw usageFromRegistry(err);
   }
 }
 
 function usageFromRegistry(err: Error): CommandUsageError {
-  const message = errorMessage(err).replace(/^registry: /, '');
+  const message = oneLine(errorMessage(err)).replace(/^registry: /, '');
   const flag = FIELD_FLAGS.find(([re]) => re.test(message))?.[1];
   return new CommandUsageError(flag ? `--${flag}: ${message}` : message);
 }
@@ -201,7 +201,7 @@ export async function register(argv: Record<string, unknown>, ctx: RegisterConte
   try {
     plan = readRegisterPlan(argv, ctx.env, ctx.cwd);
   } catch (err) {
-    if (!(err instanceof CommandUsageError)) throw err;
+    if (!isCommandUsageError(err)) throw err;
     ctx.stderr(`etcdns: ${err.message}\n`);
     return EXIT_USAGE;
   }
@@ -252,14 +252,15 @@ export async function register(argv: Record<string, unknown>, ctx: RegisterConte
       await registry.unregister(registration);
     } catch (err) {
       // The lease is no longer renewed either way: the instance goes within the lease TTL.
-      logger.error(`cannot revoke the lease: ${errorMessage(err)}`);
-      if (!logger.isLevelEnabled('error')) ctx.stderr(`etcdns: cannot revoke the lease: ${errorMessage(err)}\n`);
+      logger.error(`cannot revoke the lease: ${oneLine(errorMessage(err))}`);
+      if (!logger.isLevelEnabled('error')) ctx.stderr(`etcdns: cannot revoke the lease: ${oneLine(errorMessage(err))}\n`);
       return EXIT_FAILURE;
     }
     // The registry logs "unregistered" itself.
     return EXIT_OK;
   } catch (err) {
-    if (err instanceof RegistryValidationError) {
+    // The registry's own checks, at register(): a usage mistake, worded for the flags.
+    if (isEtcdnsError(err, 'ETCDNS_ERR_REGISTRY_VALIDATION')) {
       ctx.stderr(`etcdns: ${usageFromRegistry(err).message}\n`);
       return EXIT_USAGE;
     }
@@ -272,15 +273,8 @@ export async function register(argv: Record<string, unknown>, ctx: RegisterConte
 
 function failure(err: unknown, logger: Logger, ctx: CliContext): number {
   logger.debug({ err }, 'register failure');
-  logger.fatal(`cannot register: ${errorMessage(err)}`);
-  if (!logger.isLevelEnabled('fatal')) ctx.stderr(`etcdns: cannot register: ${errorMessage(err)}\n`);
+  logger.fatal(`cannot register: ${oneLine(errorMessage(err))}`);
+  if (!logger.isLevelEnabled('fatal')) ctx.stderr(`etcdns: cannot register: ${oneLine(errorMessage(err))}\n`);
   return EXIT_FAILURE;
 }
 
-function processSignals(listener: (signal: NodeJS.Signals) => void): () => void {
-  const names = ['SIGINT', 'SIGTERM'] as const;
-  for (const name of names) process.on(name, listener);
-  return () => {
-    for (const name of names) process.off(name, listener);
-  };
-}

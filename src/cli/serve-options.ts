@@ -1,9 +1,10 @@
 /**
- * The yargs side of the option table (src/config/options.ts): flag definitions and help
+ * The yargs side of the option table (src/config/serve-options.ts): flag definitions and help
  * text. Only syntax lives here; meaning, defaults and checks stay in the table and loader.
  */
 import type { Options } from 'yargs';
-import { SERVE_OPTIONS, defaultText, type OptionSpec } from '../config/options.js';
+import { defaultText, type OptionSpec } from '../config/option-spec.js';
+import { SERVE_OPTIONS } from '../config/serve-options.js';
 
 /** yargs option definitions for `etcdns serve`, one per table entry. */
 export function serveYargsOptions(): Record<string, Options> {

@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { MAX_NAME_OCTETS, wireLength } from '../dns/name.js';
+import { EtcdnsError } from '../errors.js';
 import { classifyHost, nameToKey, normalizePrefix, parseService, splitKey, DEFAULT_PREFIX } from '../sources/etcd/skydns.js';
 import type { DiscoveredInstance, RegisteredInstance, RegistryOptions, ServiceInstance } from './types.js';
 
@@ -28,8 +29,9 @@ const SERVICE_LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 /** An instance id becomes a host name (the SRV target): letters, digits, '-' only (RFC 1123). */
 const ID_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-export class RegistryValidationError extends Error {
-  override readonly name = 'RegistryValidationError';
+/** An instance or options the registry refuses (bad label, id, TTL, metadata, ...): nothing was written. */
+export class RegistryValidationError extends EtcdnsError {
+  readonly code = 'ETCDNS_ERR_REGISTRY_VALIDATION';
 }
 
 function fail(message: string): never {
