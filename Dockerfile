@@ -51,7 +51,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 # is still answered, then the listeners close. docker stop waits 10 s before SIGKILL.
 STOPSIGNAL SIGTERM
 # node is PID 1 and handles SIGTERM and SIGINT itself: no init or shell in between.
-# V8's young generation fixed at 4 MiB per semi-space (README, Performance; the etcdns bin's
+# V8's young generation fixed at 4 MiB per semi-space (docs/performance.md, Memory; the etcdns bin's
 # shebang says the same). Capped: Node's default lets it grow to 16 MiB during a large initial
 # etcd list and keep it (100k keys: ~240 -> ~197 MiB resident). Floored: after idle V8 shrinks
 # it to 1 MiB and then collects four times as often under a steady query rate (higher p99).

@@ -1,4 +1,4 @@
-/** The README's SDK quickstart (examples/registry-quickstart.mjs) run as written, against real etcd and the DNS server. */
+/** The SDK quickstart of docs/registry.md (examples/registry-quickstart.mjs) run as written, against real etcd and the DNS server. */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';

@@ -196,9 +196,9 @@ function stopChild(child: ChildProcess): void {
   if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGTERM');
 }
 
-describe('the README examples', () => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const block = (lang: string) => new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(readme)![1]!;
+describe('the examples of docs/forwarding.md', () => {
+  const page = readFileSync(new URL('../docs/forwarding.md', import.meta.url), 'utf8');
+  const block = (lang: string) => new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(page)![1]!;
   const run = promisify(execFile);
 
   /** glibc's own stub resolver (getent) with `resolvConf` as /etc/resolv.conf, in a private mount namespace. */
