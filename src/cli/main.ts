@@ -4,7 +4,7 @@
  * server. Nothing imports this file.
  *
  * The shebang fixes V8's young generation at 4 MiB per semi-space (as the Dockerfile's
- * ENTRYPOINT does; see the README's Performance section). Capped: Node's default lets it grow
+ * ENTRYPOINT does; see docs/performance.md, Memory). Capped: Node's default lets it grow
  * to 16 MiB during a large initial etcd sync and keep it (100k keys: ~240 → ~197 MiB
  * resident). Floored: after idle V8 shrinks it to 1 MiB, and at a steady query rate it then
  * collects every ~0.1 s instead of every ~0.4 s, each pause delaying the queries behind it

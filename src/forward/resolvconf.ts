@@ -12,7 +12,7 @@
  * - `options` lines add up.
  * Nameservers are always on port 53: resolv.conf has no syntax for a port.
  *
- * etcdns may be the machine's resolver itself (the README's "point resolv.conf at etcdns"),
+ * etcdns may be the machine's resolver itself (docs/forwarding.md, "Pointing a machine at etcdns"),
  * in which case resolv.conf lists etcdns, and forwarding there would send every query round
  * in a loop until it timed out. `upstreamsFromResolvConf` drops such entries and says why.
  */

@@ -3,7 +3,7 @@
  * own, one JS call per batch of datagrams, queries read in place from one arena and replies
  * copied into another. dgram costs a JS call, a Buffer, an address string and a syscall per
  * datagram each way; on a server answering from memory that was most of the time per query
- * (README, Performance). When the addon was not built (no C compiler, not Linux) the transport
+ * (docs/performance.md). When the addon was not built (no C compiler, not Linux) the transport
  * uses dgram, and `--udp-io batch` refuses to start.
  */
 import { createRequire } from 'node:module';

@@ -440,7 +440,7 @@ describe('the example zone', () => {
     if (!r.ok) return;
     const zone = r.zone;
     expect(zone.origin).toBe('example.test');
-    expect(zone.recordCount).toBe(22); // the README's check-zone example says so
+    expect(zone.recordCount).toBe(22); // the check-zone example of docs/zone-files.md says so
     const a = (name: string, type: string) => rrset(zone, name, typeCode(type)!);
     expect(a('www.example.test', 'A')?.records).toEqual([{ type: RRType.A, address: '192.0.2.10' }]);
     expect(a('www.example.test', 'AAAA')?.records).toEqual([{ type: RRType.AAAA, address: '2001:db8::10' }]);
