@@ -672,10 +672,17 @@ describe('Reporter', () => {
     ]);
   });
 
-  it('survives an onEvent callback that throws', () => {
-    const r = new Reporter(silentLogger(), { now: () => 0 } as Clock, () => {
+  it('survives an onEvent callback that throws, and logs it as a warning', () => {
+    const lines: Array<{ kind: string; msg: string; err: { message: string } }> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const seen: TransportEvent[] = [];
+    const r = new Reporter(logger, { now: () => 0 } as Clock, (e) => {
+      seen.push(e);
       throw new Error('bad callback');
     });
-    expect(() => r.event('frame-dropped')).not.toThrow();
+    // Called from socket handlers: a throw escaping here would be an uncaught exception.
+    expect(() => r.event('frame-dropped', 'frame of 0 octets')).not.toThrow();
+    expect(seen).toEqual([{ type: 'frame-dropped', detail: 'frame of 0 octets' }]);
+    expect(lines.map((l) => [l.kind, l.msg, l.err.message])).toEqual([['event-callback', 'transport onEvent callback threw', 'bad callback']]);
   });
 });

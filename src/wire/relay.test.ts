@@ -145,19 +145,18 @@ describe('inspectUpstreamReply', () => {
   it('discards anything that is not the reply to our question (RFC 5452 §9.1)', () => {
     const good = upstream({ answers: [A('www.example.test', '192.0.2.1')] });
     expect('error' in inspectUpstreamReply(good, expectA)).toBe(false);
-    const cases: [string, Buffer, typeof expectA][] = [
-      ['wrong ID', good, { ...expectA, id: 778 }],
-      ['other name', upstream({ name: 'www.example.evil' }), expectA],
-      ['other type', upstream({ type: TYPE.AAAA }), expectA],
-      ['other class', upstream({ qclass: 3 }), expectA],
-      ['a query, not a response', Buffer.from(good).fill(0, 2, 3), expectA],
-      ['no question', (() => { const b = Buffer.from(good.subarray(0, 12)); b.writeUInt16BE(0, 4); b.writeUInt16BE(0, 6); return b; })(), expectA],
-      ['shorter than a header', good.subarray(0, 11), expectA],
-      ['cut in the answer', good.subarray(0, good.length - 2), expectA],
+    const cases: [string, Buffer, typeof expectA, string][] = [
+      ['wrong ID', good, { ...expectA, id: 778 }, 'ID 777 is not the one sent'],
+      ['other name', upstream({ name: 'www.example.evil' }), expectA, 'question name differs from the one sent'],
+      ['other type', upstream({ type: TYPE.AAAA }), expectA, 'question type or class differs from the one sent'],
+      ['other class', upstream({ qclass: 3 }), expectA, 'question type or class differs from the one sent'],
+      ['a query, not a response', Buffer.from(good).fill(0, 2, 3), expectA, 'QR not set: not a response'],
+      ['no question', (() => { const b = Buffer.from(good.subarray(0, 12)); b.writeUInt16BE(0, 4); b.writeUInt16BE(0, 6); return b; })(), expectA, 'QDCOUNT is 0'],
+      ['shorter than a header', good.subarray(0, 11), expectA, 'shorter than a DNS header'],
+      ['cut in the answer', good.subarray(0, good.length - 2), expectA, 'record 0: RDATA runs past the end'],
     ];
-    for (const [what, bytes, expect_] of cases) {
-      const r = inspectUpstreamReply(bytes, expect_);
-      expect('error' in r, what).toBe(true);
+    for (const [what, bytes, expect_, error] of cases) {
+      expect(inspectUpstreamReply(bytes, expect_), what).toEqual({ error });
     }
   });
 
@@ -182,13 +181,17 @@ describe('inspectUpstreamReply', () => {
 
   it('rejects a second OPT, and drops records that follow the OPT', () => {
     const two = upstream({ opt: {}, afterOpt: [Object.assign(Packet.Resource.EDNS([], {}) as object, { name: '' })] });
-    expect('error' in inspectUpstreamReply(two, expectA)).toBe(true);
+    expect(inspectUpstreamReply(two, expectA)).toEqual({ error: 'more than one OPT record' });
     const after = upstream({ answers: [A('www.example.test', '192.0.2.1')], opt: { ecs: '10.0.0.0/8' }, afterOpt: [A('x.example.test', '192.0.2.9')] });
     const info = inspectUpstreamReply(after, expectA) as UpstreamReply;
     expect(info.additionalCount).toBe(0);
     expect(info.ttlOffsets).toHaveLength(1);
-    expect(info.opt!.length).toBeGreaterThan(11);
+    // 11 octets of OPT plus its client-subnet option (4 + family, two prefix lengths and the
+    // one address octet of a /8, RFC 7871 §6).
+    expect(info.opt!.length).toBe(11 + 9);
     expect(info.end).toBe(info.opt!.offset);
+    // The A record after the OPT is in the message, but not in what is kept.
+    expect(info.opt!.offset + info.opt!.length).toBeLessThan(after.length);
   });
 
   it('reads the extended RCODE from the OPT (RFC 6891 §6.1.3)', () => {

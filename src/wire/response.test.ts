@@ -121,6 +121,7 @@ describe('templates and render', () => {
     const t = buildTemplate({ question: { name, type: RRType.ANY, class: 1 }, rcode: 0, authoritative: true, answer: rrs, authority: [], additional: [] });
     const reply = parseReply(render(t, query(name, 'ANY'), 0xffff, 1232));
     const got = reply.answers as unknown as Record<string, unknown>[];
+    expect(got.map((r) => r.type)).toEqual([RRType.A, RRType.AAAA, RRType.MX, RRType.SRV, RRType.CNAME, RRType.SOA, RRType.CAA]);
     expect(got[0]).toMatchObject({ address: '198.51.100.7' });
     expect(got[1]).toMatchObject({ address: '2001:db8::1' });
     expect(got[2]).toMatchObject({ exchange: 'mail.example.test', priority: 10 });
