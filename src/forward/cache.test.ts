@@ -233,7 +233,11 @@ describe('ReplyCache', () => {
     b.answer(one);
     for (let i = 0; i < 10; i++) await b.cache.lookup(`k${i}`, { tag: 'x' });
     expect(b.cache.bytes).toBeLessThanOrEqual(2000);
-    expect(b.cache.entries).toBeGreaterThan(0);
+    // Ten entries of one size (same reply, keys of one length): as many as fit are kept, and
+    // they are fewer than ten.
+    const each = b.cache.bytes / b.cache.entries;
+    expect(each).toBeGreaterThan(one.bytes.length);
+    expect(b.cache.entries).toBe(Math.floor(2000 / each));
     expect(b.cache.entries).toBeLessThan(10);
   });
 });
