@@ -1,5 +1,13 @@
 import { isIPv6 } from 'node:net';
 
+/** Where a server listens: the --listen values, and what the DNS transport binds. */
+export interface ListenAddress {
+  /** An IP literal, without brackets: '127.0.0.1', '::1', '0.0.0.0', '::'. */
+  readonly host: string;
+  /** 0 asks the OS for a free port (the same one is then used for UDP and TCP). */
+  readonly port: number;
+}
+
 /** `host:port`, with IPv6 hosts in brackets (RFC 3986 §3.2.2), as flags and logs write it. */
 export function formatHostPort(host: string, port: number): string {
   return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;

@@ -16,6 +16,7 @@
  * (the registry said, with fresh data, that the service has no instances).
  */
 import type * as Grpc from '@grpc/grpc-js';
+import { formatHostPort } from '../net.js';
 import type { Registry, Service } from './index.js';
 
 type GrpcModule = typeof Grpc;
@@ -291,7 +292,7 @@ function toSnapshot(instances: readonly { readonly host: string; readonly port: 
     // `[::1]` as some writers put it; grpc-js wants the bare address.
     const host = instance.host.startsWith('[') && instance.host.endsWith(']') ? instance.host.slice(1, -1) : instance.host;
     if (host === '') continue;
-    const id = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    const id = formatHostPort(host, port);
     if (seen.has(id)) continue;
     seen.add(id);
     endpoints.push({ addresses: [{ host, port }] });

@@ -5,17 +5,11 @@ import type { Logger } from '../log.js';
 import { Reporter, errorText } from './reporter.js';
 import { TcpConnection, type ConnectionHost } from './tcp-connection.js';
 import type { QueryContext, QueryHandler, TransportEvent, TransportOptions } from './types.js';
-import { describeBindError, formatHostPort } from '../net.js';
+import { describeBindError, formatHostPort, type ListenAddress } from '../net.js';
+import { EtcdnsError } from '../errors.js';
 import { BatchUdpEndpoint, loadUdpBatch, type AnswerDatagram, type UdpBatchAddon } from './udp-batch.js';
 
 export type { QueryContext, QueryHandler, TransportEvent, TransportEventType, TransportOptions } from './types.js';
-
-export interface ListenAddress {
-  /** An IP literal: '127.0.0.1', '::1', '0.0.0.0', '::'. */
-  host: string;
-  /** 0 = pick a free port, the same one for UDP and TCP. */
-  port: number;
-}
 
 export interface BoundAddress {
   transport: 'udp' | 'tcp';
@@ -25,17 +19,17 @@ export interface BoundAddress {
 }
 
 /** listen() failure, naming the transport and address that could not be bound. */
-export class ListenError extends Error {
-  override readonly name = 'ListenError';
+export class ListenError extends EtcdnsError {
+  readonly code = 'ETCDNS_ERR_LISTEN';
   constructor(
     readonly transport: 'udp' | 'tcp',
     readonly host: string,
     readonly port: number,
-    /** errno code from the OS (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...), when there is one. */
-    readonly code: string | undefined,
+    /** The OS's error code (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...), when there is one. */
+    readonly osCode: string | undefined,
     cause: unknown,
   ) {
-    super(`cannot listen on ${transport} ${formatHostPort(host, port)}: ${describeBindError(code, cause)}`, { cause });
+    super(`cannot listen on ${transport} ${formatHostPort(host, port)}: ${describeBindError(osCode, cause)}`, { cause });
   }
 }
 
@@ -232,7 +226,7 @@ export class DnsTransport {
         return { host, port: picked, family, udp, tcp: await this.bindTcp(host, picked) };
       } catch (err) {
         await udp.close();
-        if (!(err instanceof ListenError) || err.code !== 'EADDRINUSE' || attempt >= PORT_ZERO_ATTEMPTS) throw err;
+        if (!(err instanceof ListenError) || err.osCode !== 'EADDRINUSE' || attempt >= PORT_ZERO_ATTEMPTS) throw err;
       }
     }
   }

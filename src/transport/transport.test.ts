@@ -388,7 +388,8 @@ describe.each(ENGINES)('listen (%s)', (io) => {
     const err = await t.listen([{ host: '127.0.0.1', port }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ListenError);
     expect((err as Error).message).toContain(`tcp 127.0.0.1:${port}`);
-    expect((err as ListenError).code).toBe('EADDRINUSE');
+    expect((err as ListenError).code).toBe('ETCDNS_ERR_LISTEN');
+    expect((err as ListenError).osCode).toBe('EADDRINUSE');
     // UDP had been bound first on that port; it must have been closed again.
     const probe = dgram.createSocket('udp4');
     sockets.push(probe);
