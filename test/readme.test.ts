@@ -71,6 +71,14 @@ describe('links in README.md and docs/*.md', () => {
   });
 });
 
+describe('repository paths named in README.md and docs/*.md', () => {
+  it.each(['README.md', ...docPages])('%s: every path in a code span exists', (page) => {
+    // `src/chain/chaos.ts`, `test/abuse.test.ts`, `k8s/base`: files move; the manual must follow.
+    const paths = [...withoutCodeBlocks(read(page)).matchAll(/`((?:src|test|native|bench|k8s|examples|zones|scripts|docs)\/[^`\s*]*)`/g)].map((m) => m[1]!);
+    for (const path of paths) expect(existsSync(join(root, path)), `${page}: \`${path}\` does not exist`).toBe(true);
+  });
+});
+
 describe('the link and anchor readers', () => {
   it('take inline links and images outside code, resolve same-page anchors, and skip URLs', () => {
     const md = ['[a](docs/x.md#Sec), ![img](b.svg) [web](https://example.org/y) [here](#top)', '```sh', '[no](c.md)', '```', '`[no](d.md)`'].join('\n');
