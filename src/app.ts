@@ -1,28 +1,38 @@
 /**
  * The composition root: builds the server from a validated config. Data flows one way:
- * sources (zone files, the etcd mirror) → record table snapshot → responder (resolve + wire)
- * → transport. Nothing imports this module but the CLI.
+ * sources (zone files, the etcd mirror) → record table snapshot → handler chain (resolve +
+ * wire) → transport. Nothing imports this module but the CLI.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { systemClock, type Clock } from './clock.js';
-import { ConfigError, type ServeConfig } from './config/load.js';
+import { ConfigError } from './config/errors.js';
+import type { ServeConfig } from './config/serve-options.js';
 import { toPresentation, type Name } from './dns/name.js';
 import type { Logger } from './log.js';
-import { Metrics, type MirrorStatus } from './ops/metrics.js';
+import { Metrics } from './ops/metrics.js';
 import { OpsServer, type OpsUrls, type Readiness } from './ops/http.js';
 import { Forwarder } from './forward/forwarder.js';
 import { RecursionAcl } from './forward/acl.js';
 import { upstreamsFromResolvConf } from './forward/resolvconf.js';
 import type { ForwardRoute } from './forward/types.js';
-import { chaosNames } from './server/chaos.js';
-import { Responder, type Recursion } from './server/responder.js';
-import { ResponseRateLimiter } from './server/ratelimit.js';
-import { warmUpQueryPath } from './server/warmup.js';
+import { authoritative } from './chain/authoritative.js';
+import { chaos, chaosNames } from './chain/chaos.js';
+import { forward, recursionAvailable } from './chain/forward.js';
+import { answerMalformed } from './chain/malformed.js';
+import { createPipeline } from './chain/pipeline.js';
+import { queryLog } from './chain/query-log.js';
+import { rateLimit } from './chain/rate-limit.js';
+import { refuse } from './chain/refuse.js';
+import { ReplyCache } from './chain/reply-cache.js';
+import type { QueryObserver, Stage } from './chain/request.js';
+import { ResponseRateLimiter } from './chain/response-rate-limiter.js';
+import { warmUpQueryPath } from './chain/warmup.js';
 import { createEtcdClient } from './sources/etcd/client.js';
 import { SkyDnsIndex } from './sources/etcd/index.js';
 import { EtcdMirror } from './sources/etcd/mirror.js';
+import type { MirrorStatus } from './sources/etcd/mirror-status.js';
 import { ZoneDirectory } from './sources/zonefile/directory.js';
 import { layerZones } from './table/layered.js';
 import { RecordTable } from './table/table.js';
@@ -94,42 +104,42 @@ export async function runServer(
     if (etcd) closers.push(() => etcd.close());
 
     let forwarder: Forwarder | undefined;
-    const rateLimit =
+    const rateLimiter =
       config.rateLimit > 0 ? new ResponseRateLimiter({ responsesPerSecond: config.rateLimit, slip: config.rateLimitSlip, clock }) : undefined;
     const metrics = new Metrics({
       clock,
       mirror: etcd ? () => etcd.status() : undefined,
       forwardCache: config.forwarding ? () => forwarder?.cacheSize ?? { entries: 0, bytes: 0 } : undefined,
       limits: () => ({
-        rateLimitDropped: rateLimit?.dropped ?? 0,
-        rateLimitSlipped: rateLimit?.slipped ?? 0,
+        rateLimitDropped: rateLimiter?.dropped ?? 0,
+        rateLimitSlipped: rateLimiter?.slipped ?? 0,
         forwardRefused: forwarder?.refusedOverLimit ?? 0,
       }),
     });
     etcd?.setMetrics(metrics);
 
     // Names outside our zones go upstream, for allowed clients only.
-    let recursion: Recursion | undefined;
     if (config.forwarding) {
       forwarder = startForwarder(config, logger, clock, metrics);
       closers.push(() => forwarder!.close());
-      const acl = new RecursionAcl(config.allowRecursion);
-      const fwd = forwarder;
-      recursion = { allows: (address) => acl.allows(address), forward: (query, maxSize, udpSize) => fwd.forward(query, maxSize, udpSize) };
     }
 
     const etcdZones: ReadonlySet<Name> = new Set(config.etcdZone);
-    const responder = new Responder({
-      snapshot: () => table.current,
-      logger,
-      ednsUdpSize: config.ednsUdpSize,
-      chaos: config.chaos ? chaosNames(packageVersion(), etcd ? [['revision.etcdns', () => etcd.describe()]] : []) : undefined,
-      logQueries: config.logQueries,
-      observe: metrics.observeQuery,
-      unavailableZones: etcd ? () => (etcd.servable() ? NO_ZONES : etcdZones) : undefined,
-      recursion,
-      rateLimit,
-    });
+    const snapshot = () => table.current;
+    const unavailableZones = etcd ? () => (etcd.servable() ? NO_ZONES : etcdZones) : undefined;
+    // The handler chain, outermost first (see chain/request.ts). A feature that looks at or
+    // answers queries is one stage here.
+    const recursion = config.forwarding ? new RecursionAcl(config.allowRecursion) : undefined;
+    const stages: Stage[] = [
+      ...(rateLimiter ? [rateLimit(rateLimiter)] : []),
+      answerMalformed,
+      ...(recursion ? [recursionAvailable(recursion)] : []),
+      ...(config.chaos ? [chaos(chaosNames(packageVersion(), etcd ? [['revision.etcdns', () => etcd.describe()]] : []))] : []),
+      authoritative({ snapshot, cache: new ReplyCache(), logger, unavailableZones }),
+      ...(forwarder && recursion ? [forward(forwarder, recursion)] : []),
+    ];
+    const observers: QueryObserver[] = [metrics.observeQuery, ...(config.logQueries ? [queryLog(logger)] : [])];
+    const handler = createPipeline({ stages, last: refuse, observers, advertisedUdpSize: config.ednsUdpSize });
 
     const isReady = (): Readiness => {
       const reasons: string[] = [];
@@ -154,10 +164,14 @@ export async function runServer(
       closeOps = () => ops!.close();
     }
 
-    // Compile the query path before the first client arrives (see warmup.ts); a separate
-    // Responder, so that neither metrics, the query log nor the reply cache see made-up queries.
+    // Compile the query path before the first client arrives (see warmup.ts); a chain of its
+    // own, so that neither metrics, the query log nor the reply cache see made-up queries.
     warmUpQueryPath(
-      new Responder({ snapshot: () => table.current, logger, ednsUdpSize: config.ednsUdpSize, chaos: undefined, logQueries: false }).handle,
+      createPipeline({
+        stages: [answerMalformed, authoritative({ snapshot, cache: new ReplyCache(), logger })],
+        last: refuse,
+        advertisedUdpSize: config.ednsUdpSize,
+      }),
       table.current.zones.keys(),
     );
 
@@ -165,7 +179,7 @@ export async function runServer(
     if (config.udpIo === 'batch' && udpIo.engine !== 'batch') throw new ConfigError(`--udp-io batch: ${udpIo.why}`);
     if (config.udpIo === 'auto' && udpIo.engine === 'dgram') logger.info({ reason: udpIo.why }, 'udp: using dgram');
     const transport = new DnsTransport({
-      handler: responder.handle,
+      handler,
       logger,
       clock,
       // In a --workers group every process binds the port itself (SO_REUSEPORT).

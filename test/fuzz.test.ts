@@ -4,7 +4,7 @@
  * counts, byte flips, over-long labels and names, compression pointer loops and forward
  * pointers, odd OPTs, every opcode, QR set), mixed with plain random bytes.
  *
- * - In process, a property over `Responder.handle` (shrinks to a minimal packet on failure).
+ * - In process, a property over the handler chain (shrinks to a minimal packet on failure).
  * - Against the built server, as a process: some 150 000 packets over UDP and TCP, with valid
  *   queries interleaved that must keep getting exactly the right answers; every reply must
  *   parse (dns2, no errors), echo the query's ID, fit the size the client allows, and the
@@ -16,11 +16,11 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket as TcpSocket } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../src/log.js';
-import { chaosNames } from '../src/server/chaos.js';
-import { Responder } from '../src/server/responder.js';
-import { parseZoneFile } from '../src/sources/zonefile/parse.js';
+import { chaosNames } from '../src/chain/chaos.js';
+import { testChain } from './support/chain.js';
+import { parseZoneFile } from '../src/sources/zonefile/master-file.js';
 import { RecordTable } from '../src/table/table.js';
+import type { QueryHandler } from '../src/transport/types.js';
 import { decodeQuery } from '../src/wire/query.js';
 import { tcpExchange, udpExchange } from './support/client.js';
 import { dig } from './support/dig.js';
@@ -440,22 +440,22 @@ const PROBES: readonly Probe[] = [
 
 // ---------------------------------------------------------------------------------------------
 
-function inProcessResponder(): Responder {
+function inProcessChain(): QueryHandler {
   const parsed = parseZoneFile(ZONE, { file: 'example.test.zone', origin: 'example.test' });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
   const table = new RecordTable({ sources: ['files'] });
   table.publish('files', new Map([[parsed.zone.origin, parsed.zone]]));
-  return new Responder({ snapshot: () => table.current, logger: silentLogger(), ednsUdpSize: 1232, chaos: chaosNames('0.0.0'), logQueries: false });
+  return testChain({ snapshot: () => table.current, chaos: chaosNames('0.0.0') });
 }
 
-describe('fuzzing the responder in process (fast-check, shrinking)', () => {
+describe('fuzzing the handler chain in process (fast-check, shrinking)', () => {
   it(`answers ${PROPERTY_RUNS} hostile packets with a well-formed reply or nothing, never a throw`, () => {
-    const responder = inProcessResponder();
+    const handle = inProcessChain();
     for (const transport of ['udp', 'tcp'] as const) {
       const context = { transport, remoteAddress: '127.0.0.1', remotePort: 5000, localPort: 53 };
       fc.assert(
         fc.property(packetArb, (packet) => {
-          const reply = responder.handle(packet, context);
+          const reply = handle(packet, context);
           if (!expectsReply(packet)) {
             expect(reply).toBeNull();
             return;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { buildQuery, parseReply, RCODE } from '../../test/support/packets.js';
-import { silentLogger } from '../log.js';
-import { parseZoneFile } from '../sources/zonefile/parse.js';
+import { parseZoneFile } from '../sources/zonefile/master-file.js';
 import { RecordTable } from '../table/table.js';
 import type { ZoneView } from '../table/zone.js';
+import { testChain } from '../../test/support/chain.js';
 import { chaosNames } from './chaos.js';
-import { Responder, type QueryEvent } from './responder.js';
+import type { QueryEvent } from './request.js';
 
 function zoneMap(text: string): Map<string, ZoneView> {
   const parsed = parseZoneFile(text, { file: 't' });
@@ -25,20 +25,13 @@ function setup() {
   const table = new RecordTable({ sources: ['files'] });
   table.publish('files', zoneMap('$ORIGIN a.test.\n$TTL 30\n@ SOA ns h 1 2 3 4 5\nwww A 192.0.2.1'));
   const events: QueryEvent[] = [];
-  const responder = new Responder({
-    snapshot: () => table.current,
-    logger: silentLogger(),
-    ednsUdpSize: 1232,
-    chaos: chaosNames('1.2.3'),
-    logQueries: false,
-    observe: (e) => events.push({ ...e }),
-  });
+  const handle = testChain({ snapshot: () => table.current, chaos: chaosNames('1.2.3'), observers: [(e) => events.push({ ...e })] });
   const ask = (name: string, type: string | number, extra: Partial<Parameters<typeof buildQuery>[0]> = {}) =>
-    parseReply(now(responder.handle(buildQuery({ name, type, ...extra }), udp)));
-  return { table, responder, ask, events };
+    parseReply(now(handle(buildQuery({ name, type, ...extra }), udp)));
+  return { table, handle, ask, events };
 }
 
-describe('Responder', () => {
+describe('the handler chain', () => {
   it('serves the new snapshot as soon as it is swapped in (no stale cached answer)', () => {
     const { table, ask } = setup();
     expect((ask('www.a.test', 'A').answers[0] as unknown as { address: string }).address).toBe('192.0.2.1');
@@ -78,34 +71,23 @@ describe('Responder', () => {
   it('turns an internal failure into SERVFAIL for that query only', () => {
     let broken = true;
     const { table } = setup();
-    const responder = new Responder({
+    const handle = testChain({
       snapshot: () => {
         if (broken) throw new Error('boom');
         return table.current;
       },
-      logger: silentLogger(),
-      ednsUdpSize: 1232,
-      chaos: undefined,
-      logQueries: false,
     });
-    const reply = parseReply(now(responder.handle(buildQuery({ name: 'www.a.test', type: 'A' }), udp)));
+    const reply = parseReply(now(handle(buildQuery({ name: 'www.a.test', type: 'A' }), udp)));
     expect(reply.header.rcode).toBe(RCODE.SERVFAIL);
     broken = false;
-    expect(parseReply(now(responder.handle(buildQuery({ name: 'www.a.test', type: 'A' }), udp))).header.rcode).toBe(0);
+    expect(parseReply(now(handle(buildQuery({ name: 'www.a.test', type: 'A' }), udp))).header.rcode).toBe(0);
   });
 
   it('answers SERVFAIL for zones marked unavailable (etcd stale past --max-stale), and serves again after', () => {
     const { table } = setup();
     let unavailable = new Set<string>(['a.test']);
-    const responder = new Responder({
-      snapshot: () => table.current,
-      logger: silentLogger(),
-      ednsUdpSize: 1232,
-      chaos: undefined,
-      logQueries: false,
-      unavailableZones: () => unavailable,
-    });
-    const ask = () => parseReply(now(responder.handle(buildQuery({ name: 'www.a.test', type: 'A', edns: {} }), udp)));
+    const handle = testChain({ snapshot: () => table.current, unavailableZones: () => unavailable });
+    const ask = () => parseReply(now(handle(buildQuery({ name: 'www.a.test', type: 'A', edns: {} }), udp)));
     expect(ask().header.rcode).toBe(RCODE.SERVFAIL);
     expect(ask().additionals).toHaveLength(1); // OPT still echoed
     unavailable = new Set();
@@ -115,14 +97,8 @@ describe('Responder', () => {
   it('computes CHAOS answers per query, so changing values (the revision) are current', () => {
     let revision = 1;
     const { table } = setup();
-    const responder = new Responder({
-      snapshot: () => table.current,
-      logger: silentLogger(),
-      ednsUdpSize: 1232,
-      chaos: chaosNames('1.2.3', [['revision.etcdns', () => [`revision=${revision}`]]]),
-      logQueries: false,
-    });
-    const ask = () => (parseReply(now(responder.handle(buildQuery({ name: 'revision.etcdns', type: 'TXT', class: 3 }), udp))).answers[0] as unknown as { data: string[] }).data;
+    const handle = testChain({ snapshot: () => table.current, chaos: chaosNames('1.2.3', [['revision.etcdns', () => [`revision=${revision}`]]]) });
+    const ask = () => (parseReply(now(handle(buildQuery({ name: 'revision.etcdns', type: 'TXT', class: 3 }), udp))).answers[0] as unknown as { data: string[] }).data;
     expect(ask()).toEqual(['revision=1']);
     revision = 42;
     expect(ask()).toEqual(['revision=42']);
@@ -132,12 +108,8 @@ describe('Responder', () => {
     function withRecursion(allowed: boolean) {
       const { table } = setup();
       const forwarded: string[] = [];
-      const responder = new Responder({
+      const handle = testChain({
         snapshot: () => table.current,
-        logger: silentLogger(),
-        ednsUdpSize: 1232,
-        chaos: undefined,
-        logQueries: false,
         recursion: {
           allows: (address) => allowed && address === '127.0.0.1',
           forward: async (query) => {
@@ -149,38 +121,38 @@ describe('Responder', () => {
           },
         },
       });
-      return { responder, forwarded };
+      return { handle, forwarded };
     }
 
     it('forwards an allowed client that asks for recursion, and sets RA on our own answers too', async () => {
-      const { responder, forwarded } = withRecursion(true);
-      const reply = await responder.handle(buildQuery({ name: 'Elsewhere.Example', type: 'A' }), udp);
+      const { handle, forwarded } = withRecursion(true);
+      const reply = await handle(buildQuery({ name: 'Elsewhere.Example', type: 'A' }), udp);
       expect(forwarded).toEqual(['elsewhere.example']);
       expect(parseReply(reply!).header.ra).toBe(1);
-      const own = parseReply(now(responder.handle(buildQuery({ name: 'www.a.test', type: 'A' }), udp)));
+      const own = parseReply(now(handle(buildQuery({ name: 'www.a.test', type: 'A' }), udp)));
       expect(own.header).toMatchObject({ aa: 1, ra: 1 });
     });
 
     it('refuses clients outside the ACL and queries without RD (never an open resolver)', async () => {
       const denied = withRecursion(false);
-      const reply = parseReply(now(denied.responder.handle(buildQuery({ name: 'elsewhere.example', type: 'A' }), udp)));
+      const reply = parseReply(now(denied.handle(buildQuery({ name: 'elsewhere.example', type: 'A' }), udp)));
       expect(reply.header).toMatchObject({ rcode: RCODE.REFUSED, ra: 0 });
       const noRd = withRecursion(true);
-      expect(parseReply(now(noRd.responder.handle(buildQuery({ name: 'elsewhere.example', type: 'A', rd: false }), udp))).header.rcode).toBe(RCODE.REFUSED);
+      expect(parseReply(now(noRd.handle(buildQuery({ name: 'elsewhere.example', type: 'A', rd: false }), udp))).header.rcode).toBe(RCODE.REFUSED);
       expect([...denied.forwarded, ...noRd.forwarded]).toEqual([]);
     });
 
     it('never forwards names in our zones, zone transfers or other classes', () => {
-      const { responder, forwarded } = withRecursion(true);
-      expect(parseReply(now(responder.handle(buildQuery({ name: 'nope.a.test', type: 'A' }), udp))).header.rcode).toBe(RCODE.NXDOMAIN);
-      expect(parseReply(now(responder.handle(buildQuery({ name: 'elsewhere.example', type: 'AXFR' }), udp))).header.rcode).toBe(RCODE.REFUSED);
-      expect(parseReply(now(responder.handle(buildQuery({ name: 'elsewhere.example', type: 'A', class: 4 }), udp))).header.rcode).toBe(RCODE.REFUSED);
+      const { handle, forwarded } = withRecursion(true);
+      expect(parseReply(now(handle(buildQuery({ name: 'nope.a.test', type: 'A' }), udp))).header.rcode).toBe(RCODE.NXDOMAIN);
+      expect(parseReply(now(handle(buildQuery({ name: 'elsewhere.example', type: 'AXFR' }), udp))).header.rcode).toBe(RCODE.REFUSED);
+      expect(parseReply(now(handle(buildQuery({ name: 'elsewhere.example', type: 'A', class: 4 }), udp))).header.rcode).toBe(RCODE.REFUSED);
       expect(forwarded).toEqual([]);
     });
   });
 
   it('drops datagrams shorter than a header instead of answering', () => {
-    const { responder } = setup();
-    expect(responder.handle(Buffer.from([1, 2, 3]), udp)).toBeNull();
+    const { handle } = setup();
+    expect(handle(Buffer.from([1, 2, 3]), udp)).toBeNull();
   });
 });

@@ -1,26 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../clock.js';
-import { Flag, Rcode } from '../dns/constants.js';
-import { silentLogger } from '../log.js';
-import { parseZoneFile } from '../sources/zonefile/parse.js';
-import { RecordTable } from '../table/table.js';
-import { buildQuery, parseReply } from '../../test/support/packets.js';
-import { clientNetwork, DEFAULT_RATE_LIMIT_ENTRIES, ResponseRateLimiter, type RateLimitVerdict } from './ratelimit.js';
-import { Responder } from './responder.js';
+import { frozenClock } from '../../test/support/clock.js';
+import { clientNetwork, DEFAULT_RATE_LIMIT_ENTRIES, ResponseRateLimiter, type RateLimitVerdict } from './response-rate-limiter.js';
 
 /** A clock that moves only when told: the limiter never reads real time. */
-function fakeClock(): Clock & { advance(ms: number): void } {
-  let t = 1_000_000;
-  return {
-    now: () => t,
-    advance: (ms) => void (t += ms),
-    setTimeout: () => undefined,
-    clearTimeout: () => {},
-    setInterval: () => undefined,
-    clearInterval: () => {},
-  };
-}
-
 function verdicts(limiter: ResponseRateLimiter, address: string, n: number): RateLimitVerdict[] {
   return Array.from({ length: n }, () => limiter.check(address));
 }
@@ -29,7 +11,7 @@ const count = (vs: RateLimitVerdict[], v: RateLimitVerdict) => vs.filter((x) => 
 
 describe('ResponseRateLimiter (token bucket per client network)', () => {
   it('lets a burst of one second through, then limits to the rate as time passes', () => {
-    const clock = fakeClock();
+    const clock = frozenClock();
     const limiter = new ResponseRateLimiter({ responsesPerSecond: 10, slip: 0, clock });
     expect(verdicts(limiter, '192.0.2.1', 10)).toEqual(Array(10).fill('send'));
     expect(verdicts(limiter, '192.0.2.1', 5)).toEqual(Array(5).fill('drop'));
@@ -44,7 +26,7 @@ describe('ResponseRateLimiter (token bucket per client network)', () => {
   });
 
   it('holds a steady flood to the rate: over 10 simulated seconds, rate x 10 (+ the first burst) get through', () => {
-    const clock = fakeClock();
+    const clock = frozenClock();
     const limiter = new ResponseRateLimiter({ responsesPerSecond: 100, slip: 0, clock });
     let sent = 0;
     for (let ms = 0; ms < 10_000; ms++) {
@@ -63,7 +45,7 @@ describe('ResponseRateLimiter (token bucket per client network)', () => {
       [3, ['drop', 'drop', 'slip', 'drop', 'drop', 'slip']],
       [0, ['drop', 'drop', 'drop', 'drop', 'drop', 'drop']],
     ] as const) {
-      const limiter = new ResponseRateLimiter({ responsesPerSecond: 1, slip, clock: fakeClock() });
+      const limiter = new ResponseRateLimiter({ responsesPerSecond: 1, slip, clock: frozenClock() });
       expect(limiter.check('10.0.0.1')).toBe('send');
       expect(verdicts(limiter, '10.0.0.1', 6), `slip ${slip}`).toEqual(expected);
       expect(limiter.slipped + limiter.dropped).toBe(6);
@@ -71,7 +53,7 @@ describe('ResponseRateLimiter (token bucket per client network)', () => {
   });
 
   it('counts a /24 (IPv4) or a /56 (IPv6) as one client, so forged sources in one subnet share a bucket', () => {
-    const limiter = new ResponseRateLimiter({ responsesPerSecond: 3, slip: 0, clock: fakeClock() });
+    const limiter = new ResponseRateLimiter({ responsesPerSecond: 3, slip: 0, clock: frozenClock() });
     expect(['192.0.2.1', '192.0.2.2', '192.0.2.254', '192.0.2.9'].map((a) => limiter.check(a))).toEqual(['send', 'send', 'send', 'drop']);
     // Another /24, and the same /24 seen through a dual-stack socket (IPv4-mapped).
     expect(limiter.check('192.0.3.1')).toBe('send');
@@ -95,7 +77,7 @@ describe('ResponseRateLimiter (token bucket per client network)', () => {
   });
 
   it('keeps memory bounded and time per packet constant: a million distinct networks (forged sources)', () => {
-    const clock = fakeClock();
+    const clock = frozenClock();
     const limiter = new ResponseRateLimiter({ responsesPerSecond: 5, slip: 2, clock });
     const started = performance.now();
     for (let i = 0; i < 1_000_000; i++) {
@@ -105,68 +87,18 @@ describe('ResponseRateLimiter (token bucket per client network)', () => {
     expect(limiter.size).toBe(DEFAULT_RATE_LIMIT_ENTRIES);
     // Evicting an entry per packet stays O(1): about 1 µs a packet (a Map used as an LRU took
     // 27 µs here, which would make forged random sources a cheap way to burn our CPU).
-    expect(performance.now() - started).toBeLessThan(5000);
+    expect(performance.now() - started).toBeLessThan(15_000);
     // The flood's bucket survived the churn (it is recently used): it is still limited.
     expect(limiter.check('203.0.113.5')).not.toBe('send');
   });
 
   it('refuses nonsense settings', () => {
-    const clock = fakeClock();
+    const clock = frozenClock();
     expect(() => new ResponseRateLimiter({ responsesPerSecond: 0, slip: 2, clock })).toThrow(/positive/);
     expect(() => new ResponseRateLimiter({ responsesPerSecond: 5, slip: -1, clock })).toThrow(/slip/);
     expect(() => new ResponseRateLimiter({ responsesPerSecond: 5, slip: 2, clock, maxEntries: 0 })).toThrow(/maxEntries/);
     const small = new ResponseRateLimiter({ responsesPerSecond: 5, slip: 2, clock, maxEntries: 3 });
     for (const a of ['10.0.1.1', '10.0.2.1', '10.0.3.1', '10.0.4.1']) small.check(a);
     expect(small.size).toBe(3);
-  });
-});
-
-describe('Responder with --rate-limit', () => {
-  function setup(slip: number) {
-    const parsed = parseZoneFile('$ORIGIN a.test.\n$TTL 30\n@ SOA ns h 1 2 3 4 5\nwww A 192.0.2.1', { file: 't' });
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-    const table = new RecordTable({ sources: ['files'] });
-    table.publish('files', new Map([[parsed.zone.origin, parsed.zone]]));
-    const clock = fakeClock();
-    const limiter = new ResponseRateLimiter({ responsesPerSecond: 2, slip, clock });
-    const responder = new Responder({
-      snapshot: () => table.current,
-      logger: silentLogger(),
-      ednsUdpSize: 1232,
-      chaos: undefined,
-      logQueries: false,
-      rateLimit: limiter,
-    });
-    return { responder, clock };
-  }
-  const ctx = (transport: 'udp' | 'tcp') => ({ transport, remoteAddress: '192.0.2.200', remotePort: 4000, localPort: 53 });
-
-  it('answers up to the limit, then drops or sends an empty TC=1 reply with the ID and question', () => {
-    const { responder } = setup(2);
-    const q = buildQuery({ name: 'WWW.a.test', type: 'A', id: 77, edns: { udpSize: 4096 } });
-    const replies = Array.from({ length: 6 }, () => responder.handle(q, ctx('udp')) as Buffer | null);
-    expect(replies.map((r) => (r === null ? 'drop' : r[2]! & (Flag.TC >> 8) ? 'slip' : 'send'))).toEqual(['send', 'send', 'drop', 'slip', 'drop', 'slip']);
-    const slipped = parseReply(replies[3]!);
-    expect(slipped.header).toMatchObject({ id: 77, qr: 1, tc: 1, rcode: Rcode.NOERROR });
-    expect(slipped.questions).toEqual([expect.objectContaining({ name: 'WWW.a.test' })]);
-    expect(slipped.answers).toEqual([]);
-    expect(replies[3]!.length).toBeLessThanOrEqual(q.length);
-  });
-
-  it('never limits TCP (its source address cannot be forged)', () => {
-    const { responder } = setup(2);
-    const q = buildQuery({ name: 'www.a.test', type: 'A' });
-    for (let i = 0; i < 20; i++) expect(parseReply(responder.handle(q, ctx('tcp')) as Buffer).answers).toHaveLength(1);
-  });
-
-  it('limits error replies (FORMERR) too, and slips them with their rcode', () => {
-    const { responder } = setup(1);
-    const bad = Buffer.from([0, 9, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0]); // QDCOUNT 2
-    const replies = Array.from({ length: 3 }, () => parseReply(responder.handle(bad, ctx('udp')) as Buffer));
-    expect(replies.map((r) => [r.header.rcode, r.header.tc])).toEqual([
-      [Rcode.FORMERR, 0],
-      [Rcode.FORMERR, 0],
-      [Rcode.FORMERR, 1],
-    ]);
   });
 });

@@ -1,5 +1,6 @@
 import type { Name } from '../dns/name.js';
 import type { RR } from '../dns/records.js';
+import type { ZoneView } from '../table/zone.js';
 
 /**
  * What resolving one question against a snapshot gives: a value, not a side effect, so the
@@ -23,6 +24,13 @@ export interface Resolved {
   readonly answer: readonly RR[];
   readonly authority: readonly RR[];
   readonly additional: readonly RR[];
+  /**
+   * Every zone view the answer was read from: the question's zone, the zones a CNAME chain
+   * entered, and those the additional-section addresses came from. The outcome holds while
+   * each of them is unchanged, which is what lets a reply cache keep it across an unrelated
+   * zone's change.
+   */
+  readonly consulted: readonly ZoneView[];
 }
 
 export interface NotOurs {

@@ -27,6 +27,8 @@ export function resolve(question: Question, snapshot: Snapshot): Outcome {
 
   const answer: RR[] = [];
   const seen = new Set<Name>();
+  const consulted: ZoneView[] = [firstZone];
+  const origin = firstZone.origin;
   let zone: ZoneView = firstZone;
   let name = question.name;
 
@@ -36,15 +38,15 @@ export function resolve(question: Question, snapshot: Snapshot): Outcome {
     switch (found.kind) {
       case 'records':
         answer.push(...found.records);
-        return { kind: 'answer', zone: firstZone.origin, answer, authority: [], additional: additionalFor(answer, snapshot) };
+        return { kind: 'answer', zone: origin, answer, authority: [], additional: additionalFor(answer, snapshot, consulted), consulted };
       case 'nodata':
-        return { kind: 'nodata', zone: firstZone.origin, answer, authority: [negativeSoa(zone)], additional: [] };
+        return { kind: 'nodata', zone: origin, answer, authority: [negativeSoa(zone)], additional: [], consulted };
       case 'nxdomain':
-        return { kind: 'nxdomain', zone: firstZone.origin, answer, authority: [negativeSoa(zone)], additional: [] };
+        return { kind: 'nxdomain', zone: origin, answer, authority: [negativeSoa(zone)], additional: [], consulted };
       case 'referral':
         // Behind a CNAME the client's resolver follows the delegation itself.
-        if (answer.length > 0) return { kind: 'answer', zone: firstZone.origin, answer, authority: [], additional: [] };
-        return { kind: 'referral', zone: firstZone.origin, answer, authority: found.ns, additional: found.glue };
+        if (answer.length > 0) return { kind: 'answer', zone: origin, answer, authority: [], additional: [], consulted };
+        return { kind: 'referral', zone: origin, answer, authority: found.ns, additional: found.glue, consulted };
       case 'cname': {
         answer.push(found.cname);
         const target = (found.cname.data as { target: Name }).target;
@@ -52,8 +54,9 @@ export function resolve(question: Question, snapshot: Snapshot): Outcome {
         // Stop at a loop, at the chain limit, or where the chain leaves our data: what we have
         // is a valid answer and the client's resolver continues from the last target.
         if (seen.has(target) || answer.length >= MAX_CNAME_CHAIN || !nextZone) {
-          return { kind: 'answer', zone: firstZone.origin, answer, authority: [], additional: [] };
+          return { kind: 'answer', zone: origin, answer, authority: [], additional: [], consulted };
         }
+        if (!consulted.includes(nextZone)) consulted.push(nextZone);
         zone = nextZone;
         name = target;
       }
@@ -139,7 +142,7 @@ const ADDRESS_TYPES = [RRType.A, RRType.AAAA] as const;
  * Additional-section processing (RFC 1035 §3.3.9, §3.3.13; RFC 2782): addresses of SRV
  * targets, MX exchanges and NS hosts that we hold, so clients need no second query.
  */
-function additionalFor(answer: readonly RR[], snapshot: Snapshot): RR[] {
+function additionalFor(answer: readonly RR[], snapshot: Snapshot, consulted: ZoneView[]): RR[] {
   let targets: Name[] | undefined;
   for (const rr of answer) {
     const target = additionalTarget(rr.data);
@@ -148,7 +151,10 @@ function additionalFor(answer: readonly RR[], snapshot: Snapshot): RR[] {
   if (!targets) return [];
   const out: RR[] = [];
   for (const target of targets) {
-    const node = snapshot.findZone(target)?.node(target);
+    const zone = snapshot.findZone(target);
+    if (!zone) continue;
+    if (!consulted.includes(zone)) consulted.push(zone);
+    const node = zone.node(target);
     if (!node) continue;
     for (const type of ADDRESS_TYPES) {
       const set = node.get(type);

@@ -9,10 +9,17 @@ export class Snapshot {
   readonly zones: ReadonlyMap<Name, ZoneView>;
   /** Increases with every swap; lets caches tell snapshots apart cheaply. */
   readonly generation: number;
+  /**
+   * Increases only when the set of zone origins changes (a zone added or removed). A cached
+   * answer stays right while the zones it was built from are the same objects, except when a
+   * new, more specific zone takes over some of its names: this number tells caches that.
+   */
+  readonly zoneSetGeneration: number;
 
-  constructor(zones: ReadonlyMap<Name, ZoneView>, generation: number) {
+  constructor(zones: ReadonlyMap<Name, ZoneView>, generation: number, zoneSetGeneration = generation) {
     this.zones = zones;
     this.generation = generation;
+    this.zoneSetGeneration = zoneSetGeneration;
   }
 
   /**
@@ -28,5 +35,5 @@ export class Snapshot {
     return undefined;
   }
 
-  static readonly empty = new Snapshot(new Map(), 0);
+  static readonly empty = new Snapshot(new Map(), 0, 0);
 }

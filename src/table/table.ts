@@ -17,6 +17,8 @@ export class RecordTable {
   readonly #sources = new Map<string, ReadonlyMap<Name, ZoneView>>();
   readonly #combine: ZoneCombiner;
   readonly #listeners = new Set<(snapshot: Snapshot) => void>();
+  /** The last combined view per origin and the views it was made of, reused while they are unchanged. */
+  #combined = new Map<Name, { readonly views: readonly ZoneView[]; readonly view: ZoneView }>();
   #current: Snapshot = Snapshot.empty;
 
   constructor(options: { sources: readonly string[]; combine?: ZoneCombiner }) {
@@ -41,8 +43,23 @@ export class RecordTable {
       }
     }
     const merged = new Map<Name, ZoneView>();
-    for (const [origin, views] of byOrigin) merged.set(origin, views.length === 1 ? views[0]! : this.#combine(views));
-    this.#current = new Snapshot(merged, this.#current.generation + 1);
+    const combined = new Map<Name, { readonly views: readonly ZoneView[]; readonly view: ZoneView }>();
+    for (const [origin, views] of byOrigin) {
+      if (views.length === 1) {
+        merged.set(origin, views[0]!);
+        continue;
+      }
+      // A zone whose sources did not change keeps its combined view object, so that answers
+      // cached for it (keyed by view identity) survive a change in another zone.
+      const previous = this.#combined.get(origin);
+      const view = previous && sameViews(previous.views, views) ? previous.view : this.#combine(views);
+      combined.set(origin, { views, view });
+      merged.set(origin, view);
+    }
+    this.#combined = combined;
+    const before = this.#current;
+    const sameZoneSet = merged.size === before.zones.size && [...merged.keys()].every((origin) => before.zones.has(origin));
+    this.#current = new Snapshot(merged, before.generation + 1, sameZoneSet ? before.zoneSetGeneration : before.zoneSetGeneration + 1);
     for (const listener of this.#listeners) listener(this.#current);
     return this.#current;
   }
@@ -52,4 +69,8 @@ export class RecordTable {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
+}
+
+function sameViews(a: readonly ZoneView[], b: readonly ZoneView[]): boolean {
+  return a.length === b.length && a.every((view, i) => view === b[i]);
 }

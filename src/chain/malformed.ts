@@ -1,0 +1,21 @@
+import { questionSection, renderBare } from '../wire/response.js';
+import type { Stage } from './request.js';
+
+/**
+ * Answers what the decoder could read but not accept (FORMERR, NOTIMP for other opcodes,
+ * BADVERS for EDNS versions we do not speak: RFC 1035 §4.1.1, RFC 6891 §6.1.3), echoing the
+ * header and the question when it was readable. Every stage after this one sees queries only.
+ */
+export const answerMalformed: Stage = (next) => (request) => {
+  const d = request.decoded;
+  if (d.kind === 'query') return next(request);
+  request.rcode = d.rcode;
+  return renderBare({
+    id: d.id,
+    queryFlags: d.flags,
+    rcode: d.rcode,
+    question: d.question ? questionSection(request.message, d.question) : undefined,
+    edns: d.edns,
+    advertisedUdpSize: request.advertisedUdpSize,
+  });
+};

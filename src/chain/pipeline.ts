@@ -1,0 +1,105 @@
+import type { QueryContext, QueryHandler } from '../transport/types.js';
+import { decodeQuery } from '../wire/query.js';
+import type { Handler, QueryEvent, QueryObserver, Reply, Request, Stage } from './request.js';
+
+export interface PipelineOptions {
+  /** Outermost first: `[a, b]` runs a, which may call b, which may call `last`. */
+  readonly stages: readonly Stage[];
+  /** What answers when every stage passed the request on. */
+  readonly last: Handler;
+  /** Told of every reply sent (metrics, query log); never of messages dropped. */
+  readonly observers?: readonly QueryObserver[];
+  /** The UDP size we advertise in OPT and the most we send over UDP (--edns-udp-size). */
+  readonly advertisedUdpSize: number;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * Turns query bytes into reply bytes: decodes once, runs the chain, tells the observers.
+ * Returns the transport's QueryHandler, which never throws (a stage that throws is the
+ * transport's 'handler-error', and costs that one query).
+ */
+export function createPipeline(options: PipelineOptions): QueryHandler {
+  let handler = options.last;
+  for (const stage of [...options.stages].reverse()) handler = stage(handler);
+  const chain = handler;
+  const observers = options.observers ?? [];
+  const advertisedUdpSize = options.advertisedUdpSize;
+
+  // Reused for every query (see Request): the chain runs to completion before the next one.
+  const request: Mutable<Request> = {
+    message: Buffer.alloc(0),
+    decoded: { kind: 'error', rcode: 0, id: 0, flags: 0, question: undefined, edns: undefined, reason: '' },
+    transport: 'udp',
+    remoteAddress: '',
+    remotePort: 0,
+    maxSize: 512,
+    advertisedUdpSize,
+    extraFlags: 0,
+    zone: undefined,
+    rcode: undefined,
+    template: undefined,
+  };
+  const event: Mutable<QueryEvent> = {
+    transport: 'udp',
+    remoteAddress: '',
+    remotePort: 0,
+    zone: undefined,
+    name: undefined,
+    type: 0,
+    rcode: 0,
+    size: 0,
+    truncated: false,
+    startedAt: 0,
+  };
+
+  const notify = (e: Mutable<QueryEvent>, reply: Buffer, rcode: number | undefined): void => {
+    e.rcode = rcode ?? (reply.length >= 4 ? reply[3]! & 0x0f : 0);
+    e.size = reply.length;
+    e.truncated = reply.length >= 3 && (reply[2]! & 0x02) !== 0;
+    for (const observe of observers) observe(e);
+  };
+
+  return (message: Buffer, context: QueryContext) => {
+    const startedAt = observers.length > 0 ? performance.now() : 0;
+    const decoded = decodeQuery(message);
+    if (decoded.kind === 'drop') return null;
+    request.message = message;
+    request.decoded = decoded;
+    request.transport = context.transport;
+    request.remoteAddress = context.remoteAddress;
+    request.remotePort = context.remotePort;
+    request.maxSize =
+      context.transport === 'tcp' ? 0xffff : decoded.kind === 'query' && decoded.query.edns ? Math.min(decoded.query.edns.udpSize, advertisedUdpSize) : 512;
+    request.extraFlags = 0;
+    request.zone = undefined;
+    request.rcode = undefined;
+    request.template = undefined;
+
+    const reply = chain(request);
+    if (observers.length === 0) return reply;
+
+    const question = decoded.kind === 'query' ? decoded.query : decoded.question;
+    if (reply instanceof Promise) {
+      // The request object is reused by the next query: what the event needs is taken now.
+      const later: Mutable<QueryEvent> = { ...event, transport: context.transport, remoteAddress: context.remoteAddress, remotePort: context.remotePort, zone: request.zone, name: question?.name, type: question?.type ?? 0, startedAt };
+      const rcode = request.rcode;
+      return reply.then((bytes: Reply) => {
+        if (bytes) notify(later, bytes, rcode);
+        return bytes;
+      });
+    }
+    if (reply) {
+      event.transport = context.transport;
+      event.remoteAddress = context.remoteAddress;
+      event.remotePort = context.remotePort;
+      event.zone = request.zone;
+      event.name = question?.name;
+      event.type = question?.type ?? 0;
+      event.startedAt = startedAt;
+      notify(event, reply, request.rcode);
+    }
+    return reply;
+  };
+}
