@@ -23,18 +23,21 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { Counter, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { backoffDelay, type BackoffPolicy } from '../backoff.js';
 import { systemClock, type Clock, type Timer } from '../clock.js';
-import type { ServeConfig } from '../config/load.js';
+import type { ServeConfig } from '../config/serve-options.js';
 import type { Logger } from '../log.js';
 import { OpsServer, type Readiness } from '../ops/http.js';
-import { aggregateWorkerMetrics } from '../ops/metrics.js';
+import { aggregateWorkerMetrics } from '../ops/worker-merge.js';
 import { isWorkerMessage, type PrimaryMessage, type WorkerMessage } from './protocol.js';
 
 /** How long a scrape waits for each worker's metrics; a stuck worker must not hang /metrics. */
 const METRICS_TIMEOUT_MS = 3000;
-/** Restart delays double from the first to the last; a worker that ran this long starts over. */
-const RESTART_FIRST_MS = 250;
-const RESTART_MAX_MS = 30_000;
+/**
+ * Restart delays double from 250 ms to 30 s; a worker that ran RESTART_RESET_AFTER_MS starts
+ * over. No jitter: one primary restarts its own workers, there is no fleet to spread out.
+ */
+const RESTART_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 30_000, jitter: 'none' };
 const RESTART_RESET_AFTER_MS = 60_000;
 /**
  * After the lameduck, a worker's TCP connections get the transport's grace (5 s) and its
@@ -68,7 +71,7 @@ export function clusterReadiness(slots: readonly Pick<WorkerSlot, 'index' | 'wor
 
 /** The delay before restarting a worker after `failures` unexpected exits in a row (1-based). */
 export function restartDelayMs(failures: number): number {
-  return Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** Math.max(0, failures - 1));
+  return backoffDelay(RESTART_BACKOFF, failures - 1);
 }
 
 export interface RunningCluster {

@@ -16,6 +16,7 @@
  * (the registry said, with fresh data, that the service has no instances).
  */
 import type * as Grpc from '@grpc/grpc-js';
+import { backoffDelay, type BackoffPolicy } from '../backoff.js';
 import { formatHostPort } from '../net.js';
 import type { Registry, Service } from './index.js';
 
@@ -122,12 +123,11 @@ function serviceFromTarget(target: GrpcUri, scheme: string): { service: string }
 }
 
 /** Backoff between watch restarts: 250 ms doubling to 5 s, with jitter. */
-const RETRY_INITIAL_MS = 250;
-const RETRY_MAX_MS = 5_000;
+const WATCH_RESTART_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 5_000, jitter: 'equal' };
 
 const TRACER = 'etcd_resolver';
 
-interface Snapshot {
+interface EndpointList {
   readonly endpoints: Endpoint[];
   /** Sorted `host:port` list: what decides whether a list changed. */
   readonly key: string;
@@ -144,7 +144,7 @@ class EtcdResolverImpl {
   /** The running watch loop's controller; undefined before the first updateResolution and after destroy. */
   private controller: AbortController | undefined;
   /** The last list that came from fresh (non-stale) registry data, or a stale one when nothing better was ever seen. */
-  private lastGood: Snapshot | undefined;
+  private lastGood: EndpointList | undefined;
   /** Whether the channel has been given a list since this resolver (re)started. */
   private delivered = false;
   /** Fires when the first list is late (see EtcdResolverOptions.firstListTimeoutMs). */
@@ -219,26 +219,25 @@ class EtcdResolverImpl {
         if (signal.aborted) break;
         this.onFailure(error);
       }
-      const base = Math.min(RETRY_MAX_MS, RETRY_INITIAL_MS * 2 ** attempt++);
-      await sleep(base / 2 + Math.random() * (base / 2), signal);
+      await sleep(backoffDelay(WATCH_RESTART_BACKOFF, attempt++), signal);
     }
   }
 
   private onUpdate(update: Pick<Service, 'instances' | 'stale'>): void {
-    const snapshot = toSnapshot(update.instances);
+    const list = toEndpointList(update.instances);
     if (update.stale) {
       // Data the registry could not confirm with etcd. With a list in hand, keep it (the whole
       // point of client-side caching during an outage). Without one, a stale list is still
       // better than failing every call; an empty stale one is no list at all.
       if (!this.lastGood || !this.delivered) {
-        if (!this.lastGood && snapshot.endpoints.length > 0) this.lastGood = snapshot;
+        if (!this.lastGood && list.endpoints.length > 0) this.lastGood = list;
         this.deliverLastGoodOrError('etcd is unreachable and nothing is cached');
       }
       return;
     }
-    const changed = this.lastGood?.key !== snapshot.key;
-    this.lastGood = snapshot;
-    if (changed || !this.delivered) this.deliver(snapshot);
+    const changed = this.lastGood?.key !== list.key;
+    this.lastGood = list;
+    if (changed || !this.delivered) this.deliver(list);
   }
 
   private onFailure(error: unknown): void {
@@ -257,14 +256,14 @@ class EtcdResolverImpl {
     else this.reportError(`etcd resolver: service ${JSON.stringify(this.service)}: ${reason}`);
   }
 
-  private deliver(snapshot: Snapshot): void {
+  private deliver(list: EndpointList): void {
     this.delivered = true;
     clearTimeout(this.firstListTimer);
     this.firstListTimer = undefined;
-    this.trace(`service ${JSON.stringify(this.service)}: [${snapshot.key}]`);
-    const note = snapshot.endpoints.length === 0 ? `service ${JSON.stringify(this.service)} has no instances in etcd` : '';
+    this.trace(`service ${JSON.stringify(this.service)}: [${list.key}]`);
+    const note = list.endpoints.length === 0 ? `service ${JSON.stringify(this.service)} has no instances in etcd` : '';
     // A copy: the load balancer may keep (and reorder) what it is given.
-    const endpoints = snapshot.endpoints.map((e) => ({ addresses: e.addresses.map((a) => ({ ...a })) }));
+    const endpoints = list.endpoints.map((e) => ({ addresses: e.addresses.map((a) => ({ ...a })) }));
     this.listener(this.grpc.experimental.statusOrFromValue(endpoints), {}, null, note);
   }
 
@@ -283,7 +282,7 @@ class EtcdResolverImpl {
  * Endpoints for the instances that can be dialled: a port in 1..65535 (SkyDNS data may carry
  * no port, or -1 for "no SRV"), a host; duplicates (same host:port) once.
  */
-function toSnapshot(instances: readonly { readonly host: string; readonly port: number }[]): Snapshot {
+function toEndpointList(instances: readonly { readonly host: string; readonly port: number }[]): EndpointList {
   const seen = new Set<string>();
   const endpoints: Endpoint[] = [];
   for (const instance of instances) {

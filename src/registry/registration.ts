@@ -26,10 +26,10 @@
  *    sets, never EventEmitter 'error'; etcd3 watchers always get an 'error' listener.
  */
 import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
-import { etcd3 } from '../sources/etcd/etcd3.js';
+import { backoffDelay, type BackoffPolicy } from '../backoff.js';
 import type { Clock, Timer } from '../clock.js';
 import type { Logger } from '../log.js';
-import { backoffDelay } from './backoff.js';
+import { etcd3 } from '../sources/etcd/etcd3.js';
 import type { RegisteredEvent, RegisteredInstance, Registration, RegistrationState } from './types.js';
 
 /** One grant or put may take this long before the attempt is abandoned and retried. */
@@ -38,6 +38,12 @@ export const ATTEMPT_TIMEOUT_MS = 5000;
 export const REVOKE_TIMEOUT_MS = 3000;
 /** Repeated failures are logged once per this interval (etcd3 retries several times a second). */
 const FAILURE_LOG_INTERVAL_MS = 30_000;
+/**
+ * The first re-register delay. The cap (maxBackoffMs) bounds how long after etcd's return the
+ * next attempt starts, which is what the "back within ~2 s" promise rests on; the jitter keeps a
+ * fleet of instances that lost etcd together from re-granting in lock-step when it returns.
+ */
+const INITIAL_BACKOFF_MS = 100;
 
 export interface RegistrationOptions {
   client: Etcd3;
@@ -70,6 +76,7 @@ export class EtcdRegistration implements Registration {
   private readonly ttlMs: number;
   private readonly log: Logger;
   private readonly clock: Clock;
+  private readonly backoff: BackoffPolicy;
 
   private phase: RegistrationState = 'registering';
   /** Bumped on every loss and on stop: work started for an older generation is dropped. */
@@ -117,6 +124,7 @@ export class EtcdRegistration implements Registration {
     this.instance = o.instance;
     this.ttlMs = o.leaseTtlSeconds * 1000;
     this.clock = o.clock;
+    this.backoff = { initialMs: INITIAL_BACKOFF_MS, maxMs: o.maxBackoffMs, jitter: 'equal' };
     this.log = o.logger.child({ component: 'registry', key: o.key });
     this.firstRegistered = new Promise<void>((resolve, reject) => {
       this.resolveFirst = resolve;
@@ -183,7 +191,7 @@ export class EtcdRegistration implements Registration {
         } catch (err) {
           if (!this.isCurrent(gen)) return;
           this.failed(err as Error, 'registering failed; retrying');
-          await this.sleep(backoffDelay(attempt, this.o.maxBackoffMs, this.o.random));
+          await this.sleep(backoffDelay(this.backoff, attempt, this.o.random));
         }
       }
     };
@@ -314,7 +322,7 @@ export class EtcdRegistration implements Registration {
       this.watchRetryTimer = this.clock.setTimeout(() => {
         this.watchRetryTimer = undefined;
         this.openWatch();
-      }, backoffDelay(3, this.o.maxBackoffMs, this.o.random));
+      }, backoffDelay(this.backoff, 3, this.o.random));
     });
     // etcd3 reconnects watchers by itself (tuned backoff, createEtcdClient); nothing to do.
     w.on('disconnected', () => undefined);
@@ -393,7 +401,7 @@ export class EtcdRegistration implements Registration {
           // on to a new generation (which ends this loop).
           if (err instanceof etcd3().EtcdLeaseInvalidError || !this.isCurrent(gen)) return;
           this.failed(err as Error, 'restoring the key failed; retrying');
-          await this.sleep(backoffDelay(attempt, this.o.maxBackoffMs, this.o.random));
+          await this.sleep(backoffDelay(this.backoff, attempt, this.o.random));
         }
       }
     };
