@@ -5,6 +5,7 @@ import { noop } from 'cockatiel';
 import { Etcd3, GRPCUnavailableError, EtcdPermissionDeniedError, type CallOptionsFactory } from 'etcd3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEtcdClient, etcdClientOptions } from './client.js';
+import { EtcdOptionsError } from './errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'etcdns-client-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,6 +41,24 @@ describe('etcdClientOptions', () => {
     expect(() => etcdClientOptions({ endpoints: ['http://etcd'] })).toThrow(/"http:\/\/etcd" has no port/);
     expect(() => etcdClientOptions({ endpoints: ['unix://x:1'] })).toThrow(/only http/);
     expect(() => etcdClientOptions({ endpoints: ['http://a:2379/v3'] })).toThrow(/path/);
+  });
+
+  it('throws its option errors as EtcdOptionsError with a stable code', () => {
+    const thrown = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    for (const o of [{ endpoints: [] }, { endpoints: ['http://etcd'] }, { endpoints: ['a:2379'], username: 'root' }, { endpoints: ['https://a:2379'], caFile: join(dir, 'nope.pem') }]) {
+      const err = thrown(() => etcdClientOptions(o));
+      expect(err).toBeInstanceOf(EtcdOptionsError);
+      expect(err).toMatchObject({ code: 'ETCDNS_ERR_ETCD_OPTIONS', name: 'EtcdOptionsError' });
+    }
+    // An unreadable file keeps the file system's error as the cause.
+    expect(thrown(() => etcdClientOptions({ endpoints: ['https://a:2379'], caFile: join(dir, 'nope.pem') }))).toMatchObject({ cause: { code: 'ENOENT' } });
   });
 
   it('requires cert and key together, and username and password together', () => {

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { ExponentialBackoff, handleWhen, noop, retry, type IBackoff } from 'cockatiel';
 import type { Etcd3, IOptions } from 'etcd3';
+import { errorMessage } from '../../errors.js';
 import { etcd3 } from './etcd3.js';
+import { EtcdOptionsError } from './errors.js';
 
 /** How to reach etcd. Built once per process into one tuned etcd3 client (see createEtcdClient). */
 export interface EtcdConnectionOptions {
@@ -31,29 +33,29 @@ export const DEFAULT_CALL_TIMEOUT_MS = 5000;
  */
 export function etcdClientOptions(o: EtcdConnectionOptions): IOptions {
   if (!Array.isArray(o.endpoints) || o.endpoints.length === 0) {
-    throw new Error('etcd: at least one endpoint is required');
+    throw new EtcdOptionsError('etcd: at least one endpoint is required');
   }
   const tlsFiles = o.caFile !== undefined || o.certFile !== undefined || o.keyFile !== undefined;
   const hosts = o.endpoints.map((e) => normalizeEndpoint(e, tlsFiles));
   const secure = hosts.filter((h) => h.startsWith('https://')).length;
   if (secure !== 0 && secure !== hosts.length) {
     // etcd3 throws too, but without saying which endpoints.
-    throw new Error(`etcd: endpoints mix https:// and http://: ${hosts.join(', ')}`);
+    throw new EtcdOptionsError(`etcd: endpoints mix https:// and http://: ${hosts.join(', ')}`);
   }
   if (tlsFiles && secure === 0) {
     // etcd3 would silently use TLS anyway (credentials win over the scheme); say it instead.
-    throw new Error(`etcd: TLS files are set but the endpoints are http://: ${hosts.join(', ')}`);
+    throw new EtcdOptionsError(`etcd: TLS files are set but the endpoints are http://: ${hosts.join(', ')}`);
   }
   if ((o.certFile === undefined) !== (o.keyFile === undefined)) {
-    throw new Error('etcd: certFile and keyFile go together (mutual TLS needs both)');
+    throw new EtcdOptionsError('etcd: certFile and keyFile go together (mutual TLS needs both)');
   }
   if ((o.username === undefined) !== (o.password === undefined)) {
-    throw new Error('etcd: username and password go together');
+    throw new EtcdOptionsError('etcd: username and password go together');
   }
-  if (o.username !== undefined && o.username === '') throw new Error('etcd: username is empty');
+  if (o.username !== undefined && o.username === '') throw new EtcdOptionsError('etcd: username is empty');
   const callTimeoutMs = o.dialTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
   if (!Number.isFinite(callTimeoutMs) || callTimeoutMs <= 0) {
-    throw new Error(`etcd: dialTimeoutMs must be a positive number of milliseconds, got ${String(o.dialTimeoutMs)}`);
+    throw new EtcdOptionsError(`etcd: dialTimeoutMs must be a positive number of milliseconds, got ${String(o.dialTimeoutMs)}`);
   }
 
   const options: IOptions = {
@@ -117,22 +119,22 @@ export function createEtcdClient(o: EtcdConnectionOptions): Etcd3 {
 
 function normalizeEndpoint(endpoint: string, tls: boolean): string {
   const e = endpoint.trim();
-  if (e === '') throw new Error('etcd: empty endpoint');
+  if (e === '') throw new EtcdOptionsError('etcd: empty endpoint');
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(e) ? e : `${tls ? 'https' : 'http'}://${e}`;
   let url: URL;
   try {
     url = new URL(withScheme);
   } catch {
-    throw new Error(`etcd: endpoint ${JSON.stringify(endpoint)} is not a URL or host:port`);
+    throw new EtcdOptionsError(`etcd: endpoint ${JSON.stringify(endpoint)} is not a URL or host:port`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error(`etcd: endpoint ${JSON.stringify(endpoint)}: only http:// and https:// are supported`);
+    throw new EtcdOptionsError(`etcd: endpoint ${JSON.stringify(endpoint)}: only http:// and https:// are supported`);
   }
   if (url.port === '') {
-    throw new Error(`etcd: endpoint ${JSON.stringify(endpoint)} has no port (etcd's client port is usually 2379)`);
+    throw new EtcdOptionsError(`etcd: endpoint ${JSON.stringify(endpoint)} has no port (etcd's client port is usually 2379)`);
   }
   if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') {
-    throw new Error(`etcd: endpoint ${JSON.stringify(endpoint)} must not have a path or query`);
+    throw new EtcdOptionsError(`etcd: endpoint ${JSON.stringify(endpoint)} must not have a path or query`);
   }
   // etcd3 strips the scheme and hands host:port to gRPC; keep exactly scheme://host:port.
   return `${url.protocol}//${url.host}`;
@@ -144,10 +146,10 @@ function readPem(path: string, role: string, label: string): Buffer {
   try {
     data = readFileSync(path);
   } catch (err) {
-    throw new Error(`etcd: cannot read ${role} ${path}: ${(err as Error).message}`);
+    throw new EtcdOptionsError(`etcd: cannot read ${role} ${path}: ${errorMessage(err)}`, { cause: err });
   }
   if (!data.toString('latin1').includes(label)) {
-    throw new Error(`etcd: ${role} ${path} does not look like PEM (no "${label}" block)`);
+    throw new EtcdOptionsError(`etcd: ${role} ${path} does not look like PEM (no "${label}" block)`);
   }
   return data;
 }

@@ -3,107 +3,9 @@ import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import type { Etcd3, IRangeRequest, IRangeResponse, IWatchResponse } from 'etcd3';
 import type { Clock, Timer } from '../../clock.js';
+import { isEtcdnsError } from '../../errors.js';
 import type { KeyPut, MirrorBatch } from './changes.js';
-import { Backoff, EtcdMirror, MirrorCore, prefixRangeEnd, type MirrorState, type RawEvent, type RawKv } from './mirror.js';
-
-const bytes = (s: string) => new TextEncoder().encode(s);
-const kv = (key: string, modRevision: number, version = 1, lease?: string): RawKv => ({ key, value: bytes(`v${modRevision}`), lease, modRevision, version });
-const put = (key: string, modRevision: number, version = 1, prev?: number, lease?: string): RawEvent => ({
-  type: 'put',
-  kv: kv(key, modRevision, version, lease),
-  prevModRevision: prev,
-});
-const del = (key: string, modRevision: number, prev?: number): RawEvent => ({ type: 'delete', key, modRevision, prevModRevision: prev });
-
-describe('MirrorCore', () => {
-  it('reset replaces everything and sets the revision', () => {
-    const core = new MirrorCore();
-    core.reset([kv('/a', 3), kv('/b', 5)], 9);
-    const puts = core.reset([kv('/c', 7)], 10);
-    expect(puts).toEqual([{ type: 'put', key: '/c', value: bytes('v7'), lease: undefined, leaseTtl: undefined, modRevision: 7 }]);
-    expect(core.revision).toBe(10);
-    expect(core.size).toBe(1);
-  });
-
-  it('drops events at or below the applied revision, keeps all events of one revision together', () => {
-    const core = new MirrorCore();
-    core.reset([kv('/a', 3)], 10);
-    const r = core.accept([put('/old', 9), put('/x', 11), put('/y', 11), put('/a', 12, 2, 3)]);
-    expect(r.ok && r.changes.map((c) => `${c.key}@${c.modRevision}`)).toEqual(['/x@11', '/y@11', '/a@12']);
-    expect(r.ok && r.revision).toBe(12);
-    // A replay after a resume: 11 and 12 again, then 13.
-    const again = core.accept([put('/x', 11), put('/y', 11), put('/a', 12, 2, 3), del('/x', 13, 11)]);
-    expect(again.ok && again.changes.map((c) => `${c.type} ${c.key}@${c.modRevision}`)).toEqual(['delete /x@13']);
-    expect(core.revision).toBe(13);
-    expect(core.size).toBe(2);
-    // Only replays: nothing to emit, revision unchanged.
-    const none = core.accept([put('/y', 11)]);
-    expect(none).toEqual({ ok: true, changes: [], revision: 13 });
-  });
-
-  it('reports gaps from version and prev_kv evidence', () => {
-    const setup = () => {
-      const core = new MirrorCore();
-      core.reset([kv('/held', 5, 2)], 10);
-      return core;
-    };
-    expect(setup().accept([put('/held', 11, 1)]).ok).toBe(false); // re-created: missed its delete
-    expect(setup().accept([put('/unknown', 11, 3)]).ok).toBe(false); // updated: missed its creation
-    expect(setup().accept([put('/held', 11, 3, 8)]).ok).toBe(false); // follows 8, we hold 5
-    expect(setup().accept([del('/held', 11, 8)]).ok).toBe(false);
-    expect(setup().accept([del('/unknown', 11, 4)]).ok).toBe(false);
-    expect(setup().accept([put('/n', 12), put('/m', 11)]).ok).toBe(false); // out of order
-    // Consistent ones are fine; a delete without prev_kv (compacted) is no evidence either way.
-    expect(setup().accept([put('/held', 11, 3, 5)]).ok).toBe(true);
-    expect(setup().accept([put('/held', 11, 3)]).ok).toBe(true);
-    expect(setup().accept([del('/unknown', 11)]).ok).toBe(true);
-    expect(setup().accept([del('/held', 11, 5), put('/held', 12, 1)]).ok).toBe(true);
-  });
-
-  it('caches lease TTLs only while a key uses the lease', () => {
-    const core = new MirrorCore();
-    core.reset([kv('/a', 2, 1, '7'), kv('/b', 3, 1, '7')], 5);
-    core.rememberLeaseTtl('7', 30);
-    core.rememberLeaseTtl('8', 60); // no key uses 8: not cached
-    expect(core.leaseTtl('7')).toBe(30);
-    expect(core.leaseTtl('8')).toBeUndefined();
-    // New puts on a cached lease come with the TTL filled in.
-    const r = core.accept([put('/c', 6, 1, undefined, '7')]);
-    expect(r.ok && (r.changes[0] as KeyPut).leaseTtl).toBe(30);
-    core.accept([del('/a', 7, 2), del('/b', 8, 3)]);
-    expect(core.leaseTtl('7')).toBe(30); // /c still uses it
-    core.accept([put('/c', 9, 2, 6)]); // re-put without the lease
-    expect(core.leaseTtl('7')).toBeUndefined();
-    expect(core.cachedLeases).toBe(0);
-    // A re-list keeps the TTL of leases still in use, forgets the others.
-    core.reset([kv('/x', 10, 1, '9'), kv('/y', 10, 1, '10')], 10);
-    core.rememberLeaseTtl('9', 5);
-    core.rememberLeaseTtl('10', 6);
-    core.reset([kv('/x', 10, 1, '9')], 11);
-    expect(core.leaseTtl('9')).toBe(5);
-    expect(core.cachedLeases).toBe(1);
-  });
-});
-
-describe('prefixRangeEnd', () => {
-  it('is the prefix with its last byte incremented, trailing 0xff dropped', () => {
-    expect(prefixRangeEnd(bytes('/skydns/'))).toEqual(Buffer.from('/skydns0'));
-    expect(prefixRangeEnd(Uint8Array.from([0x61, 0xff, 0xff]))).toEqual(Buffer.from('b'));
-    expect(prefixRangeEnd(Uint8Array.from([0xff]))).toEqual(Buffer.from([0]));
-    expect(prefixRangeEnd(new Uint8Array())).toEqual(Buffer.from([0]));
-  });
-});
-
-describe('Backoff', () => {
-  it('doubles from 50 ms with jitter, capped at 1 s, and resets', () => {
-    const b = new Backoff(50, 1000, () => 1);
-    expect([1, 2, 3, 4, 5, 6, 7, 8].map(() => b.next())).toEqual([50, 100, 200, 400, 800, 1000, 1000, 1000]);
-    b.reset();
-    expect(b.next()).toBe(50);
-    const low = new Backoff(50, 1000, () => 0);
-    expect(low.next()).toBe(25);
-  });
-});
+import { EtcdMirror, type MirrorState } from './mirror.js';
 
 // ---------------------------------------------------------------------------------------------
 // EtcdMirror against a fake etcd3 client and a hand-driven clock.
@@ -184,6 +86,9 @@ class FakeEtcd {
   keys = new Map<string, FakeKv>();
   readonly watchers: FakeWatcher[] = [];
   readonly ranges: IRangeRequest[] = [];
+  /** Clock time of each range request, when the test gives the fake a clock. */
+  readonly rangeTimes: number[] = [];
+  clock: FakeClock | undefined;
   rangeError: Error | undefined;
   leaseTtl: (id: string) => Promise<string> = async () => '30';
   readonly leaseCalls: string[] = [];
@@ -192,6 +97,7 @@ class FakeEtcd {
     kv: {
       range: async (req: IRangeRequest): Promise<IRangeResponse> => {
         this.ranges.push(req);
+        if (this.clock) this.rangeTimes.push(this.clock.t);
         if (this.rangeError) throw this.rangeError;
         const start = Buffer.from(req.key!);
         const end = Buffer.from(req.range_end!);
@@ -259,9 +165,10 @@ class FakeEtcd {
   }
 }
 
-function setup(options: { pageSize?: number; onBatch?: (b: MirrorBatch) => void } = {}) {
+function setup(options: { pageSize?: number; random?: () => number; onBatch?: (b: MirrorBatch) => void } = {}) {
   const etcd = new FakeEtcd();
   const clock = new FakeClock();
+  etcd.clock = clock;
   const batches: MirrorBatch[] = [];
   const states: MirrorState[] = [];
   const logs: { level: number; msg: string }[] = [];
@@ -272,6 +179,7 @@ function setup(options: { pageSize?: number; onBatch?: (b: MirrorBatch) => void 
     logger,
     clock,
     ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
+    ...(options.random !== undefined ? { random: options.random } : {}),
     onBatch: (b) => {
       batches.push(b);
       options.onBatch?.(b);
@@ -477,18 +385,39 @@ describe('EtcdMirror (fake etcd)', () => {
   });
 
   it('retries a failing first list with capped backoff, and synced() resolves when it succeeds', async () => {
-    const t = setup();
+    // Jitter at its top: the plain delays, 50 ms doubling to 1 s.
+    const t = setup({ random: () => 1 });
     t.etcd.rangeError = new Error('14 UNAVAILABLE: No connection established');
     t.mirror.start();
     let synced = false;
     void t.mirror.synced().then(() => (synced = true));
     await t.clock.advance(10_000);
-    expect(t.etcd.ranges.length).toBeGreaterThanOrEqual(10); // ≤ 1 s apart
+    const gaps = t.etcd.rangeTimes.slice(1).map((at, i) => at - t.etcd.rangeTimes[i]!);
+    expect(gaps).toEqual([50, 100, 200, 400, 800, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000]);
     expect(t.mirror.state).toMatchObject({ connected: false, synced: false, disconnectedSince: 1000 });
     t.etcd.rangeError = undefined;
     await t.clock.advance(1000);
     expect(synced).toBe(true);
     expect(t.mirror.state).toMatchObject({ connected: true, synced: true, relists: 0 });
+  });
+
+  it('with jitter at its bottom waits half the plain delay, and starts over after a success', async () => {
+    const t = await started({ random: () => 0 });
+    const watchAt: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const before = t.etcd.watchers.length;
+      const from = t.clock.t;
+      t.etcd.watcher.emit('disconnected', new Error('ECONNREFUSED'));
+      while (t.etcd.watchers.length === before) await t.clock.advance(1);
+      watchAt.push(t.clock.t - from);
+    }
+    expect(watchAt).toEqual([25, 50, 100, 200]);
+    t.etcd.watcher.emit('connected', { header: header(t.etcd.revision) });
+    const from = t.clock.t;
+    t.etcd.watcher.emit('disconnected', new Error('ECONNREFUSED'));
+    const before = t.etcd.watchers.length;
+    while (t.etcd.watchers.length === before) await t.clock.advance(1);
+    expect(t.clock.t - from).toBe(25);
   });
 
   it('restarts a list that hits a compaction between pages', async () => {
@@ -539,13 +468,15 @@ describe('EtcdMirror (fake etcd)', () => {
     cold.mirror.start();
     await cold.clock.advance(0);
     await cold.mirror.stop();
-    await expect(cold.mirror.synced()).rejects.toThrow(/stopped/);
+    const rejection: unknown = await cold.mirror.synced().catch((err: unknown) => err);
+    expect(isEtcdnsError(rejection, 'ETCDNS_ERR_ETCD_MIRROR_STOPPED')).toBe(true);
+    expect((rejection as Error).message).toBe('etcd mirror stopped before the first sync');
     expect(cold.clock.timers.size).toBe(0);
-    expect(() => cold.mirror.start()).toThrow(/after stop/);
+    expect(() => cold.mirror.start()).toThrow(expect.objectContaining({ code: 'ETCDNS_ERR_ETCD_MIRROR_STOPPED', message: 'etcd mirror: start() after stop()' }));
   });
 
   it('validates pageSize', () => {
-    expect(() => setup({ pageSize: 0 })).toThrow(/pageSize/);
-    expect(() => setup({ pageSize: 1.5 })).toThrow(/pageSize/);
+    expect(() => setup({ pageSize: 0 })).toThrow(expect.objectContaining({ code: 'ETCDNS_ERR_ETCD_OPTIONS', message: 'etcd mirror: pageSize must be a positive integer, got 0' }));
+    expect(() => setup({ pageSize: 1.5 })).toThrow(/pageSize must be a positive integer, got 1.5/);
   });
 });

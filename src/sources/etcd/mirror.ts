@@ -11,10 +11,15 @@
  * A disconnect in either window would skip events. Instead, every (re)connect is a new watcher
  * created from the last revision this mirror applied + 1.
  */
-import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
+import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
+import { Backoff, type BackoffPolicy } from '../../backoff.js';
 import { systemClock, type Clock, type Timer } from '../../clock.js';
 import type { Logger } from '../../log.js';
-import type { KeyChange, KeyPut, MirrorBatch } from './changes.js';
+import type { KeyChange, MirrorBatch } from './changes.js';
+import { EtcdMirrorStoppedError, EtcdOptionsError } from './errors.js';
+import { prefixRangeEnd, rawEvents, rawKv, type RawKv } from './etcd-kv.js';
+import { LeaseTtlLookup } from './lease-ttls.js';
+import { MirrorCore } from './mirror-core.js';
 
 export interface MirrorState {
   /** The last contact with etcd succeeded (list or watch), and nothing failed since. */
@@ -40,7 +45,9 @@ export interface EtcdMirrorOptions {
   prefix: string;
   logger: Logger;
   clock?: Clock;
-  /** Keys per range request during a list (default 1000). */
+  /** Jitter source of the reconnect backoff (default Math.random). */
+  random?: () => number;
+  /** Keys per range request during a list (default DEFAULT_PAGE_SIZE). */
   pageSize?: number;
   onBatch: (batch: MirrorBatch) => void;
   onState?: (s: MirrorState) => void;
@@ -53,232 +60,14 @@ export interface EtcdMirrorOptions {
  * SkyDNS values are about 1 MB per response, well under gRPC's 4 MB default.
  */
 export const DEFAULT_PAGE_SIZE = 10_000;
-/** Reconnect backoff: 50 ms doubling to this cap, so a returning etcd is noticed within ~1 s. */
-export const MAX_RETRY_DELAY_MS = 1000;
-/** A lease TTL lookup slower than this is given up (the put goes on with leaseTtl undefined). */
-export const LEASE_LOOKUP_TIMEOUT_MS = 2000;
+/** Reconnect backoff: 50 ms doubling to 1 s, so a returning etcd is noticed within ~1 s. */
+const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 50, maxMs: 1000, jitter: 'equal' };
 /** While etcd stays unreachable, one warning per this many ms (etcd3 reports many failures). */
 export const DISCONNECT_LOG_INTERVAL_MS = 30_000;
-const LEASE_LOOKUP_CONCURRENCY = 32;
 const MAX_LIST_RESTARTS = 5;
 
-// ---------------------------------------------------------------------------------------------
-// Pure bookkeeping (no I/O, no timers): unit-tested on its own.
-
-/** One key-value as the core sees it (decoded from etcd3's IKeyValue). */
-export interface RawKv {
-  readonly key: string;
-  readonly value: Uint8Array;
-  /** Decimal lease ID; undefined for no lease (etcd's "0"). */
-  readonly lease: string | undefined;
-  readonly modRevision: number;
-  /** etcd's per-key version: 1 on the put that created the key. */
-  readonly version: number;
-}
-
-export type RawEvent =
-  | { readonly type: 'put'; readonly kv: RawKv; readonly prevModRevision: number | undefined }
-  | { readonly type: 'delete'; readonly key: string; readonly modRevision: number; readonly prevModRevision: number | undefined };
-
-export type AcceptResult =
-  | { readonly ok: true; readonly changes: KeyChange[]; readonly revision: number }
-  | { readonly ok: false; readonly reason: string };
-
-/**
- * What the mirror holds (key → revision and lease), the revision applied so far, and the lease
- * TTL cache. Decides which events are new (drops replays at or below the applied revision) and
- * whether the stream has a gap, from facts etcd gives with every event: `version` is 1 exactly
- * when a put creates the key, and prev_kv carries the previous mod revision.
- * After a gap is reported the core is inconsistent until the next reset().
- */
-export class MirrorCore {
-  /** key → mod revision. Leases in a separate map, only for keys that have one: at a million
-   * keys, one object per key would cost tens of MB for nothing. */
-  private readonly keys = new Map<string, number>();
-  private readonly leases = new Map<string, string>();
-  private readonly leaseRefs = new Map<string, number>();
-  private readonly leaseTtls = new Map<string, number>();
-  private applied = 0;
-
-  /** The last revision applied: a watch must resume at this + 1. */
-  get revision(): number {
-    return this.applied;
-  }
-
-  get size(): number {
-    return this.keys.size;
-  }
-
-  /** Leases whose granted TTL is cached (only leases some key still uses). */
-  get cachedLeases(): number {
-    return this.leaseTtls.size;
-  }
-
-  /** Replaces everything with a full list taken at `revision`; returns the puts for a reset batch. */
-  reset(kvs: readonly RawKv[], revision: number): KeyPut[] {
-    this.keys.clear();
-    this.leases.clear();
-    this.leaseRefs.clear();
-    const puts: KeyPut[] = [];
-    for (const kv of kvs) {
-      this.setKey(kv.key, kv.modRevision, kv.lease);
-      puts.push(this.put(kv));
-    }
-    // Keep TTLs of leases still in use: one lookup per lease, not one per re-list.
-    for (const lease of this.leaseTtls.keys()) if (!this.leaseRefs.has(lease)) this.leaseTtls.delete(lease);
-    this.applied = revision;
-    return puts;
-  }
-
-  /** Applies watch events in order. Events at or below the applied revision are replays: dropped. */
-  accept(events: readonly RawEvent[]): AcceptResult {
-    // Compare against the revision before this call: one revision (a txn) can hold many events.
-    const floor = this.applied;
-    let last = floor;
-    const changes: KeyChange[] = [];
-    for (const ev of events) {
-      const rev = ev.type === 'put' ? ev.kv.modRevision : ev.modRevision;
-      if (rev <= floor) continue;
-      if (rev < last) return { ok: false, reason: `event at revision ${rev} after ${last}` };
-      last = rev;
-      const key = ev.type === 'put' ? ev.kv.key : ev.key;
-      const held = this.keys.get(key);
-      if (ev.type === 'put') {
-        if (ev.kv.version === 1 && held !== undefined) {
-          return { ok: false, reason: `${key} created at ${rev} but held (from ${held}): missed its delete` };
-        }
-        if (ev.kv.version > 1 && held === undefined) {
-          return { ok: false, reason: `${key} updated at ${rev} (version ${ev.kv.version}) but not held: missed its creation` };
-        }
-        if (ev.prevModRevision !== undefined && held !== undefined && held !== ev.prevModRevision) {
-          return { ok: false, reason: `${key} at ${rev} follows ${ev.prevModRevision}, held ${held}` };
-        }
-        this.setKey(key, rev, ev.kv.lease);
-        changes.push(this.put(ev.kv));
-      } else {
-        // etcd omits prev_kv when the previous revision is compacted: only a present one is evidence.
-        if (ev.prevModRevision !== undefined && held !== ev.prevModRevision) {
-          return { ok: false, reason: `${key} deleted at ${rev} after ${ev.prevModRevision}, held ${held ?? 'nothing'}` };
-        }
-        this.deleteKey(key);
-        changes.push({ type: 'delete', key, modRevision: rev });
-      }
-    }
-    this.applied = last;
-    return { ok: true, changes, revision: last };
-  }
-
-  /** The cached granted TTL of a lease, if known. */
-  leaseTtl(lease: string): number | undefined {
-    return this.leaseTtls.get(lease);
-  }
-
-  /** Caches a lease's granted TTL, only while some key uses it (a lease gone is forgotten). */
-  rememberLeaseTtl(lease: string, ttl: number): void {
-    if (this.leaseRefs.has(lease)) this.leaseTtls.set(lease, ttl);
-  }
-
-  private put(kv: RawKv): KeyPut {
-    return {
-      type: 'put',
-      key: kv.key,
-      value: kv.value,
-      lease: kv.lease,
-      leaseTtl: kv.lease === undefined ? undefined : this.leaseTtls.get(kv.lease),
-      modRevision: kv.modRevision,
-    };
-  }
-
-  private setKey(key: string, modRevision: number, lease: string | undefined): void {
-    const old = this.leases.get(key);
-    if (old !== lease) {
-      if (lease !== undefined) {
-        this.leaseRefs.set(lease, (this.leaseRefs.get(lease) ?? 0) + 1);
-        this.leases.set(key, lease);
-      } else {
-        this.leases.delete(key);
-      }
-      if (old !== undefined) this.unref(old);
-    }
-    this.keys.set(key, modRevision);
-  }
-
-  private deleteKey(key: string): void {
-    if (!this.keys.delete(key)) return;
-    const lease = this.leases.get(key);
-    if (lease !== undefined) {
-      this.leases.delete(key);
-      this.unref(lease);
-    }
-  }
-
-  private unref(lease: string): void {
-    const n = (this.leaseRefs.get(lease) ?? 0) - 1;
-    if (n > 0) {
-      this.leaseRefs.set(lease, n);
-    } else {
-      this.leaseRefs.delete(lease);
-      this.leaseTtls.delete(lease);
-    }
-  }
-}
-
-/** The exclusive end of the key range holding every key that starts with `prefix` (etcd's rule). */
-export function prefixRangeEnd(prefix: Uint8Array): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i]! += 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  // Empty prefix or all 0xff: every key from the start ("\0" means "to the end" in etcd).
-  return Buffer.from([0]);
-}
-
-/** Decodes etcd3's key-value, copying the value out of the gRPC message buffer. */
-export function rawKv(kv: IKeyValue): RawKv {
-  return {
-    key: kv.key.toString('utf8'),
-    // A Buffer from protobuf is a view into the whole response (which, with prev_kv, holds
-    // old values too); copying lets that buffer go once the response is processed.
-    value: new Uint8Array(kv.value),
-    lease: kv.lease === undefined || kv.lease === '' || kv.lease === '0' ? undefined : String(kv.lease),
-    modRevision: Number(kv.mod_revision),
-    version: Number(kv.version),
-  };
-}
-
-export function rawEvents(res: IWatchResponse): RawEvent[] {
-  return res.events.map((ev): RawEvent => {
-    const prevModRevision = ev.prev_kv ? Number(ev.prev_kv.mod_revision) : undefined;
-    if (ev.type === 'Put') return { type: 'put', kv: rawKv(ev.kv), prevModRevision };
-    return { type: 'delete', key: ev.kv.key.toString('utf8'), modRevision: Number(ev.kv.mod_revision), prevModRevision };
-  });
-}
-
-/** Capped exponential backoff with jitter (so many servers do not reconnect in lockstep). */
-export class Backoff {
-  private base = 0;
-  constructor(
-    private readonly initialMs = 50,
-    private readonly maxMs = MAX_RETRY_DELAY_MS,
-    private readonly random: () => number = Math.random,
-  ) {}
-
-  next(): number {
-    this.base = this.base === 0 ? this.initialMs : Math.min(this.base * 2, this.maxMs);
-    return Math.round(this.base / 2 + (this.random() * this.base) / 2);
-  }
-
-  reset(): void {
-    this.base = 0;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-interface Snapshot {
+/** Every key under the prefix at one revision, and the cluster that served it. */
+interface Listing {
   kvs: RawKv[];
   revision: number;
   clusterId: string;
@@ -295,7 +84,7 @@ export class EtcdMirror {
   private readonly clock: Clock;
   private readonly pageSize: number;
   private readonly core = new MirrorCore();
-  private readonly backoff = new Backoff();
+  private readonly backoff: Backoff;
 
   private started = false;
   private stopped = false;
@@ -314,7 +103,7 @@ export class EtcdMirror {
   private pendingRevision = 0;
   /** Batches go out one after another through this chain (lease lookups are async). */
   private chain: Promise<void> = Promise.resolve();
-  private readonly leaseLookups = new Map<string, Promise<number | undefined>>();
+  private readonly leaseTtls: LeaseTtlLookup;
   private failuresSinceLog = 0;
   private lastDisconnectLogAt = 0;
 
@@ -338,9 +127,11 @@ export class EtcdMirror {
     this.rangeEnd = prefixRangeEnd(this.prefix);
     this.log = o.logger.child({ component: 'etcd-mirror', prefix: o.prefix });
     this.clock = o.clock ?? systemClock;
+    this.backoff = new Backoff(RECONNECT_BACKOFF, o.random);
+    this.leaseTtls = new LeaseTtlLookup({ client: o.client, clock: this.clock, log: this.log, cache: this.core });
     this.pageSize = o.pageSize ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1) {
-      throw new Error(`etcd mirror: pageSize must be a positive integer, got ${String(o.pageSize)}`);
+      throw new EtcdOptionsError(`etcd mirror: pageSize must be a positive integer, got ${String(o.pageSize)}`);
     }
     this.syncedPromise = new Promise<void>((resolve, reject) => {
       this.resolveSynced = resolve;
@@ -351,7 +142,7 @@ export class EtcdMirror {
   }
 
   start(): void {
-    if (this.stopped) throw new Error('etcd mirror: start() after stop()');
+    if (this.stopped) throw new EtcdMirrorStoppedError('etcd mirror: start() after stop()');
     if (this.started) return;
     this.started = true;
     this.beginList();
@@ -364,7 +155,7 @@ export class EtcdMirror {
     this.clearTimer('retryTimer');
     this.clearTimer('flushTimer');
     this.pending = [];
-    if (!this.s.synced) this.rejectSynced(new Error('etcd mirror stopped before the first sync'));
+    if (!this.s.synced) this.rejectSynced(new EtcdMirrorStoppedError('etcd mirror stopped before the first sync'));
     const w = this.watcher;
     this.watcher = undefined;
     if (w) {
@@ -431,15 +222,15 @@ export class EtcdMirror {
   }
 
   private async list(epoch: number): Promise<void> {
-    const snap = await this.fetchSnapshot(epoch);
-    if (snap === undefined || epoch !== this.epoch || this.stopped) return;
-    this.clusterId = snap.clusterId;
-    const puts = this.core.reset(snap.kvs, snap.revision);
+    const listing = await this.fetchListing(epoch);
+    if (listing === undefined || epoch !== this.epoch || this.stopped) return;
+    this.clusterId = listing.clusterId;
+    const puts = this.core.reset(listing.kvs, listing.revision);
     this.listedOnce = true;
     this.backoff.reset();
     this.markConnected();
-    this.log.debug({ revision: snap.revision, keys: puts.length }, 'etcd mirror listed');
-    this.enqueueBatch(epoch, true, puts, snap.revision, this.core.size);
+    this.log.debug({ revision: listing.revision, keys: puts.length }, 'etcd mirror listed');
+    this.enqueueBatch(epoch, true, puts, listing.revision, this.core.size);
     this.openWatch(epoch);
   }
 
@@ -447,7 +238,7 @@ export class EtcdMirror {
    * Every key under the prefix at one revision: the first page fixes R, the others ask for R.
    * A compaction past R mid-way restarts the list at the new current revision.
    */
-  private async fetchSnapshot(epoch: number): Promise<Snapshot | undefined> {
+  private async fetchListing(epoch: number): Promise<Listing | undefined> {
     for (let restart = 0; ; restart++) {
       const kvs: RawKv[] = [];
       let revision = 0;
@@ -621,7 +412,9 @@ export class EtcdMirror {
 
   private async emit(epoch: number, reset: boolean, changes: KeyChange[], revision: number, keys: number): Promise<void> {
     if (epoch !== this.epoch || this.stopped) return;
-    const filled = await this.fillLeaseTtls(changes);
+    // A re-list or stop() makes this batch moot: stop waiting then, so the reset batch queued
+    // behind it is not held up by lookups.
+    const filled = await this.leaseTtls.fill(changes, this.epochEnded);
     // A re-list started meanwhile: its reset batch replaces this one; drop it.
     if (epoch !== this.epoch || this.stopped) return;
     try {
@@ -644,71 +437,6 @@ export class EtcdMirror {
       this.s.lastEventAt = now;
     }
     this.notifyState();
-  }
-
-  /** Fills leaseTtl of puts whose lease TTL is not cached yet: one RPC per new lease. */
-  private async fillLeaseTtls(changes: KeyChange[]): Promise<KeyChange[]> {
-    const unknown = new Set<string>();
-    for (const c of changes) {
-      if (c.type === 'put' && c.lease !== undefined && c.leaseTtl === undefined && this.core.leaseTtl(c.lease) === undefined) {
-        unknown.add(c.lease);
-      }
-    }
-    if (unknown.size === 0) {
-      // Cached since the change was made (a lookup for an earlier batch): fill from the cache.
-      return changes.some((c) => c.type === 'put' && c.lease !== undefined && c.leaseTtl === undefined)
-        ? changes.map((c) => this.withTtl(c, undefined))
-        : changes;
-    }
-    const ttls = new Map<string, number | undefined>();
-    const ids = [...unknown];
-    let next = 0;
-    const worker = async () => {
-      while (next < ids.length) {
-        const id = ids[next++]!;
-        ttls.set(id, await this.lookupLease(id));
-      }
-    };
-    // A re-list or stop() makes this batch moot: stop waiting then, so the reset batch queued
-    // behind it is not held up by lookups (up to LEASE_LOOKUP_TIMEOUT_MS each).
-    await Promise.race([Promise.all(Array.from({ length: Math.min(LEASE_LOOKUP_CONCURRENCY, ids.length) }, worker)), this.epochEnded]);
-    return changes.map((c) => this.withTtl(c, ttls));
-  }
-
-  private withTtl(c: KeyChange, looked: Map<string, number | undefined> | undefined): KeyChange {
-    if (c.type !== 'put' || c.lease === undefined || c.leaseTtl !== undefined) return c;
-    const ttl = this.core.leaseTtl(c.lease) ?? looked?.get(c.lease);
-    return ttl === undefined ? c : { ...c, leaseTtl: ttl };
-  }
-
-  /** The lease's granted TTL (seconds), or undefined if etcd does not say so promptly. */
-  private lookupLease(id: string): Promise<number | undefined> {
-    const inflight = this.leaseLookups.get(id);
-    if (inflight) return inflight;
-    const call = this.client.leaseClient
-      .leaseTimeToLive({ ID: id }, { deadline: Date.now() + LEASE_LOOKUP_TIMEOUT_MS })
-      .then((res) => {
-        const ttl = Number(res.grantedTTL);
-        // An expired lease reports grantedTTL 0 (TTL -1): its keys' deletes are on the way.
-        if (!(ttl > 0)) return undefined;
-        this.core.rememberLeaseTtl(id, ttl);
-        return ttl;
-      })
-      .catch((err: unknown) => {
-        this.log.debug({ err: (err as Error).message, lease: id }, 'lease TTL lookup failed');
-        return undefined;
-      });
-    // The call has its own deadline; this bound also covers etcd3's retry policy around it.
-    let timer: Timer;
-    const bounded = Promise.race([
-      call,
-      new Promise<undefined>((resolve) => (timer = this.clock.setTimeout(() => resolve(undefined), LEASE_LOOKUP_TIMEOUT_MS))),
-    ]).finally(() => {
-      this.clock.clearTimeout(timer);
-      this.leaseLookups.delete(id);
-    });
-    this.leaseLookups.set(id, bounded);
-    return bounded;
   }
 
   // --- connection state ---------------------------------------------------------------------
