@@ -15,7 +15,7 @@ import type { OptionSpec } from '../config/option-spec.js';
 import { SERVE_OPTIONS } from '../config/serve-options.js';
 import { parseInteger } from '../config/values.js';
 import { parseName, type Name } from '../dns/name.js';
-import { createEtcdClient, etcdClientOptions, type EtcdConnectionOptions } from '../sources/etcd/client.js';
+import { createEtcdClient, etcdClientOptions, type EtcdConnection } from '../sources/etcd/client.js';
 import { keyToName, nameToKey, normalizePrefix, parseService, splitKey } from '../sources/etcd/skydns.js';
 import { EtcdnsError, errorMessage, isEtcdnsError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine, type CliContext } from './context.js';
@@ -102,7 +102,7 @@ export function etcdConnectionYargsOptions(): Record<string, Options> {
 }
 
 export interface EtcdTarget {
-  readonly connection: EtcdConnectionOptions;
+  readonly connection: EtcdConnection;
   /** Normalised key prefix (`/skydns`). */
   readonly prefix: string;
 }
@@ -146,7 +146,7 @@ export function readEtcdTarget(argv: Record<string, unknown>, env: NodeJS.Proces
   const get = (name: string) => values.get(name) as string | undefined;
   pair(get('etcd-cert'), '--etcd-cert', get('etcd-key'), '--etcd-key');
   pair(get('etcd-username'), '--etcd-username', get('etcd-password'), '--etcd-password');
-  const connection: EtcdConnectionOptions = { endpoints: [...endpoints] };
+  const connection: EtcdConnection = { endpoints: [...endpoints] };
   if (get('etcd-ca') !== undefined) connection.caFile = get('etcd-ca');
   if (get('etcd-cert') !== undefined) connection.certFile = get('etcd-cert');
   if (get('etcd-key') !== undefined) connection.keyFile = get('etcd-key');
@@ -186,13 +186,13 @@ export interface RecordStore {
 }
 
 export interface RecordsDeps {
-  openRecordStore(connection: EtcdConnectionOptions): RecordStore;
+  openRecordStore(connection: EtcdConnection): RecordStore;
 }
 
 export type RecordsContext = CliContext & Partial<RecordsDeps>;
 
 /** The real store: one tuned etcd3 client (5 s deadline per call). */
-export function openEtcdRecordStore(connection: EtcdConnectionOptions): RecordStore {
+export function openEtcdRecordStore(connection: EtcdConnection): RecordStore {
   const client = createEtcdClient(connection);
   const toRecord = (kv: { key: Buffer; value: Buffer }): StoredRecord => ({ key: kv.key.toString('utf8'), value: kv.value });
   return {

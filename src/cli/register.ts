@@ -126,7 +126,7 @@ export function readRegisterPlan(argv: Record<string, unknown>, env: NodeJS.Proc
   if (metadata !== undefined) instance.metadata = metadata;
 
   const target = readEtcdTarget(argv, env, cwd);
-  const options: RegistryOptions = { ...target.connection, endpoints: [...target.connection.endpoints], prefix: target.prefix, domain };
+  const options: RegistryOptions = { ...target.connection, prefix: target.prefix, domain };
   const leaseTtl = integerFlag(argv, 'lease-ttl', 1, 9_000_000_000);
   if (leaseTtl !== undefined) options.leaseTtlSeconds = leaseTtl;
 

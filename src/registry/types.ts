@@ -4,6 +4,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
+import type { EtcdConnection } from '../sources/etcd/client.js';
 
 /** One instance of a service, as the application describes itself. */
 export interface ServiceInstance {
@@ -29,14 +30,8 @@ export interface ServiceInstance {
   readonly metadata?: Readonly<Record<string, string>>;
 }
 
-export interface RegistryOptions {
-  /** etcd endpoints, as `createEtcdClient` takes them (`http(s)://host:port` or `host:port`). */
-  endpoints: string[];
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  username?: string;
-  password?: string;
+/** Where etcd is (endpoints, TLS files, user and password, as `createEtcdClient` takes them) and what to register under. */
+export interface RegistryOptions extends EtcdConnection {
   /** etcd key prefix; default `/skydns` (the DNS server's `--etcd-prefix`). */
   prefix?: string;
   /** DNS domain services live under, e.g. `svc.example.test` (one of the server's `--etcd-zone`s). */

@@ -5,8 +5,11 @@ import { errorMessage } from '../../errors.js';
 import { etcd3 } from './etcd3.js';
 import { EtcdOptionsError } from './errors.js';
 
-/** How to reach etcd. Built once per process into one tuned etcd3 client (see createEtcdClient). */
-export interface EtcdConnectionOptions {
+/**
+ * Where etcd is and how to authenticate: the fields the server, the registry SDK and the CLI's
+ * etcd commands all take (declared here, once, beside the client factory that reads them).
+ */
+export interface EtcdConnection {
   /** `http://host:port` or `https://host:port`; a bare `host:port` gets https:// when TLS files are given, http:// otherwise. */
   endpoints: readonly string[];
   /** PEM CA bundle that signed etcd's server certificate; without it https:// uses the system roots. */
@@ -17,6 +20,10 @@ export interface EtcdConnectionOptions {
   keyFile?: string;
   username?: string;
   password?: string;
+}
+
+/** How to reach etcd. Built once per process into one tuned etcd3 client (see createEtcdClient). */
+export interface EtcdConnectionOptions extends EtcdConnection {
   /**
    * Deadline of every unary call in ms, connecting included (default 5000). etcd3 declares a
    * `dialTimeout` option but never reads it, so this is where a "how long may a call wait for
