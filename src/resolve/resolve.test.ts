@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { typeCode } from '../dns/constants.js';
 import { formatRR } from '../dns/present.js';
-import { parseZoneFile } from '../sources/zonefile/parse.js';
+import { parseZoneFile } from '../sources/zonefile/master-file.js';
 import { Snapshot } from '../table/snapshot.js';
 import type { ZoneView } from '../table/zone.js';
 import { MAX_CNAME_CHAIN, resolve } from './resolve.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { typeCode } from '../dns/constants.js';
 import { formatRR } from '../dns/present.js';
 import { resolve } from '../resolve/resolve.js';
-import { parseZoneFile } from '../sources/zonefile/parse.js';
+import { parseZoneFile } from '../sources/zonefile/master-file.js';
 import { layerZones } from './layered.js';
 import { RecordTable } from './table.js';
 import type { ZoneView } from './zone.js';

@@ -11,7 +11,8 @@ import dns2 from 'dns2';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Rcode } from '../dns/constants.js';
-import { decodeQuery, readName } from './query.js';
+import { readName } from '../dns/wire-name.js';
+import { decodeQuery } from './query.js';
 
 const RUNS = process.env.SOAK === '1' ? 200_000 : 20_000;
 /** Fixed, so a failure replays; `npm run soak` sets FUZZ_SEED to explore further. */

@@ -1,6 +1,7 @@
 import { Flag, Rcode, RRType } from '../dns/constants.js';
 import type { Name } from '../dns/name.js';
-import { readName, type Query } from './query.js';
+import { readName } from '../dns/wire-name.js';
+import type { Query } from './query.js';
 import { MessageWriter } from './writer.js';
 
 /**

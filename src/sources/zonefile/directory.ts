@@ -9,12 +9,13 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp, watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { systemClock, type Clock, type Timer } from '../../clock.js';
-import type { Name } from '../../dns/name.js';
+import { parseName, type Name } from '../../dns/name.js';
+import { EtcdnsError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { StaticZone, ZoneView } from '../../table/zone.js';
-import { originFromFileName, parseZoneFile, type ZoneFileError } from './parse.js';
+import { parseZoneFile, type ZoneFileError } from './master-file.js';
 
 export interface ZoneDirectoryOptions {
   dir: string;
@@ -31,6 +32,31 @@ export interface LoadReport {
   loaded: { file: string; origin: Name; records: number }[];
   /** Everything wrong at the moment: parse errors (the last good version of such a file keeps serving) and duplicate origins. */
   failed: ZoneFileError[];
+}
+
+/** The zone directory cannot be read when the source starts (missing, not a directory, no permission). */
+export class ZoneDirectoryError extends EtcdnsError {
+  readonly code = 'ETCDNS_ERR_ZONE_DIRECTORY';
+}
+
+/** start() called twice on one ZoneDirectory. */
+export class ZoneDirectoryStartedError extends EtcdnsError {
+  readonly code = 'ETCDNS_ERR_ZONE_DIRECTORY_STARTED';
+}
+
+/**
+ * The zone a file is named after: "example.test.zone", "example.test.db", "db.example.test"
+ * and "example.test" all give example.test. Undefined when the rest is not a usable name.
+ */
+export function originFromFileName(path: string): Name | undefined {
+  let base = basename(path);
+  if (/\.(zone|db)$/i.test(base)) base = base.replace(/\.(zone|db)$/i, '');
+  else if (/^db\./i.test(base)) base = base.slice(3);
+  if (base === '' || base === '.' || base.startsWith('.')) return undefined;
+  for (let i = 0; i < base.length; i++) if (base.charCodeAt(i) > 127 || base.charCodeAt(i) <= 32) return undefined;
+  const parsed = parseName(base);
+  if ('error' in parsed || parsed.name === '') return undefined;
+  return parsed.name;
 }
 
 /** Coalesces the burst of events an editor's save or a ConfigMap swap produces. */
@@ -111,7 +137,7 @@ export class ZoneDirectory {
 
   /** Loads, hands the zones to onChange, then follows changes until stop(). */
   async start(): Promise<LoadReport> {
-    if (this.#started) throw new Error(`zone directory "${this.#dir}" is already started`);
+    if (this.#started) throw new ZoneDirectoryStartedError(`zone directory "${this.#dir}" is already started`);
     const report = await this.load();
     if (this.#stopped) return report;
     this.#started = true;
@@ -173,7 +199,7 @@ export class ZoneDirectory {
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const message = e.code === 'ENOENT' ? `zone directory "${this.#dir}" does not exist` : `cannot read zone directory "${this.#dir}": ${e.message}`;
-      if (initial && !this.#started) throw new Error(message);
+      if (initial && !this.#started) throw new ZoneDirectoryError(message);
       if (!this.#dirUnreadable) this.#logger.error({ dir: this.#dir }, `${message}; keeping the zones already loaded`);
       this.#dirUnreadable = true;
       return;

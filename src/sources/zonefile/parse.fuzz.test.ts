@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { RRClass, Rcode } from '../../dns/constants.js';
 import { isSubdomain, MAX_LABEL_OCTETS, MAX_NAME_OCTETS, wireLength } from '../../dns/name.js';
 import { buildTemplate } from '../../wire/response.js';
-import { parseZoneFile, type ParseResult } from './parse.js';
+import { parseZoneFile, type ParseResult } from './master-file.js';
 
 const RUNS = process.env.SOAK === '1' ? 50_000 : 5_000;
 /** Fixed, so a failure replays; `npm run soak` sets FUZZ_SEED to explore further. */

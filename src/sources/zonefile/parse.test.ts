@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { RRType, typeCode } from '../../dns/constants.js';
 import type { RData } from '../../dns/records.js';
 import type { StaticZone } from '../../table/zone.js';
-import { originFromFileName, parseZoneFile, type ParseResult } from './parse.js';
+import { originFromFileName } from './directory.js';
+import { parseZoneFile, type ParseResult } from './master-file.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const hex = (h: string) => Uint8Array.from(Buffer.from(h.replace(/\s/g, ''), 'hex'));
