@@ -24,8 +24,9 @@ import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authoriz
 import { ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadServeConfig, type ServeConfig } from '../src/config/load.js';
-import { SERVE_OPTIONS, type OptionSpec } from '../src/config/options.js';
+import { loadServeConfig } from '../src/config/load.js';
+import type { OptionSpec } from '../src/config/option-spec.js';
+import { SERVE_OPTIONS, type ServeConfig } from '../src/config/serve-options.js';
 import { checkZoneFile } from '../src/sources/zonefile/directory.js';
 import { dig } from './support/dig.js';
 import { cleanEnv, onLogLine, REPO_ROOT } from './support/server.js';

@@ -10,8 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadServeConfig } from './load.js';
-import { SERVE_OPTIONS, camelName, type OptionSpec } from './options.js';
+import { ConfigError } from './errors.js';
+import { loadServeConfig, type LoadServeConfigInput } from './load.js';
+import { camelName, type OptionSpec } from './option-spec.js';
+import { SERVE_OPTIONS, type ServeConfig } from './serve-options.js';
 
 const RUNS = process.env.SOAK === '1' ? 30_000 : 2_000;
 const SEED = Number(process.env.FUZZ_SEED ?? 31337);
@@ -20,6 +22,7 @@ const dir = mkdtempSync(join(tmpdir(), 'etcdns-config-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const OPTIONS: readonly OptionSpec[] = SERVE_OPTIONS;
+const NAMES = new Set(OPTIONS.map((o) => o.name));
 
 /** Values that sit on the edges of the parsers. */
 const tricky = fc.constantFrom(
@@ -34,21 +37,28 @@ const source = fc.constantFrom('flag' as const, 'flag=' as const, 'env' as const
 
 let fileCounter = 0;
 
-function load(spec: OptionSpec, where: 'flag' | 'flag=' | 'env' | 'json' | 'yaml', value: unknown): void {
+function load(spec: OptionSpec, where: 'flag' | 'flag=' | 'env' | 'json' | 'yaml', value: unknown): ServeConfig {
   const text = typeof value === 'string' ? value : JSON.stringify(value);
-  if (where === 'flag') {
-    loadServeConfig({ argv: spec.kind === 'boolean' ? [`--${spec.name}=${text}`] : [`--${spec.name}`, text], env: {}, cwd: dir });
-  } else if (where === 'flag=') {
-    loadServeConfig({ argv: [`--${camelName(spec.name)}=${text}`], env: {}, cwd: dir });
-  } else if (where === 'env') {
-    // Variables cannot hold NUL; the OS would refuse them before we see them.
-    loadServeConfig({ argv: [], env: { [spec.env]: text.replaceAll('\u0000', '') }, cwd: dir });
-  } else {
-    const name = `c${fileCounter++}.${where === 'json' ? 'json' : 'yaml'}`;
-    const body = where === 'json' ? JSON.stringify({ [spec.name]: value }) : `${spec.name}: ${text}\n`;
-    writeFileSync(join(dir, name), body);
-    loadServeConfig({ argv: ['--config', name], env: {}, cwd: dir });
-  }
+  return loadServeConfig(input(spec, where, value, text));
+}
+
+function input(spec: OptionSpec, where: 'flag' | 'flag=' | 'env' | 'json' | 'yaml', value: unknown, text: string): LoadServeConfigInput {
+  if (where === 'flag') return { argv: spec.kind === 'boolean' ? [`--${spec.name}=${text}`] : [`--${spec.name}`, text], env: {}, cwd: dir };
+  if (where === 'flag=') return { argv: [`--${camelName(spec.name)}=${text}`], env: {}, cwd: dir };
+  // Variables cannot hold NUL; the OS would refuse them before we see them.
+  if (where === 'env') return { argv: [], env: { [spec.env]: text.replaceAll('\u0000', '') }, cwd: dir };
+  const name = `c${fileCounter++}.${where === 'json' ? 'json' : 'yaml'}`;
+  const body = where === 'json' ? JSON.stringify({ [spec.name]: value }) : `${spec.name}: ${text}\n`;
+  writeFileSync(join(dir, name), body);
+  return { argv: ['--config', name], env: {}, cwd: dir };
+}
+
+/** What every configuration that loads has: deeply frozen, and the option counted as set. */
+function expectLoaded(config: ServeConfig, spec: OptionSpec): void {
+  expect(config.explicit.has(spec.name), `--${spec.name} counted as set`).toBe(true);
+  expect(Object.isFrozen(config)).toBe(true);
+  const value: unknown = config[spec.key as keyof ServeConfig];
+  if (typeof value === 'object' && value !== null) expect(Object.isFrozen(value), `--${spec.name} frozen`).toBe(true);
 }
 
 describe('loadServeConfig under fuzzing', () => {
@@ -60,17 +70,20 @@ describe('loadServeConfig under fuzzing', () => {
         source,
         fc.oneof({ weight: 4, arbitrary: valueText as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }),
         (spec, where, value) => {
+          let config: ServeConfig;
           try {
-            load(spec, where, where === 'json' ? value : typeof value === 'string' ? value : JSON.stringify(value));
+            config = load(spec, where, where === 'json' ? value : typeof value === 'string' ? value : JSON.stringify(value));
           } catch (err) {
-            if (!(err instanceof ConfigError)) throw new Error(`--${spec.name} from ${where} threw ${(err as Error)?.name}: ${(err as Error)?.message}`);
+            if (!(err instanceof ConfigError)) throw new Error(`--${spec.name} from ${where} threw ${(err as Error)?.name}: ${(err as Error)?.message}`, { cause: err });
             const message = err.message;
             expect(message).not.toContain('\n');
             // It says where: a flag, a variable or a config file (and rules between options
             // name both options).
             expect(message).toMatch(/--[a-z]|ETCDNS_[A-Z]|config file /);
             if (spec.secret && typeof value === 'string' && value.trim().length >= 4) expect(message).not.toContain(value.trim());
+            return;
           }
+          expectLoaded(config, spec);
         },
       ),
       { numRuns: RUNS, seed: SEED },
@@ -99,13 +112,19 @@ describe('loadServeConfig under fuzzing', () => {
       fc.property(fc.oneof(fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? 'null'), fc.string({ maxLength: 200 }), fc.constantFrom('', '---', '- a\n- b', 'a: [', '{', '!!binary x', '&a [*a]', 'listen: *x')), fc.boolean(), (body, yaml) => {
         const name = `doc${fileCounter++}.${yaml ? 'yaml' : 'json'}`;
         writeFileSync(join(dir, name), body);
+        let config: ServeConfig;
         try {
-          loadServeConfig({ argv: ['--config', name], env: {}, cwd: dir });
+          config = loadServeConfig({ argv: ['--config', name], env: {}, cwd: dir });
         } catch (err) {
-          if (!(err instanceof ConfigError)) throw new Error(`config file ${JSON.stringify(body)} threw ${(err as Error)?.name}: ${(err as Error)?.message}`);
+          if (!(err instanceof ConfigError)) throw new Error(`config file ${JSON.stringify(body)} threw ${(err as Error)?.name}: ${(err as Error)?.message}`, { cause: err });
           expect(err.message).not.toContain('\n');
           expect(err.message).toMatch(/config file/);
+          return;
         }
+        // A document that loads set --config and options only (every name in explicit is one).
+        expect(config.explicit.has('config')).toBe(true);
+        for (const name of config.explicit) expect(NAMES.has(name), name).toBe(true);
+        expect(Object.isFrozen(config)).toBe(true);
       }),
       { numRuns: RUNS / 4, seed: SEED + 1 },
     );

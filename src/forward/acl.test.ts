@@ -1,6 +1,6 @@
 import { BlockList } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ALLOW_RECURSION } from '../config/options.js';
+import { DEFAULT_ALLOW_RECURSION } from '../config/addresses.js';
 import { RecursionAcl, formatCidr, parseCidr, unmapIPv4 } from './acl.js';
 
 describe('parseCidr', () => {
