@@ -17,7 +17,13 @@ describe('etcdns serve', () => {
       expect((await dig(server.port, ['www.example.test', 'A'])).answer[0]!.data).toBe('192.0.2.10');
       const srv = await dig(server.port, ['_http._tcp.api.example.test', 'SRV', '+tcp']);
       expect(srv.answer).toHaveLength(2);
-      expect(srv.additional.length).toBeGreaterThanOrEqual(2);
+      // Every target's addresses (RFC 2782), from zones/example.test.zone.
+      expect(srv.additional.map((r) => `${r.name} ${r.type} ${r.data}`).sort()).toEqual([
+        'api1.example.test. A 192.0.2.31',
+        'api1.example.test. AAAA 2001:db8::31',
+        'api2.example.test. A 192.0.2.32',
+        'api2.example.test. AAAA 2001:db8::32',
+      ]);
     } finally {
       expect(await server.stop()).toBe(0);
     }

@@ -129,10 +129,18 @@ describe('--workers with zone files', () => {
     await digUntil(server.port, ['www.workers.test', 'A'], (r) => r.answer[0]?.data === '192.0.2.2', 3000);
     // Whichever worker answers, it has the edit (each watches the directory itself).
     await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Until both workers have answered (SO_REUSEPORT spreads the clients' source ports).
     const before = server.logs.length;
-    const answers = await Promise.all(Array.from({ length: 10 }, () => dig(server.port, ['www.workers.test', 'A'])));
-    expect(answers.map((a) => a.answer[0]?.data)).toEqual(Array(10).fill('192.0.2.2'));
-    expect(server.logs.length).toBeGreaterThan(before);
+    const logged = () => server.logs.slice(before).filter((l) => l.msg === 'query' && l.name === 'www.workers.test.');
+    let asked = 0;
+    for (let round = 0; round < 10 && new Set(logged().map((l) => l.worker)).size < 2; round++) {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => dig(server.port, ['www.workers.test', 'A'])));
+      expect(answers.map((a) => a.answer[0]?.data)).toEqual(Array(10).fill('192.0.2.2'));
+      asked += 10;
+      // Log lines come through a pipe, a moment after the answer.
+      await expect.poll(() => logged().length, { timeout: 2000 }).toBe(asked);
+    }
+    expect([...new Set(logged().map((l) => l.worker))].sort()).toEqual([1, 2]);
   });
 
   it('replaces a worker that dies, answering from the other one meanwhile', async () => {
