@@ -1,0 +1,24 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { SourceMetrics } from './source-metrics.js';
+import { family, scrape } from './test-support.js';
+
+describe('SourceMetrics', () => {
+  it('counts invalid etcd values by reason and zone reload failures', async () => {
+    const registry = new Registry();
+    const m = new SourceMetrics(registry);
+    // The unlabelled counter is exported at 0 from the start; the labelled one has no series yet.
+    expect(family(await scrape(registry), 'etcdns_zone_reload_failures_total')).toEqual(['etcdns_zone_reload_failures_total 0']);
+    expect(family(await scrape(registry), 'etcdns_etcd_invalid_values_total')).toEqual([]);
+    m.invalidValue('json');
+    m.invalidValue('json');
+    m.invalidValue('host');
+    m.zoneReloadFailed();
+    const lines = await scrape(registry);
+    expect(family(lines, 'etcdns_etcd_invalid_values_total')).toEqual([
+      'etcdns_etcd_invalid_values_total{reason="json"} 2',
+      'etcdns_etcd_invalid_values_total{reason="host"} 1',
+    ]);
+    expect(family(lines, 'etcdns_zone_reload_failures_total')).toEqual(['etcdns_zone_reload_failures_total 1']);
+  });
+});
