@@ -14,6 +14,7 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -212,6 +213,14 @@ function secretValue(objects: readonly K8sObject[], name: string, key: string): 
   return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
 }
 
+/** A Kubernetes resource quantity ("100m", "128Mi", "1") as a number (cores, bytes). */
+function quantity(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi|k|M|G)?$/.exec(text);
+  if (!m) throw new Error(`not a quantity: ${text}`);
+  const scale: Record<string, number> = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
+  return Number(m[1]) * (m[2] === undefined ? 1 : scale[m[2]]!);
+}
+
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/Namespace': Namespace,
   'v1/ConfigMap': ConfigMap,
@@ -322,8 +331,9 @@ describe('Kubernetes manifests', () => {
       const text = readFileSync(join(dir, 'etcdns.yaml'), 'utf8');
       for (const key of Object.keys(parseYaml(text) as object)) expect(known, `config key ${key}`).toContain(key);
       for (const e of container.env ?? []) expect(known, `env ${e.name}`).toContain(e.name);
-      expect(config.etcd.length).toBeGreaterThan(0);
-      expect(config.etcdZone.length).toBeGreaterThan(0);
+      // The endpoints from the Secret (a comma list), the etcd zones from the file.
+      expect([...config.etcd]).toEqual(secretValue(objects, 'etcdns-etcd', 'etcd')!.split(','));
+      expect([...config.etcdZone]).toEqual((parseYaml(text) as { 'etcd-zone': string[] })['etcd-zone']);
       // Reachable from other pods and nodes, not just the pod's own loopback.
       expect(config.listen.map((l) => l.host)).toEqual(['0.0.0.0']);
       for (const ops of [config.healthListen, config.readyListen, config.metricsListen]) expect(ops?.host).toBe('0.0.0.0');
@@ -349,12 +359,13 @@ describe('Kubernetes manifests', () => {
       expect(mount.subPath).toBeUndefined(); // a directory, so that edits reach the pod
       const volume = spec.volumes!.find((v) => v.name === mount.name)!;
       const zones = find(objects, 'ConfigMap', volume.configMap!.name) as K8sObject & { data: Record<string, string> };
-      expect(Object.keys(zones.data).length).toBeGreaterThan(0);
+      expect(Object.keys(zones.data)).toEqual(['example.test.zone']);
       for (const [file, text] of Object.entries(zones.data)) {
         writeFileSync(join(dir, file), text);
         const result = await checkZoneFile(join(dir, file));
         expect(result.errors, file).toEqual([]);
-        expect(result.ok).toBe(true);
+        // The directory source names a zone after its file.
+        expect(result).toMatchObject({ ok: true, origin: file.replace(/\.zone$/, '') });
       }
     });
 
@@ -432,9 +443,12 @@ describe('Kubernetes manifests', () => {
       expect(container.args).toEqual(['serve', '--config', '/etc/etcdns/etcdns.yaml']);
       expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: dockerUser().uid, seccompProfile: { type: 'RuntimeDefault' } });
       expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
-      expect(container.resources?.requests?.cpu).toBeDefined();
-      expect(container.resources?.requests?.memory).toBeDefined();
-      expect(container.resources?.limits?.memory).toBeDefined();
+      // Requests for scheduling, a memory limit above them and above a full forwarding cache.
+      const { requests, limits } = container.resources as { requests: Record<string, string>; limits: Record<string, string> };
+      expect(quantity(requests.cpu!)).toBeGreaterThan(0);
+      expect(quantity(limits.cpu ?? requests.cpu!)).toBeGreaterThanOrEqual(quantity(requests.cpu!));
+      expect(quantity(limits.memory!)).toBeGreaterThanOrEqual(quantity(requests.memory!));
+      expect(quantity(limits.memory!)).toBeGreaterThan(config.cacheBytes);
     });
   });
 
@@ -476,7 +490,9 @@ describe('Kubernetes manifests', () => {
     it('a pod resolves through etcdns with dnsPolicy None and its own dnsConfig', () => {
       const spec = podSpecOf(pod)!;
       expect(spec.dnsPolicy).toBe('None');
-      expect(spec.dnsConfig?.nameservers?.length).toBeGreaterThan(0);
+      // One address, the etcdns Service's ClusterIP (a placeholder to replace).
+      expect(spec.dnsConfig?.nameservers).toHaveLength(1);
+      expect(isIP(spec.dnsConfig!.nameservers![0]!)).toBe(4);
     });
 
     it('external-dns writes CoreDNS-format records under our prefix, for our etcd zones, into the overlay’s etcd', () => {
@@ -486,8 +502,8 @@ describe('Kubernetes manifests', () => {
       expect(c.args).toContain('--provider=coredns');
       expect(c.args).toContain(`--coredns-prefix=${config.etcdPrefix}/`);
       const filters = c.args!.filter((a) => a.startsWith('--domain-filter=')).map((a) => a.slice('--domain-filter='.length));
-      expect(filters.length).toBeGreaterThan(0);
-      for (const f of filters) expect(config.etcdZone).toContain(f);
+      // Exactly the zones etcdns answers from etcd.
+      expect(filters).toEqual([...config.etcdZone]);
       // ETCD_URLS names the etcd client Service of k8s/with-etcd, in its namespace.
       const url = new URL(c.env!.find((e) => e.name === 'ETCD_URLS')!.value!);
       const client = find(rendered['with-etcd'], 'Service', 'etcd-client');
