@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: system tools, npm packages, build, type check,
-# unit and integration tests. `npm test` runs this; .ci/run runs `npm test`.
+# lint and knip, unit and integration tests. `npm test` runs this; .ci/run runs `npm test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +16,10 @@ fi
 export ETCDNS_REQUIRE_NATIVE=1
 npm run --silent build
 npm run --silent typecheck
+# Import boundaries (the data-flow direction, eslint.config.js) and dead code (unused files,
+# exports, dependencies and import cycles, knip.json): either fails the run before the tests.
+npm run --silent lint
+npm run --silent knip
 
 results=.vitest-results.json
 status=0

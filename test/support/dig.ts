@@ -33,7 +33,7 @@ export async function dig(port: number, args: readonly string[], server = '127.0
   return parseDig(stdout);
 }
 
-export function parseDig(out: string): DigResult {
+function parseDig(out: string): DigResult {
   const status = /status: (\w+)/.exec(out)?.[1];
   if (!status) throw new Error(`dig got no answer:\n${out}`);
   const flags = (/;; flags: ([^;]*);/.exec(out)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
