@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { configFailure, loadConfig, tempConfigDir } from '../../test/support/config.js';
-import { formatDuration } from './values.js';
+import { formatDuration, parseInteger } from './values.js';
 
 const { dir, file, remove } = tempConfigDir();
 afterAll(remove);
@@ -246,5 +246,17 @@ describe('cache options', () => {
     expect(configFailure(['--cache-max-negative-ttl', '25h'])).toBe('--cache-max-negative-ttl "25h": must be 0ms-24h');
     expect(configFailure(['--serve-stale', 'forever'])).toMatch(/^--serve-stale "forever": not a duration/);
     expect(configFailure(['--serve-stale', '1500ms'])).toBe('--serve-stale "1500ms": must be a whole number of seconds');
+  });
+});
+
+describe('ValueError', () => {
+  it('has a stable code, and the problem alone as its message (the loader adds where)', () => {
+    let caught: unknown;
+    try {
+      parseInteger('x');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toMatchObject({ name: 'ValueError', code: 'ETCDNS_ERR_CONFIG_VALUE', message: 'not a number' });
   });
 });

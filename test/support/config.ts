@@ -22,6 +22,8 @@ export function configFailure(argv: Argv = [], env: NodeJS.ProcessEnv = {}, cwd 
     loadConfig(argv, env, cwd);
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
+    // The CLI and SDK users branch on the code (src/errors.ts), never on the message.
+    expect(err).toMatchObject({ name: 'ConfigError', code: 'ETCDNS_ERR_CONFIG' });
     const message = (err as Error).message;
     expect(message).not.toContain('\n');
     return message;
