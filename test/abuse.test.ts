@@ -524,9 +524,8 @@ describe('overload: memory stays bounded with a million distinct names', () => {
         `rate limiter ${limiter.size} networks`,
     );
 
-    expect(rcodes.get(RCODE.NXDOMAIN!)).toBeGreaterThan(330_000);
-    expect(rcodes.get(RCODE.NOERROR!)).toBeGreaterThan(330_000);
-    expect(rcodes.get(RCODE.REFUSED!)).toBeGreaterThan(330_000);
+    // Every one answered as its kind (i % 3) says; none rate limited (one query per /24).
+    expect(Object.fromEntries(rcodes)).toEqual({ [RCODE.NXDOMAIN!]: 333_334, [RCODE.NOERROR!]: 333_333, [RCODE.REFUSED!]: 333_333 });
     expect(limiter.size).toBe(DEFAULT_RATE_LIMIT_ENTRIES);
     // Bounded: 800 000 more distinct names after the caches filled cost (next to) nothing...
     expect(after - warm).toBeLessThan(8e6);
