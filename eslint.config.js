@@ -6,7 +6,8 @@
 // -> wire -> transport. The chain turns a decoded query into an answer; the composition root
 // (src/app.ts) wires the layers together and the CLI starts it. Below, each layer lists what it
 // may import; anything else is an error (`default: 'disallow'`). Imports inside one layer are
-// always fine, and test files (`*.test.ts`, `test/`) may import anything.
+// always fine, and test code may import anything: `*.test.ts`, the `test-support.ts` helpers
+// beside them, and `test/`.
 //
 // eslint-plugin-boundaries rather than import-x's no-restricted-paths: it takes an allow-list
 // per layer (a new import direction must be written down here, not merely left unforbidden)
@@ -17,7 +18,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /** Folder layers of src/ (eslint-plugin-boundaries "elements"). */
-const folders = ['dns', 'table', 'sources', 'resolve', 'wire', 'chain', 'server', 'forward',
+const folders = ['dns', 'table', 'sources', 'resolve', 'wire', 'chain', 'forward',
   'transport', 'config', 'ops', 'registry', 'cluster', 'cli'];
 
 /** Single-file layers at the top of src/ (eslint-plugin-boundaries file "categories"). */
@@ -47,19 +48,18 @@ const policies = [
   // The record table holds records keyed by name: it speaks dns and nothing else.
   may('table', ['dns', 'utils']),
   // Sources (zone files, etcd) feed the table: they see names, records and the table's zone
-  // type, never how queries are answered (resolve, wire, chain, server, transport, forward)
+  // type, never how queries are answered (resolve, wire, chain, transport, forward)
   // nor who runs them (ops, cli, app).
   may('sources', ['dns', 'table', 'utils']),
   // The resolver is a pure function of a table snapshot and a question.
   may('resolve', ['dns', 'table', 'utils']),
   // Only the wire layer sees bytes, and it knows nothing but the dns vocabulary.
   may('wire', ['dns', 'utils']),
-  // The chain (and what is left of server/) turns a decoded query into an answer: table,
-  // resolver, wire, forwarding. Transport only as types: the transport calls the chain.
-  may('chain', ['dns', 'table', 'resolve', 'wire', 'forward', 'server', 'utils']),
-  mayTypes('chain', ['transport']),
-  may('server', ['dns', 'table', 'resolve', 'wire', 'forward', 'chain', 'utils']),
-  mayTypes('server', ['transport']),
+  // The chain turns a decoded query into an answer: table, resolver, wire. The transport and
+  // the forwarder only as types: the transport calls the chain, and the forwarder is handed
+  // to the forward stage by the composition root.
+  may('chain', ['dns', 'table', 'resolve', 'wire', 'utils']),
+  mayTypes('chain', ['transport', 'forward']),
   // Forwarding relays a query upstream: dns names and wire bytes, nothing of the table.
   may('forward', ['dns', 'wire', 'utils']),
   // Sockets carry bytes they do not read: no dns, no wire, no resolver.
@@ -68,11 +68,11 @@ const policies = [
   // own option values (ACLs, resolv.conf). It is handed to the layers as values.
   may('config', ['dns', 'forward', 'utils']),
   // Operations (metrics, HTTP) observe: events come to them. They name query types and rcodes
-  // (dns) and see the etcd mirror's status as a type, never the chain or server they observe.
+  // (dns) and see the etcd mirror's status as a type, never the chain they observe.
   may('ops', ['dns', 'utils']),
   mayTypes('ops', ['sources']),
   // The registry SDK writes and watches etcd: it shares the etcd source's codecs and the dns
-  // vocabulary, and never loads the DNS server (server, chain, transport, wire, app, cli).
+  // vocabulary, and never loads the DNS server (chain, transport, wire, app, cli).
   may('registry', ['sources', 'dns', 'utils']),
   // The package entry point re-exports the SDK.
   may('package', ['registry', 'utils']),
@@ -108,7 +108,7 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/**/*.test.ts'],
+    ignores: ['src/**/*.test.ts', 'src/**/test-support.ts'],
     plugins: { boundaries },
     settings: {
       'boundaries/elements': folders.map((f) => ({ type: f, pattern: `src/${f}` })),
