@@ -96,8 +96,8 @@ describe('forwarding names outside our zones', () => {
     const positive = await dig(server.port, ['www.upstream.test', 'A', '+recurse']);
     expect(positive.answer[0]!.ttl).toBeLessThan(60);
     expect(upstreamQueries('www.upstream.test.')).toBe(before);
-    expect(upstreamQueries('www.upstream.test.')).toBe(before);
-    expect(again.status).toBe('NOERROR');
+    // The upstream zone has no A at its apex: NODATA, relayed.
+    expect(again).toMatchObject({ status: 'NOERROR', answer: [] });
   });
 
   it('caches NXDOMAIN for the SOA minimum (RFC 2308)', async () => {
