@@ -1,8 +1,9 @@
 import { createServer as createTcpServer, connect, type Server as TcpServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isEtcdnsError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { Metrics } from './metrics.js';
-import { OpsListenError, OpsServer, type OpsServerOptions, type Readiness } from './http.js';
+import { OpsListenError, OpsServer, OpsServerStateError, type OpsServerOptions, type Readiness } from './http.js';
 
 const LOOPBACK = '127.0.0.1';
 const ANY_PORT = { host: LOOPBACK, port: 0 };
@@ -200,7 +201,9 @@ describe('OpsServer addresses', () => {
     );
     expect(error).toBeInstanceOf(OpsListenError);
     expect((error as Error).message).toBe(`cannot listen for /ready on 127.0.0.1:${busy}: address already in use (EADDRINUSE)`);
-    expect((error as OpsListenError).code).toBe('EADDRINUSE');
+    expect(error).toMatchObject({ name: 'OpsListenError', code: 'ETCDNS_ERR_OPS_LISTEN', osCode: 'EADDRINUSE', endpoints: ['ready'], host: LOOPBACK, port: busy });
+    expect(isEtcdnsError(error, 'ETCDNS_ERR_OPS_LISTEN')).toBe(true);
+    expect(String(error)).toBe(`OpsListenError: cannot listen for /ready on 127.0.0.1:${busy}: address already in use (EADDRINUSE)`);
     // The health server bound before the failure was closed again: its port is free.
     const again = await server({ healthListen: { host: LOOPBACK, port: healthPort }, readyListen: undefined, metricsListen: undefined }).listen();
     expect(again.health).toBe(`http://127.0.0.1:${healthPort}`);
@@ -247,14 +250,23 @@ describe('OpsServer robustness and lifecycle', () => {
     const started = Date.now();
     await s.close();
     expect(Date.now() - started).toBeLessThan(1000);
-    await expect(fetch(`${urls.health}/health`)).rejects.toThrow();
+    const refused = await fetch(`${urls.health}/health`).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toMatchObject({ message: 'fetch failed', cause: { code: 'ECONNREFUSED' } });
     await expect(s.listen()).rejects.toThrow('OpsServer.listen: already closed');
-    await s.close(); // twice is fine
+    await expect(s.close()).resolves.toBeUndefined(); // twice is fine
   });
 
   it('cannot listen twice', async () => {
     const s = server();
     await s.listen();
-    await expect(s.listen()).rejects.toThrow('OpsServer.listen: already listening');
+    const error = await s.listen().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(OpsServerStateError);
+    expect(error).toMatchObject({ code: 'ETCDNS_ERR_OPS_STATE', message: 'OpsServer.listen: already listening' });
   });
 });

@@ -15,7 +15,8 @@
  * HTTP server. Plain node:http: three fixed paths need no framework.
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isIPv6, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { EtcdnsError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { describeBindError, formatHostPort } from '../net.js';
 
@@ -58,19 +59,24 @@ export interface MetricsExposition {
 export type OpsUrls = { -readonly [E in OpsEndpoint]?: string };
 
 /** A bind failure, naming the endpoints and the address. */
-export class OpsListenError extends Error {
-  override readonly name = 'OpsListenError';
+export class OpsListenError extends EtcdnsError {
+  readonly code = 'ETCDNS_ERR_OPS_LISTEN';
   constructor(
     readonly endpoints: readonly OpsEndpoint[],
     readonly host: string,
     readonly port: number,
-    /** errno code (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...), when there is one. */
-    readonly code: string | undefined,
+    /** The OS's error code (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...), when there is one; as transport's ListenError. */
+    readonly osCode: string | undefined,
     cause: unknown,
   ) {
     const paths = endpoints.map((e) => PATHS[e]).join(' and ');
-    super(`cannot listen for ${paths} on ${formatHostPort(host, port)}: ${describeBindError(code, cause)}`, { cause });
+    super(`cannot listen for ${paths} on ${formatHostPort(host, port)}: ${describeBindError(osCode, cause)}`, { cause });
   }
+}
+
+/** listen() called on a server that is already listening or closed (a bug in the caller). */
+export class OpsServerStateError extends EtcdnsError {
+  readonly code = 'ETCDNS_ERR_OPS_STATE';
 }
 
 const PATHS: Readonly<Record<OpsEndpoint, string>> = { health: '/health', ready: '/ready', metrics: '/metrics' };
@@ -105,7 +111,7 @@ export class OpsServer {
    * OpsListenError) names the endpoint and address.
    */
   async listen(): Promise<OpsUrls> {
-    if (this.#state !== 'new') throw new Error(`OpsServer.listen: already ${this.#state}`);
+    if (this.#state !== 'new') throw new OpsServerStateError(`OpsServer.listen: already ${this.#state}`);
     this.#state = 'listening';
     const urls: OpsUrls = {};
     try {
@@ -200,7 +206,7 @@ export class OpsServer {
     } catch (error) {
       // A bug in a readiness check means "not ready", said out loud, not a crash or a hang.
       this.#o.logger.error({ err: error }, 'readiness check failed');
-      reasons.push(`readiness check failed: ${(error as Error)?.message ?? String(error)}`);
+      reasons.push(`readiness check failed: ${errorMessage(error)}`);
     }
     return { ready: reasons.length === 0, reasons };
   }
