@@ -1,8 +1,8 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Rcode } from '../dns/constants.js';
+import { family, scrape } from '../../test/support/metrics.js';
 import { ForwardMetrics, registerForwardCacheGauges } from './forward-metrics.js';
-import { family, scrape } from './test-support.js';
 
 describe('ForwardMetrics', () => {
   it('counts upstream tries by rcode and failures by reason, ignoring health probes', async () => {

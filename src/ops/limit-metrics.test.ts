@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { scrape } from '../../test/support/metrics.js';
 import { registerLimitCounters } from './limit-metrics.js';
-import { scrape } from './test-support.js';
 
 describe('registerLimitCounters', () => {
   it('copies the limiter and forwarder counts into counters at each scrape', async () => {

@@ -2,8 +2,8 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../clock.js';
 import type { MirrorStatus } from '../sources/etcd/mirror-status.js';
+import { family, fakeClock, scrape } from '../../test/support/metrics.js';
 import { registerMirrorGauges } from './mirror-metrics.js';
-import { family, fakeClock, scrape } from './test-support.js';
 
 /** A registry holding only the mirror gauges. */
 function mirrorGauges(clock: Clock, mirror: () => MirrorStatus | undefined): Registry {

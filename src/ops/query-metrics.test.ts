@@ -2,8 +2,8 @@ import { Counter, Histogram, Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../clock.js';
 import { Rcode, RRType, typeName } from '../dns/constants.js';
+import { family, fakeClock, query, scrape } from '../../test/support/metrics.js';
 import { DURATION_BUCKETS, QueryMetrics, SIZE_BUCKETS } from './query-metrics.js';
-import { family, fakeClock, query, scrape } from './test-support.js';
 
 /** QueryMetrics in a registry of its own. */
 function queryMetrics(clock: Clock): { m: QueryMetrics; registry: Registry } {

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { family, scrape } from '../../test/support/metrics.js';
 import { SourceMetrics } from './source-metrics.js';
-import { family, scrape } from './test-support.js';
 
 describe('SourceMetrics', () => {
   it('counts invalid etcd values by reason and zone reload failures', async () => {

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { scrape } from '../../test/support/metrics.js';
 import { TalliedCounter } from './tallied-counter.js';
-import { scrape } from './test-support.js';
 
 describe('TalliedCounter', () => {
   it('exports each tally from when it is made, at its total, in creation order', async () => {

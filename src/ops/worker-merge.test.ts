@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Rcode, RRType } from '../dns/constants.js';
 import type { MirrorStatus } from '../sources/etcd/mirror-status.js';
 import { packageVersion } from '../version.js';
+import { family, fakeClock, query, scrape } from '../../test/support/metrics.js';
 import { Metrics } from './metrics.js';
-import { family, fakeClock, query, scrape } from './test-support.js';
 import { aggregateWorkerMetrics } from './worker-merge.js';
 
 describe('aggregateWorkerMetrics', () => {

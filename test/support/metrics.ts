@@ -1,8 +1,8 @@
-/** Helpers for the ops/ unit tests (imported by *.test.ts only). */
+/** Helpers for the metrics unit tests in src/ops/ (kept out of src/ so the build does not ship them). */
 import type { Registry } from 'prom-client';
-import type { Clock } from '../clock.js';
-import { Rcode, RRType } from '../dns/constants.js';
-import type { QueryObservation } from './query-metrics.js';
+import type { Clock } from '../../src/clock.js';
+import { Rcode, RRType } from '../../src/dns/constants.js';
+import type { QueryObservation } from '../../src/ops/query-metrics.js';
 
 /** A clock that only moves when told; timers are never needed by the metrics. */
 export function fakeClock(start = 1_000_000): Clock & { t: number } {
