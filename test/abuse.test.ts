@@ -606,7 +606,15 @@ describe('startup is all or nothing', () => {
         env: {},
         cwd: REPO_ROOT,
       });
-      await expect(runServer(config, silentLogger())).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${dnsPort}`));
+      // UDP binds; TCP, held by the blocker, fails.
+      await expect(runServer(config, silentLogger())).rejects.toMatchObject({
+        code: 'ETCDNS_ERR_LISTEN',
+        transport: 'tcp',
+        host: '127.0.0.1',
+        port: dnsPort,
+        osCode: 'EADDRINUSE',
+        message: expect.stringContaining(`cannot listen on tcp 127.0.0.1:${dnsPort}`),
+      });
       // No connection to etcd stays open, and no stopped mirror reconnects later. (Whether it
       // got as far as connecting before the listeners failed depends on timing: the mirror
       // starts first, but its first connection takes a few event-loop turns.)

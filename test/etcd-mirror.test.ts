@@ -462,7 +462,7 @@ describe('EtcdMirror on a real etcd (single member)', () => {
     const never = harness('/never/', { endpoints: ['http://127.0.0.1:1'] });
     never.mirror.start();
     await never.mirror.stop();
-    await expect(never.mirror.synced()).rejects.toThrow(/stopped/);
+    await expect(never.mirror.synced()).rejects.toMatchObject({ code: 'ETCDNS_ERR_ETCD_MIRROR_STOPPED', message: 'etcd mirror stopped before the first sync' });
   });
 });
 
