@@ -62,6 +62,7 @@ describe('instances', () => {
   it('validation errors name the field and the rule', () => {
     const bad = (x: object) => () => normalizeInstance({ service: 'svc', id: 'i1', host: '10.0.0.1', port: 80, ...x } as never, o.domain);
     expect(bad({ service: '' })).toThrow(RegistryValidationError);
+    expect(bad({ service: '' })).toThrow(expect.objectContaining({ code: 'ETCDNS_ERR_REGISTRY_VALIDATION', name: 'RegistryValidationError' }));
     expect(bad({ service: 'a/b' })).toThrow(/service "a\/b": label "a\/b" may only hold/);
     expect(bad({ service: '-a' })).toThrow(/must not start or end with "-"/);
     expect(bad({ service: '*' })).toThrow(/label "\*"/);
