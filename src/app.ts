@@ -4,6 +4,7 @@
  * wire) → transport. Nothing imports this module but the CLI.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { systemClock, type Clock } from './clock.js';
@@ -21,16 +22,18 @@ import { authoritative } from './chain/authoritative.js';
 import { chaos, chaosNames } from './chain/chaos.js';
 import { forward, recursionAvailable } from './chain/forward.js';
 import { answerMalformed } from './chain/malformed.js';
+import { nsid } from './chain/nsid.js';
 import { createPipeline } from './chain/pipeline.js';
 import { queryLog } from './chain/query-log.js';
 import { rateLimit } from './chain/rate-limit.js';
 import { refuse } from './chain/refuse.js';
 import { ReplyCache } from './chain/reply-cache.js';
+import { spreadLoad } from './chain/spread.js';
 import type { QueryObserver, Stage } from './chain/request.js';
 import { ResponseRateLimiter } from './chain/response-rate-limiter.js';
 import { warmUpQueryPath } from './chain/warmup.js';
 import { createEtcdClient } from './sources/etcd/client.js';
-import { SkyDnsIndex } from './sources/etcd/index.js';
+import { SkyDnsIndex } from './sources/etcd/skydns-index.js';
 import { EtcdMirror } from './sources/etcd/mirror.js';
 import type { MirrorStatus } from './sources/etcd/mirror-status.js';
 import { ZoneDirectory } from './sources/zonefile/directory.js';
@@ -133,8 +136,10 @@ export async function runServer(
     const stages: Stage[] = [
       ...(rateLimiter ? [rateLimit(rateLimiter)] : []),
       answerMalformed,
+      ...(config.nsid !== 'off' ? [nsid(Buffer.from(config.nsid === 'auto' ? hostname() : config.nsid, 'utf8'))] : []),
       ...(recursion ? [recursionAvailable(recursion)] : []),
       ...(config.chaos ? [chaos(chaosNames(packageVersion(), etcd ? [['revision.etcdns', () => etcd.describe()]] : []))] : []),
+      ...(config.rotate === 'on' ? [spreadLoad()] : []),
       authoritative({ snapshot, cache: new ReplyCache(), logger, unavailableZones }),
       ...(forwarder && recursion ? [forward(forwarder, recursion)] : []),
     ];

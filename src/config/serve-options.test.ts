@@ -63,6 +63,8 @@ describe('the option table', () => {
       ['log-format', 'enum', 'auto', 'ETCDNS_LOG_FORMAT'],
       ['log-queries', 'boolean', 'false', 'ETCDNS_LOG_QUERIES'],
       ['chaos', 'boolean', 'true', 'ETCDNS_CHAOS'],
+      ['rotate', 'enum', 'on', 'ETCDNS_ROTATE'],
+      ['nsid', 'string', 'auto', 'ETCDNS_NSID'],
       ['health-listen', 'string', '127.0.0.1:8080', 'ETCDNS_HEALTH_LISTEN'],
       ['ready-listen', 'string', '127.0.0.1:8181', 'ETCDNS_READY_LISTEN'],
       ['metrics-listen', 'string', '127.0.0.1:9153', 'ETCDNS_METRICS_LISTEN'],
@@ -121,6 +123,8 @@ describe('defaults', () => {
       logFormat: 'auto',
       logQueries: false,
       chaos: true,
+      rotate: 'on',
+      nsid: 'auto',
       healthListen: { host: '127.0.0.1', port: 8080 },
       readyListen: { host: '127.0.0.1', port: 8181 },
       metricsListen: { host: '127.0.0.1', port: 9153 },
@@ -128,6 +132,13 @@ describe('defaults', () => {
       configFile: undefined,
       explicit: [],
     });
+  });
+
+  it('take --rotate off and an --nsid text, and refuse an NSID over 128 octets naming the option', () => {
+    const config = loadConfig(['--rotate', 'off', '--nsid', 'replica-7']);
+    expect([config.rotate, config.nsid]).toEqual(['off', 'replica-7']);
+    expect(() => loadConfig(['--rotate', 'sometimes'])).toThrow(/--rotate.*must be one of on, off/);
+    expect(() => loadConfig(['--nsid', 'x'.repeat(129)])).toThrow(/--nsid.*at most 128 octets/);
   });
 
   it('ignore environment variables without the ETCDNS_ prefix', () => {

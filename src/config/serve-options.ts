@@ -22,6 +22,7 @@ import {
   parseUpstream,
 } from './addresses.js';
 import { checkEtcdPrefix, parseEtcdUrl, parseEtcdZone } from './etcd-values.js';
+import { ValueError } from './errors.js';
 import {
   booleanOption,
   byteSizeOption,
@@ -358,6 +359,25 @@ export const SERVE_OPTIONS = [
     key: 'chaos',
     description: 'Answer version.bind, version.server, id.server and hostname.bind in class CH (--no-chaos to refuse them).',
     default: true,
+  }),
+  enumOption({
+    name: 'rotate',
+    key: 'rotate',
+    description:
+      'Load spreading: on rotates the records of each A/AAAA RRset one step per query (glue included) and orders SRV records per query by priority and RFC 2782 weighted random choice, so clients that take the first record spread over the instances; off answers in the written order.',
+    choices: ['on', 'off'],
+    default: 'on',
+  }),
+  stringOption({
+    name: 'nsid',
+    key: 'nsid',
+    description:
+      'Name server identifier returned to queries that ask for it (RFC 5001, dig +nsid), so an operator can tell which replica answered: auto (the host name: a pod answers with its pod name), off, or the text to send (at most 128 octets).',
+    placeholder: 'TEXT',
+    default: 'auto',
+    check: (text) => {
+      if (Buffer.byteLength(text, 'utf8') > 128) throw new ValueError('must be at most 128 octets');
+    },
   }),
   listenOrOffOption({
     name: 'health-listen',

@@ -27,7 +27,7 @@ describe('decodeQuery', () => {
 
   it('reads EDNS: payload size (floored at 512), DO bit, version', () => {
     const d = decodeQuery(buildQuery({ name: 'a.test', type: 'AAAA', edns: { udpSize: 4096, dnssecOk: true } }));
-    expect(d.kind === 'query' && d.query.edns).toEqual({ udpSize: 4096, version: 0, dnssecOk: true });
+    expect(d.kind === 'query' && d.query.edns).toEqual({ udpSize: 4096, version: 0, dnssecOk: true, nsid: false });
     const small = decodeQuery(buildQuery({ name: 'a.test', type: 'A', edns: { udpSize: 100 } }));
     expect(small.kind === 'query' && small.query.edns?.udpSize).toBe(512);
   });
@@ -69,7 +69,7 @@ describe('decodeQuery', () => {
     const other = Buffer.from([1, 0x62, 0, 0, 16, 0, 1, 0, 0, 0, 60, 0, 2, 1, 0x78]); // b. TXT "x"
     const opt = Buffer.from([0, 0, 41, 16, 0, 0, 0, 0x80, 0, 0, 0]);
     const d = decodeQuery(Buffer.concat([header({ ar: 2 }), Buffer.from([1, 0x61, 0]), typeIn, other, opt]));
-    expect(d.kind === 'query' && d.query.edns).toEqual({ udpSize: 4096, version: 0, dnssecOk: true });
+    expect(d.kind === 'query' && d.query.edns).toEqual({ udpSize: 4096, version: 0, dnssecOk: true, nsid: false });
   });
 
   it('NOTIMP for opcodes other than QUERY, echoing the question', () => {

@@ -2,6 +2,7 @@ import dns2 from 'dns2';
 import { Flag, Opcode, Rcode, RRType } from '../dns/constants.js';
 import type { Name } from '../dns/name.js';
 import { readName } from '../dns/wire-name.js';
+import { NSID_OPTION } from './nsid.js';
 
 /** EDNS(0) as the client sent it (RFC 6891 §6.1.3). */
 export interface Edns {
@@ -10,6 +11,8 @@ export interface Edns {
   readonly version: number;
   /** DNSSEC OK (RFC 3225 §3): copied to the response. */
   readonly dnssecOk: boolean;
+  /** The query carried an NSID option (RFC 5001 §2.1): the reply may say which server answered. */
+  readonly nsid?: boolean;
 }
 
 export interface QuestionInfo {
@@ -144,13 +147,15 @@ function readOpt(msg: Buffer, at: number): Edns | string | null {
   const end = at + 11 + rdlength;
   if (end > msg.length) return 'OPT RDATA runs past the end of the message';
   // Options are {code, length, data} triples that must exactly fill RDATA.
+  let nsid = false;
   for (let p = at + 11; p < end; ) {
     if (p + 4 > end) return 'OPT option header truncated';
+    if (msg.readUInt16BE(p) === NSID_OPTION) nsid = true;
     const optionLength = msg.readUInt16BE(p + 2);
     p += 4 + optionLength;
     if (p > end) return 'OPT option runs past RDATA';
   }
-  return { udpSize: Math.max(512, udpSize), version, dnssecOk: (flags & 0x8000) !== 0 };
+  return { udpSize: Math.max(512, udpSize), version, dnssecOk: (flags & 0x8000) !== 0, nsid };
 }
 
 /**
@@ -180,7 +185,8 @@ function ednsViaFullParse(msg: Buffer): Edns | undefined | string {
     if (r.type !== RRType.OPT) continue;
     // RFC 6891 §6.1.1: an OPT not owned by the root is FORMERR.
     if (r.name !== '') return 'OPT record not owned by the root';
-    found.push({ udpSize: Math.max(512, r.class), version: r.version ?? 0, dnssecOk: !!r.doFlag });
+    // dns2 keeps no options we read: NSID is honoured on the fast path (a lone OPT) only.
+    found.push({ udpSize: Math.max(512, r.class), version: r.version ?? 0, dnssecOk: !!r.doFlag, nsid: false });
   }
   // RFC 6891 §6.1.1: more than one OPT is FORMERR.
   if (found.length > 1) return 'more than one OPT record';

@@ -1,7 +1,8 @@
-import { Flag } from '../dns/constants.js';
+import { Flag, RRType } from '../dns/constants.js';
 import type { Name } from '../dns/name.js';
 import type { RR } from '../dns/records.js';
 import type { Edns, Query } from './query.js';
+import { planSpreading, spreadInPlace, type Spreading, type WrittenRecord } from './spread.js';
 import { MessageWriter } from './writer.js';
 
 /**
@@ -19,6 +20,8 @@ export interface ResponseTemplate {
   readonly additionalCount: number;
   /** Referral glue must not be dropped silently: when it does not fit, set TC (RFC 9471 §3). */
   readonly additionalRequired: boolean;
+  /** What a reply rendered from this template may reorder (spread.ts); undefined for most. */
+  readonly spreading: Spreading | undefined;
 }
 
 export interface TemplateContent {
@@ -46,10 +49,17 @@ export function buildTemplate(content: TemplateContent): ResponseTemplate {
   w.u16(content.question.type);
   w.u16(content.question.class);
   const questionEnd = w.length;
-  for (const rr of content.answer) w.record(rr, rrClass);
-  for (const rr of content.authority) w.record(rr, rrClass);
+  const written: WrittenRecord[] = [];
+  const write = (rr: RR, additional: boolean) => {
+    const start = w.length;
+    w.record(rr, rrClass);
+    const srv = rr.data.type === RRType.SRV ? (rr.data as { priority: number; weight: number }) : undefined;
+    written.push({ name: rr.name, type: rr.type, start, end: w.length, additional, priority: srv?.priority, weight: srv?.weight });
+  };
+  for (const rr of content.answer) write(rr, false);
+  for (const rr of content.authority) write(rr, false);
   const additionalStart = w.length;
-  for (const rr of content.additional) w.record(rr, rrClass);
+  for (const rr of content.additional) write(rr, true);
   return {
     bytes: w.toBuffer(),
     rcode: content.rcode,
@@ -57,7 +67,22 @@ export function buildTemplate(content: TemplateContent): ResponseTemplate {
     additionalStart,
     additionalCount: content.additional.length,
     additionalRequired: content.additionalRequired ?? false,
+    spreading: planSpreading(written, w.pointers),
   };
+}
+
+/**
+ * Spreads load over the records of `reply`, rendered from `template` (see spread.ts): rotates
+ * A/AAAA RRsets one step per call and orders SRV records by weight. A truncated reply (the
+ * question only) is left alone.
+ */
+export function spreadRendered(reply: Buffer, template: ResponseTemplate, random: () => number): void {
+  const spreading = template.spreading;
+  if (!spreading || reply[2]! & (Flag.TC >> 8)) return;
+  const full = template.bytes.length;
+  // render() keeps the whole template or all but the additional section, then maybe an OPT.
+  const body = reply.length === full || reply.length === full + OPT_LENGTH ? full : template.additionalStart;
+  spreadInPlace(reply, spreading, body, random);
 }
 
 const OPT_LENGTH = 11;

@@ -14,6 +14,12 @@ export class MessageWriter {
   #pos = 0;
   /** Suffix name → offset of its first occurrence, for compression (RFC 1035 §4.1.4). */
   readonly #names = new Map<Name, number>();
+  /**
+   * Every compression pointer written, as (offset of the pointer, offset it points at) pairs:
+   * lets a template that reorders records in place (SRV ordering, wire/spread.ts) re-aim the
+   * pointers that point into the records it moves.
+   */
+  readonly pointers: number[] = [];
 
   constructor(initialSize = 512) {
     this.#buf = Buffer.alloc(initialSize);
@@ -75,6 +81,7 @@ export class MessageWriter {
       if (compress) {
         const at = this.#names.get(rest);
         if (at !== undefined) {
+          this.pointers.push(this.#pos, at);
           this.u16(0xc000 | at);
           return;
         }
@@ -105,84 +112,75 @@ export class MessageWriter {
   }
 
   rdata(data: RData): void {
+    if ('generic' in data) {
+      this.bytes(data.raw);
+      return;
+    }
+    const type: number = data.type;
     switch (data.type) {
       case RRType.A: {
-        const b = ipv4Bytes((data as { address: string }).address);
-        if (!b) throw new Error(`bad IPv4 address ${(data as { address: string }).address}`);
+        const b = ipv4Bytes(data.address);
+        if (!b) throw new Error(`bad IPv4 address ${data.address}`);
         this.bytes(b);
         return;
       }
       case RRType.AAAA: {
-        const b = ipv6Bytes((data as { address: string }).address);
-        if (!b) throw new Error(`bad IPv6 address ${(data as { address: string }).address}`);
+        const b = ipv6Bytes(data.address);
+        if (!b) throw new Error(`bad IPv6 address ${data.address}`);
         this.bytes(b);
         return;
       }
       case RRType.NS:
       case RRType.CNAME:
       case RRType.PTR:
-        this.name((data as { target: Name }).target);
+        this.name(data.target);
         return;
       case RRType.DNAME:
-        this.name((data as { target: Name }).target, false);
+        this.name(data.target, false);
         return;
-      case RRType.MX: {
-        const mx = data as { preference: number; exchange: Name };
-        this.u16(mx.preference);
-        this.name(mx.exchange);
+      case RRType.MX:
+        this.u16(data.preference);
+        this.name(data.exchange);
         return;
-      }
-      case RRType.SRV: {
-        const srv = data as { priority: number; weight: number; port: number; target: Name };
-        this.u16(srv.priority);
-        this.u16(srv.weight);
-        this.u16(srv.port);
-        this.name(srv.target, false);
+      case RRType.SRV:
+        this.u16(data.priority);
+        this.u16(data.weight);
+        this.u16(data.port);
+        this.name(data.target, false);
         return;
-      }
       case RRType.TXT:
       case RRType.SPF:
-        for (const s of (data as { strings: Uint8Array[] }).strings) this.characterString(s);
+        for (const s of data.strings) this.characterString(s);
         return;
-      case RRType.SOA: {
-        const soa = data as Extract<RData, { type: 6 }>;
-        this.name(soa.mname);
-        this.name(soa.rname);
-        this.u32(soa.serial);
-        this.u32(soa.refresh);
-        this.u32(soa.retry);
-        this.u32(soa.expire);
-        this.u32(soa.minimum);
+      case RRType.SOA:
+        this.name(data.mname);
+        this.name(data.rname);
+        this.u32(data.serial);
+        this.u32(data.refresh);
+        this.u32(data.retry);
+        this.u32(data.expire);
+        this.u32(data.minimum);
         return;
-      }
-      case RRType.CAA: {
-        const caa = data as Extract<RData, { type: 257 }>;
-        this.u8(caa.flags);
-        this.characterString(Buffer.from(caa.tag, 'latin1'));
-        this.bytes(caa.value);
+      case RRType.CAA:
+        this.u8(data.flags);
+        this.characterString(Buffer.from(data.tag, 'latin1'));
+        this.bytes(data.value);
         return;
-      }
-      case RRType.HINFO: {
-        const h = data as Extract<RData, { type: 13 }>;
-        this.characterString(h.cpu);
-        this.characterString(h.os);
+      case RRType.HINFO:
+        this.characterString(data.cpu);
+        this.characterString(data.os);
         return;
-      }
-      case RRType.NAPTR: {
-        const n = data as Extract<RData, { type: 35 }>;
-        this.u16(n.order);
-        this.u16(n.preference);
-        this.characterString(n.flags);
-        this.characterString(n.services);
-        this.characterString(n.regexp);
-        this.name(n.replacement, false);
+      case RRType.NAPTR:
+        this.u16(data.order);
+        this.u16(data.preference);
+        this.characterString(data.flags);
+        this.characterString(data.services);
+        this.characterString(data.regexp);
+        this.name(data.replacement, false);
         return;
-      }
-      default: {
-        const raw = (data as { raw?: Uint8Array }).raw;
-        if (!raw) throw new Error(`no encoder for type ${data.type}`);
-        this.bytes(raw);
-      }
+      default:
+        // Only untyped callers get here: typed RData is generic or one of the shapes above.
+        throw new Error(`no encoder for type ${type}`);
     }
   }
 

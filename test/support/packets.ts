@@ -9,7 +9,8 @@ export interface QueryOptions {
   class?: number;
   id?: number;
   rd?: boolean;
-  edns?: { udpSize?: number; dnssecOk?: boolean; version?: number };
+  /** `nsid`: an empty NSID option (RFC 5001 §2.1), as `dig +nsid` sends. */
+  edns?: { udpSize?: number; dnssecOk?: boolean; version?: number; nsid?: boolean };
 }
 
 /**
@@ -30,7 +31,12 @@ export function buildQuery(options: QueryOptions): Buffer {
     } as never);
     packet.additionals.push(Object.assign(edns, { name: '' }) as never);
   }
-  return packet.toBuffer();
+  const bytes = packet.toBuffer();
+  if (!options.edns?.nsid) return bytes;
+  // dns2 writes the OPT record last with empty RDATA: append option 3, length 0.
+  const out = Buffer.concat([bytes, Buffer.from([0, 3, 0, 0])]);
+  out.writeUInt16BE(4, bytes.length - 2);
+  return out;
 }
 
 /** Parses a reply with dns2 and fails loudly when it is malformed. */

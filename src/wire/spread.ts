@@ -1,0 +1,207 @@
+/**
+ * Load spreading on pre-encoded replies, without re-encoding per query:
+ *
+ * - Round robin of A and AAAA RRsets (answer and additional sections): the records of one
+ *   RRset whose owners are all compression pointers to the same name are runs of equal-sized
+ *   byte blocks, so rotating the run in place is a rotation of the RRset. The order of an
+ *   RRset carries no meaning (RFC 2181 §5), and clients that connect to the first address
+ *   (getaddrinfo callers, most HTTP clients) then spread over all of them.
+ * - SRV records in the answer ordered per query for clients that take the first record: by
+ *   priority, and within a priority by RFC 2782's weighted random selection, so the first
+ *   record is chosen in proportion to its weight. A client that implements RFC 2782 itself
+ *   re-sorts and is not harmed. SRV records differ in size and the additional section's
+ *   addresses point at their (uncompressed, RFC 2782) targets, so the records are moved as
+ *   blocks and those pointers re-aimed.
+ *
+ * A run whose records are not all the same size (an owner written out in full, which our
+ * writer does only for a name not seen before) is left in written order.
+ */
+
+/** Records of one A/AAAA RRset as written: `count` blocks of `size` octets from `start`. */
+interface RotatedRun {
+  readonly start: number;
+  readonly size: number;
+  readonly count: number;
+  /** Whether the run is in the additional section (dropped first when a reply must shrink). */
+  readonly additional: boolean;
+}
+
+interface SrvBlock {
+  readonly start: number;
+  readonly length: number;
+  readonly priority: number;
+  readonly weight: number;
+}
+
+interface SrvOrder {
+  readonly start: number;
+  readonly end: number;
+  /** In written order. */
+  readonly blocks: readonly SrvBlock[];
+  /** Pointer offsets (outside the SRV records) paired with the offset each points at (inside). */
+  readonly fixups: readonly number[];
+}
+
+/** What a template may reorder per reply; `turn` is the round-robin position, one per template. */
+export interface Spreading {
+  readonly runs: readonly RotatedRun[];
+  readonly srv: SrvOrder | undefined;
+  turn: number;
+}
+
+/** One record as the template builder wrote it. */
+export interface WrittenRecord {
+  readonly name: string;
+  readonly type: number;
+  readonly start: number;
+  readonly end: number;
+  readonly additional: boolean;
+  /** SRV only. */
+  readonly priority?: number;
+  readonly weight?: number;
+}
+
+const A = 1;
+const AAAA = 28;
+const SRV = 33;
+
+/**
+ * What of a template can be spread, from the records written (in order) and the writer's
+ * compression pointers (pairs of offset, target). Undefined when nothing can: most replies.
+ */
+export function planSpreading(records: readonly WrittenRecord[], pointers: readonly number[]): Spreading | undefined {
+  const runs: RotatedRun[] = [];
+  for (let i = 0; i < records.length; ) {
+    const first = records[i]!;
+    let j = i + 1;
+    while (j < records.length && records[j]!.type === first.type && records[j]!.name === first.name && records[j]!.additional === first.additional) j++;
+    if ((first.type === A || first.type === AAAA) && j - i > 1) {
+      const size = first.end - first.start;
+      let uniform = true;
+      for (let k = i; k < j; k++) if (records[k]!.end - records[k]!.start !== size) uniform = false;
+      if (uniform) runs.push({ start: first.start, size, count: j - i, additional: first.additional });
+    }
+    i = j;
+  }
+  const srv = planSrv(records.filter((r) => r.type === SRV && !r.additional), pointers);
+  if (runs.length === 0 && !srv) return undefined;
+  return { runs, srv, turn: 0 };
+}
+
+function planSrv(srvRecords: readonly WrittenRecord[], pointers: readonly number[]): SrvOrder | undefined {
+  if (srvRecords.length < 2) return undefined;
+  // Contiguous (one RRset, written together) or nothing: anything else is not ours to reorder.
+  for (let i = 1; i < srvRecords.length; i++) if (srvRecords[i]!.start !== srvRecords[i - 1]!.end) return undefined;
+  const start = srvRecords[0]!.start;
+  const end = srvRecords[srvRecords.length - 1]!.end;
+  const fixups: number[] = [];
+  for (let i = 0; i < pointers.length; i += 2) {
+    const at = pointers[i]!;
+    const target = pointers[i + 1]!;
+    if (target < start || target >= end) continue;
+    // Inside the records, pointers aim outside them (owners at the question or a CNAME
+    // target; SRV targets are not compressed): they move with their block unchanged.
+    if (at >= start && at < end) return undefined;
+    fixups.push(at, target);
+  }
+  const blocks = srvRecords.map((r) => ({ start: r.start, length: r.end - r.start, priority: r.priority ?? 0, weight: r.weight ?? 0 }));
+  return { start, end, blocks, fixups };
+}
+
+/** Reused scratch: replies are reordered one at a time, synchronously. */
+let scratch = Buffer.allocUnsafe(4096);
+
+function scratchOf(size: number): Buffer {
+  if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
+  return scratch;
+}
+
+/**
+ * Reorders `reply` (rendered from the template `spreading` belongs to) in place. `body` is
+ * how much of the template the reply holds (the additional section may have been dropped to
+ * fit); a truncated reply (question only) must not be passed. `random` returns [0, 1).
+ */
+export function spreadInPlace(reply: Buffer, spreading: Spreading, body: number, random: () => number): void {
+  const turn = spreading.turn++;
+  if (spreading.srv) orderSrv(reply, spreading.srv, body, random);
+  for (const run of spreading.runs) {
+    const end = run.start + run.size * run.count;
+    if (end > body) continue;
+    const shift = (turn % run.count) * run.size;
+    if (shift === 0) continue;
+    // Rotate left by `shift` octets: [a b c d] → [b c d a] on the first turn.
+    const tmp = scratchOf(shift);
+    reply.copy(tmp, 0, run.start, run.start + shift);
+    reply.copyWithin(run.start, run.start + shift, end);
+    tmp.copy(reply, end - shift, 0, shift);
+  }
+}
+
+/**
+ * RFC 2782 ("Usage rules"): lowest priority first; within a priority, repeatedly pick one of
+ * the records not yet ordered with probability weight / remaining weight.
+ */
+function orderSrv(reply: Buffer, srv: SrvOrder, body: number, random: () => number): void {
+  const blocks = srv.blocks;
+  const n = blocks.length;
+  const order = weightedOrder(blocks, random);
+  const tmp = scratchOf(srv.end - srv.start);
+  const newStart = new Array<number>(n);
+  let at = 0;
+  for (const index of order) {
+    const b = blocks[index]!;
+    newStart[index] = srv.start + at;
+    reply.copy(tmp, at, b.start, b.start + b.length);
+    at += b.length;
+  }
+  tmp.copy(reply, srv.start, 0, at);
+  for (let i = 0; i < srv.fixups.length; i += 2) {
+    const pointerAt = srv.fixups[i]!;
+    if (pointerAt + 2 > body) continue;
+    const target = srv.fixups[i + 1]!;
+    for (let k = 0; k < n; k++) {
+      const b = blocks[k]!;
+      if (target >= b.start && target < b.start + b.length) {
+        reply.writeUInt16BE(0xc000 | (newStart[k]! + target - b.start), pointerAt);
+        break;
+      }
+    }
+  }
+}
+
+/** Indexes into `blocks` in the order RFC 2782's selection gives for one draw of `random`. */
+export function weightedOrder(blocks: readonly { priority: number; weight: number }[], random: () => number): number[] {
+  const indexes = blocks.map((_, i) => i).sort((a, b) => blocks[a]!.priority - blocks[b]!.priority || a - b);
+  const out: number[] = [];
+  for (let from = 0; from < indexes.length; ) {
+    let to = from;
+    const priority = blocks[indexes[from]!]!.priority;
+    while (to < indexes.length && blocks[indexes[to]!]!.priority === priority) to++;
+    const group = indexes.slice(from, to);
+    let remaining = 0;
+    for (const i of group) remaining += blocks[i]!.weight;
+    while (group.length > 0) {
+      // A draw in [0, remaining) lands in a record's share of the running sum: the first
+      // record is chosen with probability weight / total, exactly. (RFC 2782 draws an integer
+      // in [0, total], which gives a weight-0 record a sliver of a chance and skews the
+      // others by 1/(total+1); with only zero weights left, written order.)
+      const draw = random() * remaining;
+      let pick = 0;
+      if (remaining > 0) {
+        let sum = 0;
+        for (let g = 0; g < group.length; g++) {
+          sum += blocks[group[g]!]!.weight;
+          if (draw < sum) {
+            pick = g;
+            break;
+          }
+        }
+      }
+      const [chosen] = group.splice(pick, 1);
+      remaining -= blocks[chosen!]!.weight;
+      out.push(chosen!);
+    }
+    from = to;
+  }
+  return out;
+}
