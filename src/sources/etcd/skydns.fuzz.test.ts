@@ -12,11 +12,11 @@ import { RRType } from '../../dns/constants.js';
 import { MAX_LABEL_OCTETS, MAX_NAME_OCTETS, wireLength, type Name } from '../../dns/name.js';
 import { formatRR } from '../../dns/present.js';
 import { resolve } from '../../resolve/resolve.js';
-import { templateFor } from '../../server/responder.js';
+import { templateFor } from '../../chain/authoritative.js';
 import { Snapshot } from '../../table/snapshot.js';
 import type { ZoneView } from '../../table/zone.js';
 import type { KeyChange, KeyPut, MirrorBatch } from './changes.js';
-import { SkyDnsIndex } from './index.js';
+import { SkyDnsIndex } from './skydns-index.js';
 import { MAX_TEXT_BYTES, MAX_VALUE_BYTES, parseKey, parseService, type Service } from './skydns.js';
 
 const SOAK = process.env.SOAK === '1';
@@ -117,7 +117,7 @@ const valueArb: fc.Arbitrary<Uint8Array> = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: MAX_VALUE_BYTES - 2, max: MAX_VALUE_BYTES + 2 }).map((n) => Buffer.from(`{"text":"${'x'.repeat(Math.max(0, n - 11))}"}`)) },
 );
 
-/** What a parsed service promises (README: the value table; skydns.ts). */
+/** What a parsed service promises (docs/etcd-data.md: the value table; skydns.ts). */
 function checkService(s: Service): void {
   const int = (v: number, min: number, max: number, what: string) => {
     if (!Number.isInteger(v) || v < min || v > max) expect.fail(`${what} ${v} outside ${min}..${max}`);
@@ -304,8 +304,11 @@ function answers(zones: ReadonlyMap<Name, ZoneView>, keys: Iterable<string>): Ma
     for (const type of TYPES) {
       const outcome = resolve({ name, type }, snapshot);
       if (outcome.kind === 'notours') continue;
-      // Servable: the outcome encodes (a throw here is a SERVFAIL for every such query).
-      templateFor({ name, type }, outcome);
+      // Servable: the outcome encodes (a throw here is a SERVFAIL for every such query), with
+      // its rcode and every answer record in the message.
+      const template = templateFor({ name, type }, outcome);
+      expect(template.rcode).toBe(outcome.kind === 'nxdomain' ? 3 : 0);
+      expect(template.bytes.readUInt16BE(6)).toBe(outcome.answer.length);
       const text = [outcome.kind, ...outcome.answer.map(formatRR).sort(), '|', ...outcome.authority.map(formatRR).sort(), '|', ...outcome.additional.map(formatRR).sort()]
         .join('\n')
         // The SOA serial is the revision of the zone's last change when streamed, and the listing's

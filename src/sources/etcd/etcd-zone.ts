@@ -1,0 +1,135 @@
+/**
+ * One etcd zone as the resolver sees it (a ZoneView): the synthesized SOA, lookups down the
+ * zone's trie, the apex, and CoreDNS's search wildcards (`any`, non-leftmost `*`), which are the
+ * only lookups that walk more than one path. Immutable: a batch that changes the zone makes a
+ * new view; the old one keeps answering the old data.
+ */
+import { RRType } from '../../dns/constants.js';
+import { childName, isSubdomain, type Name } from '../../dns/name.js';
+import type { Node, RRset } from '../../dns/records.js';
+import type { ZoneView } from '../../table/zone.js';
+import { child, type TNode } from './name-trie.js';
+import { EtcdNode, NO_ENTRIES } from './skydns-answers.js';
+
+/** SOA timers of CoreDNS's synthesized SOA (backend_lookup.go `SOA`). */
+const SOA_REFRESH = 7200;
+const SOA_RETRY = 1800;
+const SOA_EXPIRE = 86400;
+
+/** Most distinct search-wildcard names a view remembers answers for (a client picks them). */
+const SEARCH_CACHE_LIMIT = 256;
+
+export class EtcdZoneView implements ZoneView {
+  readonly origin: Name;
+  readonly soa: RRset;
+  readonly source: string;
+  readonly #root: TNode;
+  readonly #memo: WeakMap<TNode, EtcdNode>;
+  #apex: EtcdNode | undefined;
+  #search: Map<Name, EtcdNode | null> | undefined;
+
+  constructor(origin: Name, root: TNode, revision: number, defaultTtl: number, prefix: string, memo: WeakMap<TNode, EtcdNode>) {
+    this.origin = origin;
+    this.#root = root;
+    this.#memo = memo;
+    this.source = `etcd ${prefix}`;
+    // CoreDNS backend_lookup.go `SOA`: mname ns.dns.<zone>, rname hostmaster.<zone>, timers
+    // 7200/1800/86400. The serial is the etcd revision of the batch that made this view
+    // (mod 2^32, RFC 1982 arithmetic wraps): the same data gives the same serial on every
+    // replica, where CoreDNS's Unix time differs per replica and per second. The minimum and
+    // TTL are our default TTL instead of CoreDNS's fixed 30 s, so negative answers are cached
+    // no longer than positive ones.
+    this.soa = Object.freeze({
+      name: origin,
+      type: RRType.SOA,
+      ttl: defaultTtl,
+      records: Object.freeze([
+        {
+          type: RRType.SOA,
+          mname: childName('ns', childName('dns', origin)),
+          rname: childName('hostmaster', origin),
+          serial: revision >>> 0,
+          refresh: SOA_REFRESH,
+          retry: SOA_RETRY,
+          expire: SOA_EXPIRE,
+          minimum: defaultTtl,
+        },
+      ]),
+    });
+  }
+
+  node(name: Name): Node | undefined {
+    if (name === this.origin) return (this.#apex ??= this.#apexNode());
+    if (!isSubdomain(name, this.origin)) return undefined;
+    const rel = this.origin === '' ? name : name.slice(0, name.length - this.origin.length - 1);
+    const parts = rel.split('.');
+    if (isSearch(parts)) return this.#searchNode(name, parts);
+    let t: TNode | undefined = this.#root;
+    for (let i = parts.length - 1; i >= 0 && t; i--) t = child(t, parts[i]!);
+    if (!t) return undefined;
+    let node = this.#memo.get(t);
+    if (!node) this.#memo.set(t, (node = new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined)));
+    return node;
+  }
+
+  /**
+   * The apex: SOA, NS from `dns/ns/...` (names = the keys, e.g. `a.ns.dns.<zone>`), and
+   * A/AAAA/TXT/MX from `dns/apex/...` plus a key exactly at the zone, if any.
+   *
+   * Deliberately NOT the whole zone: CoreDNS falls back to aggregating every key of the zone
+   * when `dns/apex` has nothing (`checkForApex`), which for an apex query means returning every
+   * address in the zone and reading the whole zone per query (coredns#6071, and the warning
+   * added to its README in coredns#8465). Here an apex without `dns/apex` data is NODATA.
+   * Never a CNAME: the apex has SOA and NS (RFC 1034 §3.6.2).
+   */
+  #apexNode(): EtcdNode {
+    const dns = child(this.#root, 'dns');
+    const apexDir = dns && child(dns, 'apex');
+    const nsDir = dns && child(dns, 'ns');
+    return new EtcdNode(this.origin, apexDir ? [apexDir] : [], this.#root.entries ?? NO_ENTRIES, { soa: this.soa, nsDir });
+  }
+
+  /**
+   * CoreDNS query wildcards (msg.PathWithWildcard, etcd.go loopNodes): a `*` or `any` label in
+   * the query matches any one label there; the answer aggregates every matching name's
+   * subtree. `prod.*.skydns.test`, `prod.any.skydns.test`, `any.region1.skydns.test`.
+   *
+   * Except a `*` as the *leftmost* label, which is the literal `*` key (the RFC 4592 wildcard
+   * owner). The resolver probes `*.<closest encloser>` to synthesize answers for names that do
+   * not exist; if that probe aggregated all siblings, every made-up name under a populated
+   * name (`typo.api.example.test`) would answer with api's records instead of NXDOMAIN. A
+   * client wanting CoreDNS's `*.region1.skydns.test` search asks `any.region1.skydns.test`.
+   */
+  #searchNode(name: Name, parts: readonly string[]): Node | undefined {
+    const cached = this.#search?.get(name);
+    if (cached !== undefined) return cached ?? undefined;
+    let frontier: TNode[] = [this.#root];
+    for (let i = parts.length - 1; i >= 0 && frontier.length > 0; i--) {
+      const label = parts[i]!;
+      const next: TNode[] = [];
+      if (isSearchLabel(label, i)) {
+        for (const t of frontier) t.kids?.forEach((c) => next.push(c));
+      } else {
+        for (const t of frontier) {
+          const c = child(t, label);
+          if (c) next.push(c);
+        }
+      }
+      frontier = next;
+    }
+    const node = frontier.length > 0 ? new EtcdNode(name, frontier, NO_ENTRIES, undefined) : null;
+    this.#search ??= new Map();
+    if (this.#search.size >= SEARCH_CACHE_LIMIT) this.#search.clear();
+    this.#search.set(name, node);
+    return node ?? undefined;
+  }
+}
+
+function isSearchLabel(label: string, index: number): boolean {
+  return label === 'any' || (label === '*' && index > 0);
+}
+
+function isSearch(parts: readonly string[]): boolean {
+  for (let i = 0; i < parts.length; i++) if (isSearchLabel(parts[i]!, i)) return true;
+  return false;
+}

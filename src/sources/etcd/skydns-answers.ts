@@ -1,0 +1,274 @@
+/**
+ * The answers CoreDNS's etcd plugin gives (plugin/etcd, plugin/backend_lookup.go), computed from
+ * memory: one EtcdNode per name aggregates the SkyDNS services at and below it into RRsets,
+ * lazily per type and memoised, so a change costs nothing at query time for names outside the
+ * changed path.
+ */
+import { RRType } from '../../dns/constants.js';
+import { isSubdomain, type Name } from '../../dns/name.js';
+import { txtStrings, type Node, type RData, type RRset } from '../../dns/records.js';
+import { collect, type Entry, type TNode } from './name-trie.js';
+import { groupFilter, srvWeights, targetStrip } from './skydns.js';
+
+export const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
+
+/** Types a node can hold, in the order ANY (first RRset, RFC 8482) and iteration see them. */
+const NODE_TYPES = [RRType.SOA, RRType.NS, RRType.A, RRType.AAAA, RRType.CNAME, RRType.MX, RRType.SRV, RRType.TXT, RRType.PTR] as const;
+
+export interface ApexInfo {
+  readonly soa: RRset;
+  readonly nsDir: TNode | undefined;
+}
+
+/**
+ * The records at one name, computed lazily per type and memoised. Immutable from the outside:
+ * it depends only on immutable trie nodes.
+ *
+ * Aggregated (the whole subtree, CoreDNS non-exact lookups): A, AAAA, TXT, SRV, MX, and the
+ * CNAME used when the asked type is missing. Exact key only: PTR (CoreDNS `exact=true`).
+ */
+export class EtcdNode implements Node {
+  readonly #name: Name;
+  readonly #roots: readonly TNode[];
+  readonly #exact: readonly Entry[];
+  readonly #apex: ApexInfo | undefined;
+  /** Grouped entries with a host: what A/AAAA/CNAME/SRV/MX queries see. */
+  #hosts: readonly Entry[] | undefined;
+  /** Grouped entries with a host or a text: what TXT queries see. */
+  #texts: readonly Entry[] | undefined;
+  readonly #sets = new Map<number, RRset | null>();
+  #all: Map<number, RRset> | undefined;
+
+  constructor(name: Name, roots: readonly TNode[], exact: readonly Entry[], apex: ApexInfo | undefined) {
+    this.#name = name;
+    this.#roots = roots;
+    this.#exact = exact;
+    this.#apex = apex;
+  }
+
+  get(type: number): RRset | undefined {
+    if (type === RRType.SOA) return this.#apex?.soa;
+    let set = this.#sets.get(type);
+    if (set === undefined) {
+      set = this.#compute(type);
+      this.#sets.set(type, set);
+    }
+    return set ?? undefined;
+  }
+
+  has(type: number): boolean {
+    return this.get(type) !== undefined;
+  }
+
+  get size(): number {
+    return this.#materialize().size;
+  }
+
+  forEach(callbackfn: (value: RRset, key: number, map: ReadonlyMap<number, RRset>) => void, thisArg?: unknown): void {
+    for (const [k, v] of this.#materialize()) callbackfn.call(thisArg, v, k, this);
+  }
+
+  entries() {
+    return this.#materialize().entries();
+  }
+
+  keys() {
+    return this.#materialize().keys();
+  }
+
+  values() {
+    return this.#materialize().values();
+  }
+
+  [Symbol.iterator]() {
+    return this.#materialize().entries();
+  }
+
+  #materialize(): Map<number, RRset> {
+    if (!this.#all) {
+      const all = new Map<number, RRset>();
+      for (const type of NODE_TYPES) {
+        const set = this.get(type);
+        if (set) all.set(type, set);
+      }
+      this.#all = all;
+    }
+    return this.#all;
+  }
+
+  /**
+   * The services of this name (CoreDNS `Records` + `msg.Group`). As in CoreDNS `shouldInclude`,
+   * an entry without a host only takes part in TXT answers, and the group is chosen among the
+   * entries a query type sees.
+   */
+  #load(): void {
+    const all: Entry[] = [...(this.#apex ? this.#exact : NO_ENTRIES)];
+    for (const root of this.#roots) collect(root, all);
+    this.#hosts = groupFilter(all.filter((e) => e.service.kind !== 'none'));
+    this.#texts = groupFilter(all.filter((e) => e.service.kind !== 'none' || e.service.text !== ''));
+  }
+
+  #hostEntries(): readonly Entry[] {
+    if (!this.#hosts) this.#load();
+    return this.#hosts!;
+  }
+
+  #compute(type: number): RRset | null {
+    switch (type) {
+      case RRType.A:
+      case RRType.AAAA:
+        return this.#addresses(type);
+      case RRType.CNAME:
+        return this.#cname();
+      case RRType.TXT:
+        return this.#txt();
+      case RRType.SRV:
+        return this.#srv();
+      case RRType.MX:
+        return this.#mx();
+      case RRType.PTR:
+        return this.#ptr();
+      case RRType.NS:
+        return this.#ns();
+      default:
+        return null;
+    }
+  }
+
+  /** CoreDNS backend_lookup.go `A`/`AAAA`: address hosts of the family, deduplicated by address. */
+  #addresses(type: typeof RRType.A | typeof RRType.AAAA): RRset | null {
+    const kind = type === RRType.A ? 'ipv4' : 'ipv6';
+    const b = new SetBuilder();
+    for (const e of this.#hostEntries()) {
+      if (e.service.kind === kind) b.add(e.service.address!, { type, address: e.service.address! }, e.ttl);
+    }
+    return b.build(this.#name, type);
+  }
+
+  /**
+   * The CNAME the resolver follows when this name lacks the asked type: the first entry by key
+   * order whose host is a name (the exact key comes first, as in etcd's key order). CoreDNS
+   * emits one CNAME per such entry and chases each, which puts several CNAMEs at one owner
+   * (illegal, RFC 2181 §10.1); one is what a DNS answer can carry.
+   *
+   * As in CoreDNS (backend_lookup.go `A`: "w.x CNAME x is also direct loop due to the
+   * recursive nature of search results"), hosts at or below this name are skipped.
+   *
+   * Two deliberate differences:
+   * - A name host with a `text` still gives the CNAME. CoreDNS's `HostType` makes such an
+   *   entry TXT-only, which breaks every CNAME external-dns writes with its TXT registry
+   *   (coredns#6110, coredns#7028, external-dns#4953); here it gives both CNAME and TXT.
+   * - CoreDNS answers a CNAME *query* from the exact key only, so external-dns's layout
+   *   (`www/149a1668` holding the CNAME) gives CNAME for A queries but nothing for CNAME
+   *   queries. One rule here, so a CNAME query and the CNAME in an A answer agree.
+   * A node whose entries have addresses too keeps its A/AAAA: an A query gets those, and the
+   * CNAME only answers types the node lacks (as CoreDNS's AAAA for v4-only data chases it).
+   */
+  #cname(): RRset | null {
+    if (this.#apex) return null;
+    let first: Entry | undefined;
+    for (const e of this.#hostEntries()) {
+      if (e.service.kind !== 'name' || isSubdomain(e.service.hostName!, this.#name)) continue;
+      if (!first || e.key < first.key) first = e;
+    }
+    if (!first) return null;
+    return freezeSet(this.#name, RRType.CNAME, first.ttl, [{ type: RRType.CNAME, target: first.service.hostName! }]);
+  }
+
+  /**
+   * Every entry with a text (CoreDNS `TXT`, deduplicated by text), split into 255-octet strings.
+   * Unlike CoreDNS, the text of an entry whose host is an address or a name is served too
+   * (CoreDNS's `HostType` decides one type per entry, coredns#6110).
+   */
+  #txt(): RRset | null {
+    if (!this.#texts) this.#load();
+    const b = new SetBuilder();
+    for (const e of this.#texts!) {
+      if (e.service.text !== '') b.add(e.service.text, { type: RRType.TXT, strings: txtStrings(e.service.text) }, e.ttl);
+    }
+    return b.build(this.#name, RRType.TXT);
+  }
+
+  /**
+   * CoreDNS backend_lookup.go `SRV`: one record per entry with a host and port != -1. The
+   * target is the host when it is a name, else the entry's own key as a name minus `targetstrip`
+   * labels, whose addresses the resolver adds from `node(target)` - both A and AAAA, where
+   * CoreDNS adds only A for in-zone targets ("TODO(miek): AAAA as well here").
+   *
+   * Weights are percentages per priority (`srvWeights`). Entries with port -1 are left out of
+   * the sums as well as the answer (CoreDNS counts them in the sum, which shrinks every
+   * percentage for records that are not there).
+   */
+  #srv(): RRset | null {
+    const srv = this.#hostEntries().filter((e) => e.service.port !== -1);
+    const weights = srvWeights(srv.map((e) => e.service));
+    const b = new SetBuilder();
+    srv.forEach((e, i) => {
+      const s = e.service;
+      const target = s.kind === 'name' ? s.hostName! : targetStrip(e.name, s.targetstrip);
+      const weight = weights[i]!;
+      b.add(`${s.priority} ${weight} ${s.port} ${target}`, { type: RRType.SRV, priority: s.priority, weight, port: s.port, target }, e.ttl);
+    });
+    return b.build(this.#name, RRType.SRV);
+  }
+
+  /** CoreDNS `MX`: entries with `mail: true`; preference = priority; exchange as an SRV target. */
+  #mx(): RRset | null {
+    const b = new SetBuilder();
+    for (const e of this.#hostEntries()) {
+      const s = e.service;
+      if (!s.mail) continue;
+      const exchange = s.kind === 'name' ? s.hostName! : targetStrip(e.name, s.targetstrip);
+      b.add(`${s.priority} ${exchange}`, { type: RRType.MX, preference: s.priority, exchange }, e.ttl);
+    }
+    return b.build(this.#name, RRType.MX);
+  }
+
+  /** CoreDNS `PTR`: exact key only (`exact=true`), hosts that are names. */
+  #ptr(): RRset | null {
+    const b = new SetBuilder();
+    for (const e of this.#exact) {
+      if (e.service.kind === 'name') b.add(e.service.hostName!, { type: RRType.PTR, target: e.service.hostName! }, e.ttl);
+    }
+    return b.build(this.#name, RRType.PTR);
+  }
+
+  /**
+   * CoreDNS `NS`: at the apex only, one per entry under `dns/ns` (all have address hosts: the
+   * index rejects the others), named by the key (`a.ns.dns.<zone>`, minus `targetstrip`); the
+   * resolver adds their addresses from `node(name)`.
+   */
+  #ns(): RRset | null {
+    if (!this.#apex?.nsDir) return null;
+    const entries: Entry[] = [];
+    collect(this.#apex.nsDir, entries);
+    const b = new SetBuilder();
+    for (const e of groupFilter(entries)) {
+      const target = targetStrip(e.name, e.service.targetstrip);
+      b.add(target, { type: RRType.NS, target }, e.ttl);
+    }
+    return b.build(this.#name, RRType.NS);
+  }
+}
+
+/** Collects distinct records and the lowest TTL among their sources (RFC 2181 §5.2). */
+class SetBuilder {
+  readonly #seen = new Set<string>();
+  readonly #records: RData[] = [];
+  #ttl = Infinity;
+
+  add(id: string, data: RData, ttl: number): void {
+    if (ttl < this.#ttl) this.#ttl = ttl;
+    if (this.#seen.has(id)) return;
+    this.#seen.add(id);
+    this.#records.push(data);
+  }
+
+  build(name: Name, type: number): RRset | null {
+    return this.#records.length === 0 ? null : freezeSet(name, type, this.#ttl, this.#records);
+  }
+}
+
+function freezeSet(name: Name, type: number, ttl: number, records: RData[]): RRset {
+  return Object.freeze({ name, type, ttl, records: Object.freeze(records) });
+}

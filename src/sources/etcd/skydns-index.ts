@@ -1,0 +1,328 @@
+/**
+ * The etcd record index: SkyDNS services mirrored from etcd, served as immutable ZoneViews with
+ * the answers CoreDNS's etcd plugin gives (skydns-answers.ts), computed from memory instead of
+ * one etcd range read per query.
+ *
+ * `apply` takes one mirror batch into the zones' tries (name-trie.ts: path copying, so every
+ * untouched subtree - with the answers memoised for it - is shared with the previous views) and
+ * publishes a new EtcdZoneView only for the zones the batch changed. Keys it cannot serve are
+ * remembered as invalid (reported once) or ignored (in no configured zone).
+ */
+import { childName, lowerAscii, type Name } from '../../dns/name.js';
+import type { ZoneView } from '../../table/zone.js';
+import type { KeyChange, MirrorBatch } from './changes.js';
+import { EtcdZoneView } from './etcd-zone.js';
+import { findEntry, insertEntry, removeEntry, sameTrie, TNode, type Entry } from './name-trie.js';
+import type { EtcdNode } from './skydns-answers.js';
+import { normalizePrefix, parseService, sameService, splitKey } from './skydns.js';
+
+export interface EtcdIndexOptions {
+  /** Key prefix, e.g. `/skydns` (CoreDNS `path`). */
+  readonly prefix: string;
+  /** Zones served from etcd, canonical names (forward and reverse, e.g. `in-addr.arpa`). */
+  readonly zones: readonly Name[];
+  /** TTL in seconds for records without `ttl`, and the SOA TTL/minimum (e.g. 10). */
+  readonly defaultTtl: number;
+  /** A key was skipped; called once per key until it changes. */
+  readonly onInvalid?: (key: string, reason: string) => void;
+  /** A key reported through onInvalid is valid again, or gone. */
+  readonly onValid?: (key: string) => void;
+}
+
+/**
+ * Keys that are not served. Valid keys are only in the tries (their entry says all there is to
+ * know), so a 100k-key sync does not also fill a 100k-entry map.
+ */
+type OtherState = { readonly kind: 'ignored' } | { readonly kind: 'invalid'; readonly reason: string };
+
+const IGNORED: OtherState = Object.freeze({ kind: 'ignored' });
+
+/** What one `apply` works on. */
+interface Work {
+  readonly epoch: number;
+  readonly roots: Map<Name, TNode>;
+  readonly others: Map<string, OtherState>;
+  /** On reset: the states before it, to tell which invalid keys were already reported. */
+  readonly before: ReadonlyMap<string, OtherState> | undefined;
+  /** On reset: keys whose invalid report was cleared (onValid) during this batch. */
+  readonly cleared: Set<string>;
+  readonly changed: Set<Name>;
+}
+
+/** Configured zones as a trie over key segments: the most specific zone of a key in O(depth). */
+interface ZoneTrie {
+  zone: Name | undefined;
+  depth: number;
+  readonly next: Map<string, ZoneTrie>;
+}
+
+
+export class SkyDnsIndex {
+  readonly #prefix: string;
+  readonly #zoneSet: ReadonlySet<Name>;
+  readonly #zoneTrie: ZoneTrie = { zone: undefined, depth: 0, next: new Map() };
+  readonly #defaultTtl: number;
+  readonly #onInvalid: ((key: string, reason: string) => void) | undefined;
+  readonly #onValid: ((key: string) => void) | undefined;
+  /** Per-trie-node answers, shared by every view holding that node (see EtcdNode). */
+  readonly #memo = new WeakMap<TNode, EtcdNode>();
+
+  #roots = new Map<Name, TNode>();
+  #others = new Map<string, OtherState>();
+  #views: ReadonlyMap<Name, ZoneView>;
+  #revision = 0;
+  /** A reset batch has been applied (the first listing is done). */
+  #listed = false;
+  #epoch = 0;
+  #invalid = 0;
+  #ignored = 0;
+
+  constructor(o: EtcdIndexOptions) {
+    this.#prefix = normalizePrefix(o.prefix);
+    this.#zoneSet = new Set(o.zones.map((z) => lowerAscii(z.endsWith('.') ? z.slice(0, -1) : z)));
+    // A programming or config error, not data: say so at construction rather than serve NaN TTLs.
+    if (!Number.isInteger(o.defaultTtl) || o.defaultTtl < 0 || o.defaultTtl > 2 ** 31 - 1) {
+      throw new RangeError(`defaultTtl must be an integer 0..2147483647 (seconds), got ${o.defaultTtl}`);
+    }
+    this.#defaultTtl = o.defaultTtl;
+    this.#onInvalid = o.onInvalid;
+    this.#onValid = o.onValid;
+    // Every zone has a view from the start, so names in it are NXDOMAIN-with-SOA rather than
+    // REFUSED while etcd is empty or not yet listed.
+    const views = new Map<Name, ZoneView>();
+    for (const zone of this.#zoneSet) {
+      let z = this.#zoneTrie;
+      const path = zone === '' ? [] : zone.split('.').reverse();
+      for (const label of path) {
+        let next = z.next.get(label);
+        if (!next) z.next.set(label, (next = { zone: undefined, depth: z.depth + 1, next: new Map() }));
+        z = next;
+      }
+      z.zone = zone;
+      const root = new TNode(zone, 0, undefined, undefined, 0);
+      this.#roots.set(zone, root);
+      views.set(zone, this.#view(zone, root));
+    }
+    this.#views = views;
+  }
+
+  get zones(): ReadonlyMap<Name, ZoneView> {
+    return this.#views;
+  }
+  /** The etcd revision the views reflect. */
+  get revision(): number {
+    return this.#revision;
+  }
+  /** Keys the index knows: served, invalid and out-of-zone. */
+  get keyCount(): number {
+    return this.recordCount + this.#invalid + this.#ignored;
+  }
+  /** Keys that are served: valid services in a configured zone (the tries' sizes). */
+  get recordCount(): number {
+    let n = 0;
+    for (const root of this.#roots.values()) n += root.size;
+    return n;
+  }
+  /** Keys currently skipped as invalid (bad key or value). */
+  get invalidCount(): number {
+    return this.#invalid;
+  }
+  /** Valid keys whose name is in no configured zone (ignored, like CoreDNS ignores them). */
+  get ignoredCount(): number {
+    return this.#ignored;
+  }
+
+  /**
+   * Applies one mirror batch and returns the zone views. Views of zones the batch did not change
+   * are the same objects as before (and the map itself is when nothing changed); so are those
+   * a re-list (reset) finds exactly as they were. Never throws: a key that cannot be used is
+   * reported through `onInvalid` and skipped.
+   */
+  apply(batch: MirrorBatch): ReadonlyMap<Name, ZoneView> {
+    try {
+      const changes = batch.changes;
+      if (!changes || typeof changes[Symbol.iterator] !== 'function') return this.#views;
+      const epoch = ++this.#epoch;
+      const reset = batch.reset === true;
+      const work: Work = {
+        epoch,
+        roots: reset ? new Map() : new Map(this.#roots),
+        others: reset ? new Map() : this.#others,
+        before: reset ? this.#others : undefined,
+        cleared: new Set(),
+        changed: new Set(),
+      };
+      if (reset) {
+        this.#invalid = this.#ignored = 0;
+        for (const zone of this.#zoneSet) {
+          work.roots.set(zone, new TNode(zone, epoch, undefined, undefined, 0));
+          work.changed.add(zone);
+        }
+      }
+      for (const change of changes) {
+        try {
+          this.#change(work, change);
+        } catch {
+          // Only a malformed change object gets here (the codec does not throw): skip it.
+        }
+      }
+      if (reset) {
+        // Keys reported invalid that the new listing no longer has are gone: clear them.
+        for (const [key, state] of work.before!) {
+          if (state.kind === 'invalid' && !work.others.has(key) && !work.cleared.has(key)) this.#notifyValid(key);
+        }
+        // A re-list (after a compaction, a gap, a replaced cluster) usually finds most zones as
+        // they were: keep those zones' tries and views, so that what is cached per view (the
+        // memoised answers, the server's encoded replies) survives it, as it survives a batch
+        // that does not touch the zone. Not on the first listing: the views made at
+        // construction carry serial 0, and the listing's revision is the first real one.
+        if (this.#listed) {
+          for (const zone of this.#zoneSet) {
+            const old = this.#roots.get(zone)!;
+            if (sameTrie(old, work.roots.get(zone)!)) {
+              work.roots.set(zone, old);
+              work.changed.delete(zone);
+            }
+          }
+        }
+        this.#listed = true;
+      }
+      this.#roots = work.roots;
+      this.#others = work.others;
+      if (typeof batch.revision === 'number' && Number.isFinite(batch.revision)) this.#revision = batch.revision;
+      if (work.changed.size > 0) {
+        const views = new Map<Name, ZoneView>();
+        for (const [zone, view] of this.#views) {
+          views.set(zone, work.changed.has(zone) ? this.#view(zone, work.roots.get(zone)!) : view);
+        }
+        this.#views = views;
+      }
+    } catch {
+      // Nothing sensible to do with a batch that is not a batch: keep serving what we have.
+    }
+    return this.#views;
+  }
+
+  #change(work: Work, change: KeyChange): void {
+    const key = change.key;
+    if (typeof key !== 'string') return;
+    if (change.type !== 'put' && change.type !== 'delete') return;
+    const parts = splitKey(key, this.#prefix);
+    // Where the key's entry would be, when the key names something in a zone.
+    const z = 'error' in parts ? undefined : this.#zoneOf(parts.segments);
+    const prev = z && !('error' in parts) ? findEntry(work.roots.get(z.zone!)!, parts.segments, z.depth, key) : undefined;
+
+    if (change.type === 'delete') {
+      if (prev) this.#remove(work, prev);
+      this.#setOther(work, key, undefined);
+      return;
+    }
+    if ('error' in parts) return this.#setOther(work, key, { kind: 'invalid', reason: parts.error });
+    // Out of every zone: ignored without even parsing the value.
+    if (!z) return this.#setOther(work, key, IGNORED);
+
+    const { name, segments } = parts;
+    const zone = z.zone!;
+    const service = parseService(change.value);
+    // dns/ns/<label> entries are the zone's name servers: CoreDNS refuses a name host there
+    // ("NS record must be an IP address", backend_lookup.go `NS`) and fails the whole NS
+    // query; we skip just that key.
+    const reason =
+      'error' in service
+        ? service.error
+        : (service.kind === 'name' || service.kind === 'none') && segments[z.depth] === 'dns' && segments[z.depth + 1] === 'ns'
+          ? `name server entry under ${childName('ns', childName('dns', zone))} needs an IP address as host, got ${JSON.stringify(service.host)}`
+          : undefined;
+    if (reason !== undefined || 'error' in service) {
+      if (prev) this.#remove(work, prev);
+      return this.#setOther(work, key, { kind: 'invalid', reason: reason ?? '' });
+    }
+
+    let ttl = service.ttl ?? this.#defaultTtl;
+    // A leased key lives at most leaseTtl more seconds (keepalives reset it to that), so an
+    // answer must not be cached longer (CoreDNS clamps the remaining lease TTL, etcd.go `TTL`).
+    const leaseTtl = change.leaseTtl;
+    if (change.lease !== undefined && typeof leaseTtl === 'number' && Number.isFinite(leaseTtl) && leaseTtl >= 0) {
+      ttl = Math.min(ttl, Math.floor(leaseTtl));
+    }
+    if (prev && prev.ttl === ttl && sameService(prev.service, service)) {
+      // Same data again (writers re-put unchanged values): no new trie nodes, no new view.
+      return;
+    }
+    this.#insert(work, { key, name, zone, depth: segments.length, service, ttl }, segments, z.depth, prev !== undefined);
+    this.#setOther(work, key, undefined);
+  }
+
+  /**
+   * Records whether a key is invalid or ignored (undefined: neither - valid or gone), keeping
+   * the counters and the onInvalid/onValid contract.
+   */
+  #setOther(work: Work, key: string, next: OtherState | undefined): void {
+    const current = work.others.get(key);
+    // What was last reported for this key: within a reset, a key not yet seen carries the
+    // state from before the reset, so a still-invalid key is not reported twice.
+    const reported = current ?? work.before?.get(key);
+    if (current === next) return;
+    if (current) this.#count(current, -1);
+    if (next) {
+      work.others.set(key, next);
+      this.#count(next, 1);
+    } else if (current) {
+      work.others.delete(key);
+    }
+    const wasInvalid = reported?.kind === 'invalid';
+    if (next?.kind === 'invalid') {
+      if (!wasInvalid || reported.reason !== next.reason) this.#notify(() => this.#onInvalid?.(key, next.reason));
+    } else if (wasInvalid) {
+      if (work.before) work.cleared.add(key);
+      this.#notifyValid(key);
+    }
+  }
+
+  #notifyValid(key: string): void {
+    this.#notify(() => this.#onValid?.(key));
+  }
+
+  /** Callbacks are the caller's code: whatever they do, apply goes on. */
+  #notify(f: () => void): void {
+    try {
+      f();
+    } catch {
+      // ignored
+    }
+  }
+
+  #count(state: OtherState, delta: number): void {
+    if (state.kind === 'invalid') this.#invalid += delta;
+    else this.#ignored += delta;
+  }
+
+  /**
+   * The most specific configured zone holding the key's name (like Snapshot.findZone and
+   * CoreDNS `Zones.Matches`), walking the key's segments top-down.
+   */
+  #zoneOf(segments: readonly string[]): ZoneTrie | undefined {
+    let z: ZoneTrie | undefined = this.#zoneTrie;
+    let found = z.zone !== undefined ? z : undefined;
+    for (let i = 0; i < segments.length; i++) {
+      z = z.next.get(segments[i]!);
+      if (!z) break;
+      if (z.zone !== undefined) found = z;
+    }
+    return found;
+  }
+
+  #insert(work: Work, entry: Entry, segments: readonly string[], from: number, replacing: boolean): void {
+    insertEntry(work.roots, work.epoch, entry, segments, from, replacing);
+    work.changed.add(entry.zone);
+  }
+
+  #remove(work: Work, entry: Entry): void {
+    removeEntry(work.roots, work.epoch, entry);
+    work.changed.add(entry.zone);
+  }
+
+  #view(zone: Name, root: TNode): ZoneView {
+    return new EtcdZoneView(zone, root, this.#revision, this.#defaultTtl, this.#prefix, this.#memo);
+  }
+}
