@@ -1,4 +1,7 @@
 /**
+ * (Over 500 lines: one state machine - list, watch, re-list, emit - whose steps share its epoch
+ * and state; its pure parts are in mirror-core.ts, etcd-kv.ts and lease-ttls.ts.)
+ *
  * A revision-consistent mirror of one etcd key prefix: list everything at one revision R (in
  * pages pinned to R), then watch from R+1 and hand on every change in revision order. Re-lists
  * (a `reset` batch) whenever the event stream cannot be trusted to be gap-free: compaction,
