@@ -3,7 +3,7 @@ import { toPresentation } from './name.js';
 import type { RData, RR } from './records.js';
 
 /** A <character-string> in presentation form: quoted, with `"` `\` and non-printables escaped. */
-export function quoteString(bytes: Uint8Array): string {
+function quoteString(bytes: Uint8Array): string {
   let out = '"';
   for (const b of bytes) {
     if (b === 0x22 || b === 0x5c) out += `\\${String.fromCharCode(b)}`;
@@ -17,46 +17,34 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex').toUpperCase();
 
 /** RDATA in RFC 1035 §5.1 presentation form (RFC 3597 `\#` form for opaque types). */
 export function formatRData(data: RData): string {
+  if ('generic' in data) {
+    const raw = data.raw;
+    return raw.length === 0 ? '\\# 0' : `\\# ${raw.length} ${hex(raw)}`;
+  }
   switch (data.type) {
     case RRType.A:
     case RRType.AAAA:
-      return (data as { address: string }).address;
+      return data.address;
     case RRType.NS:
     case RRType.CNAME:
     case RRType.PTR:
     case RRType.DNAME:
-      return toPresentation((data as { target: string }).target);
-    case RRType.MX: {
-      const d = data as Extract<RData, { type: 15 }>;
-      return `${d.preference} ${toPresentation(d.exchange)}`;
-    }
-    case RRType.SRV: {
-      const d = data as Extract<RData, { type: 33 }>;
-      return `${d.priority} ${d.weight} ${d.port} ${toPresentation(d.target)}`;
-    }
+      return toPresentation(data.target);
+    case RRType.MX:
+      return `${data.preference} ${toPresentation(data.exchange)}`;
+    case RRType.SRV:
+      return `${data.priority} ${data.weight} ${data.port} ${toPresentation(data.target)}`;
     case RRType.TXT:
     case RRType.SPF:
-      return (data as { strings: Uint8Array[] }).strings.map(quoteString).join(' ');
-    case RRType.SOA: {
-      const d = data as Extract<RData, { type: 6 }>;
-      return `${toPresentation(d.mname)} ${toPresentation(d.rname)} ${d.serial} ${d.refresh} ${d.retry} ${d.expire} ${d.minimum}`;
-    }
-    case RRType.CAA: {
-      const d = data as Extract<RData, { type: 257 }>;
-      return `${d.flags} ${d.tag} ${quoteString(d.value)}`;
-    }
-    case RRType.HINFO: {
-      const d = data as Extract<RData, { type: 13 }>;
-      return `${quoteString(d.cpu)} ${quoteString(d.os)}`;
-    }
-    case RRType.NAPTR: {
-      const d = data as Extract<RData, { type: 35 }>;
-      return `${d.order} ${d.preference} ${quoteString(d.flags)} ${quoteString(d.services)} ${quoteString(d.regexp)} ${toPresentation(d.replacement)}`;
-    }
-    default: {
-      const raw = (data as { raw: Uint8Array }).raw;
-      return raw.length === 0 ? '\\# 0' : `\\# ${raw.length} ${hex(raw)}`;
-    }
+      return data.strings.map(quoteString).join(' ');
+    case RRType.SOA:
+      return `${toPresentation(data.mname)} ${toPresentation(data.rname)} ${data.serial} ${data.refresh} ${data.retry} ${data.expire} ${data.minimum}`;
+    case RRType.CAA:
+      return `${data.flags} ${data.tag} ${quoteString(data.value)}`;
+    case RRType.HINFO:
+      return `${quoteString(data.cpu)} ${quoteString(data.os)}`;
+    case RRType.NAPTR:
+      return `${data.order} ${data.preference} ${quoteString(data.flags)} ${quoteString(data.services)} ${quoteString(data.regexp)} ${toPresentation(data.replacement)}`;
   }
 }
 

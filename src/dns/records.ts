@@ -3,11 +3,25 @@ import type { Name } from './name.js';
 
 /**
  * Resource-record data, one shape per type. Names inside RDATA are canonical `Name`s; binary
- * fields are Uint8Array. Types without a shape here are carried as RFC 3597 opaque bytes.
+ * fields are Uint8Array. Types without a shape here are carried as RFC 3597 opaque bytes
+ * (GenericRData).
+ *
+ * A `switch (data.type)` alone cannot narrow an RData: generic data's `type` is any number, so
+ * it stays in every case. Test `'generic' in data` first (then the switch narrows), or use
+ * `hasShape(data, type)` for one type.
  */
-export type RData =
-  | { type: typeof RRType.A; address: string }
-  | { type: typeof RRType.AAAA; address: string }
+export type RData = ShapedRData | GenericRData;
+
+/** RDATA of a type with no shape here: the bytes as they go on the wire (RFC 3597 §5). */
+export interface GenericRData {
+  readonly type: number;
+  readonly generic: true;
+  readonly raw: Uint8Array;
+}
+
+/** The RDATA layouts this server knows field by field. */
+export type ShapedRData =
+  | { type: typeof RRType.A | typeof RRType.AAAA; address: string }
   | { type: typeof RRType.NS | typeof RRType.CNAME | typeof RRType.PTR | typeof RRType.DNAME; target: Name }
   | { type: typeof RRType.MX; preference: number; exchange: Name }
   | { type: typeof RRType.SRV; priority: number; weight: number; port: number; target: Name }
@@ -33,11 +47,15 @@ export type RData =
       services: Uint8Array;
       regexp: Uint8Array;
       replacement: Name;
-    }
-  /** Any other type: RDATA bytes as they go on the wire (RFC 3597). */
-  | { type: number; raw: Uint8Array };
+    };
 
-export type RDataOf<T extends number> = Extract<RData, { type: T }>;
+/** The shape of type `T`'s RDATA (the member whose `type` includes `T`). */
+type ShapeOf<T extends ShapedRData['type'], S = ShapedRData> = S extends { type: infer K } ? ([T] extends [K] ? S : never) : never;
+
+/** Whether `data` has the shape of `type`, narrowing it; false for generic data of any type. */
+export function hasShape<T extends ShapedRData['type']>(data: RData, type: T): data is ShapeOf<T> {
+  return data.type === type && !('generic' in data);
+}
 
 /** One resource record. The class is always IN for data we hold. */
 export interface RR {
@@ -57,10 +75,6 @@ export interface RRset {
 
 /** The records at one owner name, by type. An empty map is an empty non-terminal. */
 export type Node = ReadonlyMap<number, RRset>;
-
-export function rrsetToRRs(set: RRset, owner: Name = set.name, ttl: number = set.ttl): RR[] {
-  return set.records.map((data) => ({ name: owner, type: set.type, ttl, data }));
-}
 
 const encoder = new TextEncoder();
 /** Text to TXT strings, split into 255-octet character-strings (RFC 1035 §3.3, RFC 7208 §3.3). */

@@ -1,6 +1,6 @@
 import { RRType } from '../dns/constants.js';
 import { childName, isSubdomain, parentName, type Name } from '../dns/name.js';
-import type { Node, RData, RR, RRset } from '../dns/records.js';
+import { hasShape, type Node, type RData, type RR, type RRset } from '../dns/records.js';
 import type { Snapshot } from '../table/snapshot.js';
 import type { ZoneView } from '../table/zone.js';
 import { NOT_OURS, type Outcome } from './outcome.js';
@@ -49,7 +49,7 @@ export function resolve(question: Question, snapshot: Snapshot): Outcome {
         return { kind: 'referral', zone: origin, answer, authority: found.ns, additional: found.glue, consulted };
       case 'cname': {
         answer.push(found.cname);
-        const target = (found.cname.data as { target: Name }).target;
+        const target = found.target;
         const nextZone = snapshot.findZone(target);
         // Stop at a loop, at the chain limit, or where the chain leaves our data: what we have
         // is a valid answer and the client's resolver continues from the last target.
@@ -66,7 +66,7 @@ export function resolve(question: Question, snapshot: Snapshot): Outcome {
 
 type Lookup =
   | { kind: 'records'; records: RR[] }
-  | { kind: 'cname'; cname: RR }
+  | { kind: 'cname'; cname: RR; target: Name }
   | { kind: 'nodata' }
   | { kind: 'nxdomain' }
   | { kind: 'referral'; ns: RR[]; glue: RR[] };
@@ -101,7 +101,8 @@ function fromNode(node: Node, owner: Name, type: number): Lookup {
   if (set) return { kind: 'records', records: toRRs(set, owner) };
   // RFC 1034 §3.6.2: a CNAME stands for every type at its owner.
   const cname = node.get(RRType.CNAME);
-  if (cname?.records[0]) return { kind: 'cname', cname: { name: owner, type: RRType.CNAME, ttl: cname.ttl, data: cname.records[0] } };
+  const data = cname?.records[0];
+  if (cname && data && hasShape(data, RRType.CNAME)) return { kind: 'cname', cname: { name: owner, type: RRType.CNAME, ttl: cname.ttl, data }, target: data.target };
   return NODATA;
 }
 
@@ -124,7 +125,8 @@ function referral(zone: ZoneView, cut: Name): Lookup {
   const ns = toRRs(nsSet, cut);
   const glue: RR[] = [];
   for (const rr of ns) {
-    const target = (rr.data as { target: Name }).target;
+    if (!hasShape(rr.data, RRType.NS)) continue;
+    const target = rr.data.target;
     // Glue lives below the cut in the parent's data (RFC 1034 §4.2.1); only it is needed.
     if (!isSubdomain(target, cut)) continue;
     const node = zone.node(target);
@@ -165,13 +167,14 @@ function additionalFor(answer: readonly RR[], snapshot: Snapshot, consulted: Zon
 }
 
 function additionalTarget(data: RData): Name | undefined {
+  if ('generic' in data) return undefined;
   switch (data.type) {
     case RRType.SRV:
-      return (data as { target: Name }).target;
+      return data.target;
     case RRType.MX:
-      return (data as { exchange: Name }).exchange;
+      return data.exchange;
     case RRType.NS:
-      return (data as { target: Name }).target;
+      return data.target;
     default:
       return undefined;
   }
@@ -184,7 +187,8 @@ function additionalTarget(data: RData): Name | undefined {
 function negativeSoa(zone: ZoneView): RR {
   const soa = zone.soa;
   const data = soa.records[0]!;
-  const minimum = (data as { minimum: number }).minimum;
+  // The apex SOA set holds SOA data; the fallback (no cap) only keeps the types honest.
+  const minimum = hasShape(data, RRType.SOA) ? data.minimum : soa.ttl;
   return { name: zone.origin, type: RRType.SOA, ttl: Math.min(soa.ttl, minimum), data };
 }
 

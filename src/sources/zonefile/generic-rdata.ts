@@ -140,7 +140,7 @@ export function fromWire(type: number, bytes: Uint8Array): RData {
       };
       break;
     default:
-      return { type, raw: bytes };
+      return { type, generic: true, raw: bytes };
   }
   r.end();
   return data;

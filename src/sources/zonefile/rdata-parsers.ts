@@ -120,21 +120,21 @@ export function parseRData(type: number, tokens: readonly Token[], start: number
       // RFC 4034 §5.3: key tag, algorithm, digest type, digest (hex, may contain spaces)
       const head = [u16('key tag'), u8('algorithm'), u8('digest type')];
       const digest = hexBytes(f.rest('digest').map((t) => t.text).join(''), 'DS digest');
-      data = { type, raw: Uint8Array.from([head[0]! >> 8, head[0]! & 0xff, head[1]!, head[2]!, ...digest]) };
+      data = { type, generic: true, raw: Uint8Array.from([head[0]! >> 8, head[0]! & 0xff, head[1]!, head[2]!, ...digest]) };
       break;
     }
     case RRType.SSHFP: {
       // RFC 4255 §3.2: algorithm, fingerprint type, fingerprint (hex)
       const head = [u8('algorithm'), u8('fingerprint type')];
       const fp = hexBytes(f.rest('fingerprint').map((t) => t.text).join(''), 'SSHFP fingerprint');
-      data = { type, raw: Uint8Array.from([...head, ...fp]) };
+      data = { type, generic: true, raw: Uint8Array.from([...head, ...fp]) };
       break;
     }
     case RRType.TLSA: {
       // RFC 6698 §2.2: usage, selector, matching type, certificate association data (hex)
       const head = [u8('certificate usage'), u8('selector'), u8('matching type')];
       const cad = hexBytes(f.rest('certificate association data').map((t) => t.text).join(''), 'TLSA data');
-      data = { type, raw: Uint8Array.from([...head, ...cad]) };
+      data = { type, generic: true, raw: Uint8Array.from([...head, ...cad]) };
       break;
     }
     default:
