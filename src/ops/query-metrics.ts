@@ -31,7 +31,7 @@ export interface QueryObservation {
 }
 
 /** The zone label of replies that came from none of our zones (refused, malformed, CHAOS): CoreDNS's word. */
-export const NO_ZONE_LABEL = 'dropped';
+const NO_ZONE_LABEL = 'dropped';
 
 /**
  * Query types with their own label value; every other type is "other". A client can ask for
@@ -83,7 +83,7 @@ interface ZoneSeries {
   readonly requests: (Tally | undefined)[];
   /** By type slot. */
   readonly durations: (HistogramSeries | undefined)[];
-  /** By rcode. Rcodes are 12 bits and the responder only sends a handful: bounded without a list. */
+  /** By rcode. Rcodes are 12 bits and etcdns only sends a handful: bounded without a list. */
   readonly responses: Map<number, Tally>;
 }
 
