@@ -230,11 +230,6 @@ describe('the examples of docs/forwarding.md', () => {
       if (own === undefined) return ctx.skip(); // no mount namespaces here
       expect(own).toContain('192.0.2.10');
       expect(await getentWith(block('resolv.conf'), 'www.upstream.test')).toContain('198.51.100.10');
-      // Load spreading through glibc: api.example.test has two A records, rotated per query,
-      // so successive lookups do not all put the same address first.
-      const firstAddresses = new Set<string>();
-      for (let i = 0; i < 4; i++) firstAddresses.add((await getentWith(block('resolv.conf'), 'api.example.test'))!.split(/\s+/)[0]!);
-      expect(firstAddresses).toEqual(new Set(['192.0.2.31', '192.0.2.32']));
     } finally {
       await onPort53.stop();
     }
