@@ -22,7 +22,7 @@ import { register, registerOptions } from './register.js';
 import { PRECEDENCE_NOTE, serveOptionsSummary, serveYargsOptions } from './serve-options.js';
 
 /** A mistake in how etcdns was invoked (yargs' parse and checks): printed as one line, exit code 2. */
-export class UsageError extends EtcdnsError {
+class UsageError extends EtcdnsError {
   readonly code = 'ETCDNS_ERR_CLI_USAGE';
 }
 
@@ -32,7 +32,7 @@ const COMMANDS = ['serve', 'check-zone', 'register', 'records'] as const;
  * The configured yargs parser. Command handlers record their exit code in `outcome`, since
  * yargs' parse resolves to argv, not to what a handler returns. Prefer `runCli`.
  */
-export function buildCli(ctx: CliContext, outcome: { exitCode: number } = { exitCode: EXIT_OK }): Argv {
+function buildCli(ctx: CliContext, outcome: { exitCode: number } = { exitCode: EXIT_OK }): Argv {
   const cli = yargs()
     .scriptName('etcdns')
     .usage('$0 <command> [options]')

@@ -80,7 +80,7 @@ const CONNECTION_FLAGS: readonly { name: string; describe?: string }[] = [
 
 const SPECS: ReadonlyMap<string, OptionSpec> = new Map((SERVE_OPTIONS as readonly OptionSpec[]).map((s) => [s.name, s]));
 
-export function sharedSpec(name: string): OptionSpec {
+function sharedSpec(name: string): OptionSpec {
   const spec = SPECS.get(name);
   // A renamed serve option would otherwise surface as a confusing runtime error.
   if (!spec) throw new Error(`BUG: no serve option --${name}`);
@@ -192,7 +192,7 @@ export interface RecordsDeps {
 export type RecordsContext = CliContext & Partial<RecordsDeps>;
 
 /** The real store: one tuned etcd3 client (5 s deadline per call). */
-export function openEtcdRecordStore(connection: EtcdConnection): RecordStore {
+function openEtcdRecordStore(connection: EtcdConnection): RecordStore {
   const client = createEtcdClient(connection);
   const toRecord = (kv: { key: Buffer; value: Buffer }): StoredRecord => ({ key: kv.key.toString('utf8'), value: kv.value });
   return {
@@ -319,7 +319,7 @@ async function withStore(
  * digits, '-', '_' and a lone '*' per segment (CoreDNS joins segments with '.', so anything else
  * could never be found again).
  */
-export function recordName(raw: unknown, prefix: string): { name: Name; key: string } {
+function recordName(raw: unknown, prefix: string): { name: Name; key: string } {
   const text = typeof raw === 'string' ? raw : String(raw ?? '');
   const parsed = parseName(text.trim());
   if ('error' in parsed) throw new CommandUsageError(`name ${show(text)}: ${parsed.error}`);
@@ -392,7 +392,7 @@ async function recordsRm(argv: Record<string, unknown>, ctx: RecordsContext): Pr
 }
 
 /** An untyped yargs flag: `--x` is true, `--no-x` false, `--x=yes|no|true|false|1|0`. */
-export function booleanFlag(argv: Record<string, unknown>, flag: string): boolean {
+function booleanFlag(argv: Record<string, unknown>, flag: string): boolean {
   const raw = lastValue(argv[flag]);
   if (raw === undefined || raw === true || raw === false) return raw === true;
   const text = String(raw).toLowerCase();

@@ -96,7 +96,7 @@ export function registerOptions(y: Argv): Argv {
 }
 
 /** Flags to a checked plan; throws CommandUsageError naming the flag. */
-export function readRegisterPlan(argv: Record<string, unknown>, env: NodeJS.ProcessEnv, cwd: string): RegisterPlan {
+function readRegisterPlan(argv: Record<string, unknown>, env: NodeJS.ProcessEnv, cwd: string): RegisterPlan {
   const required = (flag: string, example: string): string => {
     const raw = lastValue(argv[flag]);
     if (raw === undefined) throw new CommandUsageError(`--${flag} is required (e.g. --${flag} ${example})`);

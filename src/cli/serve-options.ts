@@ -31,7 +31,7 @@ function yargsOption(spec: OptionSpec): Options {
 }
 
 /** Description, then default and environment variable, as --help shows them. */
-export function helpDescription(spec: OptionSpec): string {
+function helpDescription(spec: OptionSpec): string {
   const choices = spec.kind === 'enum' && spec.choices ? ` [choices: ${spec.choices.join(', ')}]` : '';
   return `${spec.description}${choices}\n[default: ${defaultText(spec)}] [env: ${spec.env}]`;
 }

@@ -33,7 +33,6 @@ export const RRType = {
   ANY: 255,
   CAA: 257,
 } as const;
-export type RRTypeName = keyof typeof RRType;
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(RRType).map(([name, code]) => [code, name]));
 
@@ -78,7 +77,6 @@ export const Rcode = {
   /** Extended RCODE (RFC 6891 §9): upper 8 bits travel in the OPT TTL. */
   BADVERS: 16,
 } as const;
-export type RcodeValue = (typeof Rcode)[keyof typeof Rcode];
 
 const RCODE_NAMES = new Map<number, string>(Object.entries(Rcode).map(([name, code]) => [code, name]));
 export function rcodeName(code: number): string {

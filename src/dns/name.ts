@@ -37,12 +37,6 @@ export function labels(name: Name): string[] {
   return name === '' ? [] : name.split('.');
 }
 
-export function labelCount(name: Name): number {
-  if (name === '') return 0;
-  let n = 1;
-  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) === 46) n++;
-  return n;
-}
 
 /** The name one label up; the root's parent is undefined. */
 export function parentName(name: Name): Name | undefined {
@@ -69,7 +63,7 @@ export function wireLength(name: Name): number {
 }
 
 /** Why `name` cannot be a DNS name, or undefined when it can (RFC 1035 §2.3.4). */
-export function nameError(name: Name): string | undefined {
+function nameError(name: Name): string | undefined {
   if (name === '') return undefined;
   for (const label of name.split('.')) {
     if (label.length === 0) return 'empty label';

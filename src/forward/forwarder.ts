@@ -15,7 +15,7 @@ import type { ForwarderOptions, ForwardObserver, ForwardRoute, Upstream } from '
 const DEFAULT_UPSTREAM_UDP_SIZE = 1232;
 
 /** Client queries being forwarded at once, at most (CoreDNS `forward` `max_concurrent`). */
-export const DEFAULT_MAX_CONCURRENT = 1000;
+const DEFAULT_MAX_CONCURRENT = 1000;
 
 /** ForwarderOptions plus the concurrency cap. */
 export interface ForwarderLimits {

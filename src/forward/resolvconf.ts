@@ -44,11 +44,11 @@ export interface ResolvConf {
 }
 
 /** glibc's MAXNS (<resolv.h>): nameservers after the third are ignored. */
-export const MAXNS = 3;
+const MAXNS = 3;
 /** resolv.conf has no port syntax: every nameserver is on the DNS port. */
-export const NAMESERVER_PORT = 53;
+const NAMESERVER_PORT = 53;
 /** What glibc (and musl) use when resolv.conf names no nameserver at all (resolv.conf(5)). */
-export const DEFAULT_NAMESERVER: HostPort = Object.freeze({ host: '127.0.0.1', port: NAMESERVER_PORT });
+const DEFAULT_NAMESERVER: HostPort = Object.freeze({ host: '127.0.0.1', port: NAMESERVER_PORT });
 
 export function parseResolvConf(text: string): ResolvConf {
   const nameservers: HostPort[] = [];

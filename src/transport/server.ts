@@ -9,8 +9,6 @@ import { describeBindError, formatHostPort, type ListenAddress } from '../net.js
 import { EtcdnsError } from '../errors.js';
 import { BatchUdpEndpoint, loadUdpBatch, type AnswerDatagram, type UdpBatchAddon } from './udp-batch.js';
 
-export type { QueryContext, QueryHandler, TransportEvent, TransportEventType, TransportOptions } from './types.js';
-
 export interface BoundAddress {
   transport: 'udp' | 'tcp';
   host: string;

@@ -6,16 +6,8 @@ import { pino } from 'pino';
 import type { Clock } from '../clock.js';
 import { silentLogger } from '../log.js';
 import { Reporter } from './reporter.js';
-import {
-  DnsTransport,
-  ListenError,
-  type QueryContext,
-  type QueryHandler,
-  type TransportEvent,
-  type TransportOptions,
-  type UdpIo,
-  resolveUdpIo,
-} from './server.js';
+import { DnsTransport, ListenError, type UdpIo, resolveUdpIo } from './server.js';
+import type { QueryContext, QueryHandler, TransportEvent, TransportOptions } from './types.js';
 import { loadUdpBatchFrom } from './udp-batch.js';
 
 // Real sockets on loopback only. Waits are bounded so a broken transport fails a test

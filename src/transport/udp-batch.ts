@@ -35,7 +35,7 @@ declare const handleBrand: unique symbol;
 export type UdpBatchHandle = { readonly [handleBrand]: true };
 
 /** Where `npm run build` puts the addon (scripts/build-native.mjs); the same from src/ and dist/. */
-export const ADDON_PATH = fileURLToPath(new URL('../../native/build/udp_batch.node', import.meta.url));
+const ADDON_PATH = fileURLToPath(new URL('../../native/build/udp_batch.node', import.meta.url));
 
 let loaded: { addon: UdpBatchAddon } | { error: string } | undefined;
 
