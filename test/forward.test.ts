@@ -220,8 +220,14 @@ describe('the examples of docs/forwarding.md', () => {
     expect(conf.nameservers).toEqual([{ host: '127.0.0.1', port: 53 }]);
     if (process.getuid?.() !== 0) return ctx.skip();
     let onPort53: ServerProcess;
+    // The example zone, and one name with several addresses for the load-spreading check.
+    const zones = tempZones({
+      'example.test.zone': readFileSync(new URL('../zones/example.test.zone', import.meta.url), 'utf8'),
+      'spread.test.zone': '$TTL 30\n@ SOA ns h 1 2 3 4 5\nweb A 198.51.100.1\nweb A 198.51.100.2\nweb A 198.51.100.3\n',
+    });
+    ctx.onTestFinished(() => zones.remove());
     try {
-      onPort53 = await startServer(['--listen', '127.0.0.1:53', '--upstream', `127.0.0.1:${upstream.port}`]);
+      onPort53 = await startServer(['--listen', '127.0.0.1:53', '--zones', zones.dir, '--upstream', `127.0.0.1:${upstream.port}`]);
     } catch {
       return ctx.skip(); // port 53 taken on this machine
     }
@@ -230,6 +236,13 @@ describe('the examples of docs/forwarding.md', () => {
       if (own === undefined) return ctx.skip(); // no mount namespaces here
       expect(own).toContain('192.0.2.10');
       expect(await getentWith(block('resolv.conf'), 'www.upstream.test')).toContain('198.51.100.10');
+      // Load spreading through glibc: web.spread.test has three A records, rotated per query,
+      // so successive lookups do not all put the same address first. (Outside this machine's
+      // own subnet: glibc sorts IPv4 addresses by longest prefix match with the source address,
+      // RFC 6724 rule 9, which reorders addresses that share the client's subnet.)
+      const firstAddresses = new Set<string>();
+      for (let i = 0; i < 3; i++) firstAddresses.add((await getentWith(block('resolv.conf'), 'web.spread.test'))!.split(/\s+/)[0]!);
+      expect(firstAddresses).toEqual(new Set(['198.51.100.1', '198.51.100.2', '198.51.100.3']));
     } finally {
       await onPort53.stop();
     }
