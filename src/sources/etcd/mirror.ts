@@ -62,11 +62,11 @@ export interface EtcdMirrorOptions {
  * etcd 3.4.23, loopback, 1M keys: 103 s at 1000 per page, 17 s at 10000. 10000 keys of typical
  * SkyDNS values are about 1 MB per response, well under gRPC's 4 MB default.
  */
-export const DEFAULT_PAGE_SIZE = 10_000;
+const DEFAULT_PAGE_SIZE = 10_000;
 /** Reconnect backoff: 50 ms doubling to 1 s, so a returning etcd is noticed within ~1 s. */
 const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 50, maxMs: 1000, jitter: 'equal' };
 /** While etcd stays unreachable, one warning per this many ms (etcd3 reports many failures). */
-export const DISCONNECT_LOG_INTERVAL_MS = 30_000;
+const DISCONNECT_LOG_INTERVAL_MS = 30_000;
 const MAX_LIST_RESTARTS = 5;
 
 /** Every key under the prefix at one revision, and the cluster that served it. */

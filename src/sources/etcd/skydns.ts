@@ -20,7 +20,7 @@ export const DEFAULT_PREFIX = '/skydns';
 export const MAX_VALUE_BYTES = 64 * 1024;
 
 /** SRV priority / MX preference when `priority` is 0 or missing (CoreDNS `etcd.go`: `priority = 10`). */
-export const DEFAULT_PRIORITY = 10;
+const DEFAULT_PRIORITY = 10;
 
 /**
  * Longest `text` we accept. Split into 255-octet strings, each with a length octet (RFC 1035
