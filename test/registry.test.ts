@@ -168,7 +168,9 @@ describe('registry (real etcd, DNS server process)', () => {
     // A change elsewhere is not a change of 'orders'.
     const before = seen.length;
     const elsewhere = await registry.register({ service: 'unrelated', id: 'u1', host: '192.0.2.49', port: 7000 });
-    await sleep(200);
+    // Once discovery has applied that change (the same cache feeds the watch), nothing came.
+    await until(() => registry.getService('unrelated'), (s) => s.instances.length === 1, 1000, 'u1 discovered');
+    await new Promise((resolve) => setImmediate(resolve)); // and the watch loop has had its turn
     expect(seen.length).toBe(before);
     await registry.unregister(o1);
     await until(async () => seen.at(-1)!.instances.map((i) => i.id), (ids) => ids.join() === 'o2', 1000, 'o1 gone');
