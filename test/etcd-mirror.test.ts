@@ -452,11 +452,15 @@ describe('EtcdMirror on a real etcd (single member)', () => {
   it('stop() cancels everything: no more batches; synced() of a mirror stopped before syncing rejects', async () => {
     const p = '/stop/';
     const h = harness(p);
+    const witness = harness(p);
     await h.start();
+    await witness.start();
     await h.mirror.stop();
     const n = h.batches.length;
     await etcd.client.put(`${p}x`).value('1');
-    await sleep(300);
+    // A mirror still running on the same prefix gets the event: the stopped one does not.
+    await waitFor('the witness has x', () => witness.view.has(`${p}x`));
+    await new Promise((resolve) => setImmediate(resolve));
     expect(h.batches.length).toBe(n);
     // synced() of a mirror stopped before syncing rejects instead of hanging.
     const never = harness('/never/', { endpoints: ['http://127.0.0.1:1'] });
