@@ -10,7 +10,6 @@ import { packageVersion } from '../version.js';
 import { constants as osConstants } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
-import { ConfigError } from '../config/errors.js';
 import { loadServeConfig, redactConfig } from '../config/load.js';
 import type { ServeConfig } from '../config/serve-options.js';
 import { parseName, toPresentation, type Name } from '../dns/name.js';
@@ -145,7 +144,7 @@ async function serve(argv: Record<string, unknown>, ctx: CliContext): Promise<nu
     config = loadServeConfig({ argv, env: ctx.env, cwd: ctx.cwd });
   } catch (error) {
     // Before the logger exists (its level and format are config), so straight to stderr.
-    if (error instanceof ConfigError) return configFailure(error, ctx);
+    if (isEtcdnsError(error, 'ETCDNS_ERR_CONFIG')) return configFailure(error, ctx);
     throw error;
   }
   const base = createLogger({ level: config.logLevel, format: config.logFormat, destination: ctx.logDestination });
@@ -156,7 +155,7 @@ async function serve(argv: Record<string, unknown>, ctx: CliContext): Promise<nu
   try {
     server = await ctx.runServer(config, logger);
   } catch (error) {
-    if (error instanceof ConfigError) return configFailure(error, ctx);
+    if (isEtcdnsError(error, 'ETCDNS_ERR_CONFIG')) return configFailure(error, ctx);
     const message = errorMessage(error);
     // The message says what went wrong (port in use, permission denied); the stack only
     // matters for bugs, and would bury that line, so it goes to debug.
@@ -181,7 +180,7 @@ async function serve(argv: Record<string, unknown>, ctx: CliContext): Promise<nu
   return EXIT_OK;
 }
 
-function configFailure(error: ConfigError, ctx: CliContext): number {
+function configFailure(error: EtcdnsError, ctx: CliContext): number {
   ctx.stderr(`etcdns: ${oneLine(error.message)}\n`);
   return EXIT_USAGE;
 }

@@ -14,6 +14,8 @@
  * ```
  */
 export { EtcdRegistry } from './etcd-registry.js';
+/** Every error the SDK throws on purpose is an EtcdnsError: branch on its stable `code` (ETCDNS_ERR_…), not on the message. */
+export { EtcdnsError, isEtcdnsError } from '../errors.js';
 export { installSignalHandlers, type SignalHandlerOptions } from './signals.js';
 export {
   DEFAULT_LEASE_TTL_SECONDS,
