@@ -15,7 +15,7 @@ import type { QueryContext, QueryHandler } from '../transport/types.js';
 import { buildUpstreamQuery } from '../wire/relay.js';
 
 /** Enough for V8 to optimise decode, lookup, resolve and render; ~20-40 ms on one core. */
-export const WARM_UP_QUERIES = 10_000;
+const WARM_UP_QUERIES = 10_000;
 
 /** Zones whose names are asked: a few are as good as all for the compiler. */
 const ZONES_ASKED = 8;

@@ -16,7 +16,7 @@ import type { ZoneView } from './zone.js';
  *   when a higher one has other data at the name.
  * - A name exists if any source has it.
  */
-export class LayeredZone implements ZoneView {
+class LayeredZone implements ZoneView {
   readonly origin: Name;
   readonly soa: RRset;
   readonly source: string;

@@ -6,7 +6,7 @@ import type { ZoneView } from './zone.js';
 export type ZoneCombiner = (views: readonly ZoneView[]) => ZoneView;
 
 /** Default: the source registered first owns the zone whole (one owner per zone, as in CoreDNS). */
-export const firstSourceWins: ZoneCombiner = (views) => views[0]!;
+const firstSourceWins: ZoneCombiner = (views) => views[0]!;
 
 /**
  * The record table: the latest zones of every source, and the Snapshot built from them.
