@@ -186,34 +186,45 @@ describe('etcd resolver', () => {
   });
 
   it('a registry that says nothing (no first sync: etcd down at startup) is UNAVAILABLE after firstListTimeoutMs, then the list still comes', async () => {
-    const fake = fakeRegistry();
-    const { resolver, results } = harness(fake.registry, 'etcd:///payments', { firstListTimeoutMs: 100 });
-    const started = Date.now();
-    resolver.updateResolution();
-    await vi.waitFor(() => expect(results).toHaveLength(1));
-    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
-    expect(results[0]).toMatchObject({ ok: false, code: grpc.status.UNAVAILABLE, details: expect.stringContaining('no answer from the registry within 100 ms') });
-    fake.push([{ host: '10.0.0.1', port: 80 }]);
-    await vi.waitFor(() => expect(results).toHaveLength(2));
-    expect(results[1]).toEqual({ ok: true, value: ['10.0.0.1:80'] });
-    resolver.destroy();
+    vi.useFakeTimers();
+    try {
+      const fake = fakeRegistry();
+      const { resolver, results } = harness(fake.registry, 'etcd:///payments', { firstListTimeoutMs: 100 });
+      resolver.updateResolution();
+      await vi.advanceTimersByTimeAsync(99);
+      expect(results).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(results).toEqual([{ ok: false, code: grpc.status.UNAVAILABLE, details: expect.stringContaining('no answer from the registry within 100 ms') }]);
+      fake.push([{ host: '10.0.0.1', port: 80 }]);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(results[1]).toEqual({ ok: true, value: ['10.0.0.1:80'] });
+      resolver.destroy();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('no first-list error once a list was delivered in time, nor after destroy', async () => {
-    const fake = fakeRegistry();
-    const { resolver, results } = harness(fake.registry, 'etcd:///payments', { firstListTimeoutMs: 100 });
-    resolver.updateResolution();
-    await flush();
-    fake.push([{ host: '10.0.0.1', port: 80 }]);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(results).toHaveLength(1);
-    resolver.destroy();
+    vi.useFakeTimers();
+    try {
+      const fake = fakeRegistry();
+      const { resolver, results } = harness(fake.registry, 'etcd:///payments', { firstListTimeoutMs: 100 });
+      resolver.updateResolution();
+      await vi.advanceTimersByTimeAsync(0);
+      fake.push([{ host: '10.0.0.1', port: 80 }]);
+      // Well past the first-list timeout: the list, and no error after it.
+      await vi.advanceTimersByTimeAsync(200);
+      expect(results).toEqual([{ ok: true, value: ['10.0.0.1:80'] }]);
+      resolver.destroy();
 
-    const second = harness(fakeRegistry().registry, 'etcd:///payments', { firstListTimeoutMs: 50 });
-    second.resolver.updateResolution();
-    second.resolver.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    expect(second.results).toEqual([]);
+      const second = harness(fakeRegistry().registry, 'etcd:///payments', { firstListTimeoutMs: 50 });
+      second.resolver.updateResolution();
+      second.resolver.destroy();
+      await vi.advanceTimersByTimeAsync(150);
+      expect(second.results).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('takes a stale list when nothing better was ever seen', async () => {
