@@ -1,4 +1,5 @@
 import { isIPv6 } from 'node:net';
+import { errorMessage } from './errors.js';
 
 /** Where a server listens: the --listen values, and what the DNS transport binds. */
 export interface ListenAddress {
@@ -23,6 +24,6 @@ export function describeBindError(code: string | undefined, cause: unknown): str
     case 'EADDRNOTAVAIL':
       return 'address not available on this host (EADDRNOTAVAIL)';
     default:
-      return cause instanceof Error ? cause.message : String(cause);
+      return errorMessage(cause);
   }
 }

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
 import { Flag } from '../dns/constants.js';
+import { errorMessage } from '../errors.js';
 import type { StoredReply, UpstreamQuestion, UpstreamReply } from '../wire/relay.js';
 import type { ForwardCacheOptions } from './types.js';
 
@@ -177,7 +178,7 @@ export class ReplyCache<C extends object> {
         if (e.reply) return { kind: 'uncached', reply: e.reply };
         reason = e.reason;
       } else {
-        reason = e instanceof Error ? e.message : String(e);
+        reason = errorMessage(e);
       }
     }
     // Every upstream failed: RFC 8767 §4, answer from the expired entry if still in the window.

@@ -17,6 +17,7 @@
  */
 import type * as Grpc from '@grpc/grpc-js';
 import { backoffDelay, type BackoffPolicy } from '../backoff.js';
+import { errorMessage } from '../errors.js';
 import { formatHostPort } from '../net.js';
 import type { Registry, Service } from './index.js';
 
@@ -241,7 +242,7 @@ class EtcdResolverImpl {
   }
 
   private onFailure(error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     this.trace(`service ${JSON.stringify(this.service)}: watch failed: ${message}`);
     this.deliverLastGoodOrError(message);
   }
