@@ -37,7 +37,7 @@ import {
   readSharedOption,
   sharedYargsOption,
   show,
-} from './records.js';
+} from './etcd-flags.js';
 
 export interface RegisterDeps {
   /** An initialised registry for these options. Default: a new EtcdRegistry. */
