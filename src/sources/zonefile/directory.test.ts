@@ -7,7 +7,7 @@ import type { Clock, Timer } from '../../clock.js';
 import { RRType } from '../../dns/constants.js';
 import type { Name } from '../../dns/name.js';
 import type { ZoneView } from '../../table/zone.js';
-import { checkZoneFile, ZoneDirectory } from './directory.js';
+import { checkZoneFile, originFromFileName, ZoneDirectory, ZoneDirectoryError, ZoneDirectoryStartedError } from './directory.js';
 
 /** A clock the test moves by hand: the poll and the debounce run only when told to. */
 class ManualClock implements Clock {
@@ -261,7 +261,17 @@ describe('ZoneDirectory', () => {
   it('rejects start() when the directory does not exist, naming it', async () => {
     const missing = path.join(dir, 'nope');
     zd = new ZoneDirectory({ dir: missing, logger: capturingLogger().logger, clock: new ManualClock(), onChange: () => {} });
-    await expect(zd.start()).rejects.toThrow(`zone directory "${missing}" does not exist`);
+    const error = await zd.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ZoneDirectoryError);
+    expect(error).toMatchObject({ code: 'ETCDNS_ERR_ZONE_DIRECTORY', message: `zone directory "${missing}" does not exist` });
+  });
+
+  it('refuses a second start()', async () => {
+    const { zd } = setup();
+    await zd.start();
+    const error = await zd.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ZoneDirectoryStartedError);
+    expect(error).toMatchObject({ code: 'ETCDNS_ERR_ZONE_DIRECTORY_STARTED', message: `zone directory "${dir}" is already started` });
   });
 
   it('keeps its zones when the directory vanishes later, and logs it once', async () => {
@@ -312,5 +322,23 @@ describe('checkZoneFile', () => {
     const file = path.join(dir, 'whatever.txt');
     fs.writeFileSync(file, zone('example.test', '192.0.2.1').replace(/^\$ORIGIN.*\n/, ''));
     expect(await checkZoneFile(file, 'given.test')).toMatchObject({ ok: true, origin: 'given.test' });
+  });
+});
+
+describe('originFromFileName', () => {
+  it.each([
+    ['zones/example.test.zone', 'example.test'],
+    ['/etc/zones/db.example.test', 'example.test'],
+    ['example.test', 'example.test'],
+    ['Example.TEST.db', 'example.test'],
+    ['example.test.', 'example.test'],
+    ['foo.txt', 'foo.txt'],
+    ['.zone', undefined],
+    ['db.', undefined],
+    ['a..b.zone', undefined],
+    [`${'x'.repeat(64)}.zone`, undefined],
+    ['has space.zone', undefined],
+  ])('originFromFileName(%j) = %j', (path, origin) => {
+    expect(originFromFileName(path)).toBe(origin);
   });
 });

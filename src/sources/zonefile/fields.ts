@@ -21,7 +21,10 @@ export class RecordError extends EtcdnsError {
 
 const encoder = new TextEncoder();
 
-/** Bytes of a <character-string> as written (RFC 1035 §5.1): \X is X, \DDD is one octet. */
+/**
+ * Bytes of a <character-string> as written (RFC 1035 §5.1): \X is X, \DDD is one octet.
+ * `text` is a token from the tokenizer, which never ends one in a lone backslash.
+ */
 export function decodeBytes(text: string): Uint8Array {
   let simple = true;
   for (let i = 0; i < text.length; i++) {
