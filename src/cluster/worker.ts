@@ -6,6 +6,7 @@
  * "shut down".
  */
 import { systemClock, type Clock, type Timer } from '../clock.js';
+import { errorMessage } from '../errors.js';
 import type { Readiness } from '../ops/http.js';
 import { isPrimaryMessage, readinessMessage, type WorkerMessage } from './protocol.js';
 
@@ -88,7 +89,7 @@ export class WorkerLink {
     try {
       this.#send({ etcdns: 'metrics', id, metrics: await this.#reports.metrics() });
     } catch (error) {
-      this.#send({ etcdns: 'metrics', id, error: error instanceof Error ? error.message : String(error) });
+      this.#send({ etcdns: 'metrics', id, error: errorMessage(error) });
     }
   }
 
@@ -98,7 +99,7 @@ export class WorkerLink {
     try {
       readiness = this.#reports.isReady();
     } catch (error) {
-      readiness = { ready: false, reasons: [`readiness check failed: ${error instanceof Error ? error.message : String(error)}`] };
+      readiness = { ready: false, reasons: [`readiness check failed: ${errorMessage(error)}`] };
     }
     const key = JSON.stringify(readiness);
     if (key === this.#lastReadiness) return;

@@ -165,7 +165,7 @@ function isIntIn(v: unknown, min: number, max: number): v is number {
 }
 
 /** `<id>.<service>.<domain>`. */
-export function instanceName(id: string, service: string, domain: string): string {
+function instanceName(id: string, service: string, domain: string): string {
   return `${id}.${service}.${domain}`;
 }
 

@@ -33,9 +33,9 @@ import { etcd3 } from '../sources/etcd/etcd3.js';
 import type { RegisteredEvent, RegisteredInstance, Registration, RegistrationState } from './types.js';
 
 /** One grant or put may take this long before the attempt is abandoned and retried. */
-export const ATTEMPT_TIMEOUT_MS = 5000;
+const ATTEMPT_TIMEOUT_MS = 5000;
 /** unregister/close wait this long for etcd to confirm a revoke. */
-export const REVOKE_TIMEOUT_MS = 3000;
+const REVOKE_TIMEOUT_MS = 3000;
 /** Repeated failures are logged once per this interval (etcd3 retries several times a second). */
 const FAILURE_LOG_INTERVAL_MS = 30_000;
 /**

@@ -32,7 +32,7 @@ export interface EtcdConnectionOptions extends EtcdConnection {
   dialTimeoutMs?: number;
 }
 
-export const DEFAULT_CALL_TIMEOUT_MS = 5000;
+const DEFAULT_CALL_TIMEOUT_MS = 5000;
 
 /**
  * The etcd3 options this package runs with, validated and with the TLS files read. Split from

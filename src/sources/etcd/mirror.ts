@@ -17,6 +17,7 @@
 import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
 import { Backoff, type BackoffPolicy } from '../../backoff.js';
 import { systemClock, type Clock, type Timer } from '../../clock.js';
+import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { KeyChange, MirrorBatch } from './changes.js';
 import { EtcdMirrorStoppedError, EtcdOptionsError } from './errors.js';
@@ -467,7 +468,7 @@ export class EtcdMirror {
 
   private markDisconnected(err: unknown): void {
     const now = this.clock.now();
-    const message = err instanceof Error ? err.message : String(err);
+    const message = errorMessage(err);
     this.failuresSinceLog++;
     if (this.s.connected || this.s.disconnectedSince === undefined) {
       this.s.connected = false;
