@@ -1,4 +1,6 @@
 /**
+ * (Over 500 lines: each limit of the security table is proved here against one built server.)
+ *
  * Abuse and overload, against the built server as a process (and the handler chain in process for
  * the million-name memory test):
  *

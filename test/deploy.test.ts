@@ -1,4 +1,6 @@
 /**
+ * (Over 500 lines: manifests, Dockerfile and option table are checked against each other, so they share one file.)
+ *
  * The deployment files against the server they deploy: the Kubernetes manifests (k8s/) and
  * the Dockerfile must agree with the option table and the defaults in the code, so that a
  * renamed option, a moved port or a changed probe path fails here rather than in a cluster.

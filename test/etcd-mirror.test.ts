@@ -1,4 +1,6 @@
 /**
+ * (Over 500 lines: one real etcd per file is the cost to share; the cases read as one story of a mirror's life.)
+ *
  * EtcdMirror against a real etcd on loopback: paged list at one revision, ordered events,
  * leases, outages (SIGKILL and restart), compaction while away, and a 3-member cluster losing
  * the member the mirror talks to.

@@ -1,4 +1,6 @@
 /**
+ * (Over 500 lines: the message model the properties share is most of it.)
+ *
  * Fuzzing the query path with fast-check: DNS messages modelled structurally (header, questions,
  * records, OPT with its options, compressed names), encoded, then corrupted (truncation, bad
  * counts, byte flips, over-long labels and names, compression pointer loops and forward

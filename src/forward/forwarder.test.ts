@@ -1,3 +1,4 @@
+// (Over 500 lines: every case shares the fake upstream servers set up at the top.)
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import dns2 from 'dns2';

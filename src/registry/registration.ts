@@ -1,4 +1,6 @@
 /**
+ * (Over 500 lines: one supervisor — grant, put, keepalive, watchdog, re-put, revoke — whose steps share one generation guard; its pure parts are in instance.ts and backoff.ts.)
+ *
  * One registration: a lease, the instance's key written under it, and a supervisor that keeps
  * the key there until unregister/close - whatever etcd does meanwhile.
  *

@@ -1,3 +1,4 @@
+// (Over 500 lines: the same cases run for both UDP engines through describe.each.)
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
