@@ -3,9 +3,10 @@
 
 const COLORS = {
   'etcdns-zone': '#2b7bb9', 'etcdns-zone-dgram': '#8fbfe0', 'etcdns-zone-w2': '#1d5a8a', 'etcdns-etcd': '#5aa1d8', 'naive-dns2': '#b0b0b0', knot: '#e07b39',
+  'etcdns-zone-norotate': '#4f93c8', 'etcdns-zone-base': '#9aa9b8', 'etcdns-etcd-base': '#b5c2cf',
   'etcdns-fwd': '#6b9e3a', 'etcdns-1k': '#2b7bb9', 'etcdns-100k': '#1d5a8a', 'knot-1k': '#e07b39', 'knot-100k': '#b85a20',
 };
-const W = 860, LEFT = 150, BAR_MAX = 400, ROW = 46, BAR = 28;
+const W = 900, LEFT = 190, BAR_MAX = 400, ROW = 46, BAR = 28;
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
 const fmtQ = (q) => `${Math.round(q ?? 0).toLocaleString('en-US')} q/s`;
 
@@ -65,6 +66,15 @@ export function svgChart(result) {
   if (result.scale) {
     panels.push([`Zone size: ${result.scale.records.small.toLocaleString('en-US')} vs ${result.scale.records.large.toLocaleString('en-US')} records (queries/s)`,
       `queries over every service of each set; etcdns large ÷ small = ${result.scale.ratio ?? '-'} (target ≥ 0.9)`, qpsRows(result.scale.summary)]);
+  }
+  if (result.churn) {
+    const rows = [];
+    for (const [n, c] of Object.entries(result.churn.summary)) {
+      rows.push({ label: `${n} quiet`, value: c.quietQps, text: fmtQ(c.quietQps), detail: `p99 ${c.quietP99Ms?.toFixed(2)} ms`, color: n.endsWith('-base') ? '#9aa9b8' : '#2b7bb9' });
+      rows.push({ label: `${n} churn`, value: c.churnQps, text: `${fmtQ(c.churnQps)} (× ${c.churnVsQuiet} of quiet)`, detail: `p99 ${c.churnP99Ms?.toFixed(2)} ms, ${c.putsPerSec} etcd puts/s`, color: n.endsWith('-base') ? '#c9a28a' : '#e07b39' });
+    }
+    panels.push([`Zone-file q/s under etcd churn (${result.churn.putsPerSecTarget} puts/s to another zone)`,
+      `dnsperf ${result.churn.args}; etcdns-churn churn ÷ quiet = ${result.churn.churnVsQuiet ?? '-'} (target ≥ ${result.churn.target})`, rows]);
   }
   let y = 60;
   const body = [];

@@ -25,7 +25,15 @@ function section(out, title) {
   return sec.split('\n\n')[0].split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 5)
     .map((f) => ({ owner: f[0].toLowerCase(), ttl: Number(f[1]), type: f[3], rdata: f.slice(4).join(' ').toLowerCase() }));
 }
-const asStrings = (rrs) => rrs.map((r) => `${r.owner} ${r.type} ${r.rdata}`).sort();
+/** "owner. TYPE rdata" per record, in the order the server sent them. */
+const inOrder = (rrs) => rrs.map((r) => `${r.owner} ${r.type} ${r.rdata}`);
+/**
+ * The same, sorted: the content checks compare sections as multisets, since with load spreading
+ * (etcdns --rotate on, the default) the ORDER of an RRset changes from query to query — A/AAAA
+ * rotate one step per query, SRV records are ordered per query by RFC 2782 weight. Sorting keeps
+ * duplicates, so a missing, extra or repeated record is still a difference.
+ */
+const asStrings = (rrs) => inOrder(rrs).sort();
 
 /**
  * What is wrong with one answer, as a list of problems (empty = right). `authoritative`: AA must
@@ -47,10 +55,15 @@ function problemsOf(d, want, authoritative) {
 
 /**
  * Ask srv the A and SRV questions of the first, a middle and the last service and compare every
- * section with the expected answers; die on any difference. Retries a not-yet-answering server
- * (Knot loads its zone after start-up) for a few seconds before judging.
+ * section with the expected answers (content exact, order free); die on any difference. Retries a
+ * not-yet-answering server (Knot loads its zone after start-up) for a few seconds before judging.
+ *
+ * `order` also checks the order of the records, for the comparison of rotation on and off:
+ * 'written' — every ANSWER is in zone-file order (etcdns --rotate off); 'rotates' — four A
+ * queries in a row for the first service do not all start with the same address (etcdns with
+ * rotation on, so that "on vs off" compares what it says).
  */
-export async function checkServer(srv, services, { authoritative = true } = {}) {
+export async function checkServer(srv, services, { authoritative = true, order = null } = {}) {
   const problems = [];
   const sample = [...new Set([services[0], services[services.length >> 1], services[services.length - 1]])];
   for (const s of sample) {
@@ -62,7 +75,16 @@ export async function checkServer(srv, services, { authoritative = true } = {}) 
         await sleep(100);
       }
       for (const p of problemsOf(d, want, authoritative)) problems.push(`${want.qname} ${want.qtype}: ${p}`);
+      if (order === 'written' && JSON.stringify(inOrder(d.answer)) !== JSON.stringify(want.written)) {
+        problems.push(`${want.qname} ${want.qtype}: ANSWER order ${JSON.stringify(inOrder(d.answer))}, want the written order ${JSON.stringify(want.written)}`);
+      }
     }
+  }
+  if (order === 'rotates') {
+    const { qname } = expectedAnswers(services[0]).aQuery;
+    const firsts = [];
+    for (let i = 0; i < 4; i++) firsts.push(dig(srv.port, qname, 'A').answer[0]?.rdata);
+    if (new Set(firsts).size < 2) problems.push(`${qname} A: the first address is ${firsts[0]} in 4 answers in a row; want the RRset rotated (--rotate on)`);
   }
   if (problems.length) die(`${srv.name} answers wrongly on 127.0.0.1:${srv.port} (log: ${srv.child.logFile}):\n  ${problems.join('\n  ')}`);
 }

@@ -84,14 +84,17 @@ export function queryFile(services) {
 
 /**
  * The answers one service must get, as sorted "owner. TYPE rdata" strings (TTL checked apart):
- * the A query's ANSWER, the SRV query's ANSWER and its ADDITIONAL A records (glue).
+ * the A query's ANSWER, the SRV query's ANSWER and its ADDITIONAL A records (glue). `written`:
+ * the ANSWER in zone-file order (x1, x2, x3), what a server that does not reorder sends.
  */
 export function expectedAnswers(s) {
+  const aAnswer = s.inst.map((x) => `${fq(s)}. A ${x.ip}`);
+  const srvAnswer = s.inst.map((x) => `${srvName(s)}. SRV 10 33 8080 ${target(s, x)}.`);
   return {
-    aQuery: { qname: fq(s), qtype: 'A', answer: s.inst.map((x) => `${fq(s)}. A ${x.ip}`).sort(), additional: null },
+    aQuery: { qname: fq(s), qtype: 'A', answer: [...aAnswer].sort(), written: aAnswer, additional: null },
     srvQuery: {
       qname: srvName(s), qtype: 'SRV',
-      answer: s.inst.map((x) => `${srvName(s)}. SRV 10 33 8080 ${target(s, x)}.`).sort(),
+      answer: [...srvAnswer].sort(), written: srvAnswer,
       additional: s.inst.map((x) => `${target(s, x)}. A ${x.ip}`).sort(),
     },
   };

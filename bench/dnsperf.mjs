@@ -8,6 +8,9 @@ import { performance } from 'node:perf_hooks';
 import { CLK_TCK, cpuTicks, die, median, memory, pct, round, sleep, state, track } from './lib.mjs';
 import { cacheCounters } from './servers.mjs';
 
+/** Width of the server-name column in printed tables (etcdns-zone-norotate is the longest name). */
+export const NAME_WIDTH = 20;
+
 /** dnsperf's arguments for a load: `maxQps` is the -Q cap, `mode` udp or tcp, `extra` more flags. */
 export function dnsperfArgs({ port, qfile, duration, clients, maxQps, mode = 'udp', extra = [] }) {
   // -v: one line per query with its latency (for p50/p99). dnsperf 2.10 has no histogram option;
@@ -113,7 +116,7 @@ export async function runRounds(title, servers, load, rounds) {
     for (const srv of order) {
       const res = await runDnsperf(srv, load, `${title.replace(/\W+/g, '_')}-${srv.name}-${r}`);
       (runs[srv.name] ??= []).push(res);
-      console.log(`  round ${r + 1}/${rounds} ${srv.name.padEnd(15)} ${formatRun(res)}`);
+      console.log(`  round ${r + 1}/${rounds} ${srv.name.padEnd(NAME_WIDTH)} ${formatRun(res)}`);
       await sleep(500);
     }
   }
@@ -136,13 +139,13 @@ function summarize(rs, srv) {
 }
 
 export function printSummary(summary, { vs = [] } = {}) {
-  const head = '  server              q/s   avg ms   p50 ms   p99 ms  loss%  CPU%  q/s per core  RSS MiB  PSS MiB' + vs.map(([label]) => label.padStart(8)).join('');
+  const head = `  ${'server'.padEnd(NAME_WIDTH)}     q/s   avg ms   p50 ms   p99 ms  loss%  CPU%  q/s per core  RSS MiB  PSS MiB` + vs.map(([label]) => label.padStart(8)).join('');
   console.log(head);
   for (const [n, s] of Object.entries(summary)) {
     const cols = [String(Math.round(s.qps)).padStart(7), s.avgLatencyMs.toFixed(3).padStart(8), s.p50LatencyMs.toFixed(3).padStart(8),
       s.p99LatencyMs.toFixed(3).padStart(8), String(s.lossPct).padStart(6), String(Math.round(s.serverCpuPct)).padStart(5),
       String(s.qpsPerCore).padStart(13), String(s.rssMiB).padStart(8), String(s.pssMiB).padStart(8)];
     for (const [, other] of vs) cols.push(String(summary[other] ? round(s.qps / summary[other].qps, 3) : '-').padStart(8));
-    console.log(`  ${n.padEnd(15)} ${cols.join(' ')}`);
+    console.log(`  ${n.padEnd(NAME_WIDTH)} ${cols.join(' ')}`);
   }
 }

@@ -1,25 +1,29 @@
 #!/usr/bin/env node
-// `npm run bench`: etcdns (zone file, etcd, and with --workers 2 when the build has it), a naive
-// dns2 server and Knot DNS on one data set under the same dnsperf query mix; then p99 latency at a
-// steady rate, TCP, forwarder cache hits, zone size (1k vs 100k records), etcd→DNS propagation and
-// initial sync time/RSS. Not part of `npm test`. See bench/README.md for what is measured and how.
+// `npm run bench`: etcdns (zone file, with rotation off, etcd, and with --workers 2 when the build
+// has it), a naive dns2 server and Knot DNS on one data set under the same dnsperf query mix; then
+// p99 latency at a steady rate, TCP, forwarder cache hits, zone size (1k vs 100k records), etcd→DNS
+// propagation, zone-file q/s under etcd churn and initial sync time/RSS. With --baseline DIR, the
+// same etcdns servers from another (built) checkout run beside these for before/after ratios.
+// Not part of `npm test`. See bench/README.md for what is measured and how.
 //
 // Options: --services N (1000)  --rounds R (3)  --duration S (10)  --clients C (4)  --max-qps Q (1000000)
-//          --only a,b (main comparison: etcdns-zone,etcdns-zone-dgram,etcdns-zone-w2,etcdns-etcd,naive-dns2,knot; "none" skips every dnsperf run)
-//          --steady-qps Q (10000)  --steady-duration S (5)  --tcp-duration S (5)  --puts P (200)
-//          --no-steady  --no-tcp  --no-forward  --no-scale  --scale-knot  --no-workers
-//          --no-propagation  --no-sync  --big (adds 1M keys to the sync test)
+//          --only a,b (main comparison: etcdns-zone,etcdns-zone-norotate,etcdns-zone-dgram,etcdns-zone-w2,etcdns-etcd,naive-dns2,knot; "none" skips every dnsperf run)
+//          --baseline DIR (another etcdns checkout, built if DIR/dist/cli/main.js is missing: adds etcdns-zone-base, etcdns-etcd-base, and the churn step's etcdns-churn-base)
+//          --steady-qps Q (10000)  --steady-duration S (5)  --tcp-duration S (5)  --puts P (200)  --churn-rate P (100 puts/s)
+//          --no-steady  --no-tcp  --no-forward  --no-scale  --scale-knot  --no-workers  --no-norotate
+//          --no-propagation  --no-churn  --no-sync  --big (adds 1M keys to the sync test)
 import { spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanup, die, ratio, state, stop, which } from './lib.mjs';
 import { APEX_RECORDS, DATASET_SHAPE, QUERY_MIX, RECORDS_PER_SERVICE, ZONE, etcdEntries, genServices, naiveData, queryFile, zoneFile } from './data.mjs';
-import { etcdLoad, etcdnsHasWorkers, knotdPath, paths, startEtcd, startEtcdns, startKnot, startNaive } from './servers.mjs';
+import { etcdLoad, etcdnsHasOption, knotdPath, paths, startEtcd, startEtcdns, startKnot, startNaive } from './servers.mjs';
 import { checkServer } from './check.mjs';
-import { describeArgs, printSummary, runRounds, warmUp } from './dnsperf.mjs';
+import { NAME_WIDTH, describeArgs, printSummary, runRounds, warmUp } from './dnsperf.mjs';
 import { measurePropagation, measureSync } from './etcd-tests.mjs';
+import { CHURN_ZONE, clearChurn, runChurn, seedChurn } from './churn.mjs';
 import { svgChart } from './chart.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,23 +32,30 @@ const { cli: CLI, naive: NAIVE } = paths(ROOT);
 const ADDON = join(ROOT, 'native/build/udp_batch.node');
 // etcdns-zone-dgram: the same server with --udp-io dgram (Node's dgram instead of the native
 // batched engine), to show what the engine is worth in the same run.
-const MAIN_SERVERS = ['etcdns-zone', 'etcdns-zone-dgram', 'etcdns-zone-w2', 'etcdns-etcd', 'naive-dns2', 'knot'];
+// etcdns-zone-norotate: the same with --rotate off, for the cost of load spreading (rotateOnVsOff).
+const MAIN_SERVERS = ['etcdns-zone', 'etcdns-zone-norotate', 'etcdns-zone-dgram', 'etcdns-zone-w2', 'etcdns-etcd', 'naive-dns2', 'knot'];
+// With --baseline, each of these that runs gets a twin started from the baseline checkout's CLI.
+const BASELINE_TWINS = { 'etcdns-zone': 'etcdns-zone-base', 'etcdns-etcd': 'etcdns-etcd-base' };
 const STEADY_SERVERS = ['etcdns-zone', 'etcdns-zone-dgram', 'etcdns-zone-w2', 'naive-dns2', 'knot']; // etcdns-etcd: same engine as etcdns-zone
 const TCP_SERVERS = ['etcdns-zone', 'knot'];
 const SCALE_RECORDS = { small: 1000, large: 100000 };
 const STEADY_TARGET_P99_MS = 0.3;
 const SCALE_TARGET = 0.9;
+const ROTATE_TARGET = 0.95; // q/s with rotation on ÷ off
+const CHURN_TARGET = 0.95; // zone-file q/s under etcd churn ÷ quiet
 
 // ---------- options ----------
 function parseArgs(argv) {
   const o = { services: 1000, rounds: 3, duration: 10, clients: 4, maxQps: 1000000, puts: 200, big: false,
     only: MAIN_SERVERS, steady: true, steadyQps: 10000, steadyDuration: 5, tcp: true, tcpDuration: 5,
-    forward: true, scale: true, scaleKnot: false, workers: true, sync: true, propagation: true };
+    forward: true, scale: true, scaleKnot: false, workers: true, norotate: true, sync: true, propagation: true,
+    churn: true, churnRate: 100, baseline: null };
   const flags = { '--big': ['big', true], '--no-sync': ['sync', false], '--no-propagation': ['propagation', false],
     '--no-steady': ['steady', false], '--no-tcp': ['tcp', false], '--no-forward': ['forward', false],
-    '--no-scale': ['scale', false], '--scale-knot': ['scaleKnot', true], '--no-workers': ['workers', false] };
+    '--no-scale': ['scale', false], '--scale-knot': ['scaleKnot', true], '--no-workers': ['workers', false],
+    '--no-norotate': ['norotate', false], '--no-churn': ['churn', false] };
   const ints = { '--services': 'services', '--rounds': 'rounds', '--duration': 'duration', '--clients': 'clients',
-    '--max-qps': 'maxQps', '--puts': 'puts', '--steady-qps': 'steadyQps', '--steady-duration': 'steadyDuration', '--tcp-duration': 'tcpDuration' };
+    '--max-qps': 'maxQps', '--puts': 'puts', '--steady-qps': 'steadyQps', '--steady-duration': 'steadyDuration', '--tcp-duration': 'tcpDuration', '--churn-rate': 'churnRate' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => { const v = argv[++i]; if (v === undefined) die(`${a} needs a value`); return v; };
@@ -56,8 +67,11 @@ function parseArgs(argv) {
       for (const s of o.only) if (!MAIN_SERVERS.includes(s)) die(`--only: unknown server ${s} (known: ${MAIN_SERVERS.join(',')})`);
       continue;
     }
+    if (a === '--baseline') { o.baseline = resolve(val()); continue; }
     if (a === '-h' || a === '--help') {
-      console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 12).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+      // The comment block at the top of this file, after the shebang.
+      const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
+      console.log(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
       process.exit(0);
     }
     die(`unknown option ${a} (see --help)`);
@@ -112,13 +126,21 @@ const servicesFor = (records) => Math.round((records - APEX_RECORDS) / RECORDS_P
 /**
  * Every server the harness knows: how to start it, its data set, and the servers it needs
  * running (the forwarder needs Knot as its upstream). `authoritative: false` for the forwarder
- * (answers from its cache: no AA, TTLs count down).
+ * (answers from its cache: no AA, TTLs count down). `order`: what checkServer also checks of the
+ * records' order ('rotates' for etcdns-zone when the build has --rotate, 'written' for --rotate off).
+ * The -base servers run the baseline checkout's CLI (ctx.baseCli) with the same flags.
  */
 function serverSpecs(ctx) {
   const main = ctx.main;
   const scaleSet = (size) => ctx.scaleSets[size] ??= writeDataSet(`scale-${size}`, genServices(servicesFor(SCALE_RECORDS[size])));
+  const churnOpts = () => ({ zonesDir: main.zonesDir, etcdUrl: ctx.etcd.url, zone: CHURN_ZONE });
   return {
-    'etcdns-zone': { data: () => main, start: () => startEtcdns('etcdns-zone', CLI, { zonesDir: main.zonesDir }) },
+    'etcdns-zone': { data: () => main, order: ctx.hasRotate ? 'rotates' : null, start: () => startEtcdns('etcdns-zone', CLI, { zonesDir: main.zonesDir }) },
+    'etcdns-zone-norotate': { data: () => main, order: 'written', start: () => startEtcdns('etcdns-zone-norotate', CLI, { zonesDir: main.zonesDir, rotate: 'off' }) },
+    'etcdns-zone-base': { data: () => main, baseline: true, start: () => startEtcdns('etcdns-zone-base', ctx.baseCli, { zonesDir: main.zonesDir }) },
+    'etcdns-etcd-base': { data: () => main, baseline: true, start: () => startEtcdns('etcdns-etcd-base', ctx.baseCli, { zonesDir: ctx.emptyZones, etcdUrl: ctx.etcd.url }) },
+    'etcdns-churn': { data: () => main, start: () => startEtcdns('etcdns-churn', CLI, churnOpts()) },
+    'etcdns-churn-base': { data: () => main, baseline: true, start: () => startEtcdns('etcdns-churn-base', ctx.baseCli, churnOpts()) },
     'etcdns-zone-dgram': { data: () => main, start: () => startEtcdns('etcdns-zone-dgram', CLI, { zonesDir: main.zonesDir, udpIo: 'dgram' }) },
     'etcdns-zone-w2': { data: () => main, start: () => startEtcdns('etcdns-zone-w2', CLI, { zonesDir: main.zonesDir, workers: 2 }) },
     'etcdns-etcd': { data: () => main, start: () => startEtcdns('etcdns-etcd', CLI, { zonesDir: ctx.emptyZones, etcdUrl: ctx.etcd.url }) },
@@ -150,9 +172,10 @@ class Registry {
     const srv = await spec.start(this);
     const data = spec.data();
     srv.qfile = data.qfile;
-    await checkServer(srv, data.services, { authoritative: spec.authoritative !== false });
-    const via = srv.args?.includes('--workers') ? ` (${srv.args.match(/--workers \d+/)[0]})` : '';
-    console.log(`  ${name.padEnd(15)} 127.0.0.1:${srv.port} pid ${srv.pid}${via}: answers ${data.services.length} services' A, SRV and glue correctly`);
+    await checkServer(srv, data.services, { authoritative: spec.authoritative !== false, order: spec.order });
+    const via = [srv.args?.match(/--workers \d+/)?.[0], srv.args?.match(/--rotate \w+/)?.[0], spec.baseline ? 'baseline build' : null].filter(Boolean);
+    const ord = { rotates: ', A rotating', written: ', in the written order' }[spec.order] ?? '';
+    console.log(`  ${name.padEnd(NAME_WIDTH)} 127.0.0.1:${srv.port} pid ${srv.pid}${via.length ? ` (${via.join(', ')})` : ''}: answers ${data.services.length} services' A, SRV and glue correctly${ord}`);
     this.running.set(name, srv);
     return srv;
   }
@@ -198,6 +221,23 @@ function conclude(step, res, o) {
         if (n === 'etcdns-zone-w2' && s['etcdns-zone']) out.workersScaling = ratio(x.qps, q('etcdns-zone'));
         if (n === 'etcdns-zone-dgram' && s['etcdns-zone']) out.batchVsDgram = ratio(q('etcdns-zone'), x.qps);
       }
+      if (s['etcdns-zone'] && s.knot) out.zoneVsKnot = ratio(q('etcdns-zone'), q('knot'));
+      if (s['etcdns-zone'] && s['etcdns-zone-norotate']) {
+        out.rotateOnVsOff = ratio(q('etcdns-zone'), q('etcdns-zone-norotate'));
+        out.rotateTarget = ROTATE_TARGET;
+        out.rotateMeetsTarget = out.rotateOnVsOff >= ROTATE_TARGET;
+      }
+      for (const [cur, base] of Object.entries(BASELINE_TWINS)) {
+        if (s[cur] && s[base]) (out.vsBaseline ??= {})[cur.replace('etcdns-', '')] = ratio(q(cur), q(base));
+      }
+      break;
+    case 'churn':
+      out.putsPerSecTarget = o.churnRate;
+      out.target = CHURN_TARGET;
+      out.churnVsQuiet = s['etcdns-churn']?.churnVsQuiet ?? null;
+      out.churnVsControl = s['etcdns-churn']?.churnVsControl ?? null;
+      if (s['etcdns-churn-base']) { out.baselineChurnVsQuiet = s['etcdns-churn-base'].churnVsQuiet; out.baselineChurnVsControl = s['etcdns-churn-base'].churnVsControl; }
+      out.meetsTarget = s['etcdns-churn'] ? s['etcdns-churn'].churnVsQuiet >= CHURN_TARGET : null;
       break;
     case 'steady':
       out.qps = o.steadyQps;
@@ -226,10 +266,27 @@ function conclude(step, res, o) {
 function printConclusion(step, res, extra) {
   console.log(`\n  Medians over ${res.rounds} round(s):`);
   const vs = step.key === 'udp' ? [['×knot', 'knot'], ['×dns2', 'naive-dns2'], ...(res.summary['etcdns-zone-w2'] ? [['×zone', 'etcdns-zone']] : [])] : [];
-  printSummary(res.summary, { vs });
+  if (step.key !== 'churn') printSummary(res.summary, { vs });
   const s = res.summary;
   if (step.key === 'udp' && extra.workersScaling != null) console.log(`  --workers 2 ÷ 1 worker: ${extra.workersScaling}`);
   if (step.key === 'udp' && extra.batchVsDgram != null) console.log(`  batched UDP engine ÷ dgram: ${extra.batchVsDgram}`);
+  if (step.key === 'udp' && extra.zoneVsKnot != null) console.log(`  etcdns-zone ÷ knot: ${extra.zoneVsKnot}`);
+  if (step.key === 'udp' && extra.rotateOnVsOff != null) {
+    console.log(`  rotation on ÷ off (etcdns-zone ÷ etcdns-zone-norotate): ${extra.rotateOnVsOff} (target ≥ ${extra.rotateTarget}: ${extra.rotateMeetsTarget ? 'met' : 'MISSED'})`);
+  }
+  if (step.key === 'udp' && extra.vsBaseline) {
+    for (const [k, v] of Object.entries(extra.vsBaseline)) console.log(`  etcdns-${k} ÷ etcdns-${k}-base (this build ÷ baseline): ${v ?? '-'}`);
+  }
+  if (step.key === 'churn') {
+    for (const [n, x] of Object.entries(s)) {
+      console.log(`  ${n}: under churn ÷ quiet ${x.churnVsQuiet} q/s (${Math.round(x.churnQps)} ÷ ${Math.round(x.quietQps)}), ${x.churnVsQuietPerCore} q/s per core; p99 ${x.churnP99Ms} vs ${x.quietP99Ms} ms; writer ${x.putsPerSec} puts/s (median; ${x.putsAcked} acked in churn and control${x.putErrors ? `, ${x.putErrors} errors` : ''})`
+        + (n === 'etcdns-churn' ? ` — target ≥ ${extra.target}: ${extra.meetsTarget ? 'met' : 'MISSED'}` : ''));
+      console.log(`  ${n}: control (same puts outside /skydns) ${Math.round(x.controlQps)} q/s: churn ÷ control ${x.churnVsControl} (what following the changes costs etcdns), control ÷ quiet ${x.controlVsQuiet} (what the writes cost the machine)`);
+      for (const [w, got] of [['churn', x.putsPerSec], ['control', x.controlPutsPerSec]]) {
+        if (Math.abs(got - extra.putsPerSecTarget) > extra.putsPerSecTarget * 0.05) console.log(`  note: ${n}'s ${w} writer achieved ${got} puts/s, not ${extra.putsPerSecTarget}`);
+      }
+    }
+  }
   if (step.key === 'steady') {
     for (const n of Object.keys(s)) if (Math.abs(s[n].qps - extra.qps) > extra.qps * 0.05) console.log(`  note: ${n} was sent ${Math.round(s[n].qps)} q/s, not ${extra.qps} (dnsperf or the server could not keep the rate)`);
     for (const n of ['etcdns-zone', 'etcdns-zone-w2']) if (s[n]) console.log(`  ${n} p99 ${s[n].p99LatencyMs} ms at ${extra.qps} q/s: target ≤ ${extra.targetP99Ms} ms ${extra[`${n}MeetsTarget`] ? 'met' : 'MISSED'}`);
@@ -239,6 +296,29 @@ function printConclusion(step, res, extra) {
   if (step.key === 'scale') {
     console.log(`  etcdns ${extra.records.large} ÷ ${extra.records.small} records: ${extra.ratio} (target ≥ ${extra.targetRatio}: ${extra.ratio >= extra.targetRatio ? 'met' : 'MISSED'})${extra.knotRatio != null ? `; knot: ${extra.knotRatio}` : ''}`);
   }
+}
+
+// ---------- --baseline ----------
+/** DIR's CLI, building DIR (npm ci && npm run build) when DIR/dist/cli/main.js is missing. */
+function ensureBaseline(dir) {
+  if (!existsSync(join(dir, 'package.json'))) die(`--baseline ${dir}: no package.json there (want an etcdns checkout)`);
+  const cli = join(dir, 'dist/cli/main.js');
+  if (!existsSync(cli)) {
+    console.log(`bench: building the baseline in ${dir} (npm ci && npm run build)`);
+    for (const args of [['ci', '--no-audit', '--no-fund'], ['run', 'build']]) {
+      if (spawnSync('npm', args, { cwd: dir, stdio: 'inherit' }).status !== 0) die(`--baseline: npm ${args.join(' ')} in ${dir} failed`);
+    }
+    if (!existsSync(cli)) die(`--baseline: ${cli} is still missing after the build`);
+  }
+  return cli;
+}
+function baselineFacts(dir) {
+  const git = (...a) => { const r = spawnSync('git', ['-C', dir, ...a], { encoding: 'utf8' }); return r.status === 0 ? r.stdout.trim() : null; };
+  return {
+    dir, commit: git('rev-parse', '--short', 'HEAD'), subject: git('log', '-1', '--format=%s'), dirty: git('status', '--porcelain', '--untracked-files=no') ? true : false,
+    version: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version,
+    udpIo: existsSync(join(dir, 'native/build/udp_batch.node')) ? 'batch' : 'dgram',
+  };
 }
 
 // ---------- main ----------
@@ -261,20 +341,36 @@ async function main() {
   console.log(`  versions: ${Object.entries(facts.versions).map(([k, v]) => `${k} ${v}`).join('; ')}`);
   console.log(`  temp dir: ${state.tmp}`);
 
-  // etcdns-zone-w2 only when this build has --workers (it is being added alongside this harness).
+  // etcdns-zone-w2 only when this build has --workers, etcdns-zone-norotate only when it has --rotate.
   let mainServers = o.only;
   const notes = [];
-  if (mainServers.includes('etcdns-zone-w2') && (!o.workers || !etcdnsHasWorkers(CLI))) {
-    const why = o.workers ? '`etcdns serve --help` does not mention --workers in this build' : '--no-workers';
-    notes.push(`etcdns-zone-w2 skipped: ${why}`);
-    console.log(`  note: etcdns-zone-w2 skipped (${why})`);
-    mainServers = mainServers.filter((n) => n !== 'etcdns-zone-w2');
+  const skip = (name, why) => {
+    if (!mainServers.includes(name)) return;
+    notes.push(`${name} skipped: ${why}`);
+    console.log(`  note: ${name} skipped (${why})`);
+    mainServers = mainServers.filter((n) => n !== name);
+  };
+  if (!o.workers) skip('etcdns-zone-w2', '--no-workers');
+  else if (!etcdnsHasOption(CLI, '--workers')) skip('etcdns-zone-w2', '`etcdns serve --help` does not mention --workers in this build');
+  const hasRotate = etcdnsHasOption(CLI, '--rotate');
+  if (!o.norotate) skip('etcdns-zone-norotate', '--no-norotate');
+  else if (!hasRotate) skip('etcdns-zone-norotate', '`etcdns serve --help` does not mention --rotate in this build');
+
+  // --baseline: the same etcdns servers from another checkout, each right after its counterpart.
+  let baseCli = null;
+  if (o.baseline) {
+    baseCli = ensureBaseline(o.baseline);
+    facts.baseline = baselineFacts(o.baseline);
+    console.log(`  baseline: ${o.baseline} (${facts.baseline.commit ?? 'not a git checkout'}, etcdns ${facts.baseline.version}, UDP engine ${facts.baseline.udpIo})`);
+    if (facts.baseline.udpIo !== etcdnsUdpIo) notes.push(`the baseline's UDP engine is ${facts.baseline.udpIo}, this build's ${etcdnsUdpIo}`);
+    mainServers = mainServers.flatMap((n) => (BASELINE_TWINS[n] ? [n, BASELINE_TWINS[n]] : [n]));
   }
 
-  const ctx = { main: writeDataSet('main', genServices(o.services)), scaleSets: {}, emptyZones: join(state.tmp, 'no-zones') };
+  const ctx = { main: writeDataSet('main', genServices(o.services)), scaleSets: {}, emptyZones: join(state.tmp, 'no-zones'), hasRotate, baseCli };
   mkdirSync(ctx.emptyZones);
   const steps = plan(o, mainServers);
-  const needsEtcd = mainServers.includes('etcdns-etcd') || o.propagation || o.sync;
+  const churn = o.churn && o.only.length > 0; // `--only none`: no dnsperf at all
+  const needsEtcd = mainServers.includes('etcdns-etcd') || o.propagation || o.sync || churn;
   let etcdClient;
   if (needsEtcd) {
     ctx.etcd = await startEtcd();
@@ -282,6 +378,7 @@ async function main() {
     const entries = etcdEntries(ctx.main.services);
     await etcdLoad(etcdClient, entries.length, (i) => entries[i]);
     console.log(`  etcd ${ctx.etcd.url}: loaded ${entries.length} keys (${entries[0][0]} = ${entries[0][1]}, …)`);
+    if (churn) await seedChurn(etcdClient);
   }
   const reg = new Registry(serverSpecs(ctx));
   const result = {
@@ -310,6 +407,22 @@ async function main() {
   }
   await reg.keepOnly([]);
 
+  if (churn) {
+    const step = { key: 'churn', title: 'Zone-file q/s under etcd churn', servers: ['etcdns-churn', ...(baseCli ? ['etcdns-churn-base'] : [])],
+      load: { duration: o.duration, clients: o.clients, maxQps: o.maxQps } };
+    console.log(`\n${step.title} (bench.test from the zone file, ${CHURN_ZONE} from etcd; quiet / ${o.churnRate} etcd puts/s under ${CHURN_ZONE} / the same puts outside /skydns): `
+      + `${step.servers.join(', ')} — dnsperf ${describeArgs(step.load)}`);
+    const servers = [];
+    for (const n of step.servers) servers.push(await reg.get(n));
+    const res = await runChurn(etcdClient, servers, step.load, o.rounds, o.churnRate);
+    res.rounds = o.rounds;
+    const extra = conclude(step, res, o);
+    printConclusion(step, res, extra);
+    result.churn = { args: describeArgs(step.load), etcdZone: CHURN_ZONE, ...extra, summary: res.summary, runs: res.runs };
+    await reg.keepOnly([]);
+    await clearChurn(etcdClient);
+  }
+
   if (o.sync) {
     console.log('\nInitial sync (fresh etcdns process, keys under one etcd zone; 0 keys = baseline):');
     result.sync = await measureSync(etcdClient, ctx.etcd.url, CLI, o.big ? [10000, 100000, 1000000] : [10000, 100000]);
@@ -330,7 +443,7 @@ function writeResults(result) {
   mkdirSync(join(BENCH, 'results'), { recursive: true });
   writeFileSync(join(BENCH, 'results', 'latest.json'), JSON.stringify(result, null, 2) + '\n');
   const written = ['latest.json'];
-  if (['udp', 'steady', 'tcp', 'forward', 'scale'].some((k) => result[k])) {
+  if (['udp', 'steady', 'tcp', 'forward', 'scale', 'churn'].some((k) => result[k])) {
     writeFileSync(join(BENCH, 'results', 'throughput.svg'), svgChart(result));
     written.push('throughput.svg');
   }

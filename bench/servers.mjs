@@ -12,10 +12,10 @@ export function paths(root) {
 }
 export const knotdPath = () => which('knotd') || '/usr/sbin/knotd';
 
-/** Whether this build of etcdns has `serve --workers` (another change may not have landed yet). */
-export function etcdnsHasWorkers(cli) {
+/** Whether this build of etcdns has the `serve` option `opt` (e.g. '--workers', '--rotate'). */
+export function etcdnsHasOption(cli, opt) {
   const r = spawnSync(process.execPath, [cli, 'serve', '--help'], { encoding: 'utf8' });
-  return /--workers\b/.test(r.stdout + r.stderr);
+  return new RegExp(`${opt}\\b`).test(r.stdout + r.stderr);
 }
 
 // ---------- etcd ----------
@@ -51,7 +51,9 @@ export async function etcdLoad(client, count, entry, batch = 5000) {
 /**
  * etcdns serve on a free loopback port. Options: zonesDir (required), etcdUrl/prefix/zone (mirror
  * etcd), upstream (forward everything outside our zones there; otherwise --no-forwarding),
- * workers, metrics (serve /metrics on a free port), udpIo (--udp-io; default: etcdns' own, auto).
+ * workers, metrics (serve /metrics on a free port), udpIo (--udp-io; default: etcdns' own, auto),
+ * rotate ('on'|'off': --rotate; default: not passed, i.e. etcdns' own default, on; a build from
+ * before load spreading does not know the option, so the baseline servers never get it).
  */
 /**
  * Node flags etcdns is started with, as the Dockerfile's ENTRYPOINT and the etcdns bin's shebang
@@ -60,7 +62,7 @@ export async function etcdLoad(client, count, entry, batch = 5000) {
  */
 export const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=4', '--min-semi-space-size=4'];
 
-export async function startEtcdns(name, cli, { zonesDir, etcdUrl, prefix, zone, upstream, workers, metrics, udpIo, nodeFlags = SHIPPED_NODE_FLAGS } = {}) {
+export async function startEtcdns(name, cli, { zonesDir, etcdUrl, prefix, zone, upstream, workers, metrics, udpIo, rotate, nodeFlags = SHIPPED_NODE_FLAGS } = {}) {
   const port = await freePort();
   const ready = await freePort();
   const args = [cli, 'serve', '--listen', `127.0.0.1:${port}`, '--zones', zonesDir,
@@ -80,6 +82,7 @@ export async function startEtcdns(name, cli, { zonesDir, etcdUrl, prefix, zone, 
   if (etcdUrl) args.push('--etcd', etcdUrl, '--etcd-zone', zone ?? ZONE, '--etcd-prefix', prefix ?? '/skydns');
   if (workers) args.push('--workers', String(workers));
   if (udpIo) args.push('--udp-io', udpIo);
+  if (rotate) args.push('--rotate', rotate);
   const child = startProc(name, process.execPath, [...nodeFlags, ...args]);
   const readyMs = await waitFor(name, async () => (await httpStatus(`http://127.0.0.1:${ready}/ready`)) === 200, 600000, child);
   return { name, child, port, pid: child.pid, readyMs, metricsUrl, args: [...nodeFlags, ...args.slice(1)].join(' ') };
