@@ -61,7 +61,7 @@ export function authoritative(options: AuthoritativeOptions): Stage {
 export function templateFor(query: { name: string; type: number }, outcome: Resolved): ResponseTemplate {
   return buildTemplate({
     question: { name: query.name, type: query.type, class: RRClass.IN },
-    rcode: outcome.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR,
+    rcode: outcome.kind === 'nxdomain' ? Rcode.NXDOMAIN : outcome.kind === 'yxdomain' ? Rcode.YXDOMAIN : Rcode.NOERROR,
     // A referral is not an authoritative answer (RFC 1034 §4.3.2 step 3b).
     authoritative: outcome.kind !== 'referral',
     answer: outcome.answer,

@@ -74,6 +74,8 @@ export const Rcode = {
   NXDOMAIN: 3,
   NOTIMP: 4,
   REFUSED: 5,
+  /** A DNAME substitution gave a name over 255 octets (RFC 6672 §2.2; the code is RFC 2136's). */
+  YXDOMAIN: 6,
   /** Extended RCODE (RFC 6891 §9): upper 8 bits travel in the OPT TTL. */
   BADVERS: 16,
 } as const;

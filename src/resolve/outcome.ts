@@ -13,12 +13,14 @@ import type { ZoneView } from '../table/zone.js';
  *   describes the last name, RFC 6604 §3).
  * - `referral`: the name is below a zone cut; NS in authority, glue in additional, AA clear
  *   (RFC 1034 §4.3.2 step 3b).
+ * - `yxdomain`: a DNAME's substitution made a name too long; the answer holds the chain up to
+ *   and including that DNAME (RFC 6672 §2.2).
  * - `notours`: no zone we serve contains the name.
  */
 export type Outcome = Resolved | NotOurs;
 
 export interface Resolved {
-  readonly kind: 'answer' | 'nodata' | 'nxdomain' | 'referral';
+  readonly kind: 'answer' | 'nodata' | 'nxdomain' | 'referral' | 'yxdomain';
   /** Origin of the zone the question fell in (for metrics and logs). */
   readonly zone: Name;
   readonly answer: readonly RR[];

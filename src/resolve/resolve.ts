@@ -3,6 +3,7 @@ import { childName, isSubdomain, parentName, type Name } from '../dns/name.js';
 import { hasShape, type Node, type RData, type RR, type RRset } from '../dns/records.js';
 import type { Snapshot } from '../table/snapshot.js';
 import type { ZoneView } from '../table/zone.js';
+import { addDname, dnameStep, type DnameStep } from './dname.js';
 import { NOT_OURS, type Outcome } from './outcome.js';
 
 export interface Question {
@@ -34,7 +35,8 @@ export function resolve(question: Question, snapshot: Snapshot): Outcome {
 
   for (;;) {
     seen.add(name);
-    const found = lookup(zone, name, question.type);
+    // RFC 6672 §3.2 step 3c, only in zones that hold a DNAME (dname.ts).
+    const found = (zone.hasDname === true && dnameStep(zone, name)) || lookup(zone, name, question.type);
     switch (found.kind) {
       case 'records':
         answer.push(...found.records);
@@ -47,8 +49,18 @@ export function resolve(question: Question, snapshot: Snapshot): Outcome {
         // Behind a CNAME the client's resolver follows the delegation itself.
         if (answer.length > 0) return { kind: 'answer', zone: origin, answer, authority: [], additional: [], consulted };
         return { kind: 'referral', zone: origin, answer, authority: found.ns, additional: found.glue, consulted };
+      case 'yxdomain':
+        addDname(answer, found.dname);
+        return { kind: 'yxdomain', zone: origin, answer, authority: [], additional: [], consulted };
+      case 'dname':
       case 'cname': {
+        // Below a DNAME: the DNAME, then its synthesized CNAME, followed as any CNAME; a CNAME
+        // query is answered by that CNAME (RFC 6672 §3.2 step 3c, RFC 1034 §4.3.2 step 3a).
+        if (found.kind === 'dname') addDname(answer, found.dname);
         answer.push(found.cname);
+        if (found.kind === 'dname' && question.type === RRType.CNAME) {
+          return { kind: 'answer', zone: origin, answer, authority: [], additional: [], consulted };
+        }
         const target = found.target;
         const nextZone = snapshot.findZone(target);
         // Stop at a loop, at the chain limit, or where the chain leaves our data: what we have
@@ -65,6 +77,7 @@ export function resolve(question: Question, snapshot: Snapshot): Outcome {
 }
 
 type Lookup =
+  | DnameStep
   | { kind: 'records'; records: RR[] }
   | { kind: 'cname'; cname: RR; target: Name }
   | { kind: 'nodata' }

@@ -20,6 +20,7 @@ class LayeredZone implements ZoneView {
   readonly origin: Name;
   readonly soa: RRset;
   readonly source: string;
+  readonly hasDname: boolean;
   readonly #layers: readonly ZoneView[];
 
   constructor(layers: readonly ZoneView[]) {
@@ -28,6 +29,8 @@ class LayeredZone implements ZoneView {
     this.origin = layers[0]!.origin;
     this.soa = layers[0]!.soa;
     this.source = layers.map((l) => l.source).join(' + ');
+    // A DNAME in any layer may show through the merge below.
+    this.hasDname = layers.some((l) => l.hasDname === true);
   }
 
   node(name: Name): Node | undefined {

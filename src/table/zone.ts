@@ -18,6 +18,12 @@ export interface ZoneView {
   node(name: Name): Node | undefined;
   /** Where the data came from, for logs and diagnostics. */
   readonly source: string;
+  /**
+   * Whether any name in the zone may own a DNAME (RFC 6672), known when the view is built: the
+   * resolver looks for a DNAME above the query name only when this is true, so zones without
+   * one pay nothing per query for it. Absent means false.
+   */
+  readonly hasDname?: boolean;
 }
 
 const EMPTY_NODE: Node = new Map();
@@ -32,14 +38,16 @@ export class StaticZone implements ZoneView {
   readonly soa: RRset;
   readonly source: string;
   readonly recordCount: number;
+  readonly hasDname: boolean;
   readonly #nodes: ReadonlyMap<Name, Node>;
 
-  private constructor(origin: Name, soa: RRset, nodes: ReadonlyMap<Name, Node>, source: string, recordCount: number) {
+  private constructor(origin: Name, soa: RRset, nodes: ReadonlyMap<Name, Node>, source: string, recordCount: number, hasDname: boolean) {
     this.origin = origin;
     this.soa = soa;
     this.#nodes = nodes;
     this.source = source;
     this.recordCount = recordCount;
+    this.hasDname = hasDname;
   }
 
   node(name: Name): Node | undefined {
@@ -57,7 +65,9 @@ export class StaticZone implements ZoneView {
    */
   static fromRecords(origin: Name, records: readonly RR[], source: string): StaticZone {
     const building = new Map<Name, Map<number, { ttl: number; records: RData[] }>>();
+    let hasDname = false;
     for (const rr of records) {
+      if (rr.type === RRType.DNAME) hasDname = true;
       let node = building.get(rr.name);
       if (!node) building.set(rr.name, (node = new Map()));
       const set = node.get(rr.type);
@@ -85,7 +95,7 @@ export class StaticZone implements ZoneView {
     // Apex first so listings read like a zone file.
     const ordered = new Map<Name, Node>([[origin, nodes.get(origin)!]]);
     for (const [k, v] of nodes) if (k !== origin) ordered.set(k, v);
-    return new StaticZone(origin, soa, ordered, source, records.length);
+    return new StaticZone(origin, soa, ordered, source, records.length, hasDname);
   }
 }
 
