@@ -38,8 +38,14 @@ interface SrvOrder {
   readonly end: number;
   /** In written order. */
   readonly blocks: readonly SrvBlock[];
+  /** Block indexes sorted by priority (stable), and where each priority's run of them ends. */
+  readonly byPriority: Int32Array;
+  readonly groupEnds: readonly number[];
   /** Pointer offsets (outside the SRV records) paired with the offset each points at (inside). */
   readonly fixups: readonly number[];
+  /** Per-reply scratch (replies are reordered one at a time): the order drawn, new starts. */
+  readonly order: Int32Array;
+  readonly newStart: Int32Array;
 }
 
 /** What a template may reorder per reply; `turn` is the round-robin position, one per template. */
@@ -105,7 +111,11 @@ function planSrv(srvRecords: readonly WrittenRecord[], pointers: readonly number
     fixups.push(at, target);
   }
   const blocks = srvRecords.map((r) => ({ start: r.start, length: r.end - r.start, priority: r.priority ?? 0, weight: r.weight ?? 0 }));
-  return { start, end, blocks, fixups };
+  const sorted = blocks.map((_, i) => i).sort((a, b) => blocks[a]!.priority - blocks[b]!.priority || a - b);
+  const groupEnds: number[] = [];
+  for (let i = 1; i <= sorted.length; i++) if (i === sorted.length || blocks[sorted[i]!]!.priority !== blocks[sorted[i - 1]!]!.priority) groupEnds.push(i);
+  const n = blocks.length;
+  return { start, end, blocks, byPriority: Int32Array.from(sorted), groupEnds, fixups, order: new Int32Array(n), newStart: new Int32Array(n) };
 }
 
 /** Reused scratch: replies are reordered one at a time, synchronously. */
@@ -129,11 +139,13 @@ export function spreadInPlace(reply: Buffer, spreading: Spreading, body: number,
     if (end > body) continue;
     const shift = (turn % run.count) * run.size;
     if (shift === 0) continue;
-    // Rotate left by `shift` octets: [a b c d] → [b c d a] on the first turn.
+    // Rotate left by `shift` octets: [a b c d] → [b c d a] on the first turn. Byte loops:
+    // runs are tens of octets, and a partial Buffer.copy costs a native call and a view.
     const tmp = scratchOf(shift);
-    reply.copy(tmp, 0, run.start, run.start + shift);
-    reply.copyWithin(run.start, run.start + shift, end);
-    tmp.copy(reply, end - shift, 0, shift);
+    const start = run.start;
+    for (let i = 0; i < shift; i++) tmp[i] = reply[start + i]!;
+    for (let i = start + shift; i < end; i++) reply[i - shift] = reply[i]!;
+    for (let i = 0; i < shift; i++) reply[end - shift + i] = tmp[i]!;
   }
 }
 
@@ -142,19 +154,19 @@ export function spreadInPlace(reply: Buffer, spreading: Spreading, body: number,
  * the records not yet ordered with probability weight / remaining weight.
  */
 function orderSrv(reply: Buffer, srv: SrvOrder, body: number, random: () => number): void {
-  const blocks = srv.blocks;
+  const { blocks, order, newStart } = srv;
   const n = blocks.length;
-  const order = weightedOrder(blocks, random);
+  drawOrder(srv, random);
   const tmp = scratchOf(srv.end - srv.start);
-  const newStart = new Array<number>(n);
   let at = 0;
-  for (const index of order) {
+  for (let i = 0; i < n; i++) {
+    const index = order[i]!;
     const b = blocks[index]!;
     newStart[index] = srv.start + at;
-    reply.copy(tmp, at, b.start, b.start + b.length);
+    for (let k = 0; k < b.length; k++) tmp[at + k] = reply[b.start + k]!;
     at += b.length;
   }
-  tmp.copy(reply, srv.start, 0, at);
+  for (let k = 0; k < at; k++) reply[srv.start + k] = tmp[k]!;
   for (let i = 0; i < srv.fixups.length; i += 2) {
     const pointerAt = srv.fixups[i]!;
     if (pointerAt + 2 > body) continue;
@@ -169,39 +181,51 @@ function orderSrv(reply: Buffer, srv: SrvOrder, body: number, random: () => numb
   }
 }
 
-/** Indexes into `blocks` in the order RFC 2782's selection gives for one draw of `random`. */
-export function weightedOrder(blocks: readonly { priority: number; weight: number }[], random: () => number): number[] {
-  const indexes = blocks.map((_, i) => i).sort((a, b) => blocks[a]!.priority - blocks[b]!.priority || a - b);
-  const out: number[] = [];
-  for (let from = 0; from < indexes.length; ) {
-    let to = from;
-    const priority = blocks[indexes[from]!]!.priority;
-    while (to < indexes.length && blocks[indexes[to]!]!.priority === priority) to++;
-    const group = indexes.slice(from, to);
+/**
+ * Fills `srv.order` with block indexes: priorities in order, each priority's records drawn
+ * one by one with probability weight / remaining weight. No allocation: this runs per reply.
+ */
+function drawOrder(srv: SrvOrder, random: () => number): void {
+  const { blocks, byPriority, order } = srv;
+  order.set(byPriority);
+  let from = 0;
+  for (const to of srv.groupEnds) {
     let remaining = 0;
-    for (const i of group) remaining += blocks[i]!.weight;
-    while (group.length > 0) {
+    for (let i = from; i < to; i++) remaining += blocks[order[i]!]!.weight;
+    // Positions from..to-1 of `order` hold the group; each round moves the pick to `from`.
+    for (let place = from; place < to - 1; place++) {
       // A draw in [0, remaining) lands in a record's share of the running sum: the first
       // record is chosen with probability weight / total, exactly. (RFC 2782 draws an integer
       // in [0, total], which gives a weight-0 record a sliver of a chance and skews the
       // others by 1/(total+1); with only zero weights left, written order.)
+      if (remaining <= 0) break;
       const draw = random() * remaining;
-      let pick = 0;
-      if (remaining > 0) {
-        let sum = 0;
-        for (let g = 0; g < group.length; g++) {
-          sum += blocks[group[g]!]!.weight;
-          if (draw < sum) {
-            pick = g;
-            break;
-          }
+      let pick = place;
+      let sum = 0;
+      for (let g = place; g < to; g++) {
+        sum += blocks[order[g]!]!.weight;
+        if (draw < sum) {
+          pick = g;
+          break;
         }
       }
-      const [chosen] = group.splice(pick, 1);
-      remaining -= blocks[chosen!]!.weight;
-      out.push(chosen!);
+      const chosen = order[pick]!;
+      // Keep the others in their order: shift place..pick-1 one step right.
+      for (let g = pick; g > place; g--) order[g] = order[g - 1]!;
+      order[place] = chosen;
+      remaining -= blocks[chosen]!.weight;
     }
     from = to;
   }
-  return out;
+}
+
+/** Indexes into `blocks` in the order RFC 2782's selection gives (for tests and tools). */
+export function weightedOrder(blocks: readonly { priority: number; weight: number }[], random: () => number): number[] {
+  const plan = planSrv(
+    blocks.map((b, i) => ({ name: '', type: SRV, start: i, end: i + 1, additional: false, priority: b.priority, weight: b.weight })),
+    [],
+  );
+  if (!plan) return blocks.map((_, i) => i);
+  drawOrder(plan, random);
+  return [...plan.order];
 }
