@@ -8,8 +8,7 @@ import { tcpExchange, udpExchange } from './support/client.js';
 import { dig, digUntil } from './support/dig.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
 import { buildQuery, parseReply } from './support/packets.js';
-import { freePort } from './support/ports.js';
-import { startServer, type ServerProcess } from './support/server.js';
+import { startServer, startServerOnFreePort, type ServerProcess } from './support/server.js';
 import { tempZones } from './support/zones.js';
 
 const ZONE = `$TTL 30
@@ -179,16 +178,8 @@ describe('load spreading with --workers 2', () => {
   let server: ServerProcess;
   const zones = tempZones({ 'lb.test.zone': ZONE });
   beforeAll(async () => {
-    // A fixed port, so each worker binds it with SO_REUSEPORT and the kernel spreads clients;
-    // a port found free can be taken by a parallel test file first: try another one then.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        server = await startServer(['--workers', '2', '--zones', zones.dir, '--listen', `127.0.0.1:${await freePort()}`]);
-        break;
-      } catch (err) {
-        if (attempt >= 5 || !String(err).includes('EADDRINUSE')) throw err;
-      }
-    }
+    // A fixed port, so each worker binds it with SO_REUSEPORT and the kernel spreads clients.
+    server = await startServerOnFreePort(['--workers', '2', '--zones', zones.dir]);
   }, 60_000);
   afterAll(async () => {
     await server?.stop();

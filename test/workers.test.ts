@@ -7,9 +7,8 @@ import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig, digUntil } from './support/dig.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
-import { freePort } from './support/ports.js';
 import { buildQuery, parseReply } from './support/packets.js';
-import { startServer, type ServerProcess } from './support/server.js';
+import { startServer, startServerOnFreePort, type ServerProcess } from './support/server.js';
 import { tempZones } from './support/zones.js';
 
 const zone = (address: string) => `$TTL 5\n@ SOA ns h 1 2 3 4 5\nwww A ${address}\n`;
@@ -70,16 +69,7 @@ describe('--workers with zone files', () => {
   beforeAll(async () => {
     // A fixed port: each worker binds it itself with SO_REUSEPORT (the batched UDP engine).
     // The etcd group below listens on port 0, where workers share one dgram socket instead.
-    // A port found free can be taken by a parallel test file before the server binds it: try
-    // another one then.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        server = await startServer(['--workers', '2', '--zones', zones.dir, '--log-queries', '--listen', `127.0.0.1:${await freePort()}`]);
-        break;
-      } catch (err) {
-        if (attempt >= 5 || !String(err).includes('EADDRINUSE')) throw err;
-      }
-    }
+    server = await startServerOnFreePort(['--workers', '2', '--zones', zones.dir, '--log-queries']);
   }, 60_000);
   afterAll(async () => {
     await server?.stop();

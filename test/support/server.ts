@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
 import { createInterface } from 'node:readline';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -18,6 +19,21 @@ export interface ServerProcess {
   waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** SIGTERM by PID, then SIGKILL if it has not exited within 5 s. */
   stop(): Promise<number | null>;
+}
+
+/**
+ * `startServer` on a fixed loopback port found free (e.g. for --workers, whose workers bind
+ * it each with SO_REUSEPORT, which port 0 cannot give). A port found free can be taken by a
+ * parallel test file before the server binds it: another one is tried then.
+ */
+export async function startServerOnFreePort(args: readonly string[]): Promise<ServerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServer([...args, '--listen', `127.0.0.1:${await freePort()}`]);
+    } catch (err) {
+      if (attempt >= 5 || !String(err).includes('EADDRINUSE')) throw err;
+    }
+  }
 }
 
 /**
