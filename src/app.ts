@@ -340,6 +340,7 @@ function startEtcd(config: ServeConfig, logger: Logger, clock: Clock, table: Rec
     prefix: config.etcdPrefix,
     zones: config.etcdZone,
     defaultTtl: Math.round(config.etcdDefaultTtlMs / 1000),
+    compat: config.compat,
     // Logged once per key until it changes (the index remembers); counted by reason.
     onInvalid: (key, reason) => {
       log.warn({ key, reason }, 'skipping invalid etcd value');

@@ -149,6 +149,14 @@ export const SERVE_OPTIONS = [
     max: '24h',
     wholeSeconds: true,
   }),
+  enumOption({
+    name: 'compat',
+    key: 'compat',
+    description:
+      'Answers for etcd zones where the CoreDNS etcd plugin breaks an RFC: rfc keeps the RFC answer (a CNAME answers every type and stays in the answer when its target is missing, RFC 1034 §3.6.2, §4.3.2); coredns gives CoreDNS\'s (NODATA there). Everything else is CoreDNS\'s either way (docs/etcd-data.md).',
+    choices: ['rfc', 'coredns'],
+    default: 'rfc',
+  }),
   durationOption({
     name: 'max-stale',
     key: 'maxStaleMs',

@@ -30,20 +30,25 @@ export function resolve(question: Question, snapshot: Snapshot): Outcome {
   const seen = new Set<Name>();
   const consulted: ZoneView[] = [firstZone];
   const origin = firstZone.origin;
+  // CoreDNS etcd plugin rules (ZoneView.skydns), decided by the question's zone.
+  const skydns = firstZone.skydns;
   let zone: ZoneView = firstZone;
   let name = question.name;
 
   for (;;) {
     seen.add(name);
     // RFC 6672 §3.2 step 3c, only in zones that hold a DNAME (dname.ts).
-    const found = (zone.hasDname === true && dnameStep(zone, name)) || lookup(zone, name, question.type);
+    const found = (zone.hasDname === true && dnameStep(zone, name)) || lookup(zone, name, question.type, skydns);
     switch (found.kind) {
       case 'records':
         answer.push(...found.records);
-        return { kind: 'answer', zone: origin, answer, authority: [], additional: additionalFor(answer, snapshot, consulted), consulted };
+        return { kind: 'answer', zone: origin, answer, authority: [], additional: additionalFor(answer, snapshot, consulted, skydns !== undefined), consulted };
       case 'nodata':
+        // CoreDNS keeps a CNAME only when following it gave records (backend_lookup.go `A`).
+        if (skydns === 'coredns' && answer.length > 0) return dropChain(origin, firstZone, consulted);
         return { kind: 'nodata', zone: origin, answer, authority: [negativeSoa(zone)], additional: [], consulted };
       case 'nxdomain':
+        if (skydns === 'coredns' && answer.length > 0) return dropChain(origin, firstZone, consulted);
         return { kind: 'nxdomain', zone: origin, answer, authority: [negativeSoa(zone)], additional: [], consulted };
       case 'referral':
         // Behind a CNAME the client's resolver follows the delegation itself.
@@ -63,6 +68,8 @@ export function resolve(question: Question, snapshot: Snapshot): Outcome {
         }
         const target = found.target;
         const nextZone = snapshot.findZone(target);
+        // A loop in etcd data is NODATA, as in CoreDNS: the chain can never end in records.
+        if (skydns !== undefined && seen.has(target)) return dropChain(origin, firstZone, consulted);
         // Stop at a loop, at the chain limit, or where the chain leaves our data: what we have
         // is a valid answer and the client's resolver continues from the last target.
         if (seen.has(target) || answer.length >= MAX_CNAME_CHAIN || !nextZone) {
@@ -87,12 +94,12 @@ type Lookup =
 const NODATA: Lookup = { kind: 'nodata' };
 const NXDOMAIN: Lookup = { kind: 'nxdomain' };
 
-function lookup(zone: ZoneView, name: Name, type: number): Lookup {
+function lookup(zone: ZoneView, name: Name, type: number, skydns: ZoneView['skydns']): Lookup {
   const cut = findZoneCut(zone, name, type);
   if (cut) return referral(zone, cut);
 
-  const node = zone.node(name);
-  if (node) return fromNode(node, name, type);
+  const node = zone.node(name) ?? (zone.searchWildcard && name.startsWith('*.') ? zone.searchWildcard(name) : undefined);
+  if (node) return fromNode(node, name, type, skydns);
 
   // RFC 4592 §3.3.1: the closest encloser is the longest existing ancestor; a wildcard
   // `*.<closest encloser>` then answers for the name, owner rewritten to the query name.
@@ -100,10 +107,21 @@ function lookup(zone: ZoneView, name: Name, type: number): Lookup {
   let encloser = parentName(name)!;
   while (encloser !== zone.origin && !zone.node(encloser)) encloser = parentName(encloser)!;
   const wildcard = zone.node(childName('*', encloser));
-  return wildcard ? fromNode(wildcard, name, type) : NXDOMAIN;
+  return wildcard ? fromNode(wildcard, name, type, skydns) : NXDOMAIN;
 }
 
-function fromNode(node: Node, owner: Name, type: number): Lookup {
+/**
+ * The types CoreDNS's etcd plugin follows a host name for (handler.go: A, AAAA, TXT); for the
+ * others it answers the records it has, or NODATA.
+ */
+const COREDNS_CNAME_TYPES: ReadonlySet<number> = new Set([RRType.A, RRType.AAAA, RRType.TXT]);
+
+/** CoreDNS's answer where a CNAME chain gives nothing: NODATA with the question zone's SOA. */
+function dropChain(origin: Name, zone: ZoneView, consulted: ZoneView[]): Outcome {
+  return { kind: 'nodata', zone: origin, answer: [], authority: [negativeSoa(zone)], additional: [], consulted };
+}
+
+function fromNode(node: Node, owner: Name, type: number, skydns: ZoneView['skydns']): Lookup {
   if (type === RRType.ANY) {
     // RFC 8482 §4.1: answer ANY with one RRset rather than everything, which keeps replies
     // small and useless for amplification; the first RRset is as good as any.
@@ -113,6 +131,7 @@ function fromNode(node: Node, owner: Name, type: number): Lookup {
   const set = node.get(type);
   if (set) return { kind: 'records', records: toRRs(set, owner) };
   // RFC 1034 §3.6.2: a CNAME stands for every type at its owner.
+  if (skydns === 'coredns' && !COREDNS_CNAME_TYPES.has(type)) return NODATA;
   const cname = node.get(RRType.CNAME);
   const data = cname?.records[0];
   if (cname && data && hasShape(data, RRType.CNAME)) return { kind: 'cname', cname: { name: owner, type: RRType.CNAME, ttl: cname.ttl, data }, target: data.target };
@@ -155,9 +174,11 @@ const ADDRESS_TYPES = [RRType.A, RRType.AAAA] as const;
 
 /**
  * Additional-section processing (RFC 1035 §3.3.9, §3.3.13; RFC 2782): addresses of SRV
- * targets, MX exchanges and NS hosts that we hold, so clients need no second query.
+ * targets, MX exchanges and NS hosts that we hold, so clients need no second query. With
+ * `chase` (etcd zones, as CoreDNS's etcd plugin does), a target that is a CNAME inside our data
+ * brings the chain and the addresses it ends in, when it ends in some.
  */
-function additionalFor(answer: readonly RR[], snapshot: Snapshot, consulted: ZoneView[]): RR[] {
+function additionalFor(answer: readonly RR[], snapshot: Snapshot, consulted: ZoneView[], chase: boolean): RR[] {
   let targets: Name[] | undefined;
   for (const rr of answer) {
     const target = additionalTarget(rr.data);
@@ -165,16 +186,37 @@ function additionalFor(answer: readonly RR[], snapshot: Snapshot, consulted: Zon
   }
   if (!targets) return [];
   const out: RR[] = [];
+  // Names whose records are in `out` already: two targets may end their chains at one name.
+  const added = new Set<Name>();
   for (const target of targets) {
-    const zone = snapshot.findZone(target);
-    if (!zone) continue;
-    if (!consulted.includes(zone)) consulted.push(zone);
-    const node = zone.node(target);
-    if (!node) continue;
-    for (const type of ADDRESS_TYPES) {
-      const set = node.get(type);
-      if (set) out.push(...toRRs(set, target));
+    const chain: RR[] = [];
+    for (let name = target; chain.length < MAX_CNAME_CHAIN; ) {
+      const zone = snapshot.findZone(name);
+      if (!zone) break;
+      if (!consulted.includes(zone)) consulted.push(zone);
+      const node = zone.node(name);
+      if (!node) break;
+      const addresses = addressesOf(node, name);
+      if (addresses.length > 0) {
+        for (const rr of chain) if (!added.has(rr.name)) added.add(rr.name), out.push(rr);
+        if (!added.has(name)) added.add(name), out.push(...addresses);
+        break;
+      }
+      const cname = chase ? node.get(RRType.CNAME) : undefined;
+      const data = cname?.records[0];
+      if (!cname || !data || !hasShape(data, RRType.CNAME) || data.target === target || chain.some((rr) => rr.name === data.target)) break;
+      chain.push({ name, type: RRType.CNAME, ttl: cname.ttl, data });
+      name = data.target;
     }
+  }
+  return out;
+}
+
+function addressesOf(node: Node, owner: Name): RR[] {
+  const out: RR[] = [];
+  for (const type of ADDRESS_TYPES) {
+    const set = node.get(type);
+    if (set) out.push(...toRRs(set, owner));
   }
   return out;
 }

@@ -24,6 +24,20 @@ export interface ZoneView {
    * one pay nothing per query for it. Absent means false.
    */
   readonly hasDname?: boolean;
+  /**
+   * Set by etcd views: answer as the CoreDNS etcd plugin does (docs/etcd-data.md). Both values:
+   * SRV/MX/NS targets reached through CNAMEs get the chain and its addresses in the additional
+   * section, and a CNAME loop is NODATA. `coredns` also where CoreDNS breaks an RFC: a CNAME
+   * answers only A, AAAA and TXT queries, and a chain that ends without records is NODATA.
+   * Absent: none of this (zone files).
+   */
+  readonly skydns?: 'rfc' | 'coredns';
+  /**
+   * CoreDNS's query wildcard (etcd views): what a query name whose leftmost label is `*` stands
+   * for when no record owns that literal name (every name at that level). Asked only for query
+   * names and CNAME targets, never for the RFC 4592 wildcard probe, which uses node().
+   */
+  searchWildcard?(name: Name): Node | undefined;
 }
 
 const EMPTY_NODE: Node = new Map();

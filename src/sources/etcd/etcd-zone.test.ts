@@ -44,12 +44,18 @@ describe('query wildcards and RFC 4592 wildcards', () => {
     expect(ask(zones, 'real.apps.example.test. A').kind).toBe('nodata');
   });
 
-  it('a leftmost * is the literal owner, not a search: made-up names stay NXDOMAIN', () => {
-    // If `*.api` aggregated api's children, the resolver's `*.<closest encloser>` probe would
-    // answer any typo under api with its addresses.
+  it('a leftmost * in a query searches (CoreDNS); the RFC 4592 probe sees only a literal * key, so made-up names stay NXDOMAIN', () => {
+    // node() is what the resolver's `*.<closest encloser>` probe reads: if `*.api` aggregated
+    // api's children there, any typo under api would answer with its addresses.
     expect(z.node('*.api.example.test')).toBeUndefined();
     expect(ask(zones, 'typo.api.example.test. A').kind).toBe('nxdomain');
-    expect(ask(zones, '*.api.example.test. A').kind).toBe('nxdomain');
+    // The query name itself is CoreDNS's search, as `any` is.
+    expect(rdata(z.searchWildcard!('*.api.example.test'), 'A')).toEqual(['192.0.2.1', '192.0.2.2']);
+    expect(answer(zones, '*.api.example.test. A')).toEqual(['*.api.example.test. 10 IN A 192.0.2.1', '*.api.example.test. 10 IN A 192.0.2.2']);
+    expect(ask(zones, '*.nothing.example.test. A').kind).toBe('nxdomain');
+    // A literal `*` key is the wildcard owner and answers for itself (RFC 4592 §2.1.1).
+    expect(answer(zones, '*.apps.example.test. A')).toEqual(['*.apps.example.test. 10 IN A 192.0.2.80']);
+    expect(z.searchWildcard!('api.example.test')).toBeUndefined();
   });
 });
 
@@ -97,7 +103,9 @@ describe('zone apex', () => {
     expect(rdata(zone(built, 'sub.example.test').node('www.sub.example.test'), 'A')).toEqual(['192.0.2.81']);
     expect(zone(built, 'example.test').node('www.sub.example.test')).toBeUndefined();
     expect(answer(zones, 'www.sub.example.test. A')).toEqual(['www.sub.example.test. 10 IN A 192.0.2.81']);
-    expect(ask(zones, 'sub.example.test. A').kind).toBe('nodata');
+    // No dns/apex in sub.example.test: every address of that zone, as CoreDNS's checkForApex.
+    expect(answer(zones, 'sub.example.test. A')).toEqual(['sub.example.test. 10 IN A 192.0.2.81']);
+    expect(ask(zones, 'sub.example.test. AAAA').kind).toBe('nodata');
   });
 
   it('a zone without keys still answers: NXDOMAIN with its SOA, not REFUSED', () => {

@@ -19,17 +19,26 @@ const SOA_EXPIRE = 86400;
 /** Most distinct search-wildcard names a view remembers answers for (a client picks them). */
 const SEARCH_CACHE_LIMIT = 256;
 
+/** CoreDNS's SOA minimum and TTL (`MinTTL`, xfr.go): 30 s. */
+const COREDNS_SOA_MINIMUM = 30;
+
+/** `--compat`: which answers etcd zones give where CoreDNS's break an RFC (ZoneView.skydns). */
+export type Compat = 'rfc' | 'coredns';
+
 export class EtcdZoneView implements ZoneView {
   readonly origin: Name;
   readonly soa: RRset;
   readonly source: string;
+  readonly skydns: Compat;
   readonly #root: TNode;
   readonly #memo: WeakMap<TNode, EtcdNode>;
   #apex: EtcdNode | undefined;
   #search: Map<Name, EtcdNode | null> | undefined;
+  #starSearch: Map<Name, EtcdNode | null> | undefined;
 
-  constructor(origin: Name, root: TNode, revision: number, defaultTtl: number, prefix: string, memo: WeakMap<TNode, EtcdNode>) {
+  constructor(origin: Name, root: TNode, revision: number, defaultTtl: number, prefix: string, memo: WeakMap<TNode, EtcdNode>, compat: Compat = 'rfc') {
     this.origin = origin;
+    this.skydns = compat;
     this.#root = root;
     this.#memo = memo;
     this.source = `etcd ${prefix}`;
@@ -37,12 +46,13 @@ export class EtcdZoneView implements ZoneView {
     // 7200/1800/86400. The serial is the etcd revision of the batch that made this view
     // (mod 2^32, RFC 1982 arithmetic wraps): the same data gives the same serial on every
     // replica, where CoreDNS's Unix time differs per replica and per second. The minimum and
-    // TTL are our default TTL instead of CoreDNS's fixed 30 s, so negative answers are cached
-    // no longer than positive ones.
+    // TTL are CoreDNS's 30 s, or the default TTL where that is shorter, so negative answers are
+    // never cached longer than positive ones.
+    const minimum = Math.min(COREDNS_SOA_MINIMUM, defaultTtl);
     this.soa = Object.freeze({
       name: origin,
       type: RRType.SOA,
-      ttl: defaultTtl,
+      ttl: minimum,
       records: Object.freeze([
         {
           type: RRType.SOA,
@@ -52,7 +62,7 @@ export class EtcdZoneView implements ZoneView {
           refresh: SOA_REFRESH,
           retry: SOA_RETRY,
           expire: SOA_EXPIRE,
-          minimum: defaultTtl,
+          minimum,
         },
       ]),
     });
@@ -76,17 +86,18 @@ export class EtcdZoneView implements ZoneView {
    * The apex: SOA, NS from `dns/ns/...` (names = the keys, e.g. `a.ns.dns.<zone>`), and
    * A/AAAA/TXT/MX from `dns/apex/...` plus a key exactly at the zone, if any.
    *
-   * Deliberately NOT the whole zone: CoreDNS falls back to aggregating every key of the zone
-   * when `dns/apex` has nothing (`checkForApex`), which for an apex query means returning every
-   * address in the zone and reading the whole zone per query (coredns#6071, and the warning
-   * added to its README in coredns#8465). Here an apex without `dns/apex` data is NODATA.
+   * When `dns/apex` has nothing, A and AAAA are every address of the zone, as CoreDNS's
+   * `checkForApex` falls back to the whole zone (lookup_test.go: "backward compatibility for
+   * zone records"). CoreDNS reads the whole zone from etcd per such query (coredns#6071); here
+   * the answer is computed once per view, on the first apex address query after a change.
    * Never a CNAME: the apex has SOA and NS (RFC 1034 §3.6.2).
    */
   #apexNode(): EtcdNode {
     const dns = child(this.#root, 'dns');
     const apexDir = dns && child(dns, 'apex');
     const nsDir = dns && child(dns, 'ns');
-    return new EtcdNode(this.origin, apexDir ? [apexDir] : [], this.#root.entries ?? NO_ENTRIES, { soa: this.soa, nsDir });
+    const zoneWide = apexDir === undefined || apexDir.size === 0 ? this.#root : undefined;
+    return new EtcdNode(this.origin, apexDir ? [apexDir] : [], this.#root.entries ?? NO_ENTRIES, { soa: this.soa, nsDir, zoneWide });
   }
 
   /**
@@ -94,20 +105,21 @@ export class EtcdZoneView implements ZoneView {
    * the query matches any one label there; the answer aggregates every matching name's
    * subtree. `prod.*.skydns.test`, `prod.any.skydns.test`, `any.region1.skydns.test`.
    *
-   * Except a `*` as the *leftmost* label, which is the literal `*` key (the RFC 4592 wildcard
-   * owner). The resolver probes `*.<closest encloser>` to synthesize answers for names that do
-   * not exist; if that probe aggregated all siblings, every made-up name under a populated
-   * name (`typo.api.example.test`) would answer with api's records instead of NXDOMAIN. A
-   * client wanting CoreDNS's `*.region1.skydns.test` search asks `any.region1.skydns.test`.
+   * Except a `*` as the *leftmost* label: node() gives the literal `*` key (the RFC 4592
+   * wildcard owner), because the resolver probes `*.<closest encloser>` to synthesize answers
+   * for names that do not exist, and if that probe aggregated all siblings every made-up name
+   * under a populated name (`typo.api.example.test`) would answer with api's records instead of
+   * NXDOMAIN. The resolver asks `searchWildcard` for the query name itself, which searches.
    */
-  #searchNode(name: Name, parts: readonly string[]): Node | undefined {
-    const cached = this.#search?.get(name);
+  #searchNode(name: Name, parts: readonly string[], leftmostStar = false): Node | undefined {
+    const cache = leftmostStar ? (this.#starSearch ??= new Map()) : (this.#search ??= new Map());
+    const cached = cache.get(name);
     if (cached !== undefined) return cached ?? undefined;
     let frontier: TNode[] = [this.#root];
     for (let i = parts.length - 1; i >= 0 && frontier.length > 0; i--) {
       const label = parts[i]!;
       const next: TNode[] = [];
-      if (isSearchLabel(label, i)) {
+      if (isSearchLabel(label, i) || (leftmostStar && i === 0)) {
         for (const t of frontier) t.kids?.forEach((c) => next.push(c));
       } else {
         for (const t of frontier) {
@@ -118,10 +130,21 @@ export class EtcdZoneView implements ZoneView {
       frontier = next;
     }
     const node = frontier.length > 0 ? new EtcdNode(name, frontier, NO_ENTRIES, undefined) : null;
-    this.#search ??= new Map();
-    if (this.#search.size >= SEARCH_CACHE_LIMIT) this.#search.clear();
-    this.#search.set(name, node);
+    if (cache.size >= SEARCH_CACHE_LIMIT) cache.clear();
+    cache.set(name, node);
     return node ?? undefined;
+  }
+
+  /**
+   * CoreDNS's `*.region1.skydns.test` (ZoneView.searchWildcard): a query name whose leftmost
+   * label is `*` and that owns no record stands for every name at that level, as `any` does.
+   */
+  searchWildcard(name: Name): Node | undefined {
+    if (!isSubdomain(name, this.origin) || name === this.origin) return undefined;
+    const rel = this.origin === '' ? name : name.slice(0, name.length - this.origin.length - 1);
+    const parts = rel.split('.');
+    if (parts[0] !== '*') return undefined;
+    return this.#searchNode(name, parts, true);
   }
 }
 

@@ -124,16 +124,18 @@ describe('CoreDNS plugin/etcd/lookup_test.go data', () => {
   ])('%s is NXDOMAIN with the SOA', (question, soaOwner) => {
     const got = ask(zones, question);
     expect(got.kind).toBe('nxdomain');
-    expect(got.authority).toEqual([`${soaOwner} 300 IN SOA ns.dns.${soaOwner} hostmaster.${soaOwner} 100 7200 1800 86400 300`]);
+    // CoreDNS's SOA minimum and TTL: 30 s (here below the 300 s record TTL).
+    expect(got.authority).toEqual([`${soaOwner} 30 IN SOA ns.dns.${soaOwner} hostmaster.${soaOwner} 100 7200 1800 86400 30`]);
   });
 
   it('synthesizes the SOA (serial = etcd revision), even for a zone without keys', () => {
-    expect(answer(zones, 'skydns_extra.test. SOA')).toEqual(['skydns_extra.test. 300 IN SOA ns.dns.skydns_extra.test. hostmaster.skydns_extra.test. 100 7200 1800 86400 300']);
+    expect(answer(zones, 'skydns_extra.test. SOA')).toEqual(['skydns_extra.test. 30 IN SOA ns.dns.skydns_extra.test. hostmaster.skydns_extra.test. 100 7200 1800 86400 30']);
   });
 
-  it('does not answer an apex A from the whole zone (CoreDNS falls back to it: coredns#6071, #8465)', () => {
-    // CoreDNS returns 10.0.0.2 and 10.0.0.3 here ("backward compatibility for zone records").
-    expect(ask(zones, 'skydns_zonea.test. A')).toMatchObject({ kind: 'nodata', answer: [] });
+  it('answers an apex A from the whole zone when dns/apex is empty, as CoreDNS ("backward compatibility for zone records")', () => {
+    expect(ask(zones, 'skydns_zonea.test. A')).toMatchObject({ kind: 'answer', answer: ['skydns_zonea.test. 300 IN A 10.0.0.2', 'skydns_zonea.test. 300 IN A 10.0.0.3'] });
+    // Only A and AAAA: the apex still has no CNAME, TXT or SRV from the zone's keys.
+    expect(ask(zones, 'skydns_zonea.test. AAAA')).toMatchObject({ kind: 'nodata', answer: [] });
   });
 
   it('a name host pointing nowhere gives the CNAME and NXDOMAIN for its target (RFC 6604)', () => {
@@ -144,10 +146,11 @@ describe('CoreDNS plugin/etcd/lookup_test.go data', () => {
     });
   });
 
-  it('a CNAME loop stops at the repeat', () => {
+  it('a CNAME loop is NODATA with the SOA, as in CoreDNS', () => {
     expect(ask(zones, 'a.cname.skydns.test. A')).toMatchObject({
-      kind: 'answer',
-      answer: ['a.cname.skydns.test. 300 IN CNAME b.cname.skydns.test.', 'b.cname.skydns.test. 300 IN CNAME a.cname.skydns.test.'],
+      kind: 'nodata',
+      answer: [],
+      authority: ['skydns.test. 30 IN SOA ns.dns.skydns.test. hostmaster.skydns.test. 100 7200 1800 86400 30'],
     });
   });
 

@@ -18,6 +18,8 @@ const NODE_TYPES = [RRType.SOA, RRType.NS, RRType.A, RRType.AAAA, RRType.CNAME, 
 export interface ApexInfo {
   readonly soa: RRset;
   readonly nsDir: TNode | undefined;
+  /** The zone's root when `dns/apex` is empty: A and AAAA then come from the whole zone. */
+  readonly zoneWide?: TNode | undefined;
 }
 
 /**
@@ -36,6 +38,8 @@ export class EtcdNode implements Node {
   #hosts: readonly Entry[] | undefined;
   /** Grouped entries with a host or a text: what TXT queries see. */
   #texts: readonly Entry[] | undefined;
+  /** At an apex without `dns/apex`: the whole zone's grouped entries with a host. */
+  #zoneHosts: readonly Entry[] | undefined;
   readonly #sets = new Map<number, RRset | null>();
   #all: Map<number, RRset> | undefined;
 
@@ -113,6 +117,18 @@ export class EtcdNode implements Node {
     return this.#hosts!;
   }
 
+  /** What A/AAAA see: the host entries, or at an apex without `dns/apex` the whole zone's. */
+  #addressEntries(): readonly Entry[] {
+    const zoneWide = this.#apex?.zoneWide;
+    if (!zoneWide) return this.#hostEntries();
+    if (!this.#zoneHosts) {
+      const all: Entry[] = [];
+      collect(zoneWide, all);
+      this.#zoneHosts = groupFilter(all.filter((e) => e.service.kind !== 'none'));
+    }
+    return this.#zoneHosts;
+  }
+
   #compute(type: number): RRset | null {
     switch (type) {
       case RRType.A:
@@ -139,7 +155,7 @@ export class EtcdNode implements Node {
   #addresses(type: typeof RRType.A | typeof RRType.AAAA): RRset | null {
     const kind = type === RRType.A ? 'ipv4' : 'ipv6';
     const b = new SetBuilder();
-    for (const e of this.#hostEntries()) {
+    for (const e of this.#addressEntries()) {
       if (e.service.kind === kind) b.add(e.service.address!, { type, address: e.service.address! }, e.ttl);
     }
     return b.build(this.#name, type);
@@ -151,8 +167,10 @@ export class EtcdNode implements Node {
    * emits one CNAME per such entry and chases each, which puts several CNAMEs at one owner
    * (illegal, RFC 2181 §10.1); one is what a DNS answer can carry.
    *
-   * As in CoreDNS (backend_lookup.go `A`: "w.x CNAME x is also direct loop due to the
-   * recursive nature of search results"), hosts at or below this name are skipped.
+   * The exact key's own host comes first, whatever it is but this name itself: that is what
+   * CoreDNS's CNAME query answers. Among the keys below, as in CoreDNS (backend_lookup.go `A`:
+   * "w.x CNAME x is also direct loop due to the recursive nature of search results"), hosts at
+   * or below this name are skipped.
    *
    * Two deliberate differences:
    * - A name host with a `text` still gives the CNAME. CoreDNS's `HostType` makes such an
@@ -167,6 +185,12 @@ export class EtcdNode implements Node {
   #cname(): RRset | null {
     if (this.#apex) return null;
     let first: Entry | undefined;
+    // CoreDNS's CNAME query reads the exact key (backend_lookup.go `CNAME`): its host, even one
+    // below the name (cname_test.go: region2 CNAME mainendpoint.region2), only not x CNAME x.
+    for (const e of this.#exact) {
+      if (e.service.kind === 'name' && e.service.hostName !== this.#name && (!first || e.key < first.key)) first = e;
+    }
+    if (first) return freezeSet(this.#name, RRType.CNAME, first.ttl, [{ type: RRType.CNAME, target: first.service.hostName! }]);
     for (const e of this.#hostEntries()) {
       if (e.service.kind !== 'name' || isSubdomain(e.service.hostName!, this.#name)) continue;
       if (!first || e.key < first.key) first = e;

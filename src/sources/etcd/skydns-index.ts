@@ -11,7 +11,7 @@
 import { childName, lowerAscii, type Name } from '../../dns/name.js';
 import type { ZoneView } from '../../table/zone.js';
 import type { KeyChange, MirrorBatch } from './changes.js';
-import { EtcdZoneView } from './etcd-zone.js';
+import { EtcdZoneView, type Compat } from './etcd-zone.js';
 import { findEntry, insertEntry, removeEntry, sameTrie, TNode, type Entry } from './name-trie.js';
 import type { EtcdNode } from './skydns-answers.js';
 import { normalizePrefix, parseService, sameService, splitKey } from './skydns.js';
@@ -23,6 +23,8 @@ export interface EtcdIndexOptions {
   readonly zones: readonly Name[];
   /** TTL in seconds for records without `ttl`, and the SOA TTL/minimum (e.g. 10). */
   readonly defaultTtl: number;
+  /** `--compat`: CoreDNS's answers where they break an RFC, or the RFC's (default). */
+  readonly compat?: Compat;
   /** A key was skipped; called once per key until it changes. */
   readonly onInvalid?: (key: string, reason: string) => void;
   /** A key reported through onInvalid is valid again, or gone. */
@@ -62,6 +64,7 @@ export class SkyDnsIndex {
   readonly #zoneSet: ReadonlySet<Name>;
   readonly #zoneTrie: ZoneTrie = { zone: undefined, depth: 0, next: new Map() };
   readonly #defaultTtl: number;
+  readonly #compat: Compat;
   readonly #onInvalid: ((key: string, reason: string) => void) | undefined;
   readonly #onValid: ((key: string) => void) | undefined;
   /** Per-trie-node answers, shared by every view holding that node (see EtcdNode). */
@@ -85,6 +88,7 @@ export class SkyDnsIndex {
       throw new RangeError(`defaultTtl must be an integer 0..2147483647 (seconds), got ${o.defaultTtl}`);
     }
     this.#defaultTtl = o.defaultTtl;
+    this.#compat = o.compat ?? 'rfc';
     this.#onInvalid = o.onInvalid;
     this.#onValid = o.onValid;
     // Every zone has a view from the start, so names in it are NXDOMAIN-with-SOA rather than
@@ -323,6 +327,6 @@ export class SkyDnsIndex {
   }
 
   #view(zone: Name, root: TNode): ZoneView {
-    return new EtcdZoneView(zone, root, this.#revision, this.#defaultTtl, this.#prefix, this.#memo);
+    return new EtcdZoneView(zone, root, this.#revision, this.#defaultTtl, this.#prefix, this.#memo, this.#compat);
   }
 }
