@@ -302,6 +302,66 @@ describe('ZoneDirectory', () => {
   });
 });
 
+describe('ZoneDirectory with $INCLUDE', () => {
+  const include = (name: string, text: string) => {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    write(name, text);
+  };
+
+  it('reloads a zone when a file it includes changes, appears or goes; included files are not zones of their own', async () => {
+    write('example.test.zone', zone('example.test', '192.0.2.10', '$INCLUDE inc/hosts\n$INCLUDE inc/later\n'));
+    include('inc/hosts', 'mail A 192.0.2.25\n');
+    const { zd, clock, changes, log } = setup();
+    const report = await zd.start();
+    expect(report.failed).toEqual([{ file: path.join(dir, 'example.test.zone'), line: 8, message: '$INCLUDE "inc/later": no such file' }]);
+    expect(zd.zones.size).toBe(0);
+
+    include('inc/later', 'later A 192.0.2.26\n');
+    clock.advance(500);
+    await vi.waitFor(() => expect(changes).toHaveLength(2), { timeout: 5000 });
+    expect(address(zd.zones, 'mail.example.test')).toBe('192.0.2.25');
+    expect(address(zd.zones, 'later.example.test')).toBe('192.0.2.26');
+    expect((await zd.load()).loaded.map((l) => l.file)).toEqual([path.join(dir, 'example.test.zone')]);
+
+    include('inc/hosts', 'mail A 192.0.2.99\n');
+    clock.advance(500);
+    await vi.waitFor(() => expect(changes).toHaveLength(3), { timeout: 5000 });
+    expect(address(zd.zones, 'mail.example.test')).toBe('192.0.2.99');
+
+    // A touch, or the same bytes under a new inode, is not a change.
+    const hosts = path.join(dir, 'inc/hosts');
+    fs.writeFileSync(`${hosts}.tmp`, 'mail A 192.0.2.99\n');
+    fs.renameSync(`${hosts}.tmp`, hosts);
+    clock.advance(500);
+    await zd.load();
+    expect(changes).toHaveLength(3);
+
+    // Broken: the last good version keeps serving; the error names the included file.
+    include('inc/hosts', 'mail A 192.0.2.300\n');
+    clock.advance(500);
+    await vi.waitFor(() => expect(log.errors().some((l) => l.msg === 'bad IPv4 address "192.0.2.300"')).toBe(true), { timeout: 5000 });
+    expect(log.errors().find((l) => l.msg === 'bad IPv4 address "192.0.2.300"')).toMatchObject({ file: path.join(dir, 'inc/hosts'), line: 1 });
+    expect(address(zd.zones, 'mail.example.test')).toBe('192.0.2.99');
+
+    fs.rmSync(hosts);
+    clock.advance(500);
+    await vi.waitFor(async () => expect((await zd.load()).failed.map((f) => f.message)).toEqual(['$INCLUDE "inc/hosts": no such file']), { timeout: 5000 });
+    expect(changes).toHaveLength(3);
+  });
+
+  it('refuses to include a top-level file, which is a zone of its own', async () => {
+    write('example.test.zone', zone('example.test', '192.0.2.10', '$INCLUDE common\n'));
+    write('common', 'x A 192.0.2.1\n');
+    const { zd } = setup();
+    const report = await zd.start();
+    expect(report.failed).toContainEqual({
+      file: path.join(dir, 'example.test.zone'),
+      line: 7,
+      message: '$INCLUDE "common": a file at the top of the zones directory is a zone of its own; put included files in a subdirectory',
+    });
+  });
+});
+
 describe('checkZoneFile', () => {
   it('checks the example zone', async () => {
     const file = new URL('../../../zones/example.test.zone', import.meta.url).pathname;
@@ -316,6 +376,14 @@ describe('checkZoneFile', () => {
     const missing = await checkZoneFile(path.join(dir, 'missing.zone'));
     expect(missing.ok).toBe(false);
     expect(missing.errors[0]).toMatchObject({ line: 0, message: expect.stringMatching(/^cannot read the file: ENOENT/) });
+  });
+
+  it('reads the files it includes, relative to it', async () => {
+    const file = path.join(dir, 'example.test.zone');
+    fs.writeFileSync(file, zone('example.test', '192.0.2.1', '$INCLUDE inc/bad\n'));
+    fs.mkdirSync(path.join(dir, 'inc'));
+    fs.writeFileSync(path.join(dir, 'inc/bad'), 'x A 1.2.3\n');
+    expect(await checkZoneFile(file)).toEqual({ ok: false, errors: [{ file: path.join(dir, 'inc/bad'), line: 1, message: 'bad IPv4 address "1.2.3"' }], warnings: [] });
   });
 
   it('takes the origin from the argument when given', async () => {

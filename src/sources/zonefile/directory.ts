@@ -6,15 +6,17 @@
  * symlink rather than touch the files; so a cheap poll (readdir + one stat per file) runs too.
  * Only files whose (mtime, size, inode) moved are read again, and only files whose content
  * actually changed are parsed again, so an atomic ConfigMap swap of unchanged files is free.
+ * Files a zone `$INCLUDE`s are checked the same way on every poll, and a change to one reloads
+ * the zone (see include-reader.ts for which files are zones).
  */
-import { createHash } from 'node:crypto';
 import { promises as fsp, watch, type FSWatcher } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { systemClock, type Clock, type Timer } from '../../clock.js';
 import { parseName, type Name } from '../../dns/name.js';
 import { EtcdnsError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { StaticZone, ZoneView } from '../../table/zone.js';
+import { contentHash, directoryIncludes, includeChanged, type IncludedFile } from './include-reader.js';
 import { parseZoneFile, type ZoneFileError } from './master-file.js';
 
 export interface ZoneDirectoryOptions {
@@ -72,15 +74,13 @@ interface FileState {
   good?: { origin: Name; zone: StaticZone };
   /** Errors of the last parse (empty when it succeeded). */
   errors: ZoneFileError[];
+  /** The files the last parse $INCLUDEd (read or not), by path inside the directory. */
+  includes: Map<string, IncludedFile>;
 }
 
 /** Editor droppings and hidden entries (ConfigMap's `..data`, `..2024_…`) are not zones. */
 function ignored(name: string): boolean {
   return name.startsWith('.') || name.endsWith('~') || name.endsWith('.swp') || name.endsWith('.swx') || (name.startsWith('#') && name.endsWith('#'));
-}
-
-function contentHash(text: string): string {
-  return createHash('sha256').update(text).digest('base64');
 }
 
 function sameZones(a: ReadonlyMap<Name, ZoneView>, b: ReadonlyMap<Name, ZoneView>): boolean {
@@ -222,7 +222,8 @@ export class ZoneDirectory {
       present.add(name);
       const signature = `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
       const prev = this.#files.get(name);
-      if (prev && prev.signature === signature) continue;
+      const moved = !prev || prev.signature !== signature;
+      if (!moved && !(await this.#includesChanged(prev))) continue;
       let text: string;
       try {
         text = await fsp.readFile(path, 'utf8');
@@ -234,10 +235,11 @@ export class ZoneDirectory {
       const hash = contentHash(text);
       if (prev) {
         prev.signature = signature;
-        if (prev.hash === hash) continue; // touched or swapped, same content
+        // Touched or swapped, same content, and so are the files it includes.
+        if (moved && prev.hash === hash && !(await this.#includesChanged(prev))) continue;
         prev.hash = hash;
       }
-      const state: FileState = prev ?? { path, signature, hash, errors: [] };
+      const state: FileState = prev ?? { path, signature, hash, errors: [], includes: new Map() };
       this.#files.set(name, state);
       this.#parse(state, name, text);
       changed = true;
@@ -251,8 +253,16 @@ export class ZoneDirectory {
     if (changed) this.#recompute();
   }
 
+  async #includesChanged(state: FileState): Promise<boolean> {
+    for (const [path, was] of state.includes) if (await includeChanged(this.#dir, path, was)) return true;
+    return false;
+  }
+
   #parse(state: FileState, name: string, text: string): void {
-    const result = parseZoneFile(text, { file: state.path, origin: originFromFileName(name) });
+    const seen = new Map<string, IncludedFile>();
+    const includes = directoryIncludes(this.#dir, name, seen);
+    const result = parseZoneFile(text, { file: state.path, origin: originFromFileName(name), includes });
+    state.includes = seen;
     if (result.ok) {
       state.good = { origin: result.zone.origin, zone: result.zone };
       state.errors = [];
@@ -325,7 +335,8 @@ export async function checkZoneFile(
   } catch (err) {
     return { ok: false, errors: [{ file: path, line: 0, message: `cannot read the file: ${(err as Error).message}` }], warnings: [] };
   }
-  const result = parseZoneFile(text, { file: path, origin: origin ?? originFromFileName(path) });
+  const includes = directoryIncludes(dirname(path), basename(path), new Map());
+  const result = parseZoneFile(text, { file: path, origin: origin ?? originFromFileName(path), includes });
   if (!result.ok) return { ok: false, errors: result.errors, warnings: [] };
   return { ok: true, origin: result.zone.origin, records: result.zone.recordCount, errors: [], warnings: result.warnings };
 }

@@ -16,10 +16,15 @@ export function show(name: Name): string {
   return `"${toPresentation(name)}"`;
 }
 
-/** Where the checks report; `line` is the line of the record concerned, 0 when none is. */
+/**
+ * Where the checks report. `line` is where the record concerned starts (as in `lines` below), 0
+ * when none is; `where` is how a message about the record at `from` names the line of another
+ * ("line 12", or "line 3 of zones/inc/hosts" when that record is in another file).
+ */
 export interface ZoneReport {
   error(line: number, message: string): void;
   warn(line: number, message: string): void;
+  where(line: number, from: number): string;
 }
 
 /**
@@ -79,10 +84,12 @@ export function checkZone(zone: StaticZone, records: readonly RR[], lines: reado
   for (const [name, dname] of below) {
     const first = seen.get(name)?.[0];
     const at = seen.get(dname)?.find((r) => r.type === RRType.DNAME);
-    report.error(first?.line ?? 0, `owner ${show(name)} is below the DNAME at ${show(dname)} (line ${at?.line ?? 0}) and can never be reached (RFC 6672 §2.4)`);
+    const line = first?.line ?? 0;
+    report.error(line, `owner ${show(name)} is below the DNAME at ${show(dname)} (${report.where(at?.line ?? 0, line)}) and can never be reached (RFC 6672 §2.4)`);
   }
   for (const [set, { line, rr }] of ttlOff) {
-    report.warn(line, `TTL ${rr.ttl} differs from ${set.ttl} of the other ${typeName(rr.type)} records at ${show(rr.name)} (line ${lowestLine.get(set) ?? 0}); the lowest is used (RFC 2181 §5.2)`);
+    const other = report.where(lowestLine.get(set) ?? 0, line);
+    report.warn(line, `TTL ${rr.ttl} differs from ${set.ttl} of the other ${typeName(rr.type)} records at ${show(rr.name)} (${other}); the lowest is used (RFC 2181 §5.2)`);
   }
 }
 
@@ -95,12 +102,12 @@ function reportConflicts(report: ZoneReport, name: Name, records: { type: number
       const cname = firstOf.get(RRType.CNAME);
       if (r.type === RRType.CNAME) {
         const other = records.find((o) => o.line < r.line && !CNAME_COMPANIONS.has(o.type));
-        if (other) report.error(r.line, `CNAME at ${show(name)} beside other data (${typeName(other.type)} on line ${other.line}): a CNAME must be alone (RFC 2181 §10.1)`);
+        if (other) report.error(r.line, `CNAME at ${show(name)} beside other data (${typeName(other.type)} on ${report.where(other.line, r.line)}): a CNAME must be alone (RFC 2181 §10.1)`);
       } else if (cname && !CNAME_COMPANIONS.has(r.type)) {
-        report.error(r.line, `${typeName(r.type)} at ${show(name)} beside a CNAME (line ${cname.line}): a CNAME must be alone (RFC 2181 §10.1)`);
+        report.error(r.line, `${typeName(r.type)} at ${show(name)} beside a CNAME (${report.where(cname.line, r.line)}): a CNAME must be alone (RFC 2181 §10.1)`);
       }
     } else if ((r.type === RRType.CNAME || r.type === RRType.DNAME) && !sameRData(first.data, r.data)) {
-      report.error(r.line, `more than one ${typeName(r.type)} at ${show(name)} (the first is on line ${first.line})`);
+      report.error(r.line, `more than one ${typeName(r.type)} at ${show(name)} (the first is on ${report.where(first.line, r.line)})`);
     }
   }
 }
