@@ -1,7 +1,7 @@
 import { isIPv4 } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ipv4Bytes } from './ip.js';
+import { canonicalIPv6, formatIPv6, ipv4Bytes, ipv6Bytes } from './ip.js';
 
 /** The definition ipv4Bytes must match: node:net's validation, then the four numbers. */
 function reference(address: string): number[] | undefined {
@@ -31,6 +31,29 @@ describe('ipv4Bytes', () => {
         expect(asArray(ipv4Bytes(text))).toEqual(reference(text));
       }),
       { numRuns: 20_000 },
+    );
+  });
+});
+
+describe('formatIPv6', () => {
+  it('writes 16 octets as RFC 5952 text (§4.2: the longest zero run, the first of equals, never one group)', () => {
+    const text = (hex: string) => formatIPv6(Uint8Array.from(Buffer.from(hex, 'hex')));
+    expect(text('20010db8000000000000000000000001')).toBe('2001:db8::1');
+    expect(text('00000000000000000000000000000000')).toBe('::');
+    expect(text('20010db8000000010000000000000001')).toBe('2001:db8:0:1::1');
+    expect(text('20010db8000000000001000000000001')).toBe('2001:db8::1:0:0:1');
+    expect(text('20010db800000001000100010001abcd')).toBe('2001:db8:0:1:1:1:1:abcd');
+    expect(text('00000000000000000000ffffc0000201')).toBe('::ffff:c000:201');
+  });
+
+  it('is what canonicalIPv6 gives for the same address', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) => {
+        const text = formatIPv6(bytes);
+        expect(canonicalIPv6(text)).toBe(text);
+        expect([...ipv6Bytes(text)!]).toEqual([...bytes]);
+      }),
+      { numRuns: 2_000 },
     );
   });
 });

@@ -60,7 +60,11 @@ export function ipv6Bytes(address: string): Uint8Array | undefined {
 /** Canonical IPv6 text (RFC 5952): lower case, longest zero run as `::`. */
 export function canonicalIPv6(address: string): string | undefined {
   const bytes = ipv6Bytes(address);
-  if (!bytes) return undefined;
+  return bytes && formatIPv6(bytes);
+}
+
+/** 16 octets as RFC 5952 text, the form AAAA addresses are kept in. */
+export function formatIPv6(bytes: Uint8Array): string {
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
   let bestStart = -1;

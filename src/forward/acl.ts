@@ -9,7 +9,7 @@
  * addresses a server usually hears from.
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { canonicalIPv6, ipv4Bytes, ipv6Bytes } from '../dns/ip.js';
+import { formatIPv6, ipv4Bytes, ipv6Bytes } from '../dns/ip.js';
 
 export interface Cidr {
   readonly family: 'ipv4' | 'ipv6';
@@ -69,10 +69,7 @@ function maskByte(prefix: number, i: number): number {
 }
 
 function bytesToText(family: 'ipv4' | 'ipv6', bytes: Uint8Array): string {
-  if (family === 'ipv4') return bytes.join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  return canonicalIPv6(groups.join(':'))!;
+  return family === 'ipv4' ? bytes.join('.') : formatIPv6(bytes);
 }
 
 /** ::ffff:0:0/96, the IPv4-mapped IPv6 addresses (RFC 4291 §2.5.5.2). */

@@ -5,7 +5,7 @@
  * additional-section processing) sees one representation whichever way a record was written.
  */
 import { RRType, typeName } from '../../dns/constants.js';
-import { canonicalIPv6 } from '../../dns/ip.js';
+import { formatIPv6 } from '../../dns/ip.js';
 import type { Name } from '../../dns/name.js';
 import type { RData } from '../../dns/records.js';
 import { readName } from '../../dns/wire-name.js';
@@ -19,13 +19,6 @@ export function genericRData(f: Fields): Uint8Array {
   const bytes = hexBytes(hex, 'generic RDATA');
   if (bytes.length !== length) throw new RecordError(`generic RDATA length ${length} does not match the ${bytes.length} octets given`);
   return bytes;
-}
-
-/** RFC 5952 text of 16 octets, the form etcdns keeps AAAA addresses in (see dns/ip.ts). */
-function formatIPv6(bytes: Uint8Array): string {
-  const groups: string[] = [];
-  for (let g = 0; g < 16; g += 2) groups.push(((bytes[g]! << 8) | bytes[g + 1]!).toString(16));
-  return canonicalIPv6(groups.join(':'))!;
 }
 
 /** Reads the fields of one RDATA in order; every read is bounds-checked. */
