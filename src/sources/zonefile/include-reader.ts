@@ -23,7 +23,7 @@ export interface IncludedFile {
   hash: string;
 }
 
-export function fileSignature(stat: Stats): string {
+function fileSignature(stat: Stats): string {
   return `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
 }
 
