@@ -299,6 +299,9 @@ describe.skipIf(!COMPILEZONE)('zone files: etcdns against named-compilezone', ()
   });
 });
 
-describe.skipIf(COMPILEZONE)(`zone files against named-compilezone (named-compilezone is missing; install with: ${APT_LINE})`, () => {
-  it.skip('needs named-compilezone', () => undefined);
-});
+// Reported as one skipped test only when the tool is missing (not as a skip on every run).
+if (!COMPILEZONE) {
+  describe(`zone files against named-compilezone (named-compilezone is missing; install with: ${APT_LINE})`, () => {
+    it.skip('needs named-compilezone', () => undefined);
+  });
+}
