@@ -17,8 +17,9 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * Turns query bytes into reply bytes: decodes once, runs the chain, tells the observers.
- * Returns the transport's QueryHandler, which never throws (a stage that throws is the
- * transport's 'handler-error', and costs that one query).
+ * Returns the transport's QueryHandler. Stages catch their own failures (the authoritative
+ * stage turns one into SERVFAIL); a stage that throws anyway costs that one query, which the
+ * transport drops and reports as a 'handler-error'.
  */
 export function createPipeline(options: PipelineOptions): QueryHandler {
   let handler = options.last;
