@@ -67,7 +67,7 @@ export function buildTemplate(content: TemplateContent): ResponseTemplate {
     additionalStart,
     additionalCount: content.additional.length,
     additionalRequired: content.additionalRequired ?? false,
-    spreading: planSpreading(written, w.pointers),
+    spreading: planSpreading(written, w.pointers, w.length),
   };
 }
 

@@ -98,3 +98,36 @@ describe('spreadRendered on replies render() shortened', () => {
     expect(new Set([first(1), first(1), first(1)]).size).toBe(3);
   });
 });
+
+describe('SRV orders kept per template', () => {
+  const srv = (target: string, weight: number): RR => ({ name: '_x._tcp.t', type: RRType.SRV, ttl: 30, data: { type: RRType.SRV, priority: 0, weight, port: 80, target } });
+  const a = (name: string, address: string): RR => ({ name, type: RRType.A, ttl: 30, data: { type: RRType.A, address } });
+  const targets = ['one.svc.t', 'two.svc.t', 'three.svc.t'];
+  const template = buildTemplate({
+    question: { name: '_x._tcp.t', type: RRType.SRV, class: 1 },
+    rcode: 0,
+    authoritative: true,
+    answer: targets.map((t, i) => srv(t, i + 1)),
+    authority: [],
+    // Glue whose owners point into the SRV targets; enough of it that 512 octets drop it all.
+    additional: targets.flatMap((t) => Array.from({ length: 12 }, (_, i) => a(t, `192.0.2.${i + 1}`))),
+  });
+  const query = { id: 7, flags: 0x0100, nameInline: false, edns: undefined } as unknown as Query;
+
+  it('re-aims the glue right in a full reply after the same order was first drawn for one without glue', () => {
+    const last = () => 0.999; // always the last record remaining: order three, two, one
+    const small = render(template, query, 512, 1232);
+    expect(small.length).toBe(template.additionalStart);
+    spreadRendered(small, template, last);
+    expect(parseReply(small).answers.map((r) => (r as unknown as { target: string }).target)).toEqual(['three.svc.t', 'two.svc.t', 'one.svc.t']);
+    for (let i = 0; i < 3; i++) {
+      const full = render(template, query, 65535, 1232);
+      spreadRendered(full, template, last);
+      const parsed = parseReply(full);
+      expect(parsed.answers.map((r) => (r as unknown as { target: string }).target)).toEqual(['three.svc.t', 'two.svc.t', 'one.svc.t']);
+      // Every glue record still names one of the targets, 12 each.
+      const owners = parsed.additionals.map((r) => r.name);
+      expect(targets.map((t) => owners.filter((o) => o === t).length)).toEqual([12, 12, 12]);
+    }
+  });
+});

@@ -24,7 +24,16 @@ interface RotatedRun {
   readonly count: number;
   /** Whether the run is in the additional section (dropped first when a reply must shrink). */
   readonly additional: boolean;
+  /**
+   * The run's bytes at each rotation (index = records shifted), kept as first made: a repeated
+   * rotation is one memcpy. Absent for long runs, and for runs behind reordered SRV records,
+   * whose owners point into those records and so change with the SRV order.
+   */
+  readonly rotations: (Uint8Array | undefined)[] | undefined;
 }
+
+/** Rotations of longer RRsets are made byte by byte every time. */
+const MAX_KEPT_ROTATIONS = 16;
 
 interface SrvBlock {
   readonly start: number;
@@ -36,17 +45,27 @@ interface SrvBlock {
 interface SrvOrder {
   readonly start: number;
   readonly end: number;
+  /** Where the template ends (its whole body, before any OPT). */
+  readonly templateEnd: number;
   /** In written order. */
   readonly blocks: readonly SrvBlock[];
-  /** Block indexes sorted by priority (stable), and where each priority's run of them ends. */
+  /** Weight per block, and block indexes sorted by priority (stable) with where each priority ends. */
+  readonly weights: Int32Array;
   readonly byPriority: Int32Array;
-  readonly groupEnds: readonly number[];
+  readonly groupEnds: Int32Array;
   /** Pointer offsets (outside the SRV records) paired with the offset each points at (inside). */
   readonly fixups: readonly number[];
-  /** Per-reply scratch (replies are reordered one at a time): the order drawn, new starts. */
-  readonly order: Int32Array;
-  readonly newStart: Int32Array;
+  /**
+   * For RRsets of up to MAX_CACHED_SRV records (at most 5! = 120 orders): the template's
+   * bytes from the first SRV record to its end in each order drawn so far, pointers into the
+   * records already re-aimed, by the order's rank. A repeated order is then one memcpy.
+   */
+  readonly variants: (Uint8Array | undefined)[] | undefined;
 }
+
+/** Larger SRV RRsets are reordered byte by byte every time (their orders are too many to keep). */
+const MAX_CACHED_SRV = 5;
+const FACTORIAL = [1, 1, 2, 6, 24, 120];
 
 /** What a template may reorder per reply; `turn` is the round-robin position, one per template. */
 export interface Spreading {
@@ -75,7 +94,7 @@ const SRV = 33;
  * What of a template can be spread, from the records written (in order) and the writer's
  * compression pointers (pairs of offset, target). Undefined when nothing can: most replies.
  */
-export function planSpreading(records: readonly WrittenRecord[], pointers: readonly number[]): Spreading | undefined {
+export function planSpreading(records: readonly WrittenRecord[], pointers: readonly number[], templateEnd: number): Spreading | undefined {
   const runs: RotatedRun[] = [];
   for (let i = 0; i < records.length; ) {
     const first = records[i]!;
@@ -85,16 +104,19 @@ export function planSpreading(records: readonly WrittenRecord[], pointers: reado
       const size = first.end - first.start;
       let uniform = true;
       for (let k = i; k < j; k++) if (records[k]!.end - records[k]!.start !== size) uniform = false;
-      if (uniform) runs.push({ start: first.start, size, count: j - i, additional: first.additional });
+      if (uniform) runs.push({ start: first.start, size, count: j - i, additional: first.additional, rotations: undefined });
     }
     i = j;
   }
-  const srv = planSrv(records.filter((r) => r.type === SRV && !r.additional), pointers);
+  const srv = planSrv(records.filter((r) => r.type === SRV && !r.additional), pointers, templateEnd);
   if (runs.length === 0 && !srv) return undefined;
-  return { runs, srv, turn: 0 };
+  const kept = runs.map((r) =>
+    r.count <= MAX_KEPT_ROTATIONS && (!srv || r.start + r.size * r.count <= srv.start) ? { ...r, rotations: new Array<Uint8Array | undefined>(r.count).fill(undefined) } : r,
+  );
+  return { runs: kept, srv, turn: 0 };
 }
 
-function planSrv(srvRecords: readonly WrittenRecord[], pointers: readonly number[]): SrvOrder | undefined {
+function planSrv(srvRecords: readonly WrittenRecord[], pointers: readonly number[], templateEnd: number): SrvOrder | undefined {
   if (srvRecords.length < 2) return undefined;
   // Contiguous (one RRset, written together) or nothing: anything else is not ours to reorder.
   for (let i = 1; i < srvRecords.length; i++) if (srvRecords[i]!.start !== srvRecords[i - 1]!.end) return undefined;
@@ -115,11 +137,31 @@ function planSrv(srvRecords: readonly WrittenRecord[], pointers: readonly number
   const groupEnds: number[] = [];
   for (let i = 1; i <= sorted.length; i++) if (i === sorted.length || blocks[sorted[i]!]!.priority !== blocks[sorted[i - 1]!]!.priority) groupEnds.push(i);
   const n = blocks.length;
-  return { start, end, blocks, byPriority: Int32Array.from(sorted), groupEnds, fixups, order: new Int32Array(n), newStart: new Int32Array(n) };
+  return {
+    start,
+    end,
+    templateEnd,
+    blocks,
+    weights: Int32Array.from(blocks, (b) => b.weight),
+    byPriority: Int32Array.from(sorted),
+    groupEnds: Int32Array.from(groupEnds),
+    fixups,
+    variants: n <= MAX_CACHED_SRV ? new Array<Uint8Array | undefined>(FACTORIAL[n]!).fill(undefined) : undefined,
+  };
 }
 
 /** Reused scratch: replies are reordered one at a time, synchronously. */
 let scratch = Buffer.allocUnsafe(4096);
+let orderScratch = new Int32Array(64);
+let startScratch = new Int32Array(64);
+
+function orderOf(n: number): Int32Array {
+  if (orderScratch.length < n) {
+    orderScratch = new Int32Array(n);
+    startScratch = new Int32Array(n);
+  }
+  return orderScratch;
+}
 
 function scratchOf(size: number): Buffer {
   if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, scratch.length * 2));
@@ -137,15 +179,22 @@ export function spreadInPlace(reply: Buffer, spreading: Spreading, body: number,
   for (const run of spreading.runs) {
     const end = run.start + run.size * run.count;
     if (end > body) continue;
-    const shift = (turn % run.count) * run.size;
-    if (shift === 0) continue;
+    const step = turn % run.count;
+    if (step === 0) continue;
+    const kept = run.rotations?.[step];
+    if (kept) {
+      reply.set(kept, run.start);
+      continue;
+    }
     // Rotate left by `shift` octets: [a b c d] → [b c d a] on the first turn. Byte loops:
     // runs are tens of octets, and a partial Buffer.copy costs a native call and a view.
+    const shift = step * run.size;
     const tmp = scratchOf(shift);
     const start = run.start;
     for (let i = 0; i < shift; i++) tmp[i] = reply[start + i]!;
     for (let i = start + shift; i < end; i++) reply[i - shift] = reply[i]!;
     for (let i = 0; i < shift; i++) reply[end - shift + i] = tmp[i]!;
+    if (run.rotations) run.rotations[step] = Uint8Array.prototype.slice.call(reply, start, end);
   }
 }
 
@@ -154,9 +203,40 @@ export function spreadInPlace(reply: Buffer, spreading: Spreading, body: number,
  * the records not yet ordered with probability weight / remaining weight.
  */
 function orderSrv(reply: Buffer, srv: SrvOrder, body: number, random: () => number): void {
-  const { blocks, order, newStart } = srv;
+  const order = drawOrder(srv, random);
+  const variants = srv.variants;
+  // A reply that lost its additional section to the size limit is rare: moved byte by byte.
+  if (!variants || body !== srv.templateEnd) {
+    moveBlocks(reply, srv, order, body);
+    return;
+  }
+  const rank = rankOf(order, srv.blocks.length);
+  const variant = variants[rank];
+  if (variant) {
+    reply.set(variant, srv.start);
+    return;
+  }
+  // First time in this order: move the records in this reply, then keep the result.
+  moveBlocks(reply, srv, order, body);
+  variants[rank] = Uint8Array.prototype.slice.call(reply, srv.start, srv.templateEnd);
+}
+
+/** Lehmer rank of the first `n` entries of `order`, a permutation of 0..n-1: 0 ≤ rank < n!. */
+function rankOf(order: Int32Array, n: number): number {
+  let rank = 0;
+  for (let i = 0; i < n; i++) {
+    let smaller = 0;
+    for (let j = i + 1; j < n; j++) if (order[j]! < order[i]!) smaller++;
+    rank += smaller * FACTORIAL[n - 1 - i]!;
+  }
+  return rank;
+}
+
+/** Moves the SRV records into `order` and re-aims the pointers into them (below `body`). */
+function moveBlocks(reply: Buffer, srv: SrvOrder, order: Int32Array, body: number): void {
+  const blocks = srv.blocks;
   const n = blocks.length;
-  drawOrder(srv, random);
+  const newStart = startScratch;
   const tmp = scratchOf(srv.end - srv.start);
   let at = 0;
   for (let i = 0; i < n; i++) {
@@ -169,30 +249,35 @@ function orderSrv(reply: Buffer, srv: SrvOrder, body: number, random: () => numb
   for (let k = 0; k < at; k++) reply[srv.start + k] = tmp[k]!;
   for (let i = 0; i < srv.fixups.length; i += 2) {
     const pointerAt = srv.fixups[i]!;
-    if (pointerAt + 2 > body) continue;
-    const target = srv.fixups[i + 1]!;
-    for (let k = 0; k < n; k++) {
-      const b = blocks[k]!;
-      if (target >= b.start && target < b.start + b.length) {
-        reply.writeUInt16BE(0xc000 | (newStart[k]! + target - b.start), pointerAt);
-        break;
-      }
-    }
+    if (pointerAt + 2 <= body) reply.writeUInt16BE(reaimed(blocks, newStart, srv.fixups[i + 1]!), pointerAt);
   }
 }
 
+/** The pointer (0xC000 | offset) to what was at `target` before moveBlocks moved the records. */
+function reaimed(blocks: readonly SrvBlock[], newStart: Int32Array, target: number): number {
+  for (let k = 0; k < blocks.length; k++) {
+    const b = blocks[k]!;
+    if (target >= b.start && target < b.start + b.length) return 0xc000 | (newStart[k]! + target - b.start);
+  }
+  return 0xc000 | target;
+}
+
 /**
- * Fills `srv.order` with block indexes: priorities in order, each priority's records drawn
- * one by one with probability weight / remaining weight. No allocation: this runs per reply.
+ * The order of one reply (in reused scratch: read it before the next call): priorities in
+ * order, each priority's records drawn one by one with probability weight / remaining weight.
+ * No allocation: this runs per reply.
  */
-function drawOrder(srv: SrvOrder, random: () => number): void {
-  const { blocks, byPriority, order } = srv;
-  order.set(byPriority);
+function drawOrder(srv: SrvOrder, random: () => number): Int32Array {
+  const { weights, byPriority, groupEnds } = srv;
+  const n = byPriority.length;
+  const order = orderOf(n);
+  for (let i = 0; i < n; i++) order[i] = byPriority[i]!;
   let from = 0;
-  for (const to of srv.groupEnds) {
+  for (let e = 0; e < groupEnds.length; e++) {
+    const to = groupEnds[e]!;
     let remaining = 0;
-    for (let i = from; i < to; i++) remaining += blocks[order[i]!]!.weight;
-    // Positions from..to-1 of `order` hold the group; each round moves the pick to `from`.
+    for (let i = from; i < to; i++) remaining += weights[order[i]!]!;
+    // Positions from..to-1 of `order` hold the group; each round moves the pick to `place`.
     for (let place = from; place < to - 1; place++) {
       // A draw in [0, remaining) lands in a record's share of the running sum: the first
       // record is chosen with probability weight / total, exactly. (RFC 2782 draws an integer
@@ -203,7 +288,7 @@ function drawOrder(srv: SrvOrder, random: () => number): void {
       let pick = place;
       let sum = 0;
       for (let g = place; g < to; g++) {
-        sum += blocks[order[g]!]!.weight;
+        sum += weights[order[g]!]!;
         if (draw < sum) {
           pick = g;
           break;
@@ -213,10 +298,11 @@ function drawOrder(srv: SrvOrder, random: () => number): void {
       // Keep the others in their order: shift place..pick-1 one step right.
       for (let g = pick; g > place; g--) order[g] = order[g - 1]!;
       order[place] = chosen;
-      remaining -= blocks[chosen]!.weight;
+      remaining -= weights[chosen]!;
     }
     from = to;
   }
+  return order;
 }
 
 /** Indexes into `blocks` in the order RFC 2782's selection gives (for tests and tools). */
@@ -224,8 +310,8 @@ export function weightedOrder(blocks: readonly { priority: number; weight: numbe
   const plan = planSrv(
     blocks.map((b, i) => ({ name: '', type: SRV, start: i, end: i + 1, additional: false, priority: b.priority, weight: b.weight })),
     [],
+    blocks.length,
   );
   if (!plan) return blocks.map((_, i) => i);
-  drawOrder(plan, random);
-  return [...plan.order];
+  return [...drawOrder(plan, random).subarray(0, blocks.length)];
 }
