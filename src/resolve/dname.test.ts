@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { typeCode } from '../dns/constants.js';
-import { formatRR } from '../dns/present.js';
 import { parseZoneFile } from '../sources/zonefile/master-file.js';
 import { layerZones } from '../table/layered.js';
 import { Snapshot } from '../table/snapshot.js';
 import type { StaticZone, ZoneView } from '../table/zone.js';
 import { MAX_CNAME_CHAIN, resolve } from './resolve.js';
+import { ask } from './test-support.js';
 
 /** DNAME redirection (RFC 6672), tables in zone-file syntax as in resolve.test.ts. */
 function zoneOf(text: string): StaticZone {
@@ -16,18 +16,6 @@ function zoneOf(text: string): StaticZone {
 
 function snapshotOf(...views: ZoneView[]): Snapshot {
   return new Snapshot(new Map(views.map((v) => [v.origin, v])), 1);
-}
-
-function ask(snapshot: Snapshot, question: string) {
-  const [name, type] = question.split(/\s+/) as [string, string];
-  const outcome = resolve({ name: name.replace(/\.$/, ''), type: typeCode(type)! }, snapshot);
-  if (outcome.kind === 'notours') return { kind: outcome.kind };
-  return {
-    kind: outcome.kind,
-    answer: outcome.answer.map(formatRR),
-    authority: outcome.authority.map(formatRR),
-    additional: outcome.additional.map(formatRR),
-  };
 }
 
 const LONG_TARGET = ['a', 'b', 'c'].map((c) => c.repeat(63)).join('.');

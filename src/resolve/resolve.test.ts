@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { typeCode } from '../dns/constants.js';
-import { formatRR } from '../dns/present.js';
 import { parseZoneFile } from '../sources/zonefile/master-file.js';
 import { Snapshot } from '../table/snapshot.js';
 import type { ZoneView } from '../table/zone.js';
-import { MAX_CNAME_CHAIN, resolve } from './resolve.js';
+import { MAX_CNAME_CHAIN } from './resolve.js';
+import { ask } from './test-support.js';
 
 /** Zones written in zone-file syntax: the tables below read like the data an operator writes. */
 function snapshotOf(...files: string[]): Snapshot {
@@ -15,18 +14,6 @@ function snapshotOf(...files: string[]): Snapshot {
     zones.set(parsed.zone.origin, parsed.zone);
   });
   return new Snapshot(zones, 1);
-}
-
-function ask(snapshot: Snapshot, question: string) {
-  const [name, type] = question.split(/\s+/) as [string, string];
-  const outcome = resolve({ name: name.replace(/\.$/, ''), type: typeCode(type)! }, snapshot);
-  if (outcome.kind === 'notours') return { kind: outcome.kind };
-  return {
-    kind: outcome.kind,
-    answer: outcome.answer.map(formatRR),
-    authority: outcome.authority.map(formatRR),
-    additional: outcome.additional.map(formatRR),
-  };
 }
 
 const EXAMPLE = `
