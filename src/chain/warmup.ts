@@ -6,7 +6,7 @@
  * made-up questions before the listeners open moves that cost before the first client: a
  * restarted `--workers` worker, or a pod the moment /ready lets traffic in.
  *
- * The handler must be a throwaway Responder (no metrics, no query log, its own reply cache):
+ * The handler must be a throwaway pipeline (no metrics, no query log, its own reply cache):
  * only the compiled code carries over to the real one.
  */
 import { RRClass, RRType } from '../dns/constants.js';
