@@ -1,5 +1,5 @@
 import { RRClass, RRType, Rcode, isMetaType } from '../dns/constants.js';
-import { questionSection, renderBare } from '../wire/response.js';
+import { renderRcode } from '../wire/response.js';
 import type { Handler, Request } from './request.js';
 
 /**
@@ -13,16 +13,7 @@ export const refuse: Handler = (request) => replyWithoutRecords(request, refusal
 export function replyWithoutRecords(request: Request, rcode: number): Buffer {
   const d = request.decoded;
   if (d.kind !== 'query') throw new Error('replyWithoutRecords: not a query (the malformed stage answers those)');
-  const query = d.query;
-  return renderBare({
-    id: query.id,
-    queryFlags: query.flags,
-    rcode,
-    question: questionSection(request.message, { ...query, inline: query.nameInline }),
-    edns: query.edns,
-    advertisedUdpSize: request.advertisedUdpSize,
-    extraFlags: request.extraFlags,
-  });
+  return renderRcode(d.query, rcode, request.advertisedUdpSize, request.extraFlags);
 }
 
 function refusalFor(request: Request): number {

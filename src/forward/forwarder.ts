@@ -5,7 +5,7 @@ import { isSubdomain, type Name } from '../dns/name.js';
 import type { Logger } from '../log.js';
 import type { Query } from '../wire/query.js';
 import { relayToClient, STALE_TTL_SECONDS } from '../wire/relay.js';
-import { questionSection, renderBare } from '../wire/response.js';
+import { renderRcode } from '../wire/response.js';
 import { ReplyCache, cacheKey, type FetchResult, type Lookup } from './cache.js';
 import { UpstreamClient } from './client.js';
 import { UpstreamPool } from './pool.js';
@@ -185,16 +185,8 @@ export class Forwarder {
   }
 
   #bare(query: Query, rcode: number, advertisedUdpSize: number): Buffer {
-    return renderBare({
-      id: query.id,
-      queryFlags: query.flags,
-      rcode,
-      question: questionSection(query.message, { ...query, inline: query.nameInline }),
-      edns: query.edns,
-      advertisedUdpSize,
-      // We offer recursion (through the upstreams): say so, as on relayed replies.
-      extraFlags: Flag.RA,
-    });
+    // We offer recursion (through the upstreams): say so, as on relayed replies.
+    return renderRcode(query, rcode, advertisedUdpSize, Flag.RA);
   }
 
   /** Stops health checks, ends the upstream exchanges in flight and empties the cache. */

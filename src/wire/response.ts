@@ -169,6 +169,19 @@ function writeOpt(out: Buffer, at: number, edns: Edns, rcode: number, udpSize: n
 }
 
 
+/** An rcode-only reply to a decoded query: header, its question as the client sent it, OPT. */
+export function renderRcode(query: Query, rcode: number, advertisedUdpSize: number, extraFlags = 0): Buffer {
+  return renderBare({
+    id: query.id,
+    queryFlags: query.flags,
+    rcode,
+    question: questionSection(query.message, { ...query, inline: query.nameInline }),
+    edns: query.edns,
+    advertisedUdpSize,
+    extraFlags,
+  });
+}
+
 /**
  * The question section of a query as it should be echoed: the client's own bytes when the name
  * was written inline, else re-encoded (a pointer copied out of context would point at nonsense).
