@@ -170,7 +170,11 @@ after A 10.0.13.1
   { name: '$GENERATE: an even nibble width makes an empty label', zone: `${HEAD}$GENERATE 26-27 \${0,4,n}.nib A 10.0.0.1\n` },
   { name: '$GENERATE: CNAME and other data', zone: `${HEAD}$GENERATE 0-1 a$ CNAME b$\na0 A 10.1.1.1\n` },
   { name: '$INCLUDE: a missing file', zone: `${HEAD}$INCLUDE inc/missing.inc\n` },
-  { name: '$INCLUDE: a loop', zone: `${HEAD}$INCLUDE inc/loop1.inc\n`, files: { 'inc/loop1.inc': '$INCLUDE inc/loop2.inc\n', 'inc/loop2.inc': '$INCLUDE inc/loop1.inc\n' } },
+  // A loop both read the same way: the zone file includes itself. (A loop through two files in
+  // inc/ cannot be written so that both see it: BIND resolves names against its working directory,
+  // etcdns against the including file. BIND then fails where it runs out of file descriptors, so
+  // the line it names depends on the machine's limit.)
+  { name: '$INCLUDE: a loop', zone: `${HEAD}$INCLUDE zone.db\n` },
   { name: '$INCLUDE: an error in the included file', zone: `${HEAD}$INCLUDE inc/bad.inc\n`, files: { 'inc/bad.inc': 'x A 1.2.3\n' } },
 
   // Deliberate differences (docs/zone-files.md, "Differences from BIND").
