@@ -71,7 +71,7 @@ describe('renderNotify (RFC 1996 §3.7)', () => {
   });
 });
 
-describe('readNotifyAck (RFC 1996 §4.7)', () => {
+describe('readNotifyAck (RFC 1996 §3.3)', () => {
   it('reads ID, RCODE and the canonical zone of a NOTIFY response', () => {
     expect(readNotifyAck(ack())).toEqual({ id: 0x4242, rcode: Rcode.NOERROR, zone: 'example.test' });
     expect(readNotifyAck(ack({ rcode: 9, name: 'Example.TEST' }))).toEqual({ id: 0x4242, rcode: 9, zone: 'example.test' });

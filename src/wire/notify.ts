@@ -13,10 +13,10 @@ import { MessageWriter } from './writer.js';
 const HEADER = 12;
 
 /**
- * A NOTIFY for `soa`'s zone (RFC 1996 §3.1, §3.7): opcode NOTIFY, AA set (§3.7: a primary
- * sends it as an authority), one question (zone apex, SOA, IN) and the SOA itself in the
- * answer section. §3.7 allows that answer; a secondary may take the serial as a hint and skip
- * its SOA query when it already has that serial (§3.11), and none is obliged to read it.
+ * A NOTIFY for `soa`'s zone (RFC 1996): opcode NOTIFY, AA set (the primary speaks as the
+ * zone's authority), one question (zone apex, SOA, IN) and the SOA itself in the answer
+ * section. §3.7 allows that answer as an unsecured hint: a secondary that already holds that
+ * serial may stop there, and none is obliged to read it (Knot logs the serial it read).
  * Names are written uncompressed in the question and compressed in the record: the apex then
  * costs one pointer, and the SOA's MNAME/RNAME, usually below the apex, shrink as well.
  */
@@ -46,8 +46,8 @@ export interface NotifyAck {
 }
 
 /**
- * Reads a NOTIFY response (RFC 1996 §4.7: the secondary echoes the header's ID and the
- * question, with QR set). Anything else is undefined: a query rather than a response, another
+ * Reads a NOTIFY response (RFC 1996 §3.3: the request with QR set; its arrival tells the
+ * primary that the secondary has the NOTIFY, so the retry ends). Anything else is undefined: a query rather than a response, another
  * opcode, no single question, a question that is not (name, SOA, IN), or bytes that do not
  * parse. The sections after the question are not read: an ack's meaning is its RCODE, and a
  * TSIG record there is the signer's business. Never throws.
