@@ -18,7 +18,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /** Folder layers of src/ (eslint-plugin-boundaries "elements"). */
-const folders = ['dns', 'table', 'sources', 'resolve', 'wire', 'chain', 'forward',
+const folders = ['dns', 'table', 'sources', 'resolve', 'wire', 'transfer', 'chain', 'forward',
   'transport', 'config', 'ops', 'registry', 'cluster', 'cli'];
 
 /** Single-file layers at the top of src/ (eslint-plugin-boundaries file "categories"). */
@@ -58,7 +58,10 @@ const policies = [
   // The chain turns a decoded query into an answer: table, resolver, wire. The transport and
   // the forwarder only as types: the transport calls the chain, and the forwarder is handed
   // to the forward stage by the composition root.
-  may('chain', ['dns', 'table', 'resolve', 'wire', 'utils']),
+  // Zone transfers out (AXFR, IXFR, NOTIFY) read whole zones of the table and differences
+  // between its snapshots, and write them as messages: table and wire, never the resolver.
+  may('transfer', ['dns', 'table', 'wire', 'utils']),
+  may('chain', ['dns', 'table', 'resolve', 'wire', 'transfer', 'utils']),
   mayTypes('chain', ['transport', 'forward']),
   // Forwarding relays a query upstream: dns names and wire bytes, nothing of the table.
   may('forward', ['dns', 'wire', 'utils']),

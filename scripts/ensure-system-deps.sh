@@ -4,14 +4,14 @@
 # library's headers (gcc, libc6-dev), which the build needs for the native UDP addon that the
 # tests require (scripts/build-native.mjs). Also the third-party DNS software that
 # test/resolvers.test.ts puts in front of (unbound, pdns-recursor) and beside (knot) a real
-# etcdns, and BIND's named-compilezone (bind9-utils), which test/named-compilezone.test.ts
+# etcdns, NSD (nsd) which test/transfer-secondaries.test.ts runs as a secondary of etcdns (with knot), and BIND's named-compilezone (bind9-utils), which test/named-compilezone.test.ts
 # checks the zone-file parser against; those tests skip, printing the apt line, when the tools
 # are missing, so without root they are only reported here, not fatal. Uses apt when running
 # as root; otherwise says exactly what to install. Safe to run repeatedly.
 set -euo pipefail
 
 declare -A wanted=([dig]=dnsutils [etcd]=etcd-server [etcdctl]=etcd-client)
-declare -A optional=([unbound]=unbound [pdns_recursor]=pdns-recursor [knotd]=knot [named-compilezone]=bind9-utils)
+declare -A optional=([unbound]=unbound [pdns_recursor]=pdns-recursor [knotd]=knot [nsd]=nsd [named-compilezone]=bind9-utils)
 # Daemons live in sbin, which a non-root PATH may lack.
 has() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 missing_pkgs=()

@@ -3,7 +3,9 @@
  * sources (zone files, the etcd mirror) → record table snapshot → handler chain (resolve +
  * wire) → transport. Nothing imports this module but the CLI.
  */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { Etcd3 } from 'etcd3';
@@ -11,6 +13,7 @@ import { systemClock, type Clock } from './clock.js';
 import { ConfigError } from './config/errors.js';
 import type { ServeConfig } from './config/serve-options.js';
 import { toPresentation, type Name } from './dns/name.js';
+import { parseTsigKeyFile, type TsigKey } from './dns/tsig-key.js';
 import type { Logger } from './log.js';
 import { Metrics } from './ops/metrics.js';
 import { OpsServer, type OpsUrls, type Readiness } from './ops/http.js';
@@ -29,6 +32,11 @@ import { rateLimit } from './chain/rate-limit.js';
 import { refuse } from './chain/refuse.js';
 import { ReplyCache } from './chain/reply-cache.js';
 import { spreadLoad } from './chain/spread.js';
+import { transfer } from './chain/transfer.js';
+import { TransferJournal } from './transfer/journal.js';
+import { NotifySender } from './transfer/notify.js';
+import { soaRecord } from './transfer/zone-records.js';
+import { zoneSerial } from './table/zone.js';
 import type { QueryObserver, Stage } from './chain/request.js';
 import { ResponseRateLimiter } from './chain/response-rate-limiter.js';
 import { warmUpQueryPath } from './chain/warmup.js';
@@ -67,6 +75,12 @@ export async function runServer(
   worker?: WorkerLink,
 ): Promise<RunningServer> {
   const table = new RecordTable({ sources: [ZONE_FILES, ETCD], combine: layerZones });
+  // Zone transfers: the journal follows every snapshot; with no client allowed (no network,
+  // no key) it keeps no differences, and the transfer stage only counts refusals.
+  const tsigKeys = loadTsigKeys(config);
+  const transfersAllowed = config.transferAllow.length > 0 || tsigKeys.size > 0;
+  const journal = new TransferJournal({ maxEntries: transfersAllowed ? config.ixfrJournal : 0, maxBytes: config.ixfrJournalBytes });
+  table.onSwap((snapshot) => journal.observe(snapshot));
   let servedZones = '';
   table.onSwap((snapshot) => {
     // Every etcd event swaps the snapshot: log only when the set of zones changes.
@@ -83,8 +97,26 @@ export async function runServer(
     for (const close of closers.splice(0).reverse()) await close();
   };
   let closeOps: () => Promise<void> = async () => {};
+  // Made once the sources run; the NOTIFY sender, started before them, counts through this.
+  let transferMetrics: Metrics['transfers'] | undefined;
 
   try {
+    // NOTIFY (RFC 1996): announce each zone's new serial to the secondaries, from the first
+    // snapshot on (a secondary that was notified of nothing since our start learns of it too).
+    if (config.notify.length > 0) {
+      const notifier = startNotify(config, logger, clock, (zone, outcome) => transferMetrics?.notify(toPresentation(zone), outcome));
+      closers.push(() => notifier.close());
+      const announced = new Map<Name, number>();
+      table.onSwap((snapshot) => {
+        for (const [origin, zone] of snapshot.zones) {
+          const serial = zoneSerial(zone);
+          if (announced.get(origin) === serial) continue;
+          announced.set(origin, serial);
+          notifier.zoneChanged(soaRecord(zone));
+        }
+      });
+    }
+
     // Zone files.
     const zonesDir = resolvePath(config.zones);
     if (existsSync(zonesDir)) {
@@ -111,6 +143,7 @@ export async function runServer(
       config.rateLimit > 0 ? new ResponseRateLimiter({ responsesPerSecond: config.rateLimit, slip: config.rateLimitSlip, clock }) : undefined;
     const metrics = new Metrics({
       clock,
+      journal: () => journal.size(),
       mirror: etcd ? () => etcd.status() : undefined,
       forwardCache: config.forwarding ? () => forwarder?.cacheSize ?? { entries: 0, bytes: 0 } : undefined,
       limits: () => ({
@@ -120,6 +153,7 @@ export async function runServer(
       }),
     });
     etcd?.setMetrics(metrics);
+    transferMetrics = metrics.transfers;
 
     // Names outside our zones go upstream, for allowed clients only.
     if (config.forwarding) {
@@ -140,6 +174,16 @@ export async function runServer(
       ...(recursion ? [recursionAvailable(recursion)] : []),
       ...(config.chaos ? [chaos(chaosNames(packageVersion(), etcd ? [['revision.etcdns', () => etcd.describe()]] : []))] : []),
       ...(config.rotate === 'on' ? [spreadLoad()] : []),
+      transfer({
+        snapshot,
+        journal,
+        allowedNetworks: new RecursionAcl(config.transferAllow),
+        keys: tsigKeys,
+        nowSeconds: () => Date.now() / 1000,
+        logger: logger.child({ component: 'transfer' }),
+        unavailableZones,
+        observe: (e) => metrics.transfers?.transfer({ type: e.type, zone: toPresentation(e.zone), outcome: e.outcome, messages: e.messages, bytes: e.bytes }),
+      }),
       authoritative({ snapshot, cache: new ReplyCache(), logger, unavailableZones }),
       ...(forwarder && recursion ? [forward(forwarder, recursion)] : []),
     ];
@@ -314,6 +358,58 @@ function startForwarder(config: ServeConfig, logger: Logger, clock: Clock, metri
 }
 
 const RESOLV_CONF = '/etc/resolv.conf';
+
+/** --tsig-key and --tsig-key-file, by key name; a name given twice is a config error. */
+function loadTsigKeys(config: ServeConfig): ReadonlyMap<Name, TsigKey> {
+  const keys = new Map<Name, TsigKey>();
+  const add = (key: TsigKey, where: string) => {
+    if (keys.has(key.name)) throw new ConfigError(`${where}: TSIG key "${toPresentation(key.name)}" is defined twice`);
+    keys.set(key.name, key);
+  };
+  for (const key of config.tsigKey) add(key, '--tsig-key');
+  if (config.tsigKeyFile !== undefined) {
+    let found: TsigKey[];
+    try {
+      found = parseTsigKeyFile(readFileSync(config.tsigKeyFile, 'utf8'), config.tsigKeyFile);
+    } catch (error) {
+      throw new ConfigError(`--tsig-key-file: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    for (const key of found) add(key, `--tsig-key-file ${config.tsigKeyFile}`);
+  }
+  return keys;
+}
+
+/** The NOTIFY sender with its UDP sockets: one per address family the targets use. */
+function startNotify(config: ServeConfig, logger: Logger, clock: Clock, count: (zone: Name, outcome: string) => void): { zoneChanged: NotifySender['zoneChanged']; close(): void } {
+  const sockets: { udp4?: UdpSocket; udp6?: UdpSocket } = {};
+  const socketFor = (host: string): UdpSocket => {
+    const family = isIPv6(host) ? 'udp6' : 'udp4';
+    let socket = sockets[family];
+    if (!socket) {
+      socket = createSocket(family);
+      socket.on('message', (message, from) => sender.receive(message, { address: from.address, port: from.port }));
+      socket.on('error', (err) => logger.warn({ err }, 'notify socket error'));
+      socket.bind(0);
+      sockets[family] = socket;
+    }
+    return socket;
+  };
+  const sender: NotifySender = new NotifySender({
+    targets: config.notify.map((t) => ({ host: t.host, port: t.port })),
+    delayMs: config.notifyDelayMs,
+    clock,
+    logger: logger.child({ component: 'notify' }),
+    socket: { send: (message, port, host) => socketFor(host).send(message, port, host) },
+    onEvent: (e) => count(e.zone, e.outcome),
+  });
+  return {
+    zoneChanged: (soa) => sender.zoneChanged(soa),
+    close() {
+      sender.close();
+      for (const socket of Object.values(sockets)) socket.close();
+    },
+  };
+}
 
 interface EtcdSource {
   status(): MirrorStatus;

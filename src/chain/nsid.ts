@@ -14,6 +14,7 @@ export function nsid(identifier: Uint8Array): Stage {
     if (!asked) return reply;
     const maxSize = request.maxSize;
     if (reply instanceof Promise) return reply.then((bytes) => bytes && withNsid(bytes, identifier, maxSize));
-    return reply && withNsid(reply, identifier, maxSize);
+    // A zone transfer's messages go out as they are (RFC 5001 names no multi-message reply).
+    return reply instanceof Uint8Array ? withNsid(reply, identifier, maxSize) : reply;
   };
 }

@@ -1,4 +1,4 @@
-import type { QueryContext, QueryHandler } from '../transport/types.js';
+import type { QueryContext, QueryHandler, ReplyStream } from '../transport/types.js';
 import { decodeQuery } from '../wire/query.js';
 import type { Handler, QueryEvent, QueryObserver, Reply, Request, Stage } from './request.js';
 
@@ -55,9 +55,9 @@ export function createPipeline(options: PipelineOptions): QueryHandler {
     startedAt: 0,
   };
 
-  const notify = (e: Mutable<QueryEvent>, reply: Buffer, rcode: number | undefined): void => {
+  const notify = (e: Mutable<QueryEvent>, reply: Buffer, rcode: number | undefined, size = reply.length): void => {
     e.rcode = rcode ?? (reply.length >= 4 ? reply[3]! & 0x0f : 0);
-    e.size = reply.length;
+    e.size = size;
     e.truncated = reply.length >= 3 && (reply[2]! & 0x02) !== 0;
     for (const observe of observers) observe(e);
   };
@@ -82,11 +82,16 @@ export function createPipeline(options: PipelineOptions): QueryHandler {
     if (observers.length === 0) return reply;
 
     const question = decoded.kind === 'query' ? decoded.query : decoded.question;
+    if (isStream(reply)) {
+      const later: Mutable<QueryEvent> = { ...event, transport: context.transport, remoteAddress: context.remoteAddress, remotePort: context.remotePort, zone: request.zone, name: question?.name, type: question?.type ?? 0, startedAt };
+      const rcode = request.rcode;
+      return observedStream(reply, (first, size) => notify(later, first, rcode, size));
+    }
     if (reply instanceof Promise) {
       // The request object is reused by the next query: what the event needs is taken now.
       const later: Mutable<QueryEvent> = { ...event, transport: context.transport, remoteAddress: context.remoteAddress, remotePort: context.remotePort, zone: request.zone, name: question?.name, type: question?.type ?? 0, startedAt };
       const rcode = request.rcode;
-      return reply.then((bytes: Reply) => {
+      return reply.then((bytes: Buffer | null) => {
         if (bytes) notify(later, bytes, rcode);
         return bytes;
       });
@@ -102,5 +107,43 @@ export function createPipeline(options: PipelineOptions): QueryHandler {
       notify(event, reply, request.rcode);
     }
     return reply;
+  };
+}
+
+function isStream(reply: Reply | Promise<Buffer | null>): reply is ReplyStream {
+  return reply !== null && !(reply instanceof Uint8Array) && !(reply instanceof Promise);
+}
+
+/**
+ * A multi-message reply (a zone transfer) is observed once, when its last message has gone
+ * out: with the first message's header (its RCODE) and the size of all of them.
+ */
+function observedStream(reply: ReplyStream, done: (first: Buffer, size: number) => void): ReplyStream {
+  const inner = reply.messages;
+  let first: Buffer | undefined;
+  let size = 0;
+  let told = false;
+  const tell = () => {
+    if (told || !first) return;
+    told = true;
+    done(first, size);
+  };
+  return {
+    messages: {
+      async next() {
+        const r = await inner.next();
+        if (r.done) tell();
+        else {
+          first ??= Buffer.from(r.value.buffer, r.value.byteOffset, Math.min(r.value.byteLength, 12));
+          size += r.value.byteLength;
+        }
+        return r;
+      },
+      async return() {
+        tell();
+        await inner.return?.();
+        return { done: true, value: undefined };
+      },
+    },
   };
 }

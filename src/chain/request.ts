@@ -6,6 +6,7 @@
  * Promise only when it must wait (forwarding upstream).
  */
 import type { Name } from '../dns/name.js';
+import type { ReplyStream } from '../transport/types.js';
 import type { Decoded } from '../wire/query.js';
 import type { ResponseTemplate } from '../wire/response.js';
 
@@ -43,10 +44,11 @@ export interface Request {
   template: ResponseTemplate | undefined;
 }
 
-/** Reply bytes, or null to send nothing. */
-export type Reply = Buffer | null;
+/** Reply bytes, null to send nothing, or (TCP only) the messages of a zone transfer. */
+export type Reply = Buffer | null | ReplyStream;
 
-export type Handler = (request: Request) => Reply | Promise<Reply>;
+/** A Promise only for single messages: a multi-message reply is returned as it is (it is asynchronous itself). */
+export type Handler = (request: Request) => Reply | Promise<Buffer | null>;
 
 /** A stage is given the rest of the chain and returns its own handler. */
 export type Stage = (next: Handler) => Handler;

@@ -109,8 +109,9 @@ function show(value: unknown): string {
 
 function deepFreeze<T>(value: T): T {
   // Values are what the parsers build: arrays and plain objects (a --forward entry holds a
-  // list of upstreams), so every level is frozen.
-  if (typeof value === 'object' && value !== null) {
+  // list of upstreams), so every level is frozen. Byte arrays (a TSIG key's secret) cannot
+  // be frozen; nothing writes to them.
+  if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) {
     Object.values(value).forEach(deepFreeze);
     Object.freeze(value);
   }

@@ -21,6 +21,7 @@ import {
   parseListenAddress,
   parseUpstream,
 } from './addresses.js';
+import { parseTsigKeySpec } from '../dns/tsig-key.js';
 import { checkEtcdPrefix, parseEtcdUrl, parseEtcdZone } from './etcd-values.js';
 import { ValueError } from './errors.js';
 import {
@@ -386,6 +387,71 @@ export const SERVE_OPTIONS = [
     check: (text) => {
       if (Buffer.byteLength(text, 'utf8') > 128) throw new ValueError('must be at most 128 octets');
     },
+  }),
+  listOption({
+    name: 'transfer-allow',
+    key: 'transferAllow',
+    description:
+      'Client networks (CIDR) that may transfer our zones (AXFR, IXFR); repeat the flag or separate with commas. Default: none. A request signed with a --tsig-key is allowed from anywhere.',
+    placeholder: 'CIDR',
+    default: [],
+    item: parseAllowedNetwork,
+    identity: (cidr) => cidr,
+  }),
+  listOption({
+    name: 'tsig-key',
+    key: 'tsigKey',
+    description:
+      'TSIG key (RFC 8945) that may sign zone transfer requests, as NAME:ALGORITHM:BASE64SECRET (hmac-sha256, hmac-sha512, ...); repeat the flag or separate with commas. Replies to a signed request are signed with its key. Keep the secret out of shell history: ETCDNS_TSIG_KEY or the config file.',
+    placeholder: 'NAME:ALG:SECRET',
+    default: [],
+    item: (text) => {
+      try {
+        return parseTsigKeySpec(text);
+      } catch (err) {
+        throw new ValueError(err instanceof Error ? err.message : String(err), text.replace(/:[^:]*$/, ':…'));
+      }
+    },
+    identity: (key) => key.name,
+  }),
+  optionalPathOption({
+    name: 'tsig-key-file',
+    key: 'tsigKeyFile',
+    description: 'File of TSIG keys, as tsig-keygen (BIND), keymgr -t (Knot) or NAME:ALGORITHM:SECRET lines write them; read at start, with the --tsig-key keys.',
+    placeholder: 'FILE',
+    readableFile: true,
+  }),
+  listOption({
+    name: 'notify',
+    key: 'notify',
+    description:
+      'Secondary to send NOTIFY (RFC 1996) to when a zone changes, as ADDR[:PORT] (port 53 by default); repeat the flag or separate with commas. Retried until it answers.',
+    placeholder: 'ADDR[:PORT]',
+    default: [],
+    item: parseUpstream,
+    identity: formatUpstream,
+  }),
+  durationOption({
+    name: 'notify-delay',
+    key: 'notifyDelayMs',
+    description: 'Changes to a zone within this time are announced with one NOTIFY per secondary.',
+    default: '1s',
+    min: '0ms',
+    max: '1h',
+  }),
+  integerOption({
+    name: 'ixfr-journal',
+    key: 'ixfrJournal',
+    description:
+      'Versions of each etcd zone kept as differences for incremental transfers (IXFR, RFC 1995); a secondary further behind gets the whole zone. 0: every transfer is a full one.',
+    default: 1000,
+    min: 0,
+  }),
+  byteSizeOption({
+    name: 'ixfr-journal-bytes',
+    key: 'ixfrJournalBytes',
+    description: 'Most bytes of differences kept per zone for IXFR (the oldest versions go first).',
+    default: '64m',
   }),
   listenOrOffOption({
     name: 'health-listen',

@@ -76,6 +76,8 @@ export const Rcode = {
   REFUSED: 5,
   /** A DNAME substitution gave a name over 255 octets (RFC 6672 §2.2; the code is RFC 2136's). */
   YXDOMAIN: 6,
+  /** Not authoritative for the zone, or a TSIG that does not verify (RFC 2136 §2.2, RFC 8945 §5.2). */
+  NOTAUTH: 9,
   /** Extended RCODE (RFC 6891 §9): upper 8 bits travel in the OPT TTL. */
   BADVERS: 16,
 } as const;

@@ -21,6 +21,7 @@ import { registerLimitCounters, type LimitCounts } from './limit-metrics.js';
 import { registerMirrorGauges } from './mirror-metrics.js';
 import { QueryMetrics, type QueryObservation } from './query-metrics.js';
 import { SourceMetrics } from './source-metrics.js';
+import { TransferMetrics } from './transfer-metrics.js';
 
 export interface MetricsOptions {
   /** Counts kept by the abuse limits, read at each scrape (copied into counters). */
@@ -46,6 +47,11 @@ export interface MetricsOptions {
    * that are never removed, so tests that create many Metrics turn them off.
    */
   readonly defaultMetrics?: boolean;
+  /**
+   * The IXFR journal's size, read at each scrape. Absent: no zone transfer families (an
+   * embedding without transfers); the server always passes it, so refusals are counted.
+   */
+  readonly journal?: () => { entries: number; bytes: number };
 }
 
 export class Metrics {
@@ -57,6 +63,8 @@ export class Metrics {
   readonly observeQuery: (o: QueryObservation) => void;
   /** Hooks for the forwarder (src/forward ForwardObserver). */
   readonly forward: ForwardMetrics;
+  /** Hooks for zone transfers and NOTIFY; present when `journal` was given. */
+  readonly transfers: TransferMetrics | undefined;
   readonly #sources: SourceMetrics;
 
   constructor(o: MetricsOptions = {}) {
@@ -77,6 +85,7 @@ export class Metrics {
     this.observeQuery = new QueryMetrics(registry, clock).observe;
     this.#sources = new SourceMetrics(registry);
     this.forward = new ForwardMetrics(registry);
+    this.transfers = o.journal ? new TransferMetrics(registry, o.journal) : undefined;
     if (o.limits) registerLimitCounters(registry, o.limits);
     if (o.forwardCache) registerForwardCacheGauges(registry, o.forwardCache);
     if (o.mirror) registerMirrorGauges(registry, clock, o.mirror);

@@ -209,7 +209,7 @@ describe('DNAME (RFC 6672)', () => {
       expect(ask(snapshotOf(layerZones([plain, withDname])), 'x.d.p.test A').answer![0]).toBe('d.p.test. 5 IN DNAME dn.test.');
     });
     it('is what turns the DNAME step on: a view that says it has none is resolved as before', () => {
-      const lying: ZoneView = { origin: dn.origin, soa: dn.soa, source: 'test', hasDname: false, node: (n) => dn.node(n) };
+      const lying: ZoneView = { origin: dn.origin, soa: dn.soa, source: 'test', hasDname: false, node: (n) => dn.node(n), transferNodes: () => dn.transferNodes() };
       expect(ask(snapshotOf(lying), 'www.redirect.dn.test A')).toMatchObject({ kind: 'nxdomain', answer: [] });
     });
   });

@@ -52,6 +52,19 @@ class LayeredZone implements ZoneView {
     }
     return merged ?? first;
   }
+
+  /** Every name any layer has, once, with the merged records (node() above). */
+  *transferNodes(): IterableIterator<readonly [Name, Node]> {
+    const seen = new Set<Name>();
+    for (const layer of this.#layers) {
+      for (const [name] of layer.transferNodes()) {
+        if (seen.has(name)) continue;
+        seen.add(name);
+        const node = this.node(name);
+        if (node && node.size > 0) yield [name, node];
+      }
+    }
+  }
 }
 
 export const layerZones: ZoneCombiner = (views) => new LayeredZone(views);

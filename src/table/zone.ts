@@ -38,6 +38,33 @@ export interface ZoneView {
    * names and CNAME targets, never for the RFC 4592 wildcard probe, which uses node().
    */
   searchWildcard?(name: Name): Node | undefined;
+  /**
+   * Every name that owns records, with its records, the apex first: what a zone transfer sends
+   * (RFC 5936 §2.2). Names without records (empty non-terminals) are left out. Lazy, and an
+   * implementation may compute each node as it is reached and forget it after: a transfer of
+   * a large zone then costs one node at a time, not a second copy of the zone.
+   */
+  transferNodes(): Iterable<readonly [Name, Node]>;
+  /**
+   * Set by a source that knows what one change did: the serial of the view this one replaced,
+   * and the names whose own records changed (an ancestor's may have changed too where records
+   * aggregate up the tree, as SkyDNS answers do). Absent when that is not known (a zone file
+   * reloaded, an etcd re-list): an incremental transfer across this view falls back to a full
+   * one (RFC 1995 §4).
+   */
+  readonly changedFrom?: ChangedFrom;
+}
+
+/** The serial of the zone's SOA (RFC 1035 §3.3.13). */
+export function zoneSerial(zone: ZoneView): number {
+  const soa = zone.soa.records[0];
+  return soa && soa.type === RRType.SOA && 'serial' in soa ? soa.serial : 0;
+}
+
+/** See ZoneView.changedFrom. */
+export interface ChangedFrom {
+  readonly serial: number;
+  readonly names: readonly Name[];
 }
 
 const EMPTY_NODE: Node = new Map();
@@ -71,6 +98,10 @@ export class StaticZone implements ZoneView {
   /** Every owner name with its records, apex first; for tools (`check-zone`) and tests. */
   *entries(): IterableIterator<[Name, Node]> {
     yield* this.#nodes;
+  }
+
+  *transferNodes(): IterableIterator<readonly [Name, Node]> {
+    for (const entry of this.#nodes) if (entry[1].size > 0) yield entry;
   }
 
   /**

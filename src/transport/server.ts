@@ -326,7 +326,7 @@ export class DnsTransport {
       this.reporter.event('frame-dropped', 'empty udp datagram');
       return null;
     }
-    let result: Buffer | null | Promise<Buffer | null>;
+    let result: ReturnType<QueryHandler>;
     try {
       result = this.handler(msg, context);
     } catch (err) {
@@ -335,7 +335,8 @@ export class DnsTransport {
     }
     if (result === null || result === undefined) return null;
     if (result instanceof Uint8Array) return this.sendable(result);
-    if (typeof (result as Partial<Promise<unknown>>).then !== 'function') {
+    if (!(result instanceof Promise)) {
+      // A multi-message reply (ReplyStream) is for TCP only.
       this.reporter.handlerFailed(new TypeError('handler returned neither a Buffer, null nor a Promise'));
       return null;
     }

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Clock, Timer } from '../clock.js';
 import type { Reporter } from './reporter.js';
-import type { QueryContext, QueryHandler, TransportOptions } from './types.js';
+import { isReplyStream, type QueryContext, type QueryHandler, type ReplyStream, type TransportOptions } from './types.js';
 
 /**
  * Above this many bytes queued for the client we stop reading its queries until 'drain':
@@ -12,6 +12,9 @@ const WRITE_HIGH_WATER = 256 * 1024;
 
 /** The 2-byte length prefix (RFC 1035 §4.2.2) cannot describe more. */
 const MAX_TCP_MESSAGE = 0xffff;
+
+/** A multi-message reply lets other work run after this many messages written without backpressure. */
+const YIELD_EVERY_MESSAGES = 4;
 
 /** What a connection needs from the transport that owns it. */
 export interface ConnectionHost {
@@ -186,7 +189,7 @@ export class TcpConnection {
   private dispatch(message: Buffer): void {
     this.inFlight++;
     this.queries++;
-    let result: Buffer | null | Promise<Buffer | null>;
+    let result: ReturnType<QueryHandler>;
     try {
       result = this.host.handler(message, this.context);
     } catch (err) {
@@ -196,6 +199,17 @@ export class TcpConnection {
     }
     if (result === null || result === undefined || result instanceof Uint8Array) {
       this.complete(result ?? null);
+    } else if (isReplyStream(result)) {
+      this.stream(result).then(
+        () => this.complete(null),
+        (err: unknown) => {
+          this.host.reporter.handlerFailed(err);
+          // Part of a transfer was sent: the client cannot tell where it stopped, so it must
+          // see the connection end rather than wait for the rest (RFC 5936 §2.2).
+          this.socket.destroy();
+          this.complete(null);
+        },
+      );
     } else if (typeof (result as Partial<Promise<unknown>>).then === 'function') {
       // Replies go out as each query completes, so they may overtake each other; RFC 7766
       // §6.2.1.1 allows that (clients match on message ID), and it keeps one slow lookup
@@ -205,6 +219,55 @@ export class TcpConnection {
       this.host.reporter.handlerFailed(new TypeError('handler returned neither a Buffer, null nor a Promise'));
       this.complete(null);
     }
+  }
+
+  /**
+   * Sends the messages of a multi-message reply in order, pulling each only when the write
+   * buffer is below its high-water mark, and giving the event loop a turn every few messages
+   * so that the connection's other queries, and every other client, are served meanwhile. A
+   * client that stops reading for longer than the idle timeout loses the connection: a stalled
+   * transfer must not hold its zone version (and a connection slot) for ever.
+   */
+  private async stream(reply: ReplyStream): Promise<void> {
+    const messages = reply.messages;
+    try {
+      for (let sent = 0; ; sent++) {
+        if (this.state !== 'open') return;
+        if (this.socket.writableLength > WRITE_HIGH_WATER) {
+          if (!(await this.drained())) {
+            this.host.reporter.event('tcp-timeout', 'client stopped reading a multi-message reply');
+            this.socket.destroy();
+            return;
+          }
+          if (this.state !== 'open') return;
+        } else if (sent % YIELD_EVERY_MESSAGES === YIELD_EVERY_MESSAGES - 1) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+        const next = await messages.next();
+        if (next.done) return;
+        if (this.state === 'open') this.write(next.value);
+      }
+    } finally {
+      // An early end (closed connection) lets the producer release what it holds.
+      await messages.return?.();
+    }
+  }
+
+  /** Resolves true on 'drain', false when the client has not read for the idle timeout or the socket closed. */
+  private drained(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        this.host.clock.clearTimeout(timer);
+        this.socket.off('drain', onDrain);
+        this.socket.off('close', onClose);
+        resolve(ok);
+      };
+      const onDrain = () => done(true);
+      const onClose = () => done(false);
+      const timer = this.host.clock.setTimeout(() => done(false), this.host.options.tcpIdleTimeoutMs);
+      this.socket.on('drain', onDrain);
+      this.socket.on('close', onClose);
+    });
   }
 
   private readonly onReply = (reply: Buffer | null): void => {

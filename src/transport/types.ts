@@ -19,7 +19,21 @@ export interface QueryContext {
  * buffer (no copy is made for a frame that arrived in one segment), so a handler that keeps
  * the bytes beyond the call must copy them. Mutating them in place is fine.
  */
-export type QueryHandler = (message: Buffer, context: QueryContext) => Buffer | null | Promise<Buffer | null>;
+export type QueryHandler = (message: Buffer, context: QueryContext) => Buffer | null | Promise<Buffer | null> | ReplyStream;
+
+/**
+ * A reply of several messages to one query, TCP only: a zone transfer (RFC 5936 §2.2). The
+ * connection pulls the next message only when the socket has room for it, so a transfer is
+ * bounded by one message and the write buffer, however large the zone and slow the client.
+ * Over UDP it is an error of the handler's (reported, nothing sent).
+ */
+export interface ReplyStream {
+  readonly messages: AsyncIterator<Uint8Array, void>;
+}
+
+export function isReplyStream(value: unknown): value is ReplyStream {
+  return typeof value === 'object' && value !== null && 'messages' in value && !(value instanceof Uint8Array);
+}
 
 export interface TransportOptions {
   /** RFC 7766 §6.2.3: close idle connections (default chosen by caller, e.g. 10000). */

@@ -59,6 +59,20 @@ export class MessageWriter {
     this.#pos += b.length;
   }
 
+  /**
+   * Forgets everything written from `offset` on, with the names it made available for
+   * compression and the pointers it wrote: a record that did not fit is taken back whole.
+   * O(names written) per call: for the rare record that overflows a message.
+   */
+  rewind(offset: number): void {
+    if (offset >= this.#pos) return;
+    this.#pos = offset;
+    for (const [name, at] of this.#names) if (at >= offset) this.#names.delete(name);
+    let keep = this.pointers.length;
+    while (keep >= 2 && this.pointers[keep - 2]! >= offset) keep -= 2;
+    this.pointers.length = keep;
+  }
+
   patchU16(offset: number, v: number): void {
     this.#buf.writeUInt16BE(v, offset);
   }

@@ -7,7 +7,7 @@
 import { RRType } from '../../dns/constants.js';
 import { childName, isSubdomain, type Name } from '../../dns/name.js';
 import type { Node, RRset } from '../../dns/records.js';
-import type { ZoneView } from '../../table/zone.js';
+import type { ChangedFrom, ZoneView } from '../../table/zone.js';
 import { child, type TNode } from './name-trie.js';
 import { EtcdNode, NO_ENTRIES } from './skydns-answers.js';
 
@@ -30,15 +30,26 @@ export class EtcdZoneView implements ZoneView {
   readonly soa: RRset;
   readonly source: string;
   readonly skydns: Compat;
+  readonly changedFrom: ChangedFrom | undefined;
   readonly #root: TNode;
   readonly #memo: WeakMap<TNode, EtcdNode>;
   #apex: EtcdNode | undefined;
   #search: Map<Name, EtcdNode | null> | undefined;
   #starSearch: Map<Name, EtcdNode | null> | undefined;
 
-  constructor(origin: Name, root: TNode, revision: number, defaultTtl: number, prefix: string, memo: WeakMap<TNode, EtcdNode>, compat: Compat = 'rfc') {
+  constructor(
+    origin: Name,
+    root: TNode,
+    revision: number,
+    defaultTtl: number,
+    prefix: string,
+    memo: WeakMap<TNode, EtcdNode>,
+    compat: Compat = 'rfc',
+    changedFrom?: ChangedFrom,
+  ) {
     this.origin = origin;
     this.skydns = compat;
+    this.changedFrom = changedFrom;
     this.#root = root;
     this.#memo = memo;
     this.source = `etcd ${prefix}`;
@@ -80,6 +91,29 @@ export class EtcdZoneView implements ZoneView {
     let node = this.#memo.get(t);
     if (!node) this.#memo.set(t, (node = new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined)));
     return node;
+  }
+
+  /**
+   * The apex, then every name with a key at or below it, depth first in label order: each
+   * node as node() gives it (the services of its subtree, aggregated), so a secondary answers
+   * what we answer. Nodes not already memoised are made for the transfer and dropped after it:
+   * a transfer of a 100k-key zone must not leave the aggregate of every name in memory.
+   */
+  *transferNodes(): IterableIterator<readonly [Name, Node]> {
+    const apex = this.node(this.origin)!;
+    if (apex.size > 0) yield [this.origin, apex];
+    const stack: TNode[] = [];
+    const push = (t: TNode): void => {
+      const kids: TNode[] = [];
+      t.kids?.forEach((k) => kids.push(k));
+      for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
+    };
+    push(this.#root);
+    for (let t = stack.pop(); t; t = stack.pop()) {
+      push(t);
+      const node = this.#memo.get(t) ?? new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined);
+      if (node.size > 0) yield [t.name, node];
+    }
   }
 
   /**

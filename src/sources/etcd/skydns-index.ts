@@ -9,7 +9,7 @@
  * remembered as invalid (reported once) or ignored (in no configured zone).
  */
 import { childName, lowerAscii, type Name } from '../../dns/name.js';
-import type { ZoneView } from '../../table/zone.js';
+import { zoneSerial, type ZoneView } from '../../table/zone.js';
 import type { KeyChange, MirrorBatch } from './changes.js';
 import { EtcdZoneView, type Compat } from './etcd-zone.js';
 import { findEntry, insertEntry, removeEntry, sameTrie, TNode, type Entry } from './name-trie.js';
@@ -49,6 +49,8 @@ interface Work {
   /** On reset: keys whose invalid report was cleared (onValid) during this batch. */
   readonly cleared: Set<string>;
   readonly changed: Set<Name>;
+  /** Not on reset: per zone, the names whose entries the batch put or deleted (ZoneView.changedFrom). */
+  readonly names: Map<Name, Set<Name>> | undefined;
 }
 
 /** Configured zones as a trie over key segments: the most specific zone of a key in O(depth). */
@@ -155,6 +157,7 @@ export class SkyDnsIndex {
         before: reset ? this.#others : undefined,
         cleared: new Set(),
         changed: new Set(),
+        names: reset ? undefined : new Map(),
       };
       if (reset) {
         this.#invalid = this.#ignored = 0;
@@ -197,7 +200,7 @@ export class SkyDnsIndex {
       if (work.changed.size > 0) {
         const views = new Map<Name, ZoneView>();
         for (const [zone, view] of this.#views) {
-          views.set(zone, work.changed.has(zone) ? this.#view(zone, work.roots.get(zone)!) : view);
+          views.set(zone, work.changed.has(zone) ? this.#view(zone, work.roots.get(zone)!, view, work.names?.get(zone)) : view);
         }
         this.#views = views;
       }
@@ -318,15 +321,25 @@ export class SkyDnsIndex {
 
   #insert(work: Work, entry: Entry, segments: readonly string[], from: number, replacing: boolean): void {
     insertEntry(work.roots, work.epoch, entry, segments, from, replacing);
-    work.changed.add(entry.zone);
+    this.#changed(work, entry);
   }
 
   #remove(work: Work, entry: Entry): void {
     removeEntry(work.roots, work.epoch, entry);
-    work.changed.add(entry.zone);
+    this.#changed(work, entry);
   }
 
-  #view(zone: Name, root: TNode): ZoneView {
-    return new EtcdZoneView(zone, root, this.#revision, this.#defaultTtl, this.#prefix, this.#memo, this.#compat);
+  #changed(work: Work, entry: Entry): void {
+    work.changed.add(entry.zone);
+    if (!work.names) return;
+    let names = work.names.get(entry.zone);
+    if (!names) work.names.set(entry.zone, (names = new Set()));
+    names.add(entry.name);
+  }
+
+  /** `names` given: the batch changed those names of `previous` (an incremental change). */
+  #view(zone: Name, root: TNode, previous?: ZoneView, names?: ReadonlySet<Name>): ZoneView {
+    const changedFrom = previous && names ? { serial: zoneSerial(previous), names: [...names] } : undefined;
+    return new EtcdZoneView(zone, root, this.#revision, this.#defaultTtl, this.#prefix, this.#memo, this.#compat, changedFrom);
   }
 }

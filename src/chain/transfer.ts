@@ -1,0 +1,209 @@
+/**
+ * Zone transfers out: AXFR (RFC 5936) for every zone we serve, IXFR (RFC 1995) from the
+ * journal of etcd zones, to clients the operator allowed by network (--transfer-allow) or by a
+ * TSIG key (RFC 8945, --tsig-key). Every other stage sees one reply per query; this one
+ * answers over TCP with a stream of messages that the connection pulls as the client reads.
+ */
+import { Opcode, RRClass, RRType, Rcode } from '../dns/constants.js';
+import { toPresentation, type Name } from '../dns/name.js';
+import type { RR } from '../dns/records.js';
+import type { TsigKey } from '../dns/tsig-key.js';
+import type { Logger } from '../log.js';
+import type { Snapshot } from '../table/snapshot.js';
+import type { ZoneView } from '../table/zone.js';
+import type { TransferJournal } from '../transfer/journal.js';
+import { axfrRecords, soaRecord } from '../transfer/zone-records.js';
+import type { ReplyStream } from '../transport/types.js';
+import type { Query } from '../wire/query.js';
+import { TransferPacker, ixfrRequestSerial } from '../wire/transfer.js';
+import { TsigSigner, checkRequest, tsigErrorReply, type TsigCheck } from '../wire/tsig.js';
+import { replyWithoutRecords } from './refuse.js';
+import type { Request, Stage } from './request.js';
+
+/** What became of one transfer request, for metrics and logs. */
+export type TransferOutcome =
+  /** AXFR, or IXFR answered with the whole zone. */
+  | 'full'
+  /** IXFR answered with differences. */
+  | 'incremental'
+  /** IXFR from the serial we have: our SOA alone. */
+  | 'current'
+  /** Not allowed: neither network nor key. */
+  | 'refused'
+  /** A TSIG that does not verify (unknown key, bad MAC, clock skew). */
+  | 'bad-tsig'
+  /** Not a zone we serve the apex of. */
+  | 'not-authoritative'
+  /** The zone's data is not servable now (etcd not synced, or stale past --max-stale). */
+  | 'unavailable'
+  /** Malformed request (IXFR without its SOA), or AXFR over UDP. */
+  | 'bad-request'
+  /** The client went away, or sending failed, before the end. */
+  | 'aborted';
+
+export interface TransferEvent {
+  readonly type: 'AXFR' | 'IXFR';
+  readonly zone: Name;
+  readonly outcome: TransferOutcome;
+  readonly messages: number;
+  readonly records: number;
+  readonly bytes: number;
+  readonly remoteAddress: string;
+  /** The TSIG key the request was signed with. */
+  readonly key: Name | undefined;
+  /** Why a full transfer was sent for an IXFR, or why the request was refused. */
+  readonly detail: string | undefined;
+}
+
+export interface TransferStageOptions {
+  readonly snapshot: () => Snapshot;
+  readonly journal: TransferJournal;
+  /** Networks allowed without a key (--transfer-allow). */
+  readonly allowedNetworks: { allows(address: string): boolean };
+  /** Keys allowed to sign requests, by name (--tsig-key). */
+  readonly keys: ReadonlyMap<Name, TsigKey>;
+  /** Wall-clock seconds, for TSIG's time check (RFC 8945 §5.2.3). */
+  readonly nowSeconds: () => number;
+  readonly logger: Logger;
+  readonly unavailableZones?: () => ReadonlySet<Name>;
+  readonly observe?: (event: TransferEvent) => void;
+}
+
+export function transfer(options: TransferStageOptions): Stage {
+  return (next) => (request) => {
+    const d = request.decoded;
+    if (d.kind !== 'query' || (d.query.type !== RRType.AXFR && d.query.type !== RRType.IXFR) || d.query.opcode !== Opcode.QUERY) return next(request);
+    return answerTransfer(options, request, d.query);
+  };
+}
+
+function answerTransfer(options: TransferStageOptions, request: Request, query: Query): ReturnType<ReturnType<Stage>> {
+  const type = query.type === RRType.AXFR ? 'AXFR' : 'IXFR';
+  const report = (outcome: TransferOutcome, detail?: string, key?: Name, counts = { messages: 1, records: 0, bytes: 0 }) => {
+    options.observe?.({ type, zone: query.name, outcome, ...counts, remoteAddress: request.remoteAddress, key, detail });
+    if (outcome !== 'full' && outcome !== 'incremental' && outcome !== 'current') {
+      options.logger.info({ type, zone: toPresentation(query.name), client: request.remoteAddress, outcome, detail }, 'zone transfer not served');
+    }
+  };
+
+  // The TSIG first: a signed request gets a signed answer or a TSIG error, whatever else is wrong.
+  const tsig: TsigCheck = request.message.readUInt16BE(10) > 0 ? checkRequest(request.message, options.keys, options.nowSeconds()) : { kind: 'none' };
+  if (tsig.kind === 'invalid') {
+    report('bad-tsig', tsig.error);
+    return tsigErrorReply(replyWithoutRecords(request, Rcode.NOTAUTH), tsig, options.nowSeconds());
+  }
+  const key = tsig.kind === 'valid' ? tsig.key : undefined;
+  const signer = key && tsig.kind === 'valid' ? new TsigSigner(key, tsig.record.mac, options.nowSeconds) : undefined;
+  const sign = (message: Buffer) => (signer ? signer.sign(message) : message);
+  const refuse = (rcode: number, outcome: TransferOutcome, detail: string) => {
+    report(outcome, detail, key?.name);
+    return sign(replyWithoutRecords(request, rcode));
+  };
+
+  if (!key && !options.allowedNetworks.allows(request.remoteAddress)) {
+    return refuse(Rcode.REFUSED, 'refused', 'client not in --transfer-allow and request not signed with a --tsig-key');
+  }
+  if (query.class !== RRClass.IN) return refuse(Rcode.REFUSED, 'not-authoritative', 'class is not IN');
+  const zone = options.snapshot().zones.get(query.name);
+  // RFC 5936 §2.2.1: a server not authoritative for the zone answers NOTAUTH.
+  if (!zone) return refuse(Rcode.NOTAUTH, 'not-authoritative', 'not the apex of a zone we serve');
+  request.zone = zone.origin;
+  if (options.unavailableZones?.().has(zone.origin)) return refuse(Rcode.SERVFAIL, 'unavailable', 'etcd data not servable');
+
+  if (request.transport === 'udp') {
+    // RFC 5936 §4.2: AXFR is not defined over UDP. RFC 1995 §2: an IXFR answer that does not
+    // fit in UDP is the SOA alone, which tells the client to come back over TCP (or that it is
+    // up to date).
+    if (type === 'AXFR') return refuse(Rcode.NOTIMP, 'bad-request', 'AXFR over UDP');
+    const current = options.journal.seal(zone.origin) ?? zone;
+    report('current', 'over UDP: SOA only', key?.name);
+    return sign(single(query, request, soaRecord(current)));
+  }
+
+  // Over TCP the request is read after this call returns: keep a copy, not a view of the
+  // connection's buffer (see Request).
+  const own: Query = { ...query, message: Buffer.from(query.message) };
+  if (type === 'AXFR') {
+    const view = options.journal.seal(zone.origin) ?? zone;
+    return stream(own, request, axfrRecords(view), sign, (outcome, counts) => report(outcome, undefined, key?.name, counts), 'full');
+  }
+  const serial = ixfrRequestSerial(query);
+  if (typeof serial === 'string') return refuse(Rcode.FORMERR, 'bad-request', serial);
+  const plan = options.journal.plan(zone.origin, serial) ?? { kind: 'full' as const, zone, reason: 'no journal' };
+  const done = (detail?: string) => (outcome: TransferOutcome, counts: Counts) => report(outcome, detail, key?.name, counts);
+  switch (plan.kind) {
+    case 'current':
+      return stream(own, request, [soaRecord(plan.zone)], sign, done(), 'current');
+    case 'incremental':
+      return stream(own, request, ixfrRecords(plan.zone, plan.from, plan.deleted, plan.added), sign, done(), 'incremental');
+    case 'full':
+      return stream(own, request, axfrRecords(plan.zone), sign, done(plan.reason), 'full');
+  }
+}
+
+interface Counts {
+  messages: number;
+  records: number;
+  bytes: number;
+}
+
+/** One message with one record: the IXFR answer over UDP. */
+function single(query: Query, request: Request, rr: RR): Buffer {
+  const packer = new TransferPacker(query, { advertisedUdpSize: request.advertisedUdpSize });
+  packer.add(rr);
+  return packer.finish()!;
+}
+
+/**
+ * The condensed differences (RFC 1995 §4): our SOA; the client's SOA and what to delete; our
+ * SOA and what to add; our SOA. The client's SOA is ours with its serial: only the serial
+ * identifies a version.
+ */
+function* ixfrRecords(zone: ZoneView, from: number, deleted: readonly RR[], added: readonly RR[]): Generator<RR> {
+  const soa = soaRecord(zone);
+  yield soa;
+  yield { ...soa, data: { ...soa.data, serial: from } as RR['data'] };
+  yield* deleted;
+  yield soa;
+  yield* added;
+  yield soa;
+}
+
+function stream(
+  query: Query,
+  request: Request,
+  records: Iterable<RR>,
+  sign: (message: Buffer) => Buffer,
+  done: (outcome: TransferOutcome, counts: Counts) => void,
+  outcome: TransferOutcome,
+): ReplyStream {
+  const udpSize = request.advertisedUdpSize;
+  async function* messages(): AsyncGenerator<Uint8Array, void> {
+    const packer = new TransferPacker(query, { advertisedUdpSize: udpSize });
+    const counts: Counts = { messages: 0, records: 0, bytes: 0 };
+    let finished = false;
+    try {
+      for (const rr of records) {
+        const message = packer.add(rr);
+        if (message) {
+          const signed = sign(message);
+          counts.messages++;
+          counts.bytes += signed.length;
+          yield signed;
+        }
+      }
+      const last = packer.finish();
+      if (last) {
+        const signed = sign(last);
+        counts.messages++;
+        counts.bytes += signed.length;
+        yield signed;
+      }
+      finished = true;
+    } finally {
+      counts.records = packer.records;
+      done(finished ? outcome : 'aborted', counts);
+    }
+  }
+  return { messages: messages() };
+}

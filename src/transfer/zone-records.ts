@@ -1,0 +1,50 @@
+/**
+ * What a zone transfer carries of a zone: its RRsets as a secondary can hold them. A zone file
+ * gives exactly that; etcd zones answer some names with data a zone cannot hold, and those are
+ * shaped here, once, for AXFR and IXFR alike.
+ */
+import { RRType } from '../dns/constants.js';
+import type { Name } from '../dns/name.js';
+import type { Node, RR, RRset } from '../dns/records.js';
+import type { ZoneView } from '../table/zone.js';
+
+/**
+ * The RRsets of one name as transferred. A CNAME must stand alone at its name (RFC 1034
+ * §3.6.2, RFC 2181 §10.1: Knot and NSD refuse a zone that breaks this), but a SkyDNS name whose
+ * services are host names answers a CNAME for address queries beside SRV (and TXT) for the
+ * others. The secondary gets what address queries see: the CNAME alone where the name has no
+ * address records, else the other RRsets without it (the CNAME there only stood in for a
+ * missing address type). The SOA is the caller's (first and last of a transfer).
+ */
+export function transferRRsets(name: Name, node: Node, origin: Name): RRset[] {
+  const cname = node.get(RRType.CNAME);
+  if (cname && name !== origin && !node.has(RRType.A) && !node.has(RRType.AAAA)) return [cname];
+  const sets: RRset[] = [];
+  for (const [type, set] of node) {
+    if (type === RRType.SOA || type === RRType.CNAME || set.records.length === 0) continue;
+    sets.push(set);
+  }
+  return sets;
+}
+
+/** The records of each RRset, as transfer records. */
+export function* rrsOf(sets: readonly RRset[]): Generator<RR> {
+  for (const set of sets) for (const data of set.records) yield { name: set.name, type: set.type, ttl: set.ttl, data };
+}
+
+/** The apex SOA as the one record that opens and closes a transfer (RFC 5936 §2.2). */
+export function soaRecord(zone: ZoneView): RR {
+  return { name: zone.origin, type: RRType.SOA, ttl: zone.soa.ttl, data: zone.soa.records[0]! };
+}
+
+/**
+ * A full transfer (AXFR, RFC 5936 §2.2; also the IXFR answer that sends the whole zone, RFC
+ * 1995 §4): the SOA, every other record once, the SOA again. Lazy: the zone is read a node at
+ * a time as the messages are sent.
+ */
+export function* axfrRecords(zone: ZoneView): Generator<RR> {
+  const soa = soaRecord(zone);
+  yield soa;
+  for (const [name, node] of zone.transferNodes()) yield* rrsOf(transferRRsets(name, node, zone.origin));
+  yield soa;
+}
