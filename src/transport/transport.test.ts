@@ -596,6 +596,68 @@ describe('TCP limits and timeouts', () => {
   });
 });
 
+describe('TCP multi-message replies (zone transfers)', () => {
+  /** A ReplyStream of `count` 30 000-byte messages, counting how many were pulled. */
+  function streaming(count: number) {
+    const state = { pulled: 0, finished: false, returned: false };
+    const handler: QueryHandler = (msg) => {
+      if (msg.toString() !== 'xfr') return reply(msg.toString());
+      async function* messages(): AsyncGenerator<Uint8Array, void> {
+        try {
+          for (let i = 0; i < count; i++) {
+            state.pulled++;
+            yield Buffer.alloc(30000, 0x61 + (i % 26));
+          }
+          state.finished = true;
+        } finally {
+          state.returned = true;
+        }
+      }
+      return { messages: messages() };
+    };
+    return { handler, state };
+  }
+
+  it('sends every message in order, and answers pipelined queries besides', async () => {
+    const { handler, state } = streaming(50);
+    const { port } = await start({}, handler);
+    const c = await TcpClient.connect(port);
+    c.send('xfr', 'after');
+    const replies = await c.waitReplies(51, 5000);
+    const stream = replies.filter((r) => r.length === 30000);
+    expect(stream.map((r) => r[0])).toEqual(Array.from({ length: 50 }, (_, i) => String.fromCharCode(0x61 + (i % 26))));
+    expect(replies).toContain('R:after');
+    expect(state.finished).toBe(true);
+  });
+
+  it('pulls messages only as the client reads, and drops a client that stops reading for the idle timeout', async () => {
+    const { handler, state } = streaming(2000);
+    const { port, events } = await start({ tcpIdleTimeoutMs: 600 }, handler);
+    const c = await TcpClient.connect(port);
+    c.socket.pause();
+    c.send('xfr');
+    await sleep(300);
+    // 60 MB of messages without backpressure; with it, what the socket buffers hold.
+    expect(state.pulled).toBeGreaterThan(0);
+    expect(state.pulled).toBeLessThan(200);
+    await until(() => events.some((e) => e.type === 'tcp-timeout'), 'the server to drop the stalled client', 3000);
+    await until(() => state.returned, 'the stream to be closed');
+    expect(state.finished).toBe(false);
+    // A paused socket does not see the reset until it reads again.
+    c.socket.resume();
+    await until(() => c.closed, 'the client to see the connection end', 3000);
+  });
+
+  it('is a handler error over UDP: nothing is sent', async () => {
+    const { handler } = streaming(3);
+    const { port, events } = await start({}, handler);
+    const u = dgram.createSocket('udp4');
+    sockets.push(u);
+    u.send('xfr', port, '127.0.0.1');
+    await until(() => events.some((e) => e.type === 'handler-error'), 'a handler-error event');
+  });
+});
+
 describe('close', () => {
   it('waits for an in-flight query, then closes everything', async () => {
     const { t, port, calls } = await start();
