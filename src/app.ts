@@ -12,6 +12,7 @@ import type { Etcd3 } from 'etcd3';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError } from './config/errors.js';
 import type { ServeConfig } from './config/serve-options.js';
+import { RRType } from './dns/constants.js';
 import { toPresentation, type Name } from './dns/name.js';
 import { parseTsigKeyFile, type TsigKey } from './dns/tsig-key.js';
 import type { Logger } from './log.js';
@@ -33,6 +34,7 @@ import { refuse } from './chain/refuse.js';
 import { ReplyCache } from './chain/reply-cache.js';
 import { spreadLoad } from './chain/spread.js';
 import { transfer } from './chain/transfer.js';
+import { tsig } from './chain/tsig.js';
 import { TransferJournal } from './transfer/journal.js';
 import { NotifySender } from './transfer/notify.js';
 import { soaRecord } from './transfer/zone-records.js';
@@ -170,6 +172,17 @@ export async function runServer(
     const stages: Stage[] = [
       ...(rateLimiter ? [rateLimit(rateLimiter)] : []),
       answerMalformed,
+      // Outside every stage that changes a reply: the signature covers the final bytes.
+      tsig({
+        keys: tsigKeys,
+        nowSeconds: () => Date.now() / 1000,
+        onInvalid: (request, check) => {
+          const d = request.decoded;
+          if (d.kind !== 'query' || (d.query.type !== RRType.AXFR && d.query.type !== RRType.IXFR)) return;
+          metrics.transfers?.transfer({ type: d.query.type === RRType.AXFR ? 'AXFR' : 'IXFR', zone: toPresentation(d.query.name), outcome: 'bad-tsig', messages: 1, bytes: 0 });
+          logger.info({ zone: toPresentation(d.query.name), client: request.remoteAddress, error: check.error }, 'zone transfer not served: bad TSIG');
+        },
+      }),
       ...(config.nsid !== 'off' ? [nsid(Buffer.from(config.nsid === 'auto' ? hostname() : config.nsid, 'utf8'))] : []),
       ...(recursion ? [recursionAvailable(recursion)] : []),
       ...(config.chaos ? [chaos(chaosNames(packageVersion(), etcd ? [['revision.etcdns', () => etcd.describe()]] : []))] : []),
@@ -178,7 +191,6 @@ export async function runServer(
         snapshot,
         journal,
         allowedNetworks: new RecursionAcl(config.transferAllow),
-        keys: tsigKeys,
         nowSeconds: () => Date.now() / 1000,
         logger: logger.child({ component: 'transfer' }),
         unavailableZones,

@@ -41,6 +41,7 @@ export function createPipeline(options: PipelineOptions): QueryHandler {
     zone: undefined,
     rcode: undefined,
     template: undefined,
+    tsig: undefined,
   };
   const event: Mutable<QueryEvent> = {
     transport: 'udp',
@@ -77,6 +78,7 @@ export function createPipeline(options: PipelineOptions): QueryHandler {
     request.zone = undefined;
     request.rcode = undefined;
     request.template = undefined;
+    request.tsig = undefined;
 
     const reply = chain(request);
     if (observers.length === 0) return reply;

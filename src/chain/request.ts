@@ -6,6 +6,7 @@
  * Promise only when it must wait (forwarding upstream).
  */
 import type { Name } from '../dns/name.js';
+import type { TsigKey } from '../dns/tsig-key.js';
 import type { ReplyStream } from '../transport/types.js';
 import type { Decoded } from '../wire/query.js';
 import type { ResponseTemplate } from '../wire/response.js';
@@ -42,6 +43,11 @@ export interface Request {
   rcode: number | undefined;
   /** The pre-encoded reply the answer was rendered from, for stages that patch it (rotation). */
   template: ResponseTemplate | undefined;
+  /**
+   * Set by the TSIG stage when the request was signed with one of our keys (RFC 8945): the
+   * reply is signed with it. A multi-message reply signs its messages itself (the MACs chain).
+   */
+  tsig: { readonly key: TsigKey; readonly mac: Buffer } | undefined;
 }
 
 /** Reply bytes, null to send nothing, or (TCP only) the messages of a zone transfer. */

@@ -7,7 +7,6 @@
 import { Opcode, RRClass, RRType, Rcode } from '../dns/constants.js';
 import { toPresentation, type Name } from '../dns/name.js';
 import type { RR } from '../dns/records.js';
-import type { TsigKey } from '../dns/tsig-key.js';
 import type { Logger } from '../log.js';
 import type { Snapshot } from '../table/snapshot.js';
 import type { ZoneView } from '../table/zone.js';
@@ -16,7 +15,7 @@ import { axfrRecords, soaRecord } from '../transfer/zone-records.js';
 import type { ReplyStream } from '../transport/types.js';
 import type { Query } from '../wire/query.js';
 import { TransferPacker, ixfrRequestSerial } from '../wire/transfer.js';
-import { TsigSigner, checkRequest, tsigErrorReply, type TsigCheck } from '../wire/tsig.js';
+import { TsigSigner } from '../wire/tsig.js';
 import { replyWithoutRecords } from './refuse.js';
 import type { Request, Stage } from './request.js';
 
@@ -30,7 +29,7 @@ export type TransferOutcome =
   | 'current'
   /** Not allowed: neither network nor key. */
   | 'refused'
-  /** A TSIG that does not verify (unknown key, bad MAC, clock skew). */
+  /** A TSIG that does not verify (unknown key, bad MAC, clock skew): counted by the TSIG stage. */
   | 'bad-tsig'
   /** Not a zone we serve the apex of. */
   | 'not-authoritative'
@@ -60,9 +59,7 @@ export interface TransferStageOptions {
   readonly journal: TransferJournal;
   /** Networks allowed without a key (--transfer-allow). */
   readonly allowedNetworks: { allows(address: string): boolean };
-  /** Keys allowed to sign requests, by name (--tsig-key). */
-  readonly keys: ReadonlyMap<Name, TsigKey>;
-  /** Wall-clock seconds, for TSIG's time check (RFC 8945 §5.2.3). */
+  /** Wall-clock seconds, for the TSIG of each message (RFC 8945 §5.3.1). */
   readonly nowSeconds: () => number;
   readonly logger: Logger;
   readonly unavailableZones?: () => ReadonlySet<Name>;
@@ -86,18 +83,14 @@ function answerTransfer(options: TransferStageOptions, request: Request, query: 
     }
   };
 
-  // The TSIG first: a signed request gets a signed answer or a TSIG error, whatever else is wrong.
-  const tsig: TsigCheck = request.message.readUInt16BE(10) > 0 ? checkRequest(request.message, options.keys, options.nowSeconds()) : { kind: 'none' };
-  if (tsig.kind === 'invalid') {
-    report('bad-tsig', tsig.error);
-    return tsigErrorReply(replyWithoutRecords(request, Rcode.NOTAUTH), tsig, options.nowSeconds());
-  }
-  const key = tsig.kind === 'valid' ? tsig.key : undefined;
-  const signer = key && tsig.kind === 'valid' ? new TsigSigner(key, tsig.record.mac, options.nowSeconds) : undefined;
+  // A signed request was checked by the TSIG stage, which signs single-message replies; the
+  // messages of a transfer are signed here, each MAC chained to the one before (RFC 8945 §5.3.1).
+  const key = request.tsig?.key;
+  const signer = request.tsig ? new TsigSigner(request.tsig.key, request.tsig.mac, options.nowSeconds) : undefined;
   const sign = (message: Buffer) => (signer ? signer.sign(message) : message);
   const refuse = (rcode: number, outcome: TransferOutcome, detail: string) => {
     report(outcome, detail, key?.name);
-    return sign(replyWithoutRecords(request, rcode));
+    return replyWithoutRecords(request, rcode);
   };
 
   if (!key && !options.allowedNetworks.allows(request.remoteAddress)) {
@@ -117,7 +110,7 @@ function answerTransfer(options: TransferStageOptions, request: Request, query: 
     if (type === 'AXFR') return refuse(Rcode.NOTIMP, 'bad-request', 'AXFR over UDP');
     const current = options.journal.seal(zone.origin) ?? zone;
     report('current', 'over UDP: SOA only', key?.name);
-    return sign(single(query, request, soaRecord(current)));
+    return single(query, request, soaRecord(current));
   }
 
   // Over TCP the request is read after this call returns: keep a copy, not a view of the

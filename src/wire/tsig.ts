@@ -410,3 +410,11 @@ export function verifyResponse(message: Buffer, key: TsigKey, requestMac: Buffer
   if (!macMatches(receivedMac(message, record, key, requestMac), record.mac)) return false;
   return Math.abs(Math.floor(nowSeconds) - record.timeSigned) <= record.fudge;
 }
+
+/** Octets the TSIG record of a reply signed with `key` adds: what a reply must leave room for. */
+export function tsigLength(key: TsigKey): number {
+  const algorithm = TSIG_ALGORITHMS[key.algorithm];
+  // Owner + type, class, TTL, RDLENGTH; algorithm name, time (6), fudge, MAC size, MAC,
+  // original ID, error, other length (RFC 8945 §4.2).
+  return canonicalWire(key.name).length + 10 + canonicalWire(algorithm.wireName).length + 6 + 2 + 2 + algorithm.macLength + 2 + 2 + 2;
+}

@@ -1,0 +1,61 @@
+/**
+ * TSIG (RFC 8945) on every query, not only transfers: a secondary checks the zone's SOA with
+ * a signed query before it transfers, and a signed query must get a signed answer (§5.3) or a
+ * TSIG error (§5.2). A request signed with one of our keys goes on with `request.tsig` set and
+ * room left in the reply for the signature; its reply is signed here. A multi-message reply
+ * (a zone transfer) signs its own messages, since each MAC covers the one before it.
+ */
+import { Rcode } from '../dns/constants.js';
+import type { Name } from '../dns/name.js';
+import type { TsigKey } from '../dns/tsig-key.js';
+import { TsigSigner, checkRequest, tsigErrorReply, tsigLength, type TsigCheck } from '../wire/tsig.js';
+import { replyWithoutRecords } from './refuse.js';
+import type { Request, Stage } from './request.js';
+
+export interface TsigStageOptions {
+  /** Keys by name (--tsig-key, --tsig-key-file). */
+  readonly keys: ReadonlyMap<Name, TsigKey>;
+  /** Wall-clock seconds: TSIG times are absolute (RFC 8945 §5.2.3). */
+  readonly nowSeconds: () => number;
+  /** A request whose TSIG did not verify (answered NOTAUTH or FORMERR). */
+  readonly onInvalid?: (request: Request, check: Extract<TsigCheck, { kind: 'invalid' }>) => void;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export function tsig(options: TsigStageOptions): Stage {
+  const { keys, nowSeconds } = options;
+  return (next) => (request) => {
+    const d = request.decoded;
+    if (d.kind !== 'query' || !mayCarryTsig(request.message, d.query.edns !== undefined)) return next(request);
+    const check = checkRequest(request.message, keys, nowSeconds());
+    if (check.kind === 'none') return next(request);
+    if (check.kind === 'invalid') {
+      options.onInvalid?.(request, check);
+      return tsigErrorReply(replyWithoutRecords(request, Rcode.NOTAUTH), check, nowSeconds());
+    }
+    const key = check.key;
+    // The MAC is a view into the request bytes, which the transport reuses: keep a copy.
+    const mac = Buffer.from(check.record.mac);
+    const mutable = request as Mutable<Request>;
+    mutable.tsig = { key, mac };
+    // The reply must fit with its signature (over UDP, the client's size).
+    mutable.maxSize -= tsigLength(key);
+    const reply = next(request);
+    const signer = new TsigSigner(key, mac, nowSeconds);
+    if (reply instanceof Promise) return reply.then((bytes) => bytes && signer.sign(bytes));
+    if (reply instanceof Uint8Array) return signer.sign(reply);
+    return reply;
+  };
+}
+
+/**
+ * Whether the message has an additional record besides a lone OPT: the decoder read an OPT
+ * as the only additional record of a plain query, so such a query (nearly every query) has no
+ * TSIG and is not walked again.
+ */
+function mayCarryTsig(message: Buffer, hasOpt: boolean): boolean {
+  const arcount = message.readUInt16BE(10);
+  if (arcount === 0) return false;
+  return !(arcount === 1 && hasOpt && message.readUInt16BE(6) === 0 && message.readUInt16BE(8) === 0);
+}
