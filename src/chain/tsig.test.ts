@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { testChain } from '../../test/support/chain.js';
+import { buildQuery, parseReply } from '../../test/support/packets.js';
+import { parseTsigKeySpec } from '../dns/tsig-key.js';
+import { parseZoneFile } from '../sources/zonefile/master-file.js';
+import { Snapshot } from '../table/snapshot.js';
+import { findTsig, signRequest, verifyResponse } from '../wire/tsig.js';
+import { tsig } from './tsig.js';
+
+const key = parseTsigKeySpec(`xfr:hmac-sha256:${Buffer.alloc(32, 7).toString('base64')}`);
+const other = parseTsigKeySpec(`xfr:hmac-sha256:${Buffer.alloc(32, 8).toString('base64')}`);
+const NOW = 1_800_000_000;
+
+function setup() {
+  const hosts = Array.from({ length: 80 }, (_, i) => `many A 10.0.0.${i}`).join('\n');
+  const r = parseZoneFile(`$ORIGIN a.test.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n${hosts}\n`, { file: 'a.test.zone' });
+  if (!r.ok) throw new Error('zone');
+  const snapshot = new Snapshot(new Map([['a.test', r.zone]]), 1);
+  return testChain({ snapshot: () => snapshot, extraStages: [tsig({ keys: new Map([[key.name, key]]), nowSeconds: () => NOW })] });
+}
+
+const udp = { transport: 'udp' as const, remoteAddress: '127.0.0.1', remotePort: 5000, localPort: 53 };
+
+describe('the TSIG stage (RFC 8945)', () => {
+  it('signs the answer to a signed query, so the client can verify it', () => {
+    const handle = setup();
+    const signed = signRequest(buildQuery({ name: 'ns.a.test', type: 'A', edns: {} }), key, NOW);
+    const reply = handle(signed.message, udp) as Buffer;
+    expect(verifyResponse(reply, key, signed.mac, NOW)).toBe(true);
+    expect(verifyResponse(reply, other, signed.mac, NOW)).toBe(false);
+  });
+
+  it('leaves room for the signature: a signed UDP answer never exceeds the size the client offered', () => {
+    const handle = setup();
+    const signed = signRequest(buildQuery({ name: 'many.a.test', type: 'A', edns: { udpSize: 1232 } }), key, NOW);
+    const reply = handle(signed.message, udp) as Buffer;
+    expect(reply.length).toBeLessThanOrEqual(1232);
+    expect(verifyResponse(reply, key, signed.mac, NOW)).toBe(true);
+  });
+
+  it('answers a query signed with a key it does not have, or a wrong secret, NOTAUTH with the TSIG error', () => {
+    const handle = setup();
+    const unknown = parseTsigKeySpec(`other:hmac-sha256:${Buffer.alloc(32, 7).toString('base64')}`);
+    for (const [k, error] of [[unknown, 17], [other, 16]] as const) {
+      const reply = handle(signRequest(buildQuery({ name: 'ns.a.test', type: 'A' }), k, NOW).message, udp) as Buffer;
+      expect(parseReply(reply).header.rcode).toBe(9);
+      const record = findTsig(reply);
+      expect(typeof record === 'object' && record.error).toBe(error);
+    }
+  });
+
+  it('passes unsigned queries by untouched', () => {
+    const handle = setup();
+    const reply = handle(buildQuery({ name: 'ns.a.test', type: 'A', edns: {} }), udp) as Buffer;
+    expect(findTsig(reply)).toBeUndefined();
+    expect(parseReply(reply).answers).toHaveLength(1);
+  });
+});
