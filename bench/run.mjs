@@ -2,16 +2,19 @@
 // `npm run bench`: etcdns (zone file, with rotation off, etcd, and with --workers 2 when the build
 // has it), a naive dns2 server and Knot DNS on one data set under the same dnsperf query mix; then
 // p99 latency at a steady rate, TCP, forwarder cache hits, zone size (1k vs 100k records), etcd→DNS
-// propagation, zone-file q/s under etcd churn and initial sync time/RSS. With --baseline DIR, the
+// propagation, zone-file q/s under etcd churn, zone transfers out of a 100k-key etcd zone (AXFR and
+// IXFR vs Knot) and initial sync time/RSS. With --baseline DIR, the
 // same etcdns servers from another (built) checkout run beside these for before/after ratios.
 // Not part of `npm test`. See bench/README.md for what is measured and how.
 //
 // Options: --services N (1000)  --rounds R (3)  --duration S (10)  --clients C (4)  --max-qps Q (1000000)
-//          --only a,b (main comparison: etcdns-zone,etcdns-zone-norotate,etcdns-zone-dgram,etcdns-zone-w2,etcdns-etcd,naive-dns2,knot; "none" skips every dnsperf run)
-//          --baseline DIR (another etcdns checkout, built if DIR/dist/cli/main.js is missing: adds etcdns-zone-base, etcdns-etcd-base, and the churn step's etcdns-churn-base)
+//          --only a,b (main comparison: etcdns-zone,etcdns-zone-norotate,etcdns-zone-dgram,etcdns-zone-w2,etcdns-etcd,naive-dns2,knot;
+//                      zone transfers: etcdns-xfr,knot-xfr, run when one of them is named; "none" skips every dnsperf run and the transfers)
+//          --baseline DIR (another etcdns checkout, built if DIR/dist/cli/main.js is missing: adds etcdns-zone-base, etcdns-etcd-base, the churn step's etcdns-churn-base
+//                      and the transfer step's etcdns-xfr-base when that build has --transfer-allow)
 //          --steady-qps Q (10000)  --steady-duration S (5)  --tcp-duration S (5)  --puts P (200)  --churn-rate P (100 puts/s)
 //          --no-steady  --no-tcp  --no-forward  --no-scale  --scale-knot  --no-workers  --no-norotate
-//          --no-propagation  --no-churn  --no-sync  --big (adds 1M keys to the sync test)
+//          --no-propagation  --no-churn  --no-transfer  --no-sync  --big (adds 1M keys to the sync test)
 import { spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -24,6 +27,7 @@ import { checkServer } from './check.mjs';
 import { NAME_WIDTH, describeArgs, printSummary, runRounds, warmUp } from './dnsperf.mjs';
 import { measurePropagation, measureSync } from './etcd-tests.mjs';
 import { CHURN_ZONE, clearChurn, runChurn, seedChurn } from './churn.mjs';
+import { TRANSFER_SERVERS, XFR_CHANGES, XFR_KEYS, XFR_ZONE, runTransfer } from './transfer.mjs';
 import { svgChart } from './chart.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,11 +53,12 @@ function parseArgs(argv) {
   const o = { services: 1000, rounds: 3, duration: 10, clients: 4, maxQps: 1000000, puts: 200, big: false,
     only: MAIN_SERVERS, steady: true, steadyQps: 10000, steadyDuration: 5, tcp: true, tcpDuration: 5,
     forward: true, scale: true, scaleKnot: false, workers: true, norotate: true, sync: true, propagation: true,
-    churn: true, churnRate: 100, baseline: null };
+    churn: true, churnRate: 100, transfer: true, transferServers: TRANSFER_SERVERS, baseline: null };
   const flags = { '--big': ['big', true], '--no-sync': ['sync', false], '--no-propagation': ['propagation', false],
     '--no-steady': ['steady', false], '--no-tcp': ['tcp', false], '--no-forward': ['forward', false],
     '--no-scale': ['scale', false], '--scale-knot': ['scaleKnot', true], '--no-workers': ['workers', false],
-    '--no-norotate': ['norotate', false], '--no-churn': ['churn', false] };
+    '--no-norotate': ['norotate', false], '--no-churn': ['churn', false],
+    '--no-transfer': ['transfer', false] };
   const ints = { '--services': 'services', '--rounds': 'rounds', '--duration': 'duration', '--clients': 'clients',
     '--max-qps': 'maxQps', '--puts': 'puts', '--steady-qps': 'steadyQps', '--steady-duration': 'steadyDuration', '--tcp-duration': 'tcpDuration', '--churn-rate': 'churnRate' };
   for (let i = 0; i < argv.length; i++) {
@@ -63,8 +68,11 @@ function parseArgs(argv) {
     if (ints[a]) { o[ints[a]] = int(val(), a); continue; }
     if (a === '--only') {
       const v = val();
-      o.only = v === 'none' ? [] : v.split(',').map((s) => s.trim()).filter(Boolean);
-      for (const s of o.only) if (!MAIN_SERVERS.includes(s)) die(`--only: unknown server ${s} (known: ${MAIN_SERVERS.join(',')})`);
+      const names = v === 'none' ? [] : v.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const s of names) if (!MAIN_SERVERS.includes(s) && !TRANSFER_SERVERS.includes(s)) die(`--only: unknown server ${s} (known: ${[...MAIN_SERVERS, ...TRANSFER_SERVERS].join(',')})`);
+      // The transfer step's servers are not dnsperf servers: kept apart, so that `--only etcdns-xfr,knot-xfr` runs no dnsperf.
+      o.only = names.filter((s) => MAIN_SERVERS.includes(s));
+      o.transferServers = names.filter((s) => TRANSFER_SERVERS.includes(s));
       continue;
     }
     if (a === '--baseline') { o.baseline = resolve(val()); continue; }
@@ -370,7 +378,8 @@ async function main() {
   mkdirSync(ctx.emptyZones);
   const steps = plan(o, mainServers);
   const churn = o.churn && o.only.length > 0; // `--only none`: no dnsperf at all
-  const needsEtcd = mainServers.includes('etcdns-etcd') || o.propagation || o.sync || churn;
+  const transfer = o.transfer && o.transferServers.length > 0;
+  const needsEtcd = mainServers.includes('etcdns-etcd') || o.propagation || o.sync || churn || transfer;
   let etcdClient;
   if (needsEtcd) {
     ctx.etcd = await startEtcd();
@@ -421,6 +430,12 @@ async function main() {
     result.churn = { args: describeArgs(step.load), etcdZone: CHURN_ZONE, ...extra, summary: res.summary, runs: res.runs };
     await reg.keepOnly([]);
     await clearChurn(etcdClient);
+  }
+
+  if (transfer) {
+    console.log(`\nZone transfers out (${XFR_KEYS} etcd keys as ${XFR_ZONE}; AXFR, then IXFR after ${XFR_CHANGES} changes; dig over TCP): ${o.transferServers.join(', ')}${baseCli && o.transferServers.includes('etcdns-xfr') ? ' (and etcdns-xfr-base if the baseline has transfers)' : ''}`);
+    result.transfer = await runTransfer(etcdClient, ctx.etcd.url, { cli: CLI, baseCli, names: o.transferServers, rounds: o.rounds });
+    notes.push(...result.transfer.notes);
   }
 
   if (o.sync) {
