@@ -185,16 +185,35 @@ function diffSets(old: RRset | undefined, now: RRset | undefined, deleted: RR[],
   if (old === now) return;
   // A changed TTL changes every record of the set (RFC 2181 §5.2: one TTL per RRset).
   const sameTtl = old !== undefined && now !== undefined && old.ttl === now.ttl;
-  const oldKeys = new Map<string, RData>();
-  if (old) for (const d of old.records) oldKeys.set(rdataKey(d), d);
-  const nowKeys = new Map<string, RData>();
-  if (now) for (const d of now.records) nowKeys.set(rdataKey(d), d);
+  const oldKeys = old ? keyed(old) : EMPTY_KEYS;
+  const nowKeys = now ? keyed(now) : EMPTY_KEYS;
   if (old) for (const [k, d] of oldKeys) if (!sameTtl || !nowKeys.has(k)) deleted.push({ name: old.name, type: old.type, ttl: old.ttl, data: d });
   if (now) for (const [k, d] of nowKeys) if (!sameTtl || !oldKeys.has(k)) added.push({ name: now.name, type: now.type, ttl: now.ttl, data: d });
 }
 
-/** One text per distinct RDATA (and TTL, when `withTtl`): what makes two records the same record. */
+const EMPTY_KEYS: ReadonlyMap<string, RData> = new Map();
+
+/**
+ * An RRset's records by rdataKey, made once per RRset: the set a seal finds in the current
+ * version is the old side of the next seal (an etcd zone's apex aggregates every address of
+ * the zone, 100k records in a large zone). Weak: it goes with the RRset.
+ */
+const keyedSets = new WeakMap<RRset, ReadonlyMap<string, RData>>();
+
+function keyed(set: RRset): ReadonlyMap<string, RData> {
+  let keys = keyedSets.get(set);
+  if (!keys) {
+    const map = new Map<string, RData>();
+    for (const d of set.records) map.set(rdataKey(d), d);
+    keyedSets.set(set, (keys = map));
+  }
+  return keys;
+}
+
+/** One text per distinct RDATA: what makes two records of one RRset the same record. */
 function rdataKey(data: RData): string {
+  // Addresses, by far the most records of an etcd zone, as they are (canonical text).
+  if ('address' in data) return data.address;
   let key = '';
   for (const value of Object.values(data)) {
     if (value instanceof Uint8Array) key += `|${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
