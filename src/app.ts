@@ -13,7 +13,7 @@ import { systemClock, type Clock } from './clock.js';
 import { ConfigError } from './config/errors.js';
 import type { ServeConfig } from './config/serve-options.js';
 import { RRType } from './dns/constants.js';
-import { toPresentation, type Name } from './dns/name.js';
+import { parseName, toPresentation, type Name } from './dns/name.js';
 import { parseTsigKeyFile, type TsigKey } from './dns/tsig-key.js';
 import type { Logger } from './log.js';
 import { Metrics } from './ops/metrics.js';
@@ -39,6 +39,7 @@ import { TransferJournal } from './transfer/journal.js';
 import { NotifySender } from './transfer/notify.js';
 import { soaRecord } from './transfer/zone-records.js';
 import { zoneSerial } from './table/zone.js';
+import { signRequest } from './wire/tsig.js';
 import type { QueryObserver, Stage } from './chain/request.js';
 import { ResponseRateLimiter } from './chain/response-rate-limiter.js';
 import { warmUpQueryPath } from './chain/warmup.js';
@@ -106,7 +107,7 @@ export async function runServer(
     // NOTIFY (RFC 1996): announce each zone's new serial to the secondaries, from the first
     // snapshot on (a secondary that was notified of nothing since our start learns of it too).
     if (config.notify.length > 0) {
-      const notifier = startNotify(config, logger, clock, (zone, outcome) => transferMetrics?.notify(toPresentation(zone), outcome));
+      const notifier = startNotify(config, logger, clock, notifyKey(config, tsigKeys), (zone, outcome) => transferMetrics?.notify(toPresentation(zone), outcome));
       closers.push(() => notifier.close());
       const announced = new Map<Name, number>();
       table.onSwap((snapshot) => {
@@ -391,8 +392,23 @@ function loadTsigKeys(config: ServeConfig): ReadonlyMap<Name, TsigKey> {
   return keys;
 }
 
+/** --notify-key: the key NOTIFY is signed with, one of the TSIG keys. */
+function notifyKey(config: ServeConfig, keys: ReadonlyMap<Name, TsigKey>): TsigKey | undefined {
+  if (config.notifyKey === undefined) return undefined;
+  const parsed = parseName(config.notifyKey);
+  const key = 'name' in parsed ? keys.get(parsed.name) : undefined;
+  if (!key) throw new ConfigError(`--notify-key "${config.notifyKey}": no --tsig-key or --tsig-key-file key has that name`);
+  return key;
+}
+
 /** The NOTIFY sender with its UDP sockets: one per address family the targets use. */
-function startNotify(config: ServeConfig, logger: Logger, clock: Clock, count: (zone: Name, outcome: string) => void): { zoneChanged: NotifySender['zoneChanged']; close(): void } {
+function startNotify(
+  config: ServeConfig,
+  logger: Logger,
+  clock: Clock,
+  key: TsigKey | undefined,
+  count: (zone: Name, outcome: string) => void,
+): { zoneChanged: NotifySender['zoneChanged']; close(): void } {
   const sockets: { udp4?: UdpSocket; udp6?: UdpSocket } = {};
   const socketFor = (host: string): UdpSocket => {
     const family = isIPv6(host) ? 'udp6' : 'udp4';
@@ -413,6 +429,8 @@ function startNotify(config: ServeConfig, logger: Logger, clock: Clock, count: (
     logger: logger.child({ component: 'notify' }),
     socket: { send: (message, port, host) => socketFor(host).send(message, port, host) },
     onEvent: (e) => count(e.zone, e.outcome),
+    // RFC 8945 §5.1: a fresh time on every send, retries included.
+    sign: key ? (message) => signRequest(message, key, Date.now() / 1000).message : undefined,
   });
   return {
     zoneChanged: (soa) => sender.zoneChanged(soa),

@@ -230,7 +230,7 @@ if (MISSING_PACKAGES.length > 0 && !isRoot) {
     }, 30_000);
 
     it.each(KINDS)('%s: with the TSIG key it transfers from outside --transfer-allow', async (kind) => {
-      // etcdns does not sign NOTIFY: the secondary takes it by address.
+      // This etcdns sends NOTIFY unsigned (no --notify-key): the secondary takes it by address.
       const s = await start(kind, { tsig: KEY, notifyKey: false, via: OUTSIDE });
       const serial = (await etcdnsSerial())!;
       await s.waitForSerial(ZONE, serial, 5000);
@@ -238,6 +238,33 @@ if (MISSING_PACKAGES.length > 0 && !isRoot) {
       expect(s.transfers(ZONE)).toEqual({ axfr: 1, ixfr: 0 });
       await s.close();
     });
+
+    it('Knot that takes only signed NOTIFY: with --notify-key it follows a change by IXFR', async () => {
+      // A second replica (same etcd, so the same serials) that signs its NOTIFY with the key.
+      const port = await freeUdpTcpPort();
+      const signer = await startServer([
+        '--etcd', proxy.url,
+        '--etcd-zone', ZONE,
+        '--zones', zonesDir,
+        '--tsig-key', `${KEY.name}:${KEY.algorithm}:${KEY.secret}`,
+        '--notify', `127.0.0.1:${port}`,
+        '--notify-key', KEY.name,
+        '--notify-delay', '100ms',
+        '--metrics-listen', 'off',
+      ]);
+      try {
+        const s = await startKnotSecondary({ zones: [ZONE], primary: { host: '127.0.0.1', port: signer.port }, tsig: KEY, port, via: OUTSIDE });
+        started.push(s);
+        await s.waitForSerial(ZONE, (await etcdnsSerial())!, 5000);
+        await put('signed', { host: '192.0.2.90' });
+        const next = await etcd.revision();
+        await s.waitForSerial(ZONE, next, 3000);
+        expect(s.wire().at(-1)).toMatchObject({ type: 'IXFR', style: 'incremental', complete: true, serial: next });
+        await s.close();
+      } finally {
+        await signer.stop();
+      }
+    }, 30_000);
 
     it.each(KINDS)('%s: a wrong key is refused (NOTAUTH, BADSIG) and its log says why', async (kind) => {
       const badTsig = await metric('etcdns_transfers_total', /outcome="bad-tsig"/);

@@ -11,7 +11,8 @@ import type { Logger } from '../log.js';
 import type { Snapshot } from '../table/snapshot.js';
 import type { ZoneView } from '../table/zone.js';
 import type { TransferJournal } from '../transfer/journal.js';
-import { axfrRecords, soaRecord } from '../transfer/zone-records.js';
+import { axfrRecords, oversizeRRsets, soaRecord } from '../transfer/zone-records.js';
+import { typeName } from '../dns/constants.js';
 import type { ReplyStream } from '../transport/types.js';
 import type { Query } from '../wire/query.js';
 import { TransferPacker, ixfrRequestSerial } from '../wire/transfer.js';
@@ -67,14 +68,26 @@ export interface TransferStageOptions {
 }
 
 export function transfer(options: TransferStageOptions): Stage {
+  const warned = new Set<string>();
+  const warnOversize = (zone: ZoneView) => {
+    for (const set of oversizeRRsets(zone)) {
+      const what = `${set.name}/${set.type}`;
+      if (warned.has(what)) continue;
+      warned.add(what);
+      options.logger.warn(
+        { zone: toPresentation(zone.origin), name: toPresentation(set.name), type: typeName(set.type), records: set.records.length },
+        'left out of zone transfers: an RRset of more than 65535 records, which Knot refuses the zone for (give the zone dns/apex entries)',
+      );
+    }
+  };
   return (next) => (request) => {
     const d = request.decoded;
     if (d.kind !== 'query' || (d.query.type !== RRType.AXFR && d.query.type !== RRType.IXFR) || d.query.opcode !== Opcode.QUERY) return next(request);
-    return answerTransfer(options, request, d.query);
+    return answerTransfer(options, request, d.query, warnOversize);
   };
 }
 
-function answerTransfer(options: TransferStageOptions, request: Request, query: Query): ReturnType<ReturnType<Stage>> {
+function answerTransfer(options: TransferStageOptions, request: Request, query: Query, warnOversize: (zone: ZoneView) => void): ReturnType<ReturnType<Stage>> {
   const type = query.type === RRType.AXFR ? 'AXFR' : 'IXFR';
   const report = (outcome: TransferOutcome, detail?: string, key?: Name, counts = { messages: 1, records: 0, bytes: 0 }) => {
     options.observe?.({ type, zone: query.name, outcome, ...counts, remoteAddress: request.remoteAddress, key, detail });
@@ -118,6 +131,7 @@ function answerTransfer(options: TransferStageOptions, request: Request, query: 
   const own: Query = { ...query, message: Buffer.from(query.message) };
   if (type === 'AXFR') {
     const view = options.journal.seal(zone.origin) ?? zone;
+    warnOversize(view);
     return stream(own, request, axfrRecords(view), sign, (outcome, counts) => report(outcome, undefined, key?.name, counts), 'full');
   }
   const serial = ixfrRequestSerial(query);
@@ -130,6 +144,7 @@ function answerTransfer(options: TransferStageOptions, request: Request, query: 
     case 'incremental':
       return stream(own, request, ixfrRecords(plan.zone, plan.from, plan.deleted, plan.added), sign, done(), 'incremental');
     case 'full':
+      warnOversize(plan.zone);
       return stream(own, request, axfrRecords(plan.zone), sign, done(plan.reason), 'full');
   }
 }

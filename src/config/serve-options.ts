@@ -431,6 +431,12 @@ export const SERVE_OPTIONS = [
     item: parseUpstream,
     identity: formatUpstream,
   }),
+  optionalStringOption({
+    name: 'notify-key',
+    key: 'notifyKey',
+    description: 'Name of the --tsig-key (or --tsig-key-file key) to sign NOTIFY with, for secondaries that accept only signed ones (Knot acl with a key); default: unsigned.',
+    placeholder: 'NAME',
+  }),
   durationOption({
     name: 'notify-delay',
     key: 'notifyDelayMs',

@@ -629,7 +629,7 @@ function safeParse(bytes: Buffer): Parsed | undefined {
 
 /** Splits a DNS-over-TCP byte stream into messages (RFC 1035 §4.2.2: a two-octet length each). */
 function framer(onMessage: (m: Buffer) => void): (chunk: Buffer) => void {
-  let buffered: Buffer = Buffer.alloc(0);
+  let buffered: Buffer<ArrayBufferLike> = Buffer.alloc(0);
   return (chunk) => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
     while (buffered.length >= 2) {
