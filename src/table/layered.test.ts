@@ -40,13 +40,13 @@ describe('zone files over etcd for one zone', () => {
     ['onlyfile.shared.test A', ['answer', 'onlyfile.shared.test. 60 IN A 192.0.2.9']],
     ['onlyetcd.shared.test A', ['answer', 'onlyetcd.shared.test. 10 IN A 10.0.0.3']],
     ['cname-in-etcd.shared.test A', ['answer', 'cname-in-etcd.shared.test. 10 IN CNAME www.shared.test.', 'www.shared.test. 60 IN A 192.0.2.1']],
-    ['nothing.shared.test A', ['nxdomain', 'shared.test. 30 IN SOA ns1.shared.test. hm.shared.test. 7 1 1 1 30']],
+    ['nothing.shared.test A', ['nxdomain', 'shared.test. 30 IN SOA ns1.shared.test. hm.shared.test. 12352 1 1 1 30']],
   ])('%s', (q, expected) => {
     expect(ask(table, q)).toEqual(expected);
   });
 
-  it('uses the zone file SOA for the zone', () => {
-    expect(ask(table, 'shared.test SOA')).toEqual(['answer', 'shared.test. 60 IN SOA ns1.shared.test. hm.shared.test. 7 1 1 1 30']);
+  it('uses the zone file SOA for the zone, its serial the sum of both (so it grows when either changes)', () => {
+    expect(ask(table, 'shared.test SOA')).toEqual(['answer', 'shared.test. 60 IN SOA ns1.shared.test. hm.shared.test. 12352 1 1 1 30']);
   });
 
   it('serves etcd alone once the zone file is gone', () => {

@@ -157,7 +157,7 @@ export function serialGreater(s1: number, s2: number): boolean {
  * names and their ancestors (SkyDNS names aggregate the records below them). The SOA is not in
  * either list: IXFR frames each difference with its SOAs itself.
  */
-export function diffZones(before: ZoneView, after: ZoneView, changed: Iterable<Name>): { deleted: RR[]; added: RR[] } {
+function diffZones(before: ZoneView, after: ZoneView, changed: Iterable<Name>): { deleted: RR[]; added: RR[] } {
   const origin = after.origin;
   const names = new Set<Name>();
   for (const name of changed) {

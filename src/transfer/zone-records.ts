@@ -34,7 +34,7 @@ export function transferRRsets(name: Name, node: Node, origin: Name): RRset[] {
  * apex of an etcd zone without `dns/apex` answers A with every address of the zone. Such a set
  * is left out of transfers (the secondary gets the rest of the zone) and named in the log.
  */
-export const MAX_TRANSFER_RRSET = 0xffff;
+const MAX_TRANSFER_RRSET = 0xffff;
 
 /**
  * The apex RRsets a transfer leaves out (see MAX_TRANSFER_RRSET), for the log: the apex is
@@ -46,7 +46,7 @@ export function* oversizeRRsets(zone: ZoneView): Generator<RRset> {
 }
 
 /** The records of each RRset, as transfer records. */
-export function* rrsOf(sets: readonly RRset[]): Generator<RR> {
+function* rrsOf(sets: readonly RRset[]): Generator<RR> {
   for (const set of sets) for (const data of set.records) yield { name: set.name, type: set.type, ttl: set.ttl, data };
 }
 

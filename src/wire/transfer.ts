@@ -16,7 +16,7 @@ import { MessageWriter } from './writer.js';
  * a message cannot be compression targets (14-bit pointers), so larger messages grow faster
  * than they fill, and a secondary reads a small message as soon as it arrives.
  */
-export const TRANSFER_MESSAGE_SOFT_LIMIT = 16 * 1024;
+const TRANSFER_MESSAGE_SOFT_LIMIT = 16 * 1024;
 
 /** The 2-byte TCP length prefix bounds a message (RFC 1035 §4.2.2). */
 const TCP_MESSAGE_MAX = 0xffff;

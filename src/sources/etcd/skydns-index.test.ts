@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { RRType } from '../../dns/constants.js';
 import type { KeyChange, KeyPut } from './changes.js';
 import { SkyDnsIndex } from './skydns-index.js';
-import { answer, ask, batch, del, index, key, listed, put, rdata, zone } from './test-support.js';
+import { zoneSerial } from '../../table/zone.js';
+import { answer, ask, at, batch, del, index, key, listed, put, rdata, zone } from './test-support.js';
 
 describe('TTLs', () => {
   const built = listed(
@@ -413,5 +414,26 @@ describe('options', () => {
     const b = listed([''], [put('www.example.test', { host: '192.0.2.1' })]);
     expect(answer(b.index.zones, 'www.example.test. A')).toEqual(['www.example.test. 10 IN A 192.0.2.1']);
     expect(answer(b.index.zones, '. SOA')).toEqual(['. 10 IN SOA ns.dns. hostmaster. 100 7200 1800 86400 10']);
+  });
+});
+
+describe('zone serials', () => {
+  it('are the revision of the zone’s own last change, whatever else the batch carried; after a re-list, the list’s', () => {
+    const built = listed(['a.test', 'b.test'], [put('x.a.test', { host: '10.0.0.1' }), put('x.b.test', { host: '10.0.0.2' })]);
+    expect(zoneSerial(zone(built, 'a.test'))).toBe(100);
+    // One batch: a.test changed at 202, then 18 keys elsewhere up to 220 (b.test last at 210).
+    const changes = [at(put('y.a.test', { host: '10.0.0.3' }), 202)];
+    for (let r = 203; r <= 220; r++) changes.push(at(put(r === 210 ? 'y.b.test' : `/skydns/other/k${r}`, { host: '10.0.1.1' }), r));
+    built.index.apply(batch(changes, 220));
+    expect(zoneSerial(zone(built, 'a.test'))).toBe(202);
+    expect(zoneSerial(zone(built, 'b.test'))).toBe(210);
+    // A delete dates the zone too.
+    built.index.apply(batch([at(del('y.a.test'), 230)], 231));
+    expect(zoneSerial(zone(built, 'a.test'))).toBe(230);
+    // A re-list that finds a.test changed: the list's revision (a deleted key leaves nothing to
+    // date the zone by, and the serial must not go back); b.test unchanged keeps its serial.
+    built.index.apply(batch([put('x.a.test', { host: '10.0.0.9' }), put('x.b.test', { host: '10.0.0.2' }), put('y.b.test', { host: '10.0.1.1' })], 300, true));
+    expect(zoneSerial(zone(built, 'a.test'))).toBe(300);
+    expect(zoneSerial(zone(built, 'b.test'))).toBe(210);
   });
 });

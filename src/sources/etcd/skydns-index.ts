@@ -51,6 +51,10 @@ interface Work {
   readonly changed: Set<Name>;
   /** Not on reset: per zone, the names whose entries the batch put or deleted (ZoneView.changedFrom). */
   readonly names: Map<Name, Set<Name>> | undefined;
+  /** Not on reset: per zone, the revision of the batch's last change to it (the zone's serial). */
+  readonly revisions: Map<Name, number> | undefined;
+  /** The modRevision of the change being applied. */
+  revision: number;
 }
 
 /** Configured zones as a trie over key segments: the most specific zone of a key in O(depth). */
@@ -158,6 +162,8 @@ export class SkyDnsIndex {
         cleared: new Set(),
         changed: new Set(),
         names: reset ? undefined : new Map(),
+        revisions: reset ? undefined : new Map(),
+        revision: 0,
       };
       if (reset) {
         this.#invalid = this.#ignored = 0;
@@ -168,6 +174,7 @@ export class SkyDnsIndex {
       }
       for (const change of changes) {
         try {
+          work.revision = typeof change.modRevision === 'number' && Number.isFinite(change.modRevision) ? change.modRevision : 0;
           this.#change(work, change);
         } catch {
           // Only a malformed change object gets here (the codec does not throw): skip it.
@@ -200,7 +207,7 @@ export class SkyDnsIndex {
       if (work.changed.size > 0) {
         const views = new Map<Name, ZoneView>();
         for (const [zone, view] of this.#views) {
-          views.set(zone, work.changed.has(zone) ? this.#view(zone, work.roots.get(zone)!, view, work.names?.get(zone)) : view);
+          views.set(zone, work.changed.has(zone) ? this.#view(zone, work.roots.get(zone)!, view, work.names?.get(zone), work.revisions?.get(zone)) : view);
         }
         this.#views = views;
       }
@@ -331,6 +338,7 @@ export class SkyDnsIndex {
 
   #changed(work: Work, entry: Entry): void {
     work.changed.add(entry.zone);
+    if (work.revisions && work.revision > (work.revisions.get(entry.zone) ?? 0)) work.revisions.set(entry.zone, work.revision);
     if (!work.names) return;
     let names = work.names.get(entry.zone);
     if (!names) work.names.set(entry.zone, (names = new Set()));
@@ -338,8 +346,13 @@ export class SkyDnsIndex {
   }
 
   /** `names` given: the batch changed those names of `previous` (an incremental change). */
-  #view(zone: Name, root: TNode, previous?: ZoneView, names?: ReadonlySet<Name>): ZoneView {
+  #view(zone: Name, root: TNode, previous?: ZoneView, names?: ReadonlySet<Name>, revision?: number): ZoneView {
     const changedFrom = previous && names ? { serial: zoneSerial(previous), names: [...names] } : undefined;
-    return new EtcdZoneView(zone, root, this.#revision, this.#defaultTtl, this.#prefix, this.#memo, this.#compat, changedFrom);
+    // The serial: the revision of the zone's own last change, the same on every replica that
+    // saw the same history, whatever else the batch carried. After a (re-)list, the list's
+    // revision: a delete leaves no key to date the zone by, and a serial must never go back
+    // (RFC 1982: secondaries would stop following).
+    const serial = revision !== undefined && previous !== undefined && revision > zoneSerial(previous) ? revision : this.#revision;
+    return new EtcdZoneView(zone, root, serial, this.#defaultTtl, this.#prefix, this.#memo, this.#compat, changedFrom);
   }
 }

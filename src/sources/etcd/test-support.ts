@@ -22,7 +22,23 @@ export function put(name: string, service: unknown, lease?: { lease: string; lea
 export function del(name: string): KeyDelete {
   return { type: 'delete', key: name.startsWith('/') ? name : key(name), modRevision: ++modRevision };
 }
-export const batch = (changes: KeyChange[], revision = 100, reset = false): MirrorBatch => ({ reset, changes, revision });
+/**
+ * A batch at `revision`: as one etcd transaction, every change carries that revision (etcd
+ * stamps each key of a batch with a revision at most the batch's). Changes made with an
+ * explicit `modRevision` keep it (`{ ...put(...), modRevision: 7 }`): a batch of several.
+ */
+export const batch = (changes: KeyChange[], revision = 100, reset = false): MirrorBatch => ({
+  reset,
+  changes: changes.map((c) => (EXPLICIT.has(c) ? c : { ...c, modRevision: revision })),
+  revision,
+});
+const EXPLICIT = new WeakSet<KeyChange>();
+/** A change that keeps its own revision inside `batch` (a batch of several revisions). */
+export function at<T extends KeyChange>(change: T, modRevision: number): T {
+  const c = { ...change, modRevision };
+  EXPLICIT.add(c);
+  return c;
+}
 
 export interface Built {
   index: SkyDnsIndex;
