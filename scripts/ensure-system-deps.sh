@@ -4,7 +4,8 @@
 # library's headers (gcc, libc6-dev), which the build needs for the native UDP addon that the
 # tests require (scripts/build-native.mjs). Also the third-party DNS software that
 # test/resolvers.test.ts puts in front of (unbound, pdns-recursor) and beside (knot) a real
-# etcdns, NSD (nsd) which test/transfer-secondaries.test.ts runs as a secondary of etcdns (with knot), and BIND's named-compilezone (bind9-utils), which test/named-compilezone.test.ts
+# etcdns, NSD (nsd), which test/transfer-secondaries.test.ts runs with knot as secondaries of
+# etcdns, and BIND's named-compilezone (bind9-utils), which test/named-compilezone.test.ts
 # checks the zone-file parser against; those tests skip, printing the apt line, when the tools
 # are missing, so without root they are only reported here, not fatal. Uses apt when running
 # as root; otherwise says exactly what to install. Safe to run repeatedly.
