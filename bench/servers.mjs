@@ -106,11 +106,13 @@ export async function startNaive(name, script, dataFile) {
 }
 
 // ---------- Knot DNS ----------
-export async function startKnot(name, zoneText) {
+/** knotd serving zoneText as `zone`; `transferFrom`: an address allowed to AXFR it (Knot refuses transfers without an ACL). */
+export async function startKnot(name, zoneText, { zone = ZONE, transferFrom } = {}) {
   const port = await freePort();
   const dir = join(state.tmp, name);
   for (const d of ['run', 'storage', 'zones']) mkdirSync(join(dir, d), { recursive: true });
-  writeFileSync(join(dir, 'zones', `${ZONE}.zone`), zoneText);
+  writeFileSync(join(dir, 'zones', `${zone}.zone`), zoneText);
+  const acl = transferFrom ? `acl:\n  - id: transfer\n    address: ${transferFrom}\n    action: transfer\n` : '';
   const conf = join(dir, 'knot.conf');
   writeFileSync(conf, `server:
     rundir: "${dir}/run"
@@ -120,7 +122,7 @@ log:
     any: warning
 database:
     storage: "${dir}/storage"
-template:
+${acl}template:
   - id: default
     storage: "${dir}/zones"
     file: "%s.zone"
@@ -128,8 +130,8 @@ template:
     zonefile-load: whole
     journal-content: none
 zone:
-  - domain: ${ZONE}
-`);
+  - domain: ${zone}
+${transferFrom ? '    acl: transfer\n' : ''}`);
   const t0 = performance.now();
   const child = startProc(name, knotdPath(), ['-c', conf]);
   // Knot has no readiness endpoint: checkServer retries until the zone answers.

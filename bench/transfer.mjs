@@ -8,12 +8,12 @@
 // process samples the server's /proc/PID/status every ~20 ms: peak VmRSS during the transfer
 // (and VmRSS just before), which is what streaming a message at a time keeps flat.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { die, freePort, httpStatus, median, ratio, round, sleep, startProc, state, stop, track, waitFor } from './lib.mjs';
 import { ipOf } from './data.mjs';
-import { SHIPPED_NODE_FLAGS, etcdLoad, etcdnsHasOption, knotdPath } from './servers.mjs';
+import { SHIPPED_NODE_FLAGS, etcdLoad, etcdnsHasOption, startKnot } from './servers.mjs';
 
 export const XFR_ZONE = 'bench-xfr.test';
 const XFR_PREFIX = '/skydns/test/bench-xfr';
@@ -55,39 +55,6 @@ async function startXfrEtcdns(name, cli, etcdUrl) {
   return { name, child, pid: child.pid, port, readyMs };
 }
 
-/** knotd serving zoneText as XFR_ZONE, AXFR allowed from 127.0.0.1 (Knot refuses transfers without an ACL). */
-async function startXfrKnot(name, zoneText) {
-  const port = await freePort();
-  const dir = join(state.tmp, name);
-  for (const d of ['run', 'storage', 'zones']) mkdirSync(join(dir, d), { recursive: true });
-  writeFileSync(join(dir, 'zones', `${XFR_ZONE}.zone`), zoneText);
-  const conf = join(dir, 'knot.conf');
-  writeFileSync(conf, `server:
-    rundir: "${dir}/run"
-    listen: 127.0.0.1@${port}
-log:
-  - target: stderr
-    any: warning
-database:
-    storage: "${dir}/storage"
-acl:
-  - id: bench-xfr
-    address: 127.0.0.1
-    action: transfer
-template:
-  - id: default
-    storage: "${dir}/zones"
-    file: "%s.zone"
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-zone:
-  - domain: ${XFR_ZONE}
-    acl: bench-xfr
-`);
-  const child = startProc(name, knotdPath(), ['-c', conf]);
-  return { name, child, pid: child.pid, port };
-}
 
 // ---------- dig ----------
 /** The SOA serial srv answers over UDP, or null. */
@@ -245,7 +212,7 @@ export async function runTransfer(etcd, etcdUrl, { cli, baseCli, names, rounds }
       notes.push(why);
       console.log(`  note: ${why}`);
     }
-    const knot = await startXfrKnot('knot-xfr', keptLines.join('\n') + '\n');
+    const knot = await startKnot('knot-xfr', keptLines.join('\n') + '\n', { zone: XFR_ZONE, transferFrom: '127.0.0.1' });
     await waitFor('knot-xfr loading the zone', async () => (await soaSerial(knot)) === reference.serial, 60000, knot.child);
     const got = await transfer(knot, 'AXFR', 'xfr-knot-check', { keep: true });
     if (JSON.stringify(sortedRecords(got.lines)) !== JSON.stringify(sortedRecords([...keptLines, body[0]]))) {

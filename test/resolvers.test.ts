@@ -10,32 +10,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig, type DigRecord, type DigResult } from './support/dig.js';
 import { freePort } from './support/ports.js';
 import { startServer, type ServerProcess } from './support/server.js';
 import { tempZones } from './support/zones.js';
+import { findTool } from './support/secondaries.js';
 
 /** The programs, and the Debian packages that hold them. */
 const TOOLS = { unbound: 'unbound', pdns_recursor: 'pdns-recursor', knotd: 'knot' } as const;
 
-function findTool(name: string): string | undefined {
-  // Daemons live in sbin, which a non-root PATH may lack.
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
-  for (const dir of dirs) {
-    const path = join(dir, name);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 const missing = Object.entries(TOOLS).flatMap(([tool, pkg]) => (findTool(tool) ? [] : [pkg]));
 const isRoot = process.getuid?.() === 0;
