@@ -6,12 +6,12 @@
  */
 import { Opcode, RRClass, RRType, Rcode } from '../dns/constants.js';
 import { toPresentation, type Name } from '../dns/name.js';
-import type { RR } from '../dns/records.js';
+import type { RData, RR, RRset } from '../dns/records.js';
 import type { Logger } from '../log.js';
 import type { Snapshot } from '../table/snapshot.js';
 import type { ZoneView } from '../table/zone.js';
 import type { TransferJournal } from '../transfer/journal.js';
-import { axfrRecords, oversizeRRsets, soaRecord } from '../transfer/zone-records.js';
+import { axfrSets, oversizeRRsets, soaRecord } from '../transfer/zone-records.js';
 import { typeName } from '../dns/constants.js';
 import type { ReplyStream } from '../transport/types.js';
 import type { Query } from '../wire/query.js';
@@ -132,7 +132,7 @@ function answerTransfer(options: TransferStageOptions, request: Request, query: 
   if (type === 'AXFR') {
     const view = options.journal.seal(zone.origin) ?? zone;
     warnOversize(view);
-    return stream(own, request, axfrRecords(view), sign, (outcome, counts) => report(outcome, undefined, key?.name, counts), 'full');
+    return stream(own, request, axfrSets(view), sign, (outcome, counts) => report(outcome, undefined, key?.name, counts), 'full');
   }
   const serial = ixfrRequestSerial(query);
   if (typeof serial === 'string') return refuse(Rcode.FORMERR, 'bad-request', serial);
@@ -140,12 +140,12 @@ function answerTransfer(options: TransferStageOptions, request: Request, query: 
   const done = (detail?: string) => (outcome: TransferOutcome, counts: Counts) => report(outcome, detail, key?.name, counts);
   switch (plan.kind) {
     case 'current':
-      return stream(own, request, [soaRecord(plan.zone)], sign, done(), 'current');
+      return stream(own, request, [plan.zone.soa], sign, done(), 'current');
     case 'incremental':
-      return stream(own, request, ixfrRecords(plan.zone, plan.from, plan.deleted, plan.added), sign, done(), 'incremental');
+      return stream(own, request, ixfrSets(plan.zone, plan.from, plan.deleted, plan.added), sign, done(), 'incremental');
     case 'full':
       warnOversize(plan.zone);
-      return stream(own, request, axfrRecords(plan.zone), sign, done(plan.reason), 'full');
+      return stream(own, request, axfrSets(plan.zone), sign, done(plan.reason), 'full');
   }
 }
 
@@ -167,20 +167,24 @@ function single(query: Query, request: Request, rr: RR): Buffer {
  * SOA and what to add; our SOA. The client's SOA is ours with its serial: only the serial
  * identifies a version.
  */
-function* ixfrRecords(zone: ZoneView, from: number, deleted: readonly RR[], added: readonly RR[]): Generator<RR> {
-  const soa = soaRecord(zone);
+function* ixfrSets(zone: ZoneView, from: number, deleted: readonly RR[], added: readonly RR[]): Generator<RRset> {
+  const soa = zone.soa;
   yield soa;
-  yield { ...soa, data: { ...soa.data, serial: from } as RR['data'] };
-  yield* deleted;
+  yield { ...soa, records: [{ ...soa.records[0]!, serial: from } as RData] };
+  for (const rr of deleted) yield oneRecord(rr);
   yield soa;
-  yield* added;
+  for (const rr of added) yield oneRecord(rr);
   yield soa;
+}
+
+function oneRecord(rr: RR): RRset {
+  return { name: rr.name, type: rr.type, ttl: rr.ttl, records: [rr.data] };
 }
 
 function stream(
   query: Query,
   request: Request,
-  records: Iterable<RR>,
+  sets: Iterable<RRset>,
   sign: (message: Buffer) => Buffer,
   done: (outcome: TransferOutcome, counts: Counts) => void,
   outcome: TransferOutcome,
@@ -191,13 +195,15 @@ function stream(
     const counts: Counts = { messages: 0, records: 0, bytes: 0 };
     let finished = false;
     try {
-      for (const rr of records) {
-        const message = packer.add(rr);
-        if (message) {
-          const signed = sign(message);
-          counts.messages++;
-          counts.bytes += signed.length;
-          yield signed;
+      for (const set of sets) {
+        for (const data of set.records) {
+          const message = packer.addRecord(set.name, set.type, set.ttl, data);
+          if (message) {
+            const signed = sign(message);
+            counts.messages++;
+            counts.bytes += signed.length;
+            yield signed;
+          }
         }
       }
       const last = packer.finish();

@@ -45,11 +45,6 @@ export function* oversizeRRsets(zone: ZoneView): Generator<RRset> {
   if (apex) for (const set of apex.values()) if (set.records.length > MAX_TRANSFER_RRSET) yield set;
 }
 
-/** The records of each RRset, as transfer records. */
-function* rrsOf(sets: readonly RRset[]): Generator<RR> {
-  for (const set of sets) for (const data of set.records) yield { name: set.name, type: set.type, ttl: set.ttl, data };
-}
-
 /** The apex SOA as the one record that opens and closes a transfer (RFC 5936 §2.2). */
 export function soaRecord(zone: ZoneView): RR {
   return { name: zone.origin, type: RRType.SOA, ttl: zone.soa.ttl, data: zone.soa.records[0]! };
@@ -57,12 +52,18 @@ export function soaRecord(zone: ZoneView): RR {
 
 /**
  * A full transfer (AXFR, RFC 5936 §2.2; also the IXFR answer that sends the whole zone, RFC
- * 1995 §4): the SOA, every other record once, the SOA again. Lazy: the zone is read a node at
- * a time as the messages are sent.
+ * 1995 §4) as RRsets: the SOA, every other RRset once, the SOA again. Lazy: the zone is read a
+ * node at a time as the messages are sent; the records are written from the sets, with no
+ * object per record.
  */
+export function* axfrSets(zone: ZoneView): Generator<RRset> {
+  const soa = zone.soa;
+  yield soa;
+  for (const [name, node] of zone.transferNodes()) yield* transferRRsets(name, node, zone.origin);
+  yield soa;
+}
+
+/** axfrSets, record by record. */
 export function* axfrRecords(zone: ZoneView): Generator<RR> {
-  const soa = soaRecord(zone);
-  yield soa;
-  for (const [name, node] of zone.transferNodes()) yield* rrsOf(transferRRsets(name, node, zone.origin));
-  yield soa;
+  for (const set of axfrSets(zone)) for (const data of set.records) yield { name: set.name, type: set.type, ttl: set.ttl, data };
 }

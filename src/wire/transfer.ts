@@ -5,7 +5,8 @@
  * it: a transfer holds one message in memory at a time, whatever the zone's size.
  */
 import { Flag, RRType } from '../dns/constants.js';
-import type { RR } from '../dns/records.js';
+import type { Name } from '../dns/name.js';
+import type { RData, RR } from '../dns/records.js';
 import { readName } from '../dns/wire-name.js';
 import type { Query } from './query.js';
 import { questionSection } from './response.js';
@@ -54,16 +55,21 @@ export class TransferPacker {
 
   /** Adds one record; returns the message this closed, if it closed one. */
   add(rr: RR): Buffer | undefined {
+    return this.addRecord(rr.name, rr.type, rr.ttl, rr.data);
+  }
+
+  /** `add` from a record's parts (the records of an RRset, without an RR object each). */
+  addRecord(name: Name, type: number, ttl: number, data: RData): Buffer | undefined {
     let done: Buffer | undefined;
     const w = (this.#writer ??= this.#start());
     const before = w.length;
-    w.record(rr);
+    w.recordOf(name, type, ttl, data);
     if (w.length > TCP_MESSAGE_MAX - TRAILER_RESERVE && this.#answers > 0) {
       // It does not fit after the others: it opens the next message.
       w.rewind(before);
       done = this.#close();
       const next = (this.#writer = this.#start());
-      next.record(rr);
+      next.recordOf(name, type, ttl, data);
     }
     if (this.#writer!.length > TCP_MESSAGE_MAX - TRAILER_RESERVE) throw new Error(`a record of ${this.#writer!.length} octets does not fit in a message`);
     this.#answers++;

@@ -100,8 +100,9 @@ export class MessageWriter {
           return;
         }
       }
-      // Pointers are 14 bits: only the first 16 KiB can be pointed at.
-      if (this.#pos < 0x4000 && !this.#names.has(rest)) this.#names.set(rest, this.#pos);
+      // Pointers are 14 bits: only the first 16 KiB can be pointed at. (Looked up above when
+      // compressing: not there.)
+      if (this.#pos < 0x4000 && (compress || !this.#names.has(rest))) this.#names.set(rest, this.#pos);
       const dot = rest.indexOf('.');
       const label = dot < 0 ? rest : rest.slice(0, dot);
       this.u8(label.length);
@@ -112,14 +113,19 @@ export class MessageWriter {
   }
 
   record(rr: RR, rrClass: number = RRClass.IN): void {
-    this.name(rr.name);
-    this.u16(rr.type);
+    this.recordOf(rr.name, rr.type, rr.ttl, rr.data, rrClass);
+  }
+
+  /** `record` from its parts: one record of an RRset, without an RR object per record. */
+  recordOf(name: Name, type: number, ttl: number, data: RData, rrClass: number = RRClass.IN): void {
+    this.name(name);
+    this.u16(type);
     this.u16(rrClass);
     // RFC 2181 §8: TTLs above 2^31-1 are treated as 0 by resolvers; clamp rather than wrap.
-    this.u32(Math.min(Math.max(0, Math.floor(rr.ttl)), 0x7fffffff));
+    this.u32(Math.min(Math.max(0, Math.floor(ttl)), 0x7fffffff));
     const lengthAt = this.#pos;
     this.u16(0);
-    this.rdata(rr.data);
+    this.rdata(data);
     const length = this.#pos - lengthAt - 2;
     if (length > 0xffff) throw new Error(`RDATA of ${length} octets exceeds 65535`);
     this.patchU16(lengthAt, length);
