@@ -65,6 +65,8 @@ export interface RunningServer {
 const ZONE_FILES = 'zonefiles';
 const ETCD = 'etcd';
 const NO_ZONES: ReadonlySet<Name> = new Set();
+/** The zone label of transfer requests for names that are not one of our zones (any client can send those). */
+const OTHER_ZONE = 'other';
 
 /**
  * Builds and starts one server process. With `worker`, it is one of `--workers` processes:
@@ -180,7 +182,8 @@ export async function runServer(
         onInvalid: (request, check) => {
           const d = request.decoded;
           if (d.kind !== 'query' || (d.query.type !== RRType.AXFR && d.query.type !== RRType.IXFR)) return;
-          metrics.transfers?.transfer({ type: d.query.type === RRType.AXFR ? 'AXFR' : 'IXFR', zone: toPresentation(d.query.name), outcome: 'bad-tsig', messages: 1, bytes: 0 });
+          const zone = table.current.zones.has(d.query.name) ? toPresentation(d.query.name) : OTHER_ZONE;
+          metrics.transfers?.transfer({ type: d.query.type === RRType.AXFR ? 'AXFR' : 'IXFR', zone, outcome: 'bad-tsig', messages: 1, bytes: 0 });
           logger.info({ zone: toPresentation(d.query.name), client: request.remoteAddress, error: check.error }, 'zone transfer not served: bad TSIG');
         },
       }),
@@ -195,7 +198,8 @@ export async function runServer(
         nowSeconds: () => Date.now() / 1000,
         logger: logger.child({ component: 'transfer' }),
         unavailableZones,
-        observe: (e) => metrics.transfers?.transfer({ type: e.type, zone: toPresentation(e.zone), outcome: e.outcome, messages: e.messages, bytes: e.bytes }),
+        observe: (e) =>
+          metrics.transfers?.transfer({ type: e.type, zone: e.zone === undefined ? OTHER_ZONE : toPresentation(e.zone), outcome: e.outcome, messages: e.messages, bytes: e.bytes }),
       }),
       authoritative({ snapshot, cache: new ReplyCache(), logger, unavailableZones }),
       ...(forwarder && recursion ? [forward(forwarder, recursion)] : []),

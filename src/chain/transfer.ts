@@ -43,7 +43,8 @@ export type TransferOutcome =
 
 export interface TransferEvent {
   readonly type: 'AXFR' | 'IXFR';
-  readonly zone: Name;
+  /** The zone asked for when it is one of ours; undefined for any other name (a label must not take a client's names). */
+  readonly zone: Name | undefined;
   readonly outcome: TransferOutcome;
   readonly messages: number;
   readonly records: number;
@@ -68,6 +69,7 @@ export interface TransferStageOptions {
 }
 
 export function transfer(options: TransferStageOptions): Stage {
+  const logLimit = new LogLimit();
   const warned = new Set<string>();
   const warnOversize = (zone: ZoneView) => {
     for (const set of oversizeRRsets(zone)) {
@@ -83,16 +85,23 @@ export function transfer(options: TransferStageOptions): Stage {
   return (next) => (request) => {
     const d = request.decoded;
     if (d.kind !== 'query' || (d.query.type !== RRType.AXFR && d.query.type !== RRType.IXFR) || d.query.opcode !== Opcode.QUERY) return next(request);
-    return answerTransfer(options, request, d.query, warnOversize);
+    return answerTransfer(options, request, d.query, warnOversize, logLimit);
   };
 }
 
-function answerTransfer(options: TransferStageOptions, request: Request, query: Query, warnOversize: (zone: ZoneView) => void): ReturnType<ReturnType<Stage>> {
+function answerTransfer(
+  options: TransferStageOptions,
+  request: Request,
+  query: Query,
+  warnOversize: (zone: ZoneView) => void,
+  logLimit: LogLimit,
+): ReturnType<ReturnType<Stage>> {
   const type = query.type === RRType.AXFR ? 'AXFR' : 'IXFR';
   const report = (outcome: TransferOutcome, detail?: string, key?: Name, counts = { messages: 1, records: 0, bytes: 0 }) => {
-    options.observe?.({ type, zone: query.name, outcome, ...counts, remoteAddress: request.remoteAddress, key, detail });
-    if (outcome !== 'full' && outcome !== 'incremental' && outcome !== 'current') {
-      options.logger.info({ type, zone: toPresentation(query.name), client: request.remoteAddress, outcome, detail }, 'zone transfer not served');
+    const ours = options.snapshot().zones.has(query.name) ? query.name : undefined;
+    options.observe?.({ type, zone: ours, outcome, ...counts, remoteAddress: request.remoteAddress, key, detail });
+    if (outcome !== 'full' && outcome !== 'incremental' && outcome !== 'current' && logLimit.allow(options.nowSeconds())) {
+      options.logger.info({ type, zone: toPresentation(query.name), client: request.remoteAddress, outcome, detail, suppressed: logLimit.take() }, 'zone transfer not served');
     }
   };
 
@@ -146,6 +155,31 @@ function answerTransfer(options: TransferStageOptions, request: Request, query: 
     case 'full':
       warnOversize(plan.zone);
       return stream(own, request, axfrSets(plan.zone), sign, done(plan.reason), 'full');
+  }
+}
+
+/**
+ * One "not served" line per second at most: any client can send transfer requests, and a
+ * scanner must not fill the log. The lines in between are counted in the next one.
+ */
+class LogLimit {
+  #last = -Infinity;
+  #suppressed = 0;
+
+  allow(nowSeconds: number): boolean {
+    if (nowSeconds - this.#last >= 1) {
+      this.#last = nowSeconds;
+      return true;
+    }
+    this.#suppressed++;
+    return false;
+  }
+
+  /** Lines left out since the last one logged. */
+  take(): number {
+    const n = this.#suppressed;
+    this.#suppressed = 0;
+    return n;
   }
 }
 
