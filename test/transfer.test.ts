@@ -629,12 +629,13 @@ describe('zone transfers out (real etcd, built server, dig)', () => {
       expect(names.has('redo.ixfr.test.')).toBe(false);
     });
 
-    it('sends the whole zone for a serial it never sent, and its SOA alone to a client up to date, ahead, or over UDP', async () => {
+    it('sends the whole zone for a serial it never served, and its SOA alone to a client up to date, ahead, or over UDP', async () => {
       const fresh = await axfr(server.port, 'ixfr.test');
       const current = serialOf(fresh.soa);
 
-      // s - 1 was a revision of this zone's history but never sent in a transfer.
-      const never = readIxfr((await xfr(server.port, ['ixfr.test', `IXFR=${s - 1}`])).records);
+      // Revision 1 is older than anything this replica served of the zone (it listed etcd
+      // later): not in the journal. (Every version it served since is: s - 1 was one.)
+      const never = readIxfr((await xfr(server.port, ['ixfr.test', 'IXFR=1'])).records);
       expect(never.kind).toBe('axfr');
       if (never.kind === 'axfr') {
         expect(show(never.soa)).toBe(show(fresh.soa));
@@ -680,6 +681,28 @@ describe('zone transfers out (real etcd, built server, dig)', () => {
       expect(sample(m, 'etcdns_transfer_messages_total', XFR)).toBeGreaterThan(0);
       expect(sample(m, 'etcdns_transfer_bytes_total', XFR)).toBeGreaterThan(0);
     });
+  });
+
+  it('lets a secondary come back to another replica: IXFR from the serial one replica sent is incremental on the other', async () => {
+    // A second replica of the same etcd, started later (it listed etcd at a later revision).
+    const other = await startServer(['--etcd', etcd.endpoints[0]!, '--etcd-zone', 'ixfr.test', '--zones', zones.dir, '--transfer-allow', '127.0.0.1/32']);
+    try {
+      const changed = await put('test/ixfr/replica/a', { host: '192.0.2.60' });
+      await untilSerial('ixfr.test', changed);
+      await digUntil(other.port, ['ixfr.test', 'SOA'], (r) => Number(r.answer[0]?.data.split(/\s+/)[2]) === changed, 5000);
+      // The secondary transferred from the first replica...
+      const fromFirst = await axfr(server.port, 'ixfr.test');
+      expect(serialOf(fromFirst.soa)).toBe(changed);
+      const next = await put('test/ixfr/replica/b', { host: '192.0.2.61' });
+      await digUntil(other.port, ['ixfr.test', 'SOA'], (r) => Number(r.answer[0]?.data.split(/\s+/)[2]) === next, 5000);
+      // ...and asks the other one from there: only the change.
+      const ixfr = readIxfr((await xfr(other.port, ['ixfr.test', `IXFR=${changed}`])).records);
+      expect(ixfr.kind).toBe('incremental');
+      if (ixfr.kind !== 'incremental') return;
+      expect(applyDiffs(fromFirst.body, ixfr.diffs)).toEqual(sorted((await axfr(other.port, 'ixfr.test')).body));
+    } finally {
+      await other.stop();
+    }
   });
 
   describe('access and errors', () => {

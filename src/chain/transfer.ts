@@ -130,18 +130,16 @@ function answerTransfer(
     // fit in UDP is the SOA alone, which tells the client to come back over TCP (or that it is
     // up to date).
     if (type === 'AXFR') return refuse(Rcode.NOTIMP, 'bad-request', 'AXFR over UDP');
-    const current = options.journal.seal(zone.origin) ?? zone;
     report('current', 'over UDP: SOA only', key?.name);
-    return single(query, request, soaRecord(current));
+    return single(query, request, soaRecord(zone));
   }
 
   // Over TCP the request is read after this call returns: keep a copy, not a view of the
   // connection's buffer (see Request).
   const own: Query = { ...query, message: Buffer.from(query.message) };
   if (type === 'AXFR') {
-    const view = options.journal.seal(zone.origin) ?? zone;
-    warnOversize(view);
-    return stream(own, request, axfrSets(view), sign, (outcome, counts) => report(outcome, undefined, key?.name, counts), 'full');
+    warnOversize(zone);
+    return stream(own, request, axfrSets(zone), sign, (outcome, counts) => report(outcome, undefined, key?.name, counts), 'full');
   }
   const serial = ixfrRequestSerial(query);
   if (typeof serial === 'string') return refuse(Rcode.FORMERR, 'bad-request', serial);

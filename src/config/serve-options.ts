@@ -449,14 +449,14 @@ export const SERVE_OPTIONS = [
     name: 'ixfr-journal',
     key: 'ixfrJournal',
     description:
-      'Versions of each etcd zone kept as differences for incremental transfers (IXFR, RFC 1995); a secondary further behind gets the whole zone. 0: every transfer is a full one.',
+      'Past versions of each etcd zone kept for incremental transfers (IXFR, RFC 1995); a secondary further behind, or holding a serial this replica did not serve, gets the whole zone. 0: every transfer is a full one.',
     default: 1000,
     min: 0,
   }),
   byteSizeOption({
     name: 'ixfr-journal-bytes',
     key: 'ixfrJournalBytes',
-    description: 'Most bytes of differences kept per zone for IXFR (the oldest versions go first).',
+    description: 'Most bytes the versions kept for IXFR may hold per zone (estimated: 512 per changed name); the oldest go first.',
     default: '64m',
   }),
   listenOrOffOption({

@@ -53,6 +53,12 @@ export interface ZoneView {
    * one (RFC 1995 §4).
    */
   readonly changedFrom?: ChangedFrom;
+  /**
+   * The same data without what this view has memoised for queries: what the IXFR journal keeps
+   * of a past version, so that keeping a thousand versions costs their data (shared with the
+   * current one where unchanged), not their computed answers. Absent: the view itself is kept.
+   */
+  detached?(): ZoneView;
 }
 
 /** The serial of the zone's SOA (RFC 1035 §3.3.13). */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { seeded } from '../../test/support/random.js';
 import { formatRR } from '../dns/present.js';
 import type { RR } from '../dns/records.js';
-import { batch, del, index, put } from '../sources/etcd/test-support.js';
+import { at, batch, del, index, put } from '../sources/etcd/test-support.js';
 import { Snapshot } from '../table/snapshot.js';
 import { StaticZone, zoneSerial, type ZoneView } from '../table/zone.js';
 import { parseZoneFile } from '../sources/zonefile/master-file.js';
@@ -43,12 +43,14 @@ function etcdJournal(maxEntries = 1000, maxBytes = 1 << 30) {
 }
 
 describe('the IXFR journal', () => {
-  it('gives differences that turn every version sent into the current one (random changes, aggregated SkyDNS names)', () => {
+  it('gives differences that turn every version it served into the current one (random changes, aggregated SkyDNS names)', () => {
     const random = seeded(1995);
     const { journal, apply } = etcdJournal();
     const names = Array.from({ length: 40 }, (_, i) => `i${i}.${['a', 'b', 'c.b', 'd.c.b'][i % 4]}.${ZONE}`);
-    apply(names.slice(0, 10).map((n, i) => put(n, { host: `10.0.0.${i}`, port: 80 })), true);
-    const sent = new Map<number, Set<string>>();
+    const served = new Map<number, Set<string>>();
+    const first = apply(names.slice(0, 10).map((n, i) => put(n, { host: `10.0.0.${i}`, port: 80 })), true);
+    served.set(zoneSerial(first), contents(first));
+    let current = first;
     for (let step = 0; step < 60; step++) {
       const changes = Array.from({ length: 1 + Math.floor(random() * 4) }, () => {
         const name = names[Math.floor(random() * names.length)]!;
@@ -58,17 +60,11 @@ describe('the IXFR journal', () => {
         if (r < 0.6) return put(name, { text: `t${Math.floor(random() * 3)}` });
         return put(name, { host: `10.0.${Math.floor(random() * 3)}.${Math.floor(random() * 4)}`, port: 80 + Math.floor(random() * 2), ttl: random() < 0.2 ? 60 : undefined });
       });
-      apply(changes);
-      // Transfers now and then: what they send is a version a secondary may ask from later.
-      if (random() < 0.4) {
-        const view = journal.seal(ZONE)!;
-        sent.set(zoneSerial(view), contents(view));
-      }
+      current = apply(changes);
+      served.set(zoneSerial(current), contents(current));
     }
-    const current = journal.seal(ZONE)!;
     const now = contents(current);
-    expect(sent.size).toBeGreaterThan(10);
-    for (const [serial, held] of sent) {
+    for (const [serial, held] of served) {
       const plan = journal.plan(ZONE, serial)!;
       if (serial === zoneSerial(current)) {
         expect(plan.kind).toBe('current');
@@ -77,48 +73,65 @@ describe('the IXFR journal', () => {
       expect(plan.kind, `from ${serial}`).toBe('incremental');
       if (plan.kind !== 'incremental') continue;
       expect(applyDiff(held, plan.deleted, plan.added)).toEqual(now);
+      // A second secondary at the same serial gets the same difference.
+      expect(journal.plan(ZONE, serial)).toMatchObject({ deleted: plan.deleted, added: plan.added });
     }
   });
 
-  it('answers the whole zone from a serial it never sent, after a re-list, and past its bounds', () => {
+  it('lets a secondary come to any replica: a serial another replica sent is one this one served too', () => {
+    // Two replicas see the same etcd history, batched differently by timing.
+    const a = etcdJournal();
+    const b = etcdJournal();
+    const listing = [put(`x.${ZONE}`, { host: '10.0.0.1' })];
+    a.apply(listing, true);
+    b.apply(listing, true);
+    const c1 = at(put(`y.${ZONE}`, { host: '10.0.0.2' }), 201);
+    const c2 = at(put(`z.${ZONE}`, { host: '10.0.0.3' }), 202);
+    const c3 = at(del(`x.${ZONE}`), 203);
+    const fromA = a.apply([c1]);
+    a.apply([c2]);
+    a.apply([c3]);
+    b.apply([c1, c2]);
+    const bNow = b.apply([c3]);
+    // A secondary that transferred version 202 from replica a asks replica b.
+    const plan = b.journal.plan(ZONE, 202)!;
+    expect(plan.kind).toBe('incremental');
+    if (plan.kind === 'incremental') expect(plan.deleted.map(formatRR)).toContain(`x.${ZONE}. 10 IN A 10.0.0.1`);
+    expect(zoneSerial(bNow)).toBe(203);
+    // 201 never was a version of b (its batch carried 202 too): the whole zone.
+    expect(zoneSerial(fromA)).toBe(201);
+    expect(b.journal.plan(ZONE, 201)!.kind).toBe('full');
+  });
+
+  it('answers the whole zone from a serial it never served, after a re-list, and past its bounds', () => {
     const { journal, apply } = etcdJournal(2);
     const v1 = apply([put(`a.${ZONE}`, { host: '10.0.0.1' })], true);
-    journal.seal(ZONE);
-    apply([put(`b.${ZONE}`, { host: '10.0.0.2' })]);
-    const v2 = journal.seal(ZONE)!;
+    const v2 = apply([put(`b.${ZONE}`, { host: '10.0.0.2' })]);
     expect(journal.plan(ZONE, zoneSerial(v1))!.kind).toBe('incremental');
-    // A serial between transfers, and one from nowhere.
     expect(journal.plan(ZONE, zoneSerial(v1) - 50)).toMatchObject({ kind: 'full', reason: expect.stringContaining('not in the journal') });
     // Ahead of us (RFC 1982): up to date as far as we can tell.
     expect(journal.plan(ZONE, zoneSerial(v2) + 5)!.kind).toBe('current');
-    // Two more versions: the first one falls out of a 2-entry journal.
+    // Two more versions: the first falls out of a journal of 2 past versions.
     apply([put(`c.${ZONE}`, { host: '10.0.0.3' })]);
-    journal.seal(ZONE);
     apply([put(`d.${ZONE}`, { host: '10.0.0.4' })]);
-    journal.seal(ZONE);
     expect(journal.plan(ZONE, zoneSerial(v1))!.kind).toBe('full');
     expect(journal.plan(ZONE, zoneSerial(v2))!.kind).toBe('incremental');
     expect(journal.size().entries).toBe(2);
     // A re-list that changed the zone: nothing before it can be diffed.
     apply([put(`a.${ZONE}`, { host: '10.0.0.9' })], true);
-    expect(journal.plan(ZONE, zoneSerial(v2))).toMatchObject({ kind: 'full', reason: 'no differences kept for this zone' });
+    expect(journal.plan(ZONE, zoneSerial(v2))).toMatchObject({ kind: 'full', reason: 'no past versions kept for this zone' });
   });
 
   it('drops the oldest versions past its byte bound, and keeps none with 0 entries', () => {
-    const { journal, apply } = etcdJournal(1000, 600);
-    apply([], true);
-    const first = journal.seal(ZONE)!;
-    for (let i = 0; i < 20; i++) {
-      apply([put(`h${i}.${ZONE}`, { host: `10.0.1.${i}` })]);
-      journal.seal(ZONE);
-    }
-    expect(journal.size().bytes).toBeLessThanOrEqual(600);
+    const { journal, apply } = etcdJournal(1000, 2048);
+    const first = apply([], true);
+    for (let i = 0; i < 20; i++) apply([put(`h${i}.${ZONE}`, { host: `10.0.1.${i}` })]);
+    expect(journal.size().bytes).toBeLessThanOrEqual(2048);
     expect(journal.size().entries).toBeGreaterThan(0);
     expect(journal.plan(ZONE, zoneSerial(first))!.kind).toBe('full');
 
     const none = etcdJournal(0);
-    none.apply([], true);
-    const v = none.journal.seal(ZONE)!;
+    const v = none.apply([], true);
     none.apply([put(`x.${ZONE}`, { host: '10.0.0.1' })]);
     expect(none.journal.plan(ZONE, zoneSerial(v))!.kind).toBe('full');
   });
@@ -129,7 +142,7 @@ describe('the IXFR journal', () => {
       const r = parseZoneFile(`$ORIGIN ${ZONE}.\n$TTL 60\n@ SOA ns h ${serial} 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n${extra}\n`, { file: 'z' });
       if (!r.ok) throw new Error('zone');
       journal.observe(new Snapshot(new Map([[ZONE, r.zone as StaticZone]]), serial));
-      return journal.seal(ZONE)!;
+      return r.zone;
     };
     load(1, '');
     const v2 = load(2, 'www A 192.0.2.2');

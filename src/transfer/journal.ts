@@ -1,14 +1,16 @@
 /**
- * The IXFR journal (RFC 1995): per zone, the differences between the versions of it that were
- * sent to secondaries, so that a secondary holding one of them gets only what changed since.
+ * The IXFR journal (RFC 1995): per zone, the versions a secondary may hold, so that one holding
+ * any of them gets only what changed since.
  *
- * Differences are not computed per etcd batch (with 100 puts/s into a 100k-name zone that would
- * diff the zone-wide apex addresses 100 times a second) but when a transfer needs them: the
- * journal keeps the version last sealed (`base`), the current one and the names changed
- * between (from ZoneView.changedFrom), and seals them into one entry at the start of each
- * transfer of the zone. Every serial a secondary can hold was sent in a transfer, so every
- * serial a secondary asks from is an entry boundary; a serial that is not (older than the
- * journal, from before a restart or a re-list, or made up) gets a full transfer (RFC 1995 §4).
+ * Every version the table served is kept, as the data it was made of (ZoneView.detached: the
+ * trie of an etcd zone, shared with the current one where unchanged) and the names each change
+ * touched (ZoneView.changedFrom). Replicas mirror the same etcd history and number an etcd zone
+ * by the revision of its last change, so a secondary that transferred from one replica (or
+ * worker) can ask any other from that serial. Differences are computed when a secondary asks,
+ * from its version to the current one in one step (which is the condensed form, RFC 1995 §5),
+ * over the names changed since and their ancestors, and remembered for the next secondary that
+ * asks the same. A serial the journal does not hold (older than it, from before a restart or
+ * an etcd re-list, or one this replica's batches skipped) gets the whole zone (RFC 1995 §4).
  */
 import { isSubdomain, parentName, type Name } from '../dns/name.js';
 import type { RData, RR, RRset } from '../dns/records.js';
@@ -17,30 +19,40 @@ import { zoneSerial, type ZoneView } from '../table/zone.js';
 import { transferRRsets } from './zone-records.js';
 
 export interface JournalOptions {
-  /** Most entries (sealed versions) kept per zone (--ixfr-journal). */
+  /** Most past versions kept per zone (--ixfr-journal). */
   readonly maxEntries: number;
-  /** Most bytes of differences kept per zone, counted as records would be on the wire (roughly). */
+  /** Most bytes the kept versions may hold per zone, estimated (--ixfr-journal-bytes). */
   readonly maxBytes: number;
 }
 
-/** One sealed change: from one serial to the next one sent. */
-interface JournalEntry {
-  readonly from: number;
-  readonly to: number;
-  readonly deleted: readonly RR[];
-  readonly added: readonly RR[];
+/** One past version: its data, and what changed from the version before it. */
+interface Version {
+  readonly serial: number;
+  readonly view: ZoneView;
+  /** The names whose records changed from the previous version to this one. */
+  readonly names: readonly Name[];
   readonly bytes: number;
 }
 
 interface ZoneJournal {
-  /** The version of the last entry's `to` (or the first one seen). */
-  base: ZoneView;
+  /** Oldest first; the last is the current version. */
+  versions: Version[];
   current: ZoneView;
-  /** Names whose records changed between base and current (ancestors not included). */
-  readonly pending: Set<Name>;
-  entries: JournalEntry[];
   bytes: number;
+  /** Differences from a serial to the current version, computed for a secondary that asked. */
+  diffs: Map<number, Difference>;
 }
+
+interface Difference {
+  readonly deleted: readonly RR[];
+  readonly added: readonly RR[];
+}
+
+/**
+ * Estimated bytes one kept version costs per changed name: the name, and the trie path its
+ * change copied (a node and a chunk of up to 64 children per label, name-trie.ts).
+ */
+const BYTES_PER_CHANGED_NAME = 512;
 
 /** How to answer an IXFR from a serial. */
 export type IxfrPlan =
@@ -60,89 +72,74 @@ export class TransferJournal {
     this.#options = options;
   }
 
-  /** The table swapped in a snapshot: note what changed in each zone. O(zones) when nothing did. */
+  /** The table swapped in a snapshot: note the new versions. O(zones) when nothing changed. */
   observe(snapshot: Snapshot): void {
     for (const [origin, view] of snapshot.zones) {
       const journal = this.#zones.get(origin);
-      if (!journal) {
-        this.#zones.set(origin, { base: view, current: view, pending: new Set(), entries: [], bytes: 0 });
+      if (journal?.current === view) continue;
+      const from = view.changedFrom;
+      if (!journal || !from || from.serial !== zoneSerial(journal.current) || this.#options.maxEntries === 0) {
+        // Not known to follow the version we hold: nothing before it can be diffed to it.
+        this.#zones.set(origin, { versions: [version(view, [])], current: view, bytes: 0, diffs: new Map() });
         continue;
       }
-      if (journal.current === view) continue;
-      const from = view.changedFrom;
-      if (from && from.serial === zoneSerial(journal.current) && this.#options.maxEntries > 0) {
-        for (const name of from.names) journal.pending.add(name);
-        journal.current = view;
-      } else {
-        // Not known to follow the version we hold: nothing before it can be diffed to it.
-        this.#zones.set(origin, { base: view, current: view, pending: new Set(), entries: [], bytes: 0 });
+      const next = version(view, from.names);
+      journal.versions.push(next);
+      journal.bytes += next.bytes;
+      journal.current = view;
+      journal.diffs.clear();
+      // The current version plus at most maxEntries past ones, within the byte bound.
+      while (journal.versions.length > 1 && (journal.versions.length - 1 > this.#options.maxEntries || journal.bytes > this.#options.maxBytes)) {
+        journal.bytes -= journal.versions.shift()!.bytes;
       }
     }
     for (const origin of this.#zones.keys()) if (!snapshot.zones.has(origin)) this.#zones.delete(origin);
   }
 
-  /**
-   * Seals what changed since the last transfer of `origin` into an entry and returns the
-   * version to send, so that the serial sent is one the journal can start from later.
-   */
-  seal(origin: Name): ZoneView | undefined {
+  /** How to answer an IXFR for `origin` from `serial`. */
+  plan(origin: Name, serial: number): IxfrPlan | undefined {
     const journal = this.#zones.get(origin);
     if (!journal) return undefined;
-    if (journal.current === journal.base) return journal.current;
-    const from = zoneSerial(journal.base);
-    const to = zoneSerial(journal.current);
-    if (from === to) {
-      // A change that kept the serial (a zone file edited without a new serial): the versions
-      // cannot be told apart by serial, so none before it can be the start of an IXFR.
-      this.#restart(journal);
-      return journal.current;
-    }
-    const { deleted, added } = diffZones(journal.base, journal.current, journal.pending);
-    const bytes = recordBytes(deleted) + recordBytes(added);
-    journal.entries.push({ from, to, deleted, added, bytes });
-    journal.bytes += bytes;
-    while (journal.entries.length > 0 && (journal.entries.length > this.#options.maxEntries || journal.bytes > this.#options.maxBytes)) {
-      journal.bytes -= journal.entries.shift()!.bytes;
-    }
-    journal.base = journal.current;
-    journal.pending.clear();
-    return journal.current;
-  }
-
-  /** How to answer an IXFR for `origin` from `serial`; seals pending changes first. */
-  plan(origin: Name, serial: number): IxfrPlan | undefined {
-    const zone = this.seal(origin);
-    if (!zone) return undefined;
-    const journal = this.#zones.get(origin)!;
+    const zone = journal.current;
     const ours = zoneSerial(zone);
     // RFC 1982 serial arithmetic: the client at or ahead of us gets our SOA alone.
     if (serial === ours || serialGreater(serial, ours)) return { kind: 'current', zone };
-    const start = journal.entries.findIndex((e) => e.from === serial);
-    if (start < 0) {
-      const reason = journal.entries.length === 0 ? 'no differences kept for this zone' : `serial ${serial} is not in the journal (it holds ${journal.entries[0]!.from} on)`;
+    const at = journal.versions.findIndex((v) => v.serial === serial);
+    if (at < 0 || at === journal.versions.length - 1) {
+      const oldest = journal.versions[0]!;
+      const reason = journal.versions.length === 1 ? 'no past versions kept for this zone' : `serial ${serial} is not in the journal (it holds ${oldest.serial} on)`;
       return { kind: 'full', zone, reason };
     }
-    const { deleted, added } = condense(journal.entries.slice(start));
-    return { kind: 'incremental', zone, from: serial, deleted, added };
+    let diff = journal.diffs.get(serial);
+    if (!diff) {
+      const changed = new Set<Name>();
+      for (let i = at + 1; i < journal.versions.length; i++) for (const name of journal.versions[i]!.names) changed.add(name);
+      // The old side on a throwaway view: what the diff computes there is not kept with the
+      // versions. The current side is the live view, whose answers queries need anyway.
+      diff = diffZones(detach(journal.versions[at]!.view), zone, changed);
+      journal.diffs.set(serial, diff);
+    }
+    return { kind: 'incremental', zone, from: serial, deleted: diff.deleted, added: diff.added };
   }
 
-  /** What the journal holds, for metrics. */
+  /** What the journal holds, for metrics: past versions, and their estimated bytes. */
   size(): { entries: number; bytes: number } {
     let entries = 0;
     let bytes = 0;
     for (const j of this.#zones.values()) {
-      entries += j.entries.length;
+      entries += j.versions.length - 1;
       bytes += j.bytes;
     }
     return { entries, bytes };
   }
+}
 
-  #restart(journal: ZoneJournal): void {
-    journal.base = journal.current;
-    journal.pending.clear();
-    journal.entries = [];
-    journal.bytes = 0;
-  }
+function version(view: ZoneView, names: readonly Name[]): Version {
+  return { serial: zoneSerial(view), view: detach(view), names, bytes: names.length * BYTES_PER_CHANGED_NAME };
+}
+
+function detach(view: ZoneView): ZoneView {
+  return view.detached ? view.detached() : view;
 }
 
 /** RFC 1982 §3.2: s1 > s2 in 32-bit serial number arithmetic. */
@@ -248,22 +245,4 @@ export function condense(entries: readonly { deleted: readonly RR[]; added: read
     }
   }
   return { deleted: [...deleted.values()], added: [...added.values()] };
-}
-
-/** Roughly what records take on the wire: the owner uncompressed, 10 octets of fixed fields, the RDATA. */
-function recordBytes(rrs: readonly RR[]): number {
-  let bytes = 0;
-  for (const rr of rrs) bytes += rr.name.length + 12 + rdataBytes(rr.data);
-  return bytes;
-}
-
-function rdataBytes(data: RData): number {
-  let bytes = 0;
-  for (const value of Object.values(data)) {
-    if (value instanceof Uint8Array) bytes += value.length;
-    else if (Array.isArray(value)) for (const v of value as Uint8Array[]) bytes += v.length + 1;
-    else if (typeof value === 'string') bytes += value.length + 2;
-    else bytes += 2;
-  }
-  return bytes;
 }

@@ -33,6 +33,7 @@ export class EtcdZoneView implements ZoneView {
   readonly changedFrom: ChangedFrom | undefined;
   readonly #root: TNode;
   readonly #memo: WeakMap<TNode, EtcdNode>;
+  readonly #args: { readonly revision: number; readonly defaultTtl: number; readonly prefix: string };
   #apex: EtcdNode | undefined;
   #search: Map<Name, EtcdNode | null> | undefined;
   #starSearch: Map<Name, EtcdNode | null> | undefined;
@@ -50,6 +51,7 @@ export class EtcdZoneView implements ZoneView {
     this.origin = origin;
     this.skydns = compat;
     this.changedFrom = changedFrom;
+    this.#args = { revision, defaultTtl, prefix };
     this.#root = root;
     this.#memo = memo;
     this.source = `etcd ${prefix}`;
@@ -91,6 +93,12 @@ export class EtcdZoneView implements ZoneView {
     let node = this.#memo.get(t);
     if (!node) this.#memo.set(t, (node = new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined)));
     return node;
+  }
+
+  /** The same trie, a memo of its own (ZoneView.detached): nothing computed for queries is kept. */
+  detached(): EtcdZoneView {
+    const { revision, defaultTtl, prefix } = this.#args;
+    return new EtcdZoneView(this.origin, this.#root, revision, defaultTtl, prefix, new WeakMap(), this.skydns);
   }
 
   /**
