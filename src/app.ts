@@ -40,7 +40,7 @@ import { NotifySender } from './transfer/notify.js';
 import { soaRecord } from './transfer/zone-records.js';
 import { zoneSerial } from './table/zone.js';
 import { signRequest } from './wire/tsig.js';
-import type { QueryObserver, Stage } from './chain/request.js';
+import type { QueryObserver, Request, Stage } from './chain/request.js';
 import { ResponseRateLimiter } from './chain/response-rate-limiter.js';
 import { warmUpQueryPath } from './chain/warmup.js';
 import { createEtcdClient } from './sources/etcd/client.js';
@@ -172,25 +172,25 @@ export async function runServer(
     // The handler chain, outermost first (see chain/request.ts). A feature that looks at or
     // answers queries is one stage here.
     const recursion = config.forwarding ? new RecursionAcl(config.allowRecursion) : undefined;
+    const countBadTsig = (request: Request, check: { error: string }) => {
+      const d = request.decoded;
+      if (d.kind !== 'query' || (d.query.type !== RRType.AXFR && d.query.type !== RRType.IXFR)) return;
+      const zone = table.current.zones.has(d.query.name) ? toPresentation(d.query.name) : OTHER_ZONE;
+      metrics.transfers?.transfer({ type: d.query.type === RRType.AXFR ? 'AXFR' : 'IXFR', zone, outcome: 'bad-tsig', messages: 1, bytes: 0 });
+      logger.info({ zone: toPresentation(d.query.name), client: request.remoteAddress, error: check.error }, 'zone transfer not served: bad TSIG');
+    };
     const stages: Stage[] = [
       ...(rateLimiter ? [rateLimit(rateLimiter)] : []),
       answerMalformed,
-      // Outside every stage that changes a reply: the signature covers the final bytes.
-      tsig({
-        keys: tsigKeys,
-        nowSeconds: () => Date.now() / 1000,
-        onInvalid: (request, check) => {
-          const d = request.decoded;
-          if (d.kind !== 'query' || (d.query.type !== RRType.AXFR && d.query.type !== RRType.IXFR)) return;
-          const zone = table.current.zones.has(d.query.name) ? toPresentation(d.query.name) : OTHER_ZONE;
-          metrics.transfers?.transfer({ type: d.query.type === RRType.AXFR ? 'AXFR' : 'IXFR', zone, outcome: 'bad-tsig', messages: 1, bytes: 0 });
-          logger.info({ zone: toPresentation(d.query.name), client: request.remoteAddress, error: check.error }, 'zone transfer not served: bad TSIG');
-        },
-      }),
+      // Outside every stage that changes a reply: the signature covers the final bytes. Only
+      // with keys configured: without, a signed query is answered as any other.
+      ...(tsigKeys.size > 0 ? [tsig({ keys: tsigKeys, nowSeconds: () => Date.now() / 1000, onInvalid: countBadTsig })] : []),
       ...(config.nsid !== 'off' ? [nsid(Buffer.from(config.nsid === 'auto' ? hostname() : config.nsid, 'utf8'))] : []),
       ...(recursion ? [recursionAvailable(recursion)] : []),
       ...(config.chaos ? [chaos(chaosNames(packageVersion(), etcd ? [['revision.etcdns', () => etcd.describe()]] : []))] : []),
       ...(config.rotate === 'on' ? [spreadLoad()] : []),
+      authoritative({ snapshot, cache: new ReplyCache(), logger, unavailableZones }),
+      // After the authoritative stage, which passes meta types on: ordinary queries never reach it.
       transfer({
         snapshot,
         journal,
@@ -201,7 +201,6 @@ export async function runServer(
         observe: (e) =>
           metrics.transfers?.transfer({ type: e.type, zone: e.zone === undefined ? OTHER_ZONE : toPresentation(e.zone), outcome: e.outcome, messages: e.messages, bytes: e.bytes }),
       }),
-      authoritative({ snapshot, cache: new ReplyCache(), logger, unavailableZones }),
       ...(forwarder && recursion ? [forward(forwarder, recursion)] : []),
     ];
     const observers: QueryObserver[] = [metrics.observeQuery, ...(config.logQueries ? [queryLog(logger)] : [])];

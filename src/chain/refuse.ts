@@ -4,7 +4,8 @@ import type { Handler, Request } from './request.js';
 
 /**
  * The end of the chain: what no stage answered gets no records. REFUSED for names and
- * classes we do not serve (RFC 1035 §4.1.1), and for zone transfers, which are not offered;
+ * classes we do not serve (RFC 1035 §4.1.1), and for a zone transfer no stage took (the
+ * transfer stage answers every AXFR and IXFR in the server's chain);
  * FORMERR for an OPT question (RFC 6891 §6.1.1); NOTIMP for the other meta types.
  */
 export const refuse: Handler = (request) => replyWithoutRecords(request, refusalFor(request));
