@@ -18,7 +18,7 @@ import { dig, type DigRecord, type DigResult } from './support/dig.js';
 import { freePort } from './support/ports.js';
 import { startServer, type ServerProcess } from './support/server.js';
 import { tempZones } from './support/zones.js';
-import { findTool } from './support/secondaries.js';
+import { findTool } from './support/tools.js';
 
 /** The programs, and the Debian packages that hold them. */
 const TOOLS = { unbound: 'unbound', pdns_recursor: 'pdns-recursor', knotd: 'knot' } as const;

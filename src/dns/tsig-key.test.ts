@@ -5,27 +5,16 @@
  * what those tools write and what they accept.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTsigKeyFile, parseTsigKeySpec, TSIG_ALGORITHMS, tsigAlgorithmByWireName, TsigKeyError, type TsigAlgorithm } from './tsig-key.js';
+import { findTool } from '../../test/support/tools.js';
 
 const SECRET = Buffer.alloc(32, 7).toString('base64');
 const ALGORITHMS = Object.keys(TSIG_ALGORITHMS) as TsigAlgorithm[];
 
-function findTool(name: string): string | undefined {
-  // Daemons and their tools live in sbin, which a non-root PATH may lack.
-  for (const dir of [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin']) {
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'etcdns-tsig-key-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

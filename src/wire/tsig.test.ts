@@ -8,10 +8,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createSocket, type Socket } from 'node:dgram';
-import { accessSync, constants, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket as TcpSocket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RRType } from '../dns/constants.js';
 import { parseTsigKeySpec, TSIG_ALGORITHMS, type TsigAlgorithm, type TsigKey } from '../dns/tsig-key.js';
@@ -19,6 +19,7 @@ import { readName } from '../dns/wire-name.js';
 import { freePort } from '../../test/support/ports.js';
 import { checkRequest, findTsig, signRequest, TsigSigner, tsigErrorReply, verifyResponse, type TsigCheck } from './tsig.js';
 import { MessageWriter } from './writer.js';
+import { findTool } from '../../test/support/tools.js';
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
@@ -475,17 +476,6 @@ describe('signRequest, verifyResponse, findTsig', () => {
 
 // --- Knot answers what signRequest signs --------------------------------------------------
 
-function findTool(name: string): string | undefined {
-  for (const dir of [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin']) {
-    try {
-      accessSync(join(dir, name), constants.X_OK);
-      return join(dir, name);
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 const knotd = findTool('knotd');
 

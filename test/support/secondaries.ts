@@ -17,31 +17,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { dig } from './dig.js';
+import { findTool } from './tools.js';
 import { freePort } from './ports.js';
 
-/** The path of a program on PATH or in an sbin (daemons live there; a non-root PATH may lack it). */
-export function findTool(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin'];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const path = join(dir, name);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 const KNOTD = findTool('knotd');
 const NSD = findTool('nsd');
+export { findTool };
 export const HAVE_KNOT = KNOTD !== undefined;
 export const HAVE_NSD = NSD !== undefined;
 /** The Debian packages of the missing daemons, and the line that installs them (empty when none). */
