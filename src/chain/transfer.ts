@@ -97,11 +97,14 @@ function answerTransfer(
   logLimit: LogLimit,
 ): ReturnType<ReturnType<Stage>> {
   const type = query.type === RRType.AXFR ? 'AXFR' : 'IXFR';
+  // A stream reports when it ends, long after `request` went on to other queries (see Request).
+  const client = request.remoteAddress;
+  const name = query.name;
   const report = (outcome: TransferOutcome, detail?: string, key?: Name, counts = { messages: 1, records: 0, bytes: 0 }) => {
-    const ours = options.snapshot().zones.has(query.name) ? query.name : undefined;
-    options.observe?.({ type, zone: ours, outcome, ...counts, remoteAddress: request.remoteAddress, key, detail });
+    const ours = options.snapshot().zones.has(name) ? name : undefined;
+    options.observe?.({ type, zone: ours, outcome, ...counts, remoteAddress: client, key, detail });
     if (outcome !== 'full' && outcome !== 'incremental' && outcome !== 'current' && logLimit.allow(options.nowSeconds())) {
-      options.logger.info({ type, zone: toPresentation(query.name), client: request.remoteAddress, outcome, detail, suppressed: logLimit.take() }, 'zone transfer not served');
+      options.logger.info({ type, zone: toPresentation(name), client, outcome, detail, suppressed: logLimit.take() }, 'zone transfer not served');
     }
   };
 
