@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig } from '../../test/support/dig.js';
 import { parseReply } from '../../test/support/packets.js';
 import { freePort } from '../../test/support/ports.js';
-import { systemClock, type Clock, type Timer } from '../clock.js';
+import { ManualClock } from '../../test/support/clock.js';
+import { systemClock } from '../clock.js';
 import { Flag, Opcode, Rcode, RRType } from '../dns/constants.js';
 import type { Name } from '../dns/name.js';
 import type { RR } from '../dns/records.js';
@@ -19,35 +20,6 @@ import { NotifySender, type NotifyEvent, type NotifySocket, type NotifyTarget } 
 // ---------------------------------------------------------------------------------------------
 // NotifySender against a hand-driven clock and a socket that records what it is given.
 
-/** Timers fire only when the test moves time, in order, each at its own due time. */
-class ManualClock implements Clock {
-  t = 1_000_000;
-  #id = 0;
-  readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now = () => this.t;
-  setTimeout = (fn: () => void, ms: number): Timer => {
-    const id = ++this.#id;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return id;
-  };
-  clearTimeout = (t: Timer) => void this.timers.delete(t as number);
-  setInterval = (): Timer => {
-    throw new Error('not used');
-  };
-  clearInterval = () => undefined;
-
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const due = [...this.timers.entries()].filter(([, v]) => v.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.t = due[1].at;
-      due[1].fn();
-    }
-    this.t = end;
-  }
-}
 
 interface Sent {
   at: number;

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import type { Etcd3, IRangeRequest, IRangeResponse, IWatchResponse } from 'etcd3';
-import type { Clock, Timer } from '../../clock.js';
+import { ManualClock } from '../../../test/support/clock.js';
 import { isEtcdnsError } from '../../errors.js';
 import type { KeyPut, MirrorBatch } from './changes.js';
 import { EtcdMirror, type MirrorState } from './mirror.js';
@@ -10,32 +10,18 @@ import { EtcdMirror, type MirrorState } from './mirror.js';
 // ---------------------------------------------------------------------------------------------
 // EtcdMirror against a fake etcd3 client and a hand-driven clock.
 
-class FakeClock implements Clock {
-  t = 1000;
-  private id = 0;
-  readonly timers = new Map<number, { at: number; fn: () => void }>();
-  now = () => this.t;
-  setTimeout = (fn: () => void, ms: number): Timer => {
-    const id = ++this.id;
-    this.timers.set(id, { at: this.t + ms, fn });
-    return id;
-  };
-  clearTimeout = (t: Timer) => void this.timers.delete(t as number);
-  setInterval = (): Timer => {
-    throw new Error('not used');
-  };
-  clearInterval = () => undefined;
+/** The hand-driven clock, letting promises settle before and between the timers it runs. */
+class FakeClock extends ManualClock {
+  constructor() {
+    super(1000);
+  }
 
   /** Moves time forward, running due timers in order and letting promises settle between them. */
-  async advance(ms: number): Promise<void> {
+  override async advance(ms: number): Promise<void> {
     const end = this.t + ms;
     for (;;) {
       await settle();
-      const due = [...this.timers.entries()].filter(([, v]) => v.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
-      if (!due) break;
-      this.timers.delete(due[0]);
-      this.t = due[1].at;
-      due[1].fn();
+      if (!this.runDue(end)) break;
     }
     this.t = end;
     await settle();
