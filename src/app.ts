@@ -19,7 +19,7 @@ import type { Logger } from './log.js';
 import { Metrics } from './ops/metrics.js';
 import { OpsServer, type OpsUrls, type Readiness } from './ops/http.js';
 import { Forwarder } from './forward/forwarder.js';
-import { RecursionAcl } from './forward/acl.js';
+import { NetworkAcl } from './forward/acl.js';
 import { upstreamsFromResolvConf } from './forward/resolvconf.js';
 import type { ForwardRoute } from './forward/types.js';
 import { authoritative } from './chain/authoritative.js';
@@ -171,7 +171,7 @@ export async function runServer(
     const unavailableZones = etcd ? () => (etcd.servable() ? NO_ZONES : etcdZones) : undefined;
     // The handler chain, outermost first (see chain/request.ts). A feature that looks at or
     // answers queries is one stage here.
-    const recursion = config.forwarding ? new RecursionAcl(config.allowRecursion) : undefined;
+    const recursion = config.forwarding ? new NetworkAcl(config.allowRecursion) : undefined;
     const countBadTsig = (request: Request, check: { error: string }) => {
       const d = request.decoded;
       if (d.kind !== 'query' || (d.query.type !== RRType.AXFR && d.query.type !== RRType.IXFR)) return;
@@ -194,7 +194,7 @@ export async function runServer(
       transfer({
         snapshot,
         journal,
-        allowedNetworks: new RecursionAcl(config.transferAllow),
+        allowedNetworks: new NetworkAcl(config.transferAllow, 'transfer-allow'),
         nowSeconds: () => Date.now() / 1000,
         logger: logger.child({ component: 'transfer' }),
         unavailableZones,

@@ -1,7 +1,7 @@
 import { BlockList } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ALLOW_RECURSION } from '../config/addresses.js';
-import { RecursionAcl, formatCidr, parseCidr, unmapIPv4 } from './acl.js';
+import { NetworkAcl, formatCidr, parseCidr, unmapIPv4 } from './acl.js';
 
 describe('parseCidr', () => {
   const ok = (text: string): string => {
@@ -64,8 +64,8 @@ describe('unmapIPv4', () => {
   });
 });
 
-describe('RecursionAcl', () => {
-  const defaults = new RecursionAcl(DEFAULT_ALLOW_RECURSION);
+describe('NetworkAcl', () => {
+  const defaults = new NetworkAcl(DEFAULT_ALLOW_RECURSION);
 
   it.each([
     ['127.0.0.1', true],
@@ -98,11 +98,11 @@ describe('RecursionAcl', () => {
     expect(defaults.allows('::ffff:127.0.0.1')).toBe(true);
     expect(defaults.allows('::ffff:8.8.8.8')).toBe(false);
     expect(defaults.allows('::ffff:a01:203')).toBe(true);
-    const v4only = new RecursionAcl(['192.0.2.0/24']);
+    const v4only = new NetworkAcl(['192.0.2.0/24']);
     expect(v4only.allows('::ffff:192.0.2.99')).toBe(true);
     expect(v4only.allows('::ffff:192.0.3.1')).toBe(false);
     // A network written in mapped form matches the plain IPv4 client too.
-    const mapped = new RecursionAcl(['::ffff:198.51.100.0/120']);
+    const mapped = new NetworkAcl(['::ffff:198.51.100.0/120']);
     expect(mapped.allows('198.51.100.7')).toBe(true);
     expect(mapped.allows('::ffff:198.51.100.7')).toBe(true);
     expect(mapped.networks).toEqual(['198.51.100.0/24']);
@@ -110,14 +110,14 @@ describe('RecursionAcl', () => {
 
   it('ignores the zone of a link-local client address', () => {
     expect(defaults.allows('fe80::1%eth0')).toBe(true);
-    expect(new RecursionAcl(['10.0.0.0/8']).allows('fe80::1%eth0')).toBe(false);
+    expect(new NetworkAcl(['10.0.0.0/8']).allows('fe80::1%eth0')).toBe(false);
   });
 
   it('allows nobody with no networks, and everybody with /0', () => {
-    const none = new RecursionAcl([]);
+    const none = new NetworkAcl([]);
     expect(none.allows('127.0.0.1')).toBe(false);
     expect(none.allows('::1')).toBe(false);
-    const all = new RecursionAcl(['0.0.0.0/0', '::/0']);
+    const all = new NetworkAcl(['0.0.0.0/0', '::/0']);
     expect(all.allows('8.8.8.8')).toBe(true);
     expect(all.allows('2001:db8::1')).toBe(true);
     expect(all.allows('::ffff:8.8.8.8')).toBe(true);
@@ -128,12 +128,12 @@ describe('RecursionAcl', () => {
   });
 
   it('refuses a bad network at construction, naming it', () => {
-    expect(() => new RecursionAcl(['10.0.0.0/8', '10.0.0.0/40'])).toThrow('allow-recursion "10.0.0.0/40": prefix length must be 0-32');
-    expect(() => new RecursionAcl(['10.1.0.0/8'])).toThrow(/host bits are set/);
+    expect(() => new NetworkAcl(['10.0.0.0/8', '10.0.0.0/40'])).toThrow('allow-recursion "10.0.0.0/40": prefix length must be 0-32');
+    expect(() => new NetworkAcl(['10.1.0.0/8'])).toThrow(/host bits are set/);
   });
 
   it('gives the same answer from its memo, and stays correct past the memo limit', () => {
-    const acl = new RecursionAcl(['10.0.0.0/8']);
+    const acl = new NetworkAcl(['10.0.0.0/8']);
     for (let round = 0; round < 2; round++) {
       expect(acl.allows('10.9.9.9')).toBe(true);
       expect(acl.allows('11.9.9.9')).toBe(false);

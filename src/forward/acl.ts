@@ -101,18 +101,25 @@ export function unmapIPv4(address: string): string {
 /** Distinct client addresses remembered; past this the memo starts over (spoofed sources cannot grow it). */
 const MEMO_LIMIT = 4096;
 
-export class RecursionAcl {
+/**
+ * Client networks allowed to do something: recurse (--allow-recursion), transfer zones
+ * (--transfer-allow).
+ */
+export class NetworkAcl {
   readonly #list = new BlockList();
   readonly #memo = new Map<string, boolean>();
   /** The networks, canonical, for logs. */
   readonly networks: readonly string[];
 
-  /** Throws an Error naming the entry when one is not a network (the config loader checks first). */
-  constructor(cidrs: readonly string[]) {
+  /**
+   * Throws an Error naming the option and the entry when one is not a network (the config
+   * loader checks first).
+   */
+  constructor(cidrs: readonly string[], option = 'allow-recursion') {
     const networks: string[] = [];
     for (const text of cidrs) {
       const parsed = parseCidr(text.trim());
-      if ('error' in parsed) throw new Error(`allow-recursion ${JSON.stringify(text)}: ${parsed.error}`);
+      if ('error' in parsed) throw new Error(`${option} ${JSON.stringify(text)}: ${parsed.error}`);
       this.#list.addSubnet(parsed.cidr.address, parsed.cidr.prefix, parsed.cidr.family);
       networks.push(formatCidr(parsed.cidr));
     }
