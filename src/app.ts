@@ -48,6 +48,7 @@ import { SkyDnsIndex } from './sources/etcd/skydns-index.js';
 import { EtcdMirror } from './sources/etcd/mirror.js';
 import type { MirrorStatus } from './sources/etcd/mirror-status.js';
 import { ZoneDirectory } from './sources/zonefile/directory.js';
+import { neverLoaded, readinessReasons } from './sources/zonefile/file-report.js';
 import { layerZones } from './table/layered.js';
 import { RecordTable } from './table/table.js';
 import { DnsTransport, resolveUdpIo } from './transport/server.js';
@@ -102,6 +103,24 @@ export async function runServer(
     for (const close of closers.splice(0).reverse()) await close();
   };
   let closeOps: () => Promise<void> = async () => {};
+  let forwarder: Forwarder | undefined;
+  let etcd: ReturnType<typeof startEtcd> | undefined;
+  let zoneDirectory: ZoneDirectory | undefined;
+  const rateLimiter =
+    config.rateLimit > 0 ? new ResponseRateLimiter({ responsesPerSecond: config.rateLimit, slip: config.rateLimitSlip, clock }) : undefined;
+  // Made before the sources start, so that what they count from the first load on is kept.
+  const metrics = new Metrics({
+    clock,
+    journal: () => journal.size(),
+    mirror: config.etcd.length > 0 ? () => etcd?.status() : undefined,
+    forwardCache: config.forwarding ? () => forwarder?.cacheSize ?? { entries: 0, bytes: 0 } : undefined,
+    limits: () => ({
+      rateLimitDropped: rateLimiter?.dropped ?? 0,
+      rateLimitSlipped: rateLimiter?.slipped ?? 0,
+      forwardRefused: forwarder?.refusedOverLimit ?? 0,
+    }),
+    zoneFiles: () => zoneDirectory?.fileStatus() ?? [],
+  });
   // Made once the sources run; the NOTIFY sender, started before them, counts through this.
   let transferMetrics: Metrics['transfers'] | undefined;
 
@@ -125,14 +144,19 @@ export async function runServer(
     // Zone files.
     const zonesDir = resolvePath(config.zones);
     if (existsSync(zonesDir)) {
-      const zoneDirectory = new ZoneDirectory({
+      const directory = new ZoneDirectory({
         dir: zonesDir,
         logger: logger.child({ source: 'zonefiles' }),
         clock,
         onChange: (zones) => table.publish(ZONE_FILES, zones),
+        onLoadFailed: () => metrics.zoneReloadFailed(),
       });
-      await zoneDirectory.start();
-      closers.push(() => zoneDirectory.stop());
+      zoneDirectory = directory;
+      await directory.start();
+      closers.push(() => directory.stop());
+      // The other zones are served; say once, at start, which are not and why (/ready says it too).
+      const notServed = neverLoaded(directory.fileStatus());
+      if (notServed.length > 0) logger.error({ notServed }, `zones not served: ${notServed.map((n) => `${n.zone} (${n.file}: ${n.reason})`).join('; ')}`);
     } else if (config.explicit.has('zones')) {
       throw new ConfigError(`--zones "${config.zones}": directory does not exist`);
     } else if (config.etcd.length === 0) {
@@ -140,23 +164,9 @@ export async function runServer(
     }
 
     // The etcd mirror: one list, then a watch; no etcd read on the query path.
-    const etcd = config.etcd.length > 0 ? startEtcd(config, logger, clock, table) : undefined;
-    if (etcd) closers.push(() => etcd.close());
+    etcd = config.etcd.length > 0 ? startEtcd(config, logger, clock, table) : undefined;
+    if (etcd) closers.push(() => etcd!.close());
 
-    let forwarder: Forwarder | undefined;
-    const rateLimiter =
-      config.rateLimit > 0 ? new ResponseRateLimiter({ responsesPerSecond: config.rateLimit, slip: config.rateLimitSlip, clock }) : undefined;
-    const metrics = new Metrics({
-      clock,
-      journal: () => journal.size(),
-      mirror: etcd ? () => etcd.status() : undefined,
-      forwardCache: config.forwarding ? () => forwarder?.cacheSize ?? { entries: 0, bytes: 0 } : undefined,
-      limits: () => ({
-        rateLimitDropped: rateLimiter?.dropped ?? 0,
-        rateLimitSlipped: rateLimiter?.slipped ?? 0,
-        forwardRefused: forwarder?.refusedOverLimit ?? 0,
-      }),
-    });
     etcd?.setMetrics(metrics);
     transferMetrics = metrics.transfers;
 
@@ -168,7 +178,8 @@ export async function runServer(
 
     const etcdZones: ReadonlySet<Name> = new Set(config.etcdZone);
     const snapshot = () => table.current;
-    const unavailableZones = etcd ? () => (etcd.servable() ? NO_ZONES : etcdZones) : undefined;
+    const mirror = etcd;
+    const unavailableZones = mirror ? () => (mirror.servable() ? NO_ZONES : etcdZones) : undefined;
     // The handler chain, outermost first (see chain/request.ts). A feature that looks at or
     // answers queries is one stage here.
     const recursion = config.forwarding ? new NetworkAcl(config.allowRecursion) : undefined;
@@ -187,7 +198,7 @@ export async function runServer(
       ...(tsigKeys.size > 0 ? [tsig({ keys: tsigKeys, nowSeconds: () => Date.now() / 1000, onInvalid: countBadTsig })] : []),
       ...(config.nsid !== 'off' ? [nsid(Buffer.from(config.nsid === 'auto' ? hostname() : config.nsid, 'utf8'))] : []),
       ...(recursion ? [recursionAvailable(recursion)] : []),
-      ...(config.chaos ? [chaos(chaosNames(packageVersion(), etcd ? [['revision.etcdns', () => etcd.describe()]] : []))] : []),
+      ...(config.chaos ? [chaos(chaosNames(packageVersion(), mirror ? [['revision.etcdns', () => mirror.describe()]] : []))] : []),
       ...(config.rotate === 'on' ? [spreadLoad()] : []),
       authoritative({ snapshot, cache: new ReplyCache(), logger, unavailableZones }),
       // After the authoritative stage, which passes meta types on: ordinary queries never reach it.
@@ -209,6 +220,7 @@ export async function runServer(
     const isReady = (): Readiness => {
       const reasons: string[] = [];
       if (etcd && !etcd.status().synced) reasons.push('etcd: initial sync not done');
+      if (zoneDirectory) reasons.push(...readinessReasons(zoneDirectory.fileStatus()));
       return { ready: reasons.length === 0, reasons };
     };
     let ops: OpsServer | undefined;

@@ -20,7 +20,7 @@ import { ForwardMetrics, registerForwardCacheGauges } from './forward-metrics.js
 import { registerLimitCounters, type LimitCounts } from './limit-metrics.js';
 import { registerMirrorGauges } from './mirror-metrics.js';
 import { QueryMetrics, type QueryObservation } from './query-metrics.js';
-import { SourceMetrics } from './source-metrics.js';
+import { SourceMetrics, type ZoneFileErrors } from './source-metrics.js';
 import { TransferMetrics } from './transfer-metrics.js';
 
 export interface MetricsOptions {
@@ -52,6 +52,8 @@ export interface MetricsOptions {
    * embedding without transfers); the server always passes it, so refusals are counted.
    */
   readonly journal?: () => { entries: number; bytes: number };
+  /** The zone files present and their errors, read at each scrape; absent: no `etcdns_zone_file_errors`. */
+  readonly zoneFiles?: () => readonly ZoneFileErrors[];
 }
 
 export class Metrics {
@@ -83,7 +85,7 @@ export class Metrics {
     }).set({ version: packageVersion() }, 1);
 
     this.observeQuery = new QueryMetrics(registry, clock).observe;
-    this.#sources = new SourceMetrics(registry);
+    this.#sources = new SourceMetrics(registry, o.zoneFiles);
     this.forward = new ForwardMetrics(registry);
     this.transfers = o.journal ? new TransferMetrics(registry, o.journal) : undefined;
     if (o.limits) registerLimitCounters(registry, o.limits);

@@ -21,4 +21,16 @@ describe('SourceMetrics', () => {
     ]);
     expect(family(lines, 'etcdns_zone_reload_failures_total')).toEqual(['etcdns_zone_reload_failures_total 1']);
   });
+
+  it('exports one zone-file gauge series per file present: 1 with errors, 0 without; a removed file leaves none', async () => {
+    const registry = new Registry();
+    let files = [
+      { file: '/z/a.zone', errors: [] },
+      { file: '/z/b.zone', errors: [{ file: '/z/b.zone', line: 3, message: 'bad' }] },
+    ];
+    new SourceMetrics(registry, () => files);
+    expect(family(await scrape(registry), 'etcdns_zone_file_errors')).toEqual(['etcdns_zone_file_errors{file="/z/a.zone"} 0', 'etcdns_zone_file_errors{file="/z/b.zone"} 1']);
+    files = files.slice(0, 1);
+    expect(family(await scrape(registry), 'etcdns_zone_file_errors')).toEqual(['etcdns_zone_file_errors{file="/z/a.zone"} 0']);
+  });
 });

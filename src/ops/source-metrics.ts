@@ -1,11 +1,18 @@
 /** Metrics of the data sources (etcd values, zone files) that are counted as they happen. */
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** What the per-file gauge needs of each zone file present (ZoneDirectory.fileStatus). */
+export interface ZoneFileErrors {
+  readonly file: string;
+  readonly errors: readonly unknown[];
+}
 
 export class SourceMetrics {
   readonly #invalidValues: Counter<'reason'>;
   readonly #zoneReloadFailures: Counter;
 
-  constructor(registry: Registry) {
+  /** `zoneFiles`, read at each scrape, gives the files present; absent: no per-file gauge. */
+  constructor(registry: Registry, zoneFiles?: () => readonly ZoneFileErrors[]) {
     const registers = [registry];
     this.#invalidValues = new Counter({
       name: 'etcdns_etcd_invalid_values_total',
@@ -22,6 +29,20 @@ export class SourceMetrics {
       registers,
       aggregator: 'max',
     });
+    if (zoneFiles) {
+      new Gauge({
+        name: 'etcdns_zone_file_errors',
+        help: '1 while a zone file has errors (its last load failed, or another file defines its zone), else 0; one series per file present.',
+        labelNames: ['file'],
+        registers,
+        aggregator: 'max',
+        collect() {
+          // reset(): a file removed from the directory must not leave its last value behind.
+          this.reset();
+          for (const f of zoneFiles()) this.set({ file: f.file }, f.errors.length > 0 ? 1 : 0);
+        },
+      });
+    }
   }
 
   /** An etcd value that could not be used. `reason` must come from a small fixed set: it is a label. */

@@ -89,8 +89,16 @@ function setup(options: { clock?: Clock; pollIntervalMs?: number } = {}) {
   const clock = new ManualClock();
   const log = capturingLogger();
   const changes: ReadonlyMap<Name, ZoneView>[] = [];
-  zd = new ZoneDirectory({ dir, logger: log.logger, clock: options.clock ?? clock, pollIntervalMs: options.pollIntervalMs ?? 500, onChange: (z) => changes.push(z) });
-  return { zd, clock, log, changes };
+  const failedLoads: string[] = [];
+  zd = new ZoneDirectory({
+    dir,
+    logger: log.logger,
+    clock: options.clock ?? clock,
+    pollIntervalMs: options.pollIntervalMs ?? 500,
+    onChange: (z) => changes.push(z),
+    onLoadFailed: (file) => failedLoads.push(file),
+  });
+  return { zd, clock, log, changes, failedLoads };
 }
 
 const write = (name: string, text: string) => fs.writeFileSync(path.join(dir, name), text);
@@ -167,6 +175,28 @@ describe('ZoneDirectory', () => {
     const report = await zd.start();
     expect(report.failed).toEqual([{ file: path.join(dir, 'bad.test.zone'), line: 0, message: 'no SOA record at the zone apex "bad.test."' }]);
     expect([...changes[0]!.keys()]).toEqual(['good.test']);
+  });
+
+  it('tells fileStatus and onLoadFailed about a file never loaded, then one that broke after loading', async () => {
+    const bad = path.join(dir, 'bad.test.zone');
+    write('good.test.zone', zone('good.test', '192.0.2.1'));
+    write('bad.test.zone', '$TTL 60\nwww A 192.0.2.1\n');
+    const { zd, clock, failedLoads } = setup();
+    await zd.start();
+    expect(failedLoads).toEqual([bad]);
+    expect(zd.fileStatus().map((f) => [f.file, f.zone, f.everLoaded, f.errors.length])).toEqual([
+      [bad, 'bad.test', false, 1],
+      [path.join(dir, 'good.test.zone'), 'good.test', true, 0],
+    ]);
+    write('bad.test.zone', zone('bad.test', '192.0.2.2'));
+    clock.advance(500);
+    await zd.load();
+    expect(zd.fileStatus()[0]).toMatchObject({ file: bad, everLoaded: true, errors: [] });
+    write('bad.test.zone', zone('bad.test', 'not-an-address'));
+    clock.advance(500);
+    await zd.load();
+    expect(failedLoads).toEqual([bad, bad]);
+    expect(zd.fileStatus()[0]).toMatchObject({ file: bad, everLoaded: true, errors: [expect.objectContaining({ file: bad })] });
   });
 
   it('removes the zone of a deleted file, and adds the zone of a new one', async () => {

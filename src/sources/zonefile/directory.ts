@@ -27,6 +27,19 @@ export interface ZoneDirectoryOptions {
   pollIntervalMs?: number;
   /** Called with the new zone set whenever it changes (and once from start()). */
   onChange: (zones: ReadonlyMap<Name, ZoneView>) => void;
+  /** Called each time a file fails to parse (at start or on a reload), for the failure counter. */
+  onLoadFailed?: (file: string) => void;
+}
+
+/** One zone file as the directory sees it now: for /ready, the per-file error gauge and the startup line. */
+export interface ZoneFileStatus {
+  readonly file: string;
+  /** The zone the file defines: its last good version's origin, or else the one its name gives. */
+  readonly zone: Name | undefined;
+  /** A version of this file parsed once (it may be the one served while a broken edit waits for a fix). */
+  readonly everLoaded: boolean;
+  /** What is wrong with it now: the last parse's errors, or the duplicate origin that keeps it out. */
+  readonly errors: readonly ZoneFileError[];
 }
 
 export interface LoadReport {
@@ -95,6 +108,7 @@ export class ZoneDirectory {
   readonly #clock: Clock;
   readonly #pollIntervalMs: number;
   readonly #onChange: (zones: ReadonlyMap<Name, ZoneView>) => void;
+  readonly #onLoadFailed: ((file: string) => void) | undefined;
   /** By file name (not path), so sorting them gives the precedence among duplicate origins. */
   readonly #files = new Map<string, FileState>();
   #zones: ReadonlyMap<Name, ZoneView> = new Map();
@@ -115,6 +129,22 @@ export class ZoneDirectory {
     this.#clock = o.clock ?? systemClock;
     this.#pollIntervalMs = o.pollIntervalMs ?? 500;
     this.#onChange = o.onChange;
+    this.#onLoadFailed = o.onLoadFailed;
+  }
+
+  /** Every zone file present, sorted by name; cheap enough for each /ready and each scrape. */
+  fileStatus(): ZoneFileStatus[] {
+    const duplicates = new Map(this.#duplicates.map((d) => [d.file, d]));
+    return [...this.#files.keys()].sort().map((name) => {
+      const state = this.#files.get(name)!;
+      const duplicate = duplicates.get(state.path);
+      return {
+        file: state.path,
+        zone: state.good?.origin ?? originFromFileName(name),
+        everLoaded: state.good !== undefined,
+        errors: duplicate ? [...state.errors, duplicate] : state.errors,
+      };
+    });
   }
 
   /** The zones being served now. */
@@ -272,6 +302,7 @@ export class ZoneDirectory {
     }
     state.errors = result.errors;
     for (const e of result.errors) this.#logger.error({ file: e.file, line: e.line }, e.message);
+    this.#onLoadFailed?.(state.path);
     if (state.good) this.#logger.warn({ file: state.path, origin: state.good.origin }, 'zone file has errors; the last good version keeps serving');
   }
 
