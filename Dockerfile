@@ -1,7 +1,7 @@
 # etcdns container image.
 #
 #   docker build -t etcdns:0.1.0 .
-#   docker run --rm -p 5353:5353/udp -p 5353:5353/tcp -p 8080:8080 -p 8181:8181 -p 9153:9153 etcdns:0.1.0
+#   docker run --rm -p 1053:1053/udp -p 1053:1053/tcp -p 8080:8080 -p 8181:8181 -p 9153:9153 etcdns:0.1.0
 #
 # Two stages: the first has the dev dependencies (TypeScript) and builds dist/; the second
 # gets only dist/, the production node_modules, the example zones and package.json, so that
@@ -43,7 +43,7 @@ COPY zones ./zones
 # A numeric user that exists nowhere: Kubernetes' runAsNonRoot can only verify a number.
 USER 10001:10001
 # DNS on an unprivileged port (a Service maps 53 to it), then /health, /ready and /metrics.
-EXPOSE 5353/udp 5353/tcp 8080 8181 9153
+EXPOSE 1053/udp 1053/tcp 8080 8181 9153
 # The slim image has no curl or wget: node itself asks /health.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8080/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
@@ -57,4 +57,4 @@ STOPSIGNAL SIGTERM
 # it to 1 MiB and then collects four times as often under a steady query rate (higher p99).
 ENTRYPOINT ["node", "--max-semi-space-size=4", "--min-semi-space-size=4", "/app/dist/cli/main.js"]
 # Listen on every interface (a container's loopback is unreachable from outside it).
-CMD ["serve", "--listen", "0.0.0.0:5353", "--health-listen", "0.0.0.0:8080", "--ready-listen", "0.0.0.0:8181", "--metrics-listen", "0.0.0.0:9153"]
+CMD ["serve", "--listen", "0.0.0.0:1053", "--health-listen", "0.0.0.0:8080", "--ready-listen", "0.0.0.0:8181", "--metrics-listen", "0.0.0.0:9153"]

@@ -19,7 +19,7 @@ const registration = await registry.register({
   metadata: { version: '1.2.3' },
 });
 console.log(`registered ${registration.key}`);
-// dig @127.0.0.1 -p 5353 payments.svc.example.test SRV → 10 100 8443 p1.payments.svc.example.test.
+// dig @127.0.0.1 -p 1053 payments.svc.example.test SRV → 10 100 8443 p1.payments.svc.example.test.
 
 const { instances, stale } = await registry.getService('payments');
 console.log(JSON.stringify({ instances: instances.map((i) => `${i.host}:${i.port}`), stale }));

@@ -649,7 +649,7 @@ describe('startup is all or nothing', () => {
       );
       expect(r.code).toBe(1);
       expect(performance.now() - started).toBeLessThan(10_000);
-      expect(r.stdout + r.stderr).toMatch(new RegExp(`127\\.0\\.0\\.1:${dnsPort}`));
+      expect(r.stdout + r.stderr).toMatch(new RegExp(`127\\.0\\.0\\.1:${dnsPort}: address already in use \\(EADDRINUSE\\); set another address with --listen HOST:PORT`));
     } finally {
       blocker.close();
     }

@@ -100,7 +100,7 @@ describe('etcdns serve', () => {
     const r = await runCli(['serve', '--help']);
     expect(r.code).toBe(0);
     for (const flag of ['--listen', '--zones', '--edns-udp-size', '--tcp-idle-timeout', '--log-queries', '--config']) expect(r.stdout).toContain(flag);
-    expect(r.stdout).toContain('127.0.0.1:5353');
+    expect(r.stdout).toContain('127.0.0.1:1053');
   });
 });
 

@@ -322,7 +322,7 @@ describe('Kubernetes manifests', () => {
 
   it('the schema check does catch mistakes', () => {
     const deployment = structuredClone(find(rendered.base, 'Deployment', 'etcdns')) as K8sObject;
-    (podSpecOf(deployment)!.containers[0]!.ports![0] as { containerPort: unknown }).containerPort = '5353';
+    (podSpecOf(deployment)!.containers[0]!.ports![0] as { containerPort: unknown }).containerPort = '1053';
     expect(schemaErrors(Deployment, deployment)).toEqual(['/spec/template/spec/containers/0/ports/0/containerPort must be integer']);
   });
 

@@ -41,9 +41,9 @@ describe('forwarding: rules between options', () => {
   });
 
   it('refuses an upstream that is etcdns itself (a forwarding loop)', () => {
-    // The default --listen is 127.0.0.1:5353.
-    expect(configFailure(['--upstream', '127.0.0.1:5353'])).toBe(
-      '--upstream "127.0.0.1:5353": this is etcdns itself (--listen 127.0.0.1:5353); forwarding there would loop',
+    // The default --listen is 127.0.0.1:1053.
+    expect(configFailure(['--upstream', '127.0.0.1:1053'])).toBe(
+      '--upstream "127.0.0.1:1053": this is etcdns itself (--listen 127.0.0.1:1053); forwarding there would loop',
     );
     expect(configFailure(['--listen', '[::]:53', '--upstream', '127.0.0.53'])).toBe(
       '--upstream "127.0.0.53:53": a loopback address reaches etcdns itself on --listen [::]:53 (all local addresses); forwarding there would loop',

@@ -19,7 +19,7 @@ describe('the option table', () => {
 
   it('lists the options of today with their defaults', () => {
     expect(options.map((o) => [o.name, o.kind, defaultText(o), o.env])).toEqual([
-      ['listen', 'list', '127.0.0.1:5353', 'ETCDNS_LISTEN'],
+      ['listen', 'list', '127.0.0.1:1053', 'ETCDNS_LISTEN'],
       ['workers', 'integer', '1', 'ETCDNS_WORKERS'],
       ['udp-io', 'enum', 'auto', 'ETCDNS_UDP_IO'],
       ['zones', 'string', 'zones', 'ETCDNS_ZONES'],
@@ -93,7 +93,7 @@ describe('defaults', () => {
   it('are used when nothing is set', () => {
     const config = loadConfig();
     expect({ ...config, explicit: [...config.explicit] }).toEqual({
-      listen: [{ host: '127.0.0.1', port: 5353 }],
+      listen: [{ host: '127.0.0.1', port: 1053 }],
       workers: 1,
       udpIo: 'auto',
       zones: '/srv/etcdns/zones',
@@ -160,6 +160,6 @@ describe('defaults', () => {
   });
 
   it('ignore environment variables without the ETCDNS_ prefix', () => {
-    expect(loadConfig([], { PATH: '/bin', etcdns_listen: 'x', ETCDNSLISTEN: 'y' }).listen).toEqual([{ host: '127.0.0.1', port: 5353 }]);
+    expect(loadConfig([], { PATH: '/bin', etcdns_listen: 'x', ETCDNSLISTEN: 'y' }).listen).toEqual([{ host: '127.0.0.1', port: 1053 }]);
   });
 });

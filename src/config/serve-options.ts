@@ -5,7 +5,7 @@
  * `--help`, the option table in the docs, the loader and `ServeConfig`'s type are all
  * derived from it, so adding an option is adding one entry here.
  *
- * Defaults are written the way a user would type them (`'10s'`, `['127.0.0.1:5353']`) and go
+ * Defaults are written the way a user would type them (`'10s'`, `['127.0.0.1:1053']`) and go
  * through the same parser as user input: help shows exactly what one could type, and a bad
  * default cannot sneak in (the defaults test parses every one of them).
  */
@@ -46,7 +46,7 @@ export const SERVE_OPTIONS = [
     description:
       'Address to answer DNS on over UDP and TCP, as HOST:PORT (IPv6 as [::1]:53); repeat the flag or separate with commas. Port 0 picks a free port.',
     placeholder: 'HOST:PORT',
-    default: ['127.0.0.1:5353'],
+    default: ['127.0.0.1:1053'],
     item: parseListenAddress,
     minItems: 1,
     // Binding the same address twice fails late and obscurely (EADDRINUSE); port 0 is a

@@ -70,7 +70,11 @@ export class OpsListenError extends EtcdnsError {
     cause: unknown,
   ) {
     const paths = endpoints.map((e) => PATHS[e]).join(' and ');
-    super(`cannot listen for ${paths} on ${formatHostPort(host, port)}: ${describeBindError(osCode, cause)}`, { cause });
+    const flags = endpoints.map((e) => `--${e}-listen`);
+    super(
+      `cannot listen for ${paths} on ${formatHostPort(host, port)}: ${describeBindError(osCode, cause)}; set another address with ${flags.map((f) => `${f} HOST:PORT`).join(' and ')}, or turn ${endpoints.length > 1 ? 'them' : 'it'} off with ${flags.map((f) => `${f} off`).join(' and ')}`,
+      { cause },
+    );
   }
 }
 

@@ -27,7 +27,9 @@ export class ListenError extends EtcdnsError {
     readonly osCode: string | undefined,
     cause: unknown,
   ) {
-    super(`cannot listen on ${transport} ${formatHostPort(host, port)}: ${describeBindError(osCode, cause)}`, { cause });
+    // The flag that sets the address, so that the operator knows what to change (a desktop's
+    // mDNS responder or a second instance holding the port is the usual cause).
+    super(`cannot listen on ${transport} ${formatHostPort(host, port)}: ${describeBindError(osCode, cause)}; set another address with --listen HOST:PORT`, { cause });
   }
 }
 

@@ -40,10 +40,13 @@ export async function startServerOnFreePort(args: readonly string[]): Promise<Se
  * Starts the built CLI (`etcdns serve`) as a real process on a random loopback port and waits
  * for its "listening" log line, which carries the bound addresses.
  */
-export async function startServer(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<ServerProcess> {
+export async function startServer(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; /** Flags left at etcdns's own default (a test of the default address). */ ownDefaults?: readonly string[] } = {},
+): Promise<ServerProcess> {
   // Random ports for everything not given, so parallel test files never collide.
   const defaults = ['--listen', '--health-listen', '--ready-listen', '--metrics-listen'].flatMap((flag) =>
-    args.includes(flag) ? [] : [flag, '127.0.0.1:0'],
+    args.includes(flag) || options.ownDefaults?.includes(flag) ? [] : [flag, '127.0.0.1:0'],
   );
   // Tests talk only to loopback: never forward to the machine's resolv.conf unless a test
   // names its own upstream.
