@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dig } from './support/dig.js';
+import { KUBELET_ETCDNS_SERVICE } from './support/kubelet.js';
 import { runCli, startServer } from './support/server.js';
 import { tempZones } from './support/zones.js';
 
@@ -101,6 +102,25 @@ describe('etcdns serve', () => {
     expect(r.code).toBe(0);
     for (const flag of ['--listen', '--zones', '--edns-udp-size', '--tcp-idle-timeout', '--log-queries', '--config']) expect(r.stdout).toContain(flag);
     expect(r.stdout).toContain('127.0.0.1:1053');
+  });
+});
+
+describe('etcdns in a pod of a namespace with a Service named etcdns (kubelet service links)', () => {
+  it('starts and answers with exactly the variables kubelet injects for ports 53/UDP, 53/TCP and 9153/TCP, and says so at debug', async () => {
+    const server = await startServer(['--zones', 'zones', '--log-level', 'debug'], { env: { ...KUBELET_ETCDNS_SERVICE } });
+    try {
+      expect((await dig(server.port, ['www.example.test', 'A', '+norecurse'])).status).toBe('NOERROR');
+      const line = server.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('ignoring the variables kubelet sets'));
+      expect(line?.variables).toEqual(Object.keys(KUBELET_ETCDNS_SERVICE).sort());
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('still refuses another unknown ETCDNS_ variable beside them', async () => {
+    const r = await runCli(['serve', '--listen', '127.0.0.1:0'], { env: { ...KUBELET_ETCDNS_SERVICE, ETCDNS_PORT_53_UDP_PORT: '54' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('etcdns: unknown environment variable ETCDNS_PORT_53_UDP_PORT');
   });
 });
 

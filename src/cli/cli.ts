@@ -10,6 +10,7 @@ import { packageVersion } from '../version.js';
 import { constants as osConstants } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import yargs, { type Argv } from 'yargs';
+import { kubeletServiceVariables } from '../config/kubelet-env.js';
 import { loadServeConfig, redactConfig } from '../config/load.js';
 import type { ServeConfig } from '../config/serve-options.js';
 import { parseName, toPresentation, type Name } from '../dns/name.js';
@@ -150,6 +151,8 @@ async function serve(argv: Record<string, unknown>, ctx: CliContext): Promise<nu
   const base = createLogger({ level: config.logLevel, format: config.logFormat, destination: ctx.logDestination });
   const logger = ctx.logFields ? base.child(ctx.logFields) : base;
   logger.debug({ config: redactConfig(config) }, 'configuration');
+  const serviceLinks = kubeletServiceVariables(ctx.env);
+  if (serviceLinks.length > 0) logger.debug({ variables: serviceLinks }, 'ignoring the variables kubelet sets for a Service named etcdns (enableServiceLinks)');
 
   let server: { close(): Promise<void> };
   try {

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError } from './errors.js';
+import { isKubeletServiceVariable } from './kubelet-env.js';
 import { camelName, type OptionSpec, type ParseContext } from './option-spec.js';
 import { SERVE_OPTIONS } from './serve-options.js';
 
@@ -109,6 +110,8 @@ export function readEnv(env: NodeJS.ProcessEnv): Map<string, Given> {
   for (const [variable, raw] of Object.entries(env)) {
     if (!variable.startsWith(ENV_PREFIX) || raw === undefined) continue;
     const spec = BY_ENV.get(variable);
+    // A Kubernetes Service named etcdns puts its address into every pod (service links).
+    if (!spec && isKubeletServiceVariable(variable, raw)) continue;
     // Our prefix, so a name we do not know is a typo (or an option of a newer version):
     // say so rather than run with a setting silently ignored.
     if (!spec) throw new ConfigError(`unknown environment variable ${variable}${suggestion(variable, [...BY_ENV.keys()], '')}`);
