@@ -3,16 +3,17 @@
 # integration tests, etcd (etcd-server) with etcdctl (etcd-client); and a C compiler with the C
 # library's headers (gcc, libc6-dev), which the build needs for the native UDP addon that the
 # tests require (scripts/build-native.mjs). Also the third-party DNS software that
-# test/resolvers.test.ts puts in front of (unbound, pdns-recursor) and beside (knot) a real
-# etcdns, NSD (nsd), which test/transfer-secondaries.test.ts runs with knot as secondaries of
+# test/resolvers.test.ts puts in front of (unbound, pdns-recursor, kresd from knot-resolver) and
+# beside (knot) a real etcdns, NSD (nsd), which test/transfer-secondaries.test.ts runs with knot as secondaries of
 # etcdns, and BIND's named-compilezone (bind9-utils), which test/named-compilezone.test.ts
-# checks the zone-file parser against; those tests skip, printing the apt line, when the tools
+# checks the zone-file parser against, and kdig (knot-dnsutils), which test/ede.test.ts reads
+# Extended DNS Errors with beside dig; those tests skip, printing the apt line, when the tools
 # are missing, so without root they are only reported here, not fatal. Uses apt when running
 # as root; otherwise says exactly what to install. Safe to run repeatedly.
 set -euo pipefail
 
 declare -A wanted=([dig]=dnsutils [etcd]=etcd-server [etcdctl]=etcd-client)
-declare -A optional=([unbound]=unbound [pdns_recursor]=pdns-recursor [knotd]=knot [nsd]=nsd [named-compilezone]=bind9-utils)
+declare -A optional=([unbound]=unbound [pdns_recursor]=pdns-recursor [kresd]=knot-resolver [knotd]=knot [kdig]=knot-dnsutils [nsd]=nsd [named-compilezone]=bind9-utils)
 # Daemons live in sbin, which a non-root PATH may lack.
 has() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 missing_pkgs=()

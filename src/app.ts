@@ -34,6 +34,7 @@ import { refuse } from './chain/refuse.js';
 import { ReplyCache } from './chain/reply-cache.js';
 import { spreadLoad } from './chain/spread.js';
 import { transfer } from './chain/transfer.js';
+import { etcdUnavailable } from './chain/unavailable.js';
 import { tsig } from './chain/tsig.js';
 import { TransferJournal } from './transfer/journal.js';
 import { NotifySender } from './transfer/notify.js';
@@ -180,6 +181,7 @@ export async function runServer(
     const snapshot = () => table.current;
     const mirror = etcd;
     const unavailableZones = mirror ? () => (mirror.servable() ? NO_ZONES : etcdZones) : undefined;
+    const unavailableReason = mirror ? () => etcdUnavailable(mirror.status(), config.maxStaleMs) : undefined;
     // The handler chain, outermost first (see chain/request.ts). A feature that looks at or
     // answers queries is one stage here.
     const recursion = config.forwarding ? new NetworkAcl(config.allowRecursion) : undefined;
@@ -200,7 +202,7 @@ export async function runServer(
       ...(recursion ? [recursionAvailable(recursion)] : []),
       ...(config.chaos ? [chaos(chaosNames(packageVersion(), mirror ? [['revision.etcdns', () => mirror.describe()]] : []))] : []),
       ...(config.rotate === 'on' ? [spreadLoad()] : []),
-      authoritative({ snapshot, cache: new ReplyCache(), logger, unavailableZones }),
+      authoritative({ snapshot, cache: new ReplyCache(), logger, unavailableZones, unavailableReason }),
       // After the authoritative stage, which passes meta types on: ordinary queries never reach it.
       transfer({
         snapshot,
@@ -209,6 +211,7 @@ export async function runServer(
         nowSeconds: () => Date.now() / 1000,
         logger: logger.child({ component: 'transfer' }),
         unavailableZones,
+        unavailableReason,
         observe: (e) =>
           metrics.transfers?.transfer({ type: e.type, zone: e.zone === undefined ? OTHER_ZONE : toPresentation(e.zone), outcome: e.outcome, messages: e.messages, bytes: e.bytes }),
       }),

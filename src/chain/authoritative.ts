@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { Resolved } from '../resolve/outcome.js';
 import { resolve } from '../resolve/resolve.js';
 import type { Snapshot } from '../table/snapshot.js';
+import { EdeCode, withExtendedError, type ExtendedError } from '../wire/ede.js';
 import { buildTemplate, render, type ResponseTemplate } from '../wire/response.js';
 import { replyWithoutRecords } from './refuse.js';
 import { ReplyCache, replyKey, type CachedReply } from './reply-cache.js';
@@ -19,7 +20,11 @@ export interface AuthoritativeOptions {
    * queries get SERVFAIL, which tells resolvers to try another replica.
    */
   readonly unavailableZones?: () => ReadonlySet<Name>;
+  /** Why those zones are unavailable, sent with the SERVFAIL as an Extended DNS Error (RFC 8914). */
+  readonly unavailableReason?: () => ExtendedError;
 }
+
+const INTERNAL_ERROR: ExtendedError = { code: EdeCode.Other, text: 'internal error (logged by the server)' };
 
 /**
  * Answers every class-IN question that falls in one of our zones, from the reply cache or by
@@ -48,10 +53,13 @@ export function authoritative(options: AuthoritativeOptions): Stage {
     } catch (error) {
       // A bug or bad data must cost one SERVFAIL, not the server (RFC 1035 §4.1.1 rcode 2).
       logger.error({ err: error, name: toPresentation(query.name), type: typeName(query.type) }, 'failed to answer a query');
-      return replyWithoutRecords(request, Rcode.SERVFAIL);
+      return withExtendedError(replyWithoutRecords(request, Rcode.SERVFAIL), INTERNAL_ERROR, request.maxSize);
     }
     request.zone = cached.zone;
-    if (options.unavailableZones?.().has(cached.zone)) return replyWithoutRecords(request, Rcode.SERVFAIL);
+    if (options.unavailableZones?.().has(cached.zone)) {
+      const reply = replyWithoutRecords(request, Rcode.SERVFAIL);
+      return options.unavailableReason ? withExtendedError(reply, options.unavailableReason(), request.maxSize) : reply;
+    }
     request.template = cached.template;
     return render(cached.template, query, request.maxSize, request.advertisedUdpSize, request.extraFlags);
   };

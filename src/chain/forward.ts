@@ -1,5 +1,7 @@
-import { Flag, RRClass, RRType, isMetaType } from '../dns/constants.js';
+import { Flag, RRClass, RRType, Rcode, isMetaType } from '../dns/constants.js';
+import { EdeCode, withExtendedError } from '../wire/ede.js';
 import type { Query } from '../wire/query.js';
+import { replyWithoutRecords } from './refuse.js';
 import type { Stage } from './request.js';
 
 /** Which clients may recurse through us (never an open resolver, RFC 5358). */
@@ -37,10 +39,16 @@ export function recursionAvailable(policy: RecursionPolicy): Stage {
 export function forward(upstream: Upstream, policy: RecursionPolicy): Stage {
   return (next) => (request) => {
     const d = request.decoded;
-    if (d.kind !== 'query' || !(d.query.flags & Flag.RD) || !forwardable(d.query) || !policy.allows(request.remoteAddress)) return next(request);
+    if (d.kind !== 'query' || !(d.query.flags & Flag.RD) || !forwardable(d.query)) return next(request);
+    if (!policy.allows(request.remoteAddress)) {
+      // What the end of the chain would answer, REFUSED, with the reason (RFC 8914 §4.19).
+      return withExtendedError(replyWithoutRecords(request, Rcode.REFUSED), RECURSION_PROHIBITED, request.maxSize);
+    }
     return upstream.forward(d.query, request.maxSize, request.advertisedUdpSize);
   };
 }
+
+const RECURSION_PROHIBITED = { code: EdeCode.Prohibited, text: 'recursion is not allowed for this client (--allow-recursion)' };
 
 /** Questions a recursive resolver can answer: class IN, data types and ANY. */
 function forwardable(query: Query): boolean {

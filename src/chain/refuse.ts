@@ -1,4 +1,5 @@
 import { RRClass, RRType, Rcode, isMetaType } from '../dns/constants.js';
+import { EdeCode, withExtendedError } from '../wire/ede.js';
 import { renderRcode } from '../wire/response.js';
 import type { Handler, Request } from './request.js';
 
@@ -8,7 +9,15 @@ import type { Handler, Request } from './request.js';
  * transfer stage answers every AXFR and IXFR in the server's chain);
  * FORMERR for an OPT question (RFC 6891 §6.1.1); NOTIMP for the other meta types.
  */
-export const refuse: Handler = (request) => replyWithoutRecords(request, refusalFor(request));
+export const refuse: Handler = (request) => {
+  const rcode = refusalFor(request);
+  const reply = replyWithoutRecords(request, rcode);
+  // RFC 8914 §4.21: why REFUSED. Recursion refused to a client that may not have it is said by
+  // the forward stage, which knows the policy (Prohibited).
+  return rcode === Rcode.REFUSED ? withExtendedError(reply, NOT_OURS, request.maxSize) : reply;
+};
+
+const NOT_OURS = { code: EdeCode.NotAuthoritative, text: 'not in a zone of this server' };
 
 /** An rcode-only reply to a query: header, the question as the client sent it, OPT. */
 export function replyWithoutRecords(request: Request, rcode: number): Buffer {

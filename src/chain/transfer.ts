@@ -14,11 +14,14 @@ import type { TransferJournal } from '../transfer/journal.js';
 import { axfrSets, oversizeRRsets, soaRecord } from '../transfer/zone-records.js';
 import { typeName } from '../dns/constants.js';
 import type { ReplyStream } from '../transport/types.js';
+import { EdeCode, withExtendedError, type ExtendedError } from '../wire/ede.js';
 import type { Query } from '../wire/query.js';
 import { TransferPacker, ixfrRequestSerial } from '../wire/transfer.js';
 import { TsigSigner } from '../wire/tsig.js';
 import { replyWithoutRecords } from './refuse.js';
 import type { Request, Stage } from './request.js';
+
+const TRANSFER_PROHIBITED: ExtendedError = { code: EdeCode.Prohibited, text: 'zone transfer not allowed for this client (--transfer-allow, --tsig-key)' };
 
 /** What became of one transfer request, for metrics and logs. */
 export type TransferOutcome =
@@ -65,6 +68,8 @@ export interface TransferStageOptions {
   readonly nowSeconds: () => number;
   readonly logger: Logger;
   readonly unavailableZones?: () => ReadonlySet<Name>;
+  /** Why, for the Extended DNS Error of the SERVFAIL (RFC 8914). */
+  readonly unavailableReason?: () => ExtendedError;
   readonly observe?: (event: TransferEvent) => void;
 }
 
@@ -113,20 +118,21 @@ function answerTransfer(
   const key = request.tsig?.key;
   const signer = request.tsig ? new TsigSigner(request.tsig.key, request.tsig.mac, options.nowSeconds) : undefined;
   const sign = (message: Buffer) => (signer ? signer.sign(message) : message);
-  const refuse = (rcode: number, outcome: TransferOutcome, detail: string) => {
+  const refuse = (rcode: number, outcome: TransferOutcome, detail: string, why?: ExtendedError) => {
     report(outcome, detail, key?.name);
-    return replyWithoutRecords(request, rcode);
+    const reply = replyWithoutRecords(request, rcode);
+    return why ? withExtendedError(reply, why, request.maxSize) : reply;
   };
 
   if (!key && !options.allowedNetworks.allows(request.remoteAddress)) {
-    return refuse(Rcode.REFUSED, 'refused', 'client not in --transfer-allow and request not signed with a --tsig-key');
+    return refuse(Rcode.REFUSED, 'refused', 'client not in --transfer-allow and request not signed with a --tsig-key', TRANSFER_PROHIBITED);
   }
-  if (query.class !== RRClass.IN) return refuse(Rcode.REFUSED, 'not-authoritative', 'class is not IN');
+  if (query.class !== RRClass.IN) return refuse(Rcode.REFUSED, 'not-authoritative', 'class is not IN', { code: EdeCode.NotAuthoritative, text: 'class is not IN' });
   const zone = options.snapshot().zones.get(query.name);
   // RFC 5936 §2.2.1: a server not authoritative for the zone answers NOTAUTH.
-  if (!zone) return refuse(Rcode.NOTAUTH, 'not-authoritative', 'not the apex of a zone we serve');
+  if (!zone) return refuse(Rcode.NOTAUTH, 'not-authoritative', 'not the apex of a zone we serve', { code: EdeCode.NotAuthoritative, text: 'not the apex of a zone of this server' });
   request.zone = zone.origin;
-  if (options.unavailableZones?.().has(zone.origin)) return refuse(Rcode.SERVFAIL, 'unavailable', 'etcd data not servable');
+  if (options.unavailableZones?.().has(zone.origin)) return refuse(Rcode.SERVFAIL, 'unavailable', 'etcd data not servable', options.unavailableReason?.());
 
   if (request.transport === 'udp') {
     // RFC 5936 §4.2: AXFR is not defined over UDP. RFC 1995 §2: an IXFR answer that does not

@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { Flag, Rcode } from '../dns/constants.js';
 import { isSubdomain, type Name } from '../dns/name.js';
 import type { Logger } from '../log.js';
+import { EdeCode, withExtendedError, type ExtendedError } from '../wire/ede.js';
 import type { Query } from '../wire/query.js';
 import { relayToClient, STALE_TTL_SECONDS } from '../wire/relay.js';
 import { renderRcode } from '../wire/response.js';
@@ -37,6 +38,22 @@ interface FetchContext {
  * (the longest matching route wins), with a shared cache, singleflight for identical
  * questions, failover and health checks, and serve-stale (RFC 8767) when the upstreams fail.
  */
+// The reasons of the replies the forwarder makes up itself, as Extended DNS Errors (RFC 8914).
+const SHUTTING_DOWN: ExtendedError = { code: EdeCode.NotReady, text: 'shutting down' };
+const NO_ROUTE: ExtendedError = { code: EdeCode.NotAuthoritative, text: 'no upstream resolver for this name (--upstream, --forward)' };
+const OVER_LIMIT: ExtendedError = { code: EdeCode.Other, text: 'too many queries waiting for upstreams (--forward-max-concurrent)' };
+const STALE: ExtendedError = { code: EdeCode.StaleAnswer, text: 'upstreams failed; answer served past its TTL (--serve-stale)' };
+
+/**
+ * Every upstream failed. No answer in time, or an error answer, is "no reachable authority"
+ * (RFC 8914 §4.23); a transport error (connection refused or closed, bad framing) is a network
+ * error (§4.24). The text names the last upstream tried and what happened.
+ */
+function upstreamFailure(reason: string): ExtendedError {
+  const network = /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|connection closed|framing|EPIPE/.test(reason);
+  return { code: network ? EdeCode.NetworkError : EdeCode.NoReachableAuthority, text: `no upstream answered: ${reason}` };
+}
+
 export class Forwarder {
   readonly #routes: readonly ForwardRoute[];
   readonly #clock: Clock;
@@ -127,7 +144,8 @@ export class Forwarder {
    */
   forward(query: Query, maxSize: number, advertisedUdpSize: number): Buffer | Promise<Buffer> {
     const route = this.route(query.name);
-    if (!route || this.#closed) return this.#bare(query, this.#closed ? Rcode.SERVFAIL : Rcode.REFUSED, advertisedUdpSize);
+    if (this.#closed) return this.#bare(query, Rcode.SERVFAIL, advertisedUdpSize, maxSize, SHUTTING_DOWN);
+    if (!route) return this.#bare(query, Rcode.REFUSED, advertisedUdpSize, maxSize, NO_ROUTE);
     const key = cacheKey(query);
     const answered = this.#cache.peek(key);
     if (answered) return this.#reply(answered, query, maxSize, advertisedUdpSize);
@@ -139,7 +157,7 @@ export class Forwarder {
     // so they are never refused: only questions that must go upstream count.
     if (this.#inFlight >= this.#maxConcurrent) {
       this.#refusedOverLimit++;
-      return this.#bare(query, Rcode.REFUSED, advertisedUdpSize);
+      return this.#bare(query, Rcode.REFUSED, advertisedUdpSize, maxSize, OVER_LIMIT);
     }
     return this.#waitForUpstream(key, { ...query, message: Buffer.from(query.message) }, route, maxSize, advertisedUdpSize);
   }
@@ -151,7 +169,7 @@ export class Forwarder {
       return this.#reply(found, query, maxSize, advertisedUdpSize);
     } catch (e) {
       this.#logger.error({ err: e, name: query.name }, 'forward: unexpected failure');
-      return this.#bare(query, Rcode.SERVFAIL, advertisedUdpSize);
+      return this.#bare(query, Rcode.SERVFAIL, advertisedUdpSize, maxSize, { code: EdeCode.Other, text: 'internal error (logged by the server)' });
     } finally {
       this.#inFlight--;
     }
@@ -171,11 +189,12 @@ export class Forwarder {
       case 'stale':
         this.#observe?.cache('stale');
         this.#logger.debug({ name: query.name, type: query.type }, 'forward: serving stale');
-        return relayToClient(found.entry, query, { ageSeconds: 0, maxSize, advertisedUdpSize, staleTtl: STALE_TTL_SECONDS });
+        // RFC 8914 §4.4 with RFC 8767: the client learns that the answer is past its TTL, and why.
+        return withExtendedError(relayToClient(found.entry, query, { ageSeconds: 0, maxSize, advertisedUdpSize, staleTtl: STALE_TTL_SECONDS }), STALE, maxSize);
       case 'failed':
         this.#observe?.cache('miss');
         this.#logger.debug({ name: query.name, type: query.type, reason: found.reason }, 'forward: every upstream failed');
-        return this.#bare(query, Rcode.SERVFAIL, advertisedUdpSize);
+        return this.#bare(query, Rcode.SERVFAIL, advertisedUdpSize, maxSize, upstreamFailure(found.reason));
     }
   }
 
@@ -184,9 +203,9 @@ export class Forwarder {
     return r.ok ? { ok: true, reply: r.reply } : { ok: false, reason: r.reason };
   }
 
-  #bare(query: Query, rcode: number, advertisedUdpSize: number): Buffer {
+  #bare(query: Query, rcode: number, advertisedUdpSize: number, maxSize: number, why: ExtendedError): Buffer {
     // We offer recursion (through the upstreams): say so, as on relayed replies.
-    return renderRcode(query, rcode, advertisedUdpSize, Flag.RA);
+    return withExtendedError(renderRcode(query, rcode, advertisedUdpSize, Flag.RA), why, maxSize);
   }
 
   /** Stops health checks, ends the upstream exchanges in flight and empties the cache. */
