@@ -9,6 +9,7 @@ import { childName, isSubdomain, type Name } from '../../dns/name.js';
 import type { Node, RRset } from '../../dns/records.js';
 import type { ChangedFrom, ZoneView } from '../../table/zone.js';
 import { child, type TNode } from './name-trie.js';
+import { serviceNode } from './service-node.js';
 import { EtcdNode, NO_ENTRIES } from './skydns-answers.js';
 
 /** SOA timers of CoreDNS's synthesized SOA (backend_lookup.go `SOA`). */
@@ -35,6 +36,9 @@ export class EtcdZoneView implements ZoneView {
   readonly #memo: WeakMap<TNode, EtcdNode>;
   readonly #args: { readonly revision: number; readonly defaultTtl: number; readonly prefix: string };
   #apex: EtcdNode | undefined;
+  readonly #rfc: boolean;
+  /** This view's ServiceNodes (their addresses come from other names, which may change with the view). */
+  readonly #services = new WeakMap<EtcdNode, Node>();
   #search: Map<Name, EtcdNode | null> | undefined;
   #starSearch: Map<Name, EtcdNode | null> | undefined;
 
@@ -50,6 +54,7 @@ export class EtcdZoneView implements ZoneView {
   ) {
     this.origin = origin;
     this.skydns = compat;
+    this.#rfc = compat === 'rfc';
     this.changedFrom = changedFrom;
     this.#args = { revision, defaultTtl, prefix };
     this.#root = root;
@@ -91,7 +96,30 @@ export class EtcdZoneView implements ZoneView {
     for (let i = parts.length - 1; i >= 0 && t; i--) t = child(t, parts[i]!);
     if (!t) return undefined;
     let node = this.#memo.get(t);
-    if (!node) this.#memo.set(t, (node = new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined)));
+    if (!node) this.#memo.set(t, (node = new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined, this.#rfc)));
+    return this.#withTargets(node);
+  }
+
+  /** `node` itself, or in `--compat rfc` with the addresses of its in-zone targets as its own (service-node.ts). */
+  #withTargets(node: EtcdNode): Node {
+    const targets = node.nameTargets();
+    if (targets.length === 0) return node;
+    let service = this.#services.get(node);
+    if (!service) this.#services.set(node, (service = serviceNode(node.name, node, targets, (name) => this.#plainNode(name))));
+    return service;
+  }
+
+  /** The node of a name in this zone without following its targets (one level, so no loops). */
+  #plainNode(name: Name): Node | undefined {
+    if (!isSubdomain(name, this.origin) || name === this.origin) return undefined;
+    const rel = this.origin === '' ? name : name.slice(0, name.length - this.origin.length - 1);
+    const parts = rel.split('.');
+    if (isSearch(parts)) return undefined;
+    let t: TNode | undefined = this.#root;
+    for (let i = parts.length - 1; i >= 0 && t; i--) t = child(t, parts[i]!);
+    if (!t) return undefined;
+    let node = this.#memo.get(t);
+    if (!node) this.#memo.set(t, (node = new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined, this.#rfc)));
     return node;
   }
 
@@ -119,7 +147,7 @@ export class EtcdZoneView implements ZoneView {
     push(this.#root);
     for (let t = stack.pop(); t; t = stack.pop()) {
       push(t);
-      const node = this.#memo.get(t) ?? new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined);
+      const node = this.#withTargets(this.#memo.get(t) ?? new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined, this.#rfc));
       if (node.size > 0) yield [t.name, node];
     }
   }
@@ -139,7 +167,7 @@ export class EtcdZoneView implements ZoneView {
     const apexDir = dns && child(dns, 'apex');
     const nsDir = dns && child(dns, 'ns');
     const zoneWide = apexDir === undefined || apexDir.size === 0 ? this.#root : undefined;
-    return new EtcdNode(this.origin, apexDir ? [apexDir] : [], this.#root.entries ?? NO_ENTRIES, { soa: this.soa, nsDir, zoneWide });
+    return new EtcdNode(this.origin, apexDir ? [apexDir] : [], this.#root.entries ?? NO_ENTRIES, { soa: this.soa, nsDir, zoneWide }, this.#rfc);
   }
 
   /**
@@ -171,7 +199,7 @@ export class EtcdZoneView implements ZoneView {
       }
       frontier = next;
     }
-    const node = frontier.length > 0 ? new EtcdNode(name, frontier, NO_ENTRIES, undefined) : null;
+    const node = frontier.length > 0 ? new EtcdNode(name, frontier, NO_ENTRIES, undefined, this.#rfc) : null;
     if (cache.size >= SEARCH_CACHE_LIMIT) cache.clear();
     cache.set(name, node);
     return node ?? undefined;

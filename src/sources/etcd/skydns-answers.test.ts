@@ -154,9 +154,9 @@ describe('CoreDNS plugin/etcd/lookup_test.go data', () => {
     });
   });
 
-  it('a name host answers every type it lacks with its CNAME', () => {
-    for (const type of ['TXT', 'HINFO', 'AAAA']) {
-      expect(answer(zones, `a.server1.dev.region1.skydns.test. ${type}`)).toEqual(['a.server1.dev.region1.skydns.test. 300 IN CNAME dev.server1.']);
+  it('a service (a port) whose host is a name outside the zone has no CNAME: its other types are NODATA (RFC 2181 §10.1)', () => {
+    for (const type of ['TXT', 'HINFO', 'AAAA', 'A', 'CNAME']) {
+      expect(answer(zones, `a.server1.dev.region1.skydns.test. ${type}`)).toEqual([]);
     }
   });
 });
@@ -256,11 +256,12 @@ describe('types from services', () => {
     expect(answer(zones, 'extdns.example.test. A')).toEqual(['extdns.example.test. 10 IN CNAME lb.example.org.']);
   });
 
-  it('a name host with a text keeps its CNAME and also gives the TXT (CoreDNS makes it TXT-only: coredns#6110)', () => {
+  it('a name host with a text keeps its CNAME, which answers TXT too (CoreDNS makes it TXT-only: coredns#6110; RFC 2181 §10.1)', () => {
     const node = z.node('149a1668.extdns.example.test');
     expect(rdata(node, 'CNAME')).toEqual(['lb.example.org.']);
-    expect(rdata(node, 'TXT')).toEqual(['"\\"heritage=external-dns,external-dns/owner=default\\""']);
+    expect(rdata(node, 'TXT')).toBeUndefined();
     expect(answer(zones, '149a1668.extdns.example.test. A')).toEqual(['149a1668.extdns.example.test. 10 IN CNAME lb.example.org.']);
+    expect(answer(zones, '149a1668.extdns.example.test. TXT')).toEqual(['149a1668.extdns.example.test. 10 IN CNAME lb.example.org.']);
   });
 
   it('an address host with a text gives both A and TXT', () => {
@@ -268,9 +269,9 @@ describe('types from services', () => {
     expect(answer(zones, 'withtext.example.test. TXT')).toEqual(['withtext.example.test. 10 IN TXT "also text"']);
   });
 
-  it('address and name hosts under one name: A gets the addresses, other types the CNAME', () => {
+  it('address and name hosts under one name: A gets the addresses, no CNAME for the other types (RFC 2181 §10.1)', () => {
     expect(answer(zones, 'mixed.example.test. A')).toEqual(['mixed.example.test. 10 IN A 192.0.2.10']);
-    expect(answer(zones, 'mixed.example.test. AAAA')).toEqual(['mixed.example.test. 10 IN CNAME mixed.example.org.']);
+    expect(answer(zones, 'mixed.example.test. AAAA')).toEqual([]);
   });
 
   it('hosts at or below the name never become its CNAME (CoreDNS backend_lookup.go loop guard)', () => {
@@ -278,16 +279,16 @@ describe('types from services', () => {
     expect(rdata(z.node('inside.self.example.test'), 'CNAME')).toEqual(['deeper.self.example.test.']);
   });
 
-  it('PTR comes from the exact key only (CoreDNS exact=true)', () => {
-    expect(answer(zones, 'ptr.example.test. PTR')).toEqual(['ptr.example.test. 10 IN PTR target.example.org.']);
-    expect(rdata(z.node('ptr.example.test'), 'PTR')).toEqual(['target.example.org.']);
+  it('PTR comes from the exact key only (CoreDNS exact=true); outside reverse zones a bare name host is an alias, whose CNAME answers PTR too', () => {
+    expect(answer(zones, 'ptr.example.test. PTR')).toEqual(['ptr.example.test. 10 IN CNAME target.example.org.']);
+    expect(rdata(z.node('ptr.example.test'), 'PTR')).toBeUndefined();
     expect(rdata(z.node('mixed.example.test'), 'PTR')).toBeUndefined();
   });
 
-  it('an ANY query gets one RRset (RFC 8482), the addresses before the CNAME', () => {
+  it('an ANY query gets one RRset (RFC 8482), the addresses first', () => {
     expect(answer(zones, 'mixed.example.test. ANY')).toEqual(['mixed.example.test. 10 IN A 192.0.2.10']);
-    // Every service with a host and no port gives an SRV with port 0, as in CoreDNS.
-    expect([...z.node('mixed.example.test')!.keys()]).toEqual([RRType.A, RRType.CNAME, RRType.SRV]);
+    // Every service with a host and no port gives an SRV with port 0, as in CoreDNS; no CNAME beside it.
+    expect([...z.node('mixed.example.test')!.keys()]).toEqual([RRType.A, RRType.SRV]);
   });
 });
 

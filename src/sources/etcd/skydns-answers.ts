@@ -11,6 +11,9 @@ import { collect, type Entry, type TNode } from './name-trie.js';
 import { groupFilter, srvWeights, targetStrip } from './skydns.js';
 
 export const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
+const NO_NAMES: readonly Name[] = Object.freeze([]);
+/** Reverse-mapping names answer PTR (RFC 1035 §3.5, RFC 3596 §2.5): never an alias. */
+const REVERSE = /(^|\.)(in-addr|ip6)\.arpa$/;
 
 /** Types a node can hold, in the order ANY (first RRset, RFC 8482) and iteration see them. */
 const NODE_TYPES = [RRType.SOA, RRType.NS, RRType.A, RRType.AAAA, RRType.CNAME, RRType.MX, RRType.SRV, RRType.TXT, RRType.PTR] as const;
@@ -42,12 +45,54 @@ export class EtcdNode implements Node {
   #zoneHosts: readonly Entry[] | undefined;
   readonly #sets = new Map<number, RRset | null>();
   #all: Map<number, RRset> | undefined;
+  /** `--compat rfc`: one answer shape per name whatever type is asked (see #alias). */
+  readonly #rfc: boolean;
+  #aliasMemo: boolean | undefined;
 
-  constructor(name: Name, roots: readonly TNode[], exact: readonly Entry[], apex: ApexInfo | undefined) {
+  constructor(name: Name, roots: readonly TNode[], exact: readonly Entry[], apex: ApexInfo | undefined, rfc = false) {
     this.#name = name;
     this.#roots = roots;
     this.#exact = exact;
     this.#apex = apex;
+    this.#rfc = rfc;
+  }
+
+  /**
+   * `--compat rfc`: whether this name is an alias, answered with its CNAME for every type. A
+   * name must not answer A with a CNAME and SRV, MX or TXT with data of its own (RFC 2181
+   * §10.1, RFC 1034 §3.6.2): a resolver that asked A first caches the CNAME and answers the
+   * other types from the target. So a name whose services are all host names with no port,
+   * no `mail` (an alias as external-dns and scripts write it, texts allowed) is an alias; any
+   * other name (a service with ports, mail exchangers, addresses; any name in a
+   * reverse zone, which answers PTR) has no CNAME, and its A/AAAA are the addresses of its
+   * targets in the zone (ServiceNode, etcd-zone.ts). CoreDNS's mix is `--compat coredns`.
+   */
+  #alias(): boolean {
+    if (this.#aliasMemo === undefined) {
+      const hosts = this.#hostEntries();
+      this.#aliasMemo =
+        !this.#apex &&
+        !REVERSE.test(this.#name) &&
+        hosts.length > 0 &&
+        hosts.every((e) => e.service.kind === 'name' && e.service.port <= 0 && !e.service.mail);
+    }
+    return this.#aliasMemo;
+  }
+
+  /**
+   * `--compat rfc`: the host names of a name that is not an alias, whose addresses (where the
+   * zone has them) are this name's A and AAAA. Empty in CoreDNS mode and for aliases.
+   */
+  nameTargets(): readonly Name[] {
+    if (!this.#rfc || this.#apex || this.#alias()) return NO_NAMES;
+    const out: Name[] = [];
+    for (const e of this.#hostEntries()) if (e.service.kind === 'name' && e.service.hostName !== this.#name && !out.includes(e.service.hostName!)) out.push(e.service.hostName!);
+    return out;
+  }
+
+  /** The owner name. */
+  get name(): Name {
+    return this.#name;
   }
 
   get(type: number): RRset | undefined {
@@ -130,6 +175,7 @@ export class EtcdNode implements Node {
   }
 
   #compute(type: number): RRset | null {
+    if (this.#rfc && type !== RRType.CNAME && type !== RRType.NS && this.#alias()) return null;
     switch (type) {
       case RRType.A:
       case RRType.AAAA:
@@ -183,7 +229,7 @@ export class EtcdNode implements Node {
    * CNAME only answers types the node lacks (as CoreDNS's AAAA for v4-only data chases it).
    */
   #cname(): RRset | null {
-    if (this.#apex) return null;
+    if (this.#apex || (this.#rfc && !this.#alias())) return null;
     let first: Entry | undefined;
     // CoreDNS's CNAME query reads the exact key (backend_lookup.go `CNAME`): its host, even one
     // below the name (cname_test.go: region2 CNAME mainendpoint.region2), only not x CNAME x.

@@ -62,9 +62,13 @@ describe('both modes', () => {
   it.each([
     ['rfc', rfc],
     ['coredns', coredns],
-  ])('%s: a CNAME query reads the exact key, even a host below the name (cname_test.go); A still aggregates', (_mode, zones) => {
-    expect(ask(zones, 'parent.example.test. CNAME').answer).toEqual(['parent.example.test. 10 IN CNAME child.parent.example.test.']);
+  ])('%s: A aggregates the addresses below the name', (_mode, zones) => {
     expect(ask(zones, 'parent.example.test. A').answer).toEqual(['parent.example.test. 10 IN A 192.0.2.9']);
+  });
+
+  it('a CNAME query at a name that also has addresses: coredns reads the exact key (cname_test.go), rfc has no CNAME there (RFC 2181 §10.1)', () => {
+    expect(ask(coredns, 'parent.example.test. CNAME').answer).toEqual(['parent.example.test. 10 IN CNAME child.parent.example.test.']);
+    expect(ask(rfc, 'parent.example.test. CNAME')).toMatchObject({ kind: 'nodata', answer: [] });
   });
 
   it.each([
