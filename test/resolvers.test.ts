@@ -1,11 +1,16 @@
 /**
- * etcdns as the resolvers of the Internet meet it: Unbound and the PowerDNS Recursor, both real
+ * etcdns as the resolvers of the Internet meet it: Unbound and the PowerDNS Recursor (and Knot
+ * Resolver, kresd, for the SkyDNS names below), all real
  * (Debian packages, installed by scripts/ensure-system-deps.sh), in front of a real etcdns on
  * loopback (a stub zone and a forward zone), must hand their clients the answers etcdns gives
  * when asked straight: A, AAAA, SRV with additional data, CNAME and DNAME chains, MX, long TXT,
  * wildcards, NXDOMAIN (negatively cached from our SOA), an answer too big for UDP (TC, then TCP)
  * and a referral to a delegated child. And Knot, serving the same zone, must give the same DNAME
- * answers (RFC 6672) as etcdns. Every process is started here, on loopback, and stopped by PID.
+ * answers (RFC 6672) as etcdns. SkyDNS names from a real etcd whose services are host names (an
+ * SRV service, a mail name, aliases) are asked in both orders, A first and SRV/MX first, through
+ * all three resolvers: with `--compat coredns` unbound and pdns_recursor give other answers than
+ * etcdns (a cached CNAME answers SRV from its target); the default mode must not.
+ * Every process is started here, on loopback, and stopped by PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -15,13 +20,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig, type DigRecord, type DigResult } from './support/dig.js';
+import { startEtcd, type EtcdCluster } from './support/etcd.js';
 import { freePort } from './support/ports.js';
 import { startServer, type ServerProcess } from './support/server.js';
 import { tempZones } from './support/zones.js';
 import { findTool } from './support/tools.js';
 
 /** The programs, and the Debian packages that hold them. */
-const TOOLS = { unbound: 'unbound', pdns_recursor: 'pdns-recursor', knotd: 'knot' } as const;
+const TOOLS = { unbound: 'unbound', pdns_recursor: 'pdns-recursor', kresd: 'knot-resolver', knotd: 'knot' } as const;
 
 
 const missing = Object.entries(TOOLS).flatMap(([tool, pkg]) => (findTool(tool) ? [] : [pkg]));
@@ -93,6 +99,33 @@ $TTL 60
 ns  A   ${CHILD ?? '192.0.2.99'}
 www A   192.0.2.77
 `;
+
+/**
+ * SkyDNS names in an etcd zone below the file zone, whose services point at host names: an SRV
+ * service and a mail name with targets in the etcd zone and in the file zone, and two aliases.
+ * Written once per order of questions (`a`: A first; `b`: SRV/MX first), so that one order's
+ * answers are not in a resolver's cache when the other order asks.
+ */
+const SKY = `sky.${ZONE}`;
+const ORDERS = ['a', 'b'] as const;
+function skyServices(o: string): [name: string, value: object][] {
+  const at = (n: string) => `${n}.${o}.${SKY}`;
+  return [
+    [`x1._sip._tcp.${o}.${SKY}`, { host: at('sip1'), port: 5060, priority: 10 }],
+    [`x2._sip._tcp.${o}.${SKY}`, { host: at('sip2'), port: 5060, priority: 20 }],
+    [`x3._sip._tcp.${o}.${SKY}`, { host: `www.${ZONE}`, port: 5061, priority: 30 }],
+    [at('sip1'), { host: '192.0.2.41' }],
+    [`x.${at('sip2')}`, { host: '192.0.2.42' }],
+    [`y.${at('sip2')}`, { host: '2001:db8::42' }],
+    [`m1.${at('mail')}`, { host: at('mx1'), mail: true, priority: 10 }],
+    [`m2.${at('mail')}`, { host: `mail.${ZONE}`, mail: true, priority: 20 }],
+    [at('mx1'), { host: '192.0.2.45' }],
+    [at('alias'), { host: `www.${ZONE}` }],
+    [at('inalias'), { host: at('sip1') }],
+  ];
+}
+/** The SkyDNS key of a name (labels reversed under /skydns). */
+const skyKey = (name: string) => `/skydns/${name.split('.').reverse().join('/')}`;
 
 /** A third-party daemon run in the foreground as the current user; stopped by its PID. */
 interface Daemon {
@@ -195,6 +228,21 @@ function startPdnsRecursor(dir: string, port: number, etcdnsPort: number): Daemo
   );
 }
 
+function startKresd(dir: string, port: number, etcdnsPort: number): Daemon {
+  const run = join(dir, 'kresd');
+  mkdirSync(run);
+  writeFileSync(
+    join(run, 'config'),
+    `net.listen('127.0.0.1', ${port}, { kind = 'dns' })
+-- No DNSSEC: the test zone is insecure, and no root trust anchor is reachable from loopback.
+trust_anchors.remove('.')
+-- The zone's authority is etcdns (as unbound's stub-zone).
+policy.add(policy.suffix(policy.STUB({'127.0.0.1@${etcdnsPort}'}), {todname('${ZONE}.')}))
+`,
+  );
+  return startDaemon(findTool('kresd')!, ['-n', '-c', join(run, 'config'), run], port);
+}
+
 function startKnot(dir: string, port: number, zoneText: string): Daemon {
   for (const d of ['run', 'storage', 'zones']) mkdirSync(join(dir, d), { recursive: true });
   writeFileSync(join(dir, 'zones', `${ZONE}.zone`), zoneText);
@@ -255,23 +303,31 @@ if (missing.length > 0 && !isRoot) {
     let child: ServerProcess | undefined;
     let unbound: Daemon;
     let pdns: Daemon;
+    let kresd: Daemon;
     let knot: Daemon;
+    let etcd: EtcdCluster;
 
     beforeAll(async () => {
       tmp = mkdtempSync(join(tmpdir(), 'etcdns-resolvers-'));
       zones = tempZones({ [`${ZONE}.zone`]: PARENT_ZONE });
       childZones = tempZones({ [`child.${ZONE}.zone`]: CHILD_ZONE });
-      etcdns = await startServer(['--zones', zones.dir]);
+      etcd = await startEtcd();
+      for (const o of ORDERS) for (const [name, value] of skyServices(o)) await etcd.client.put(skyKey(name)).value(JSON.stringify(value));
+      etcdns = await startServer(['--zones', zones.dir, '--etcd', etcd.endpoints[0]!, '--etcd-zone', SKY]);
       if (CHILD) child = await startServer(['--zones', childZones.dir, '--listen', `${CHILD}:53`]);
       mkdirSync(join(tmp, 'knot'));
       unbound = startUnbound(tmp, await freePort(), etcdns.port);
       pdns = startPdnsRecursor(tmp, await freePort(), etcdns.port);
+      kresd = startKresd(tmp, await freePort(), etcdns.port);
       knot = startKnot(join(tmp, 'knot'), await freePort(), PARENT_ZONE);
-      await Promise.all([waitForAnswer(unbound, ZONE, true), waitForAnswer(pdns, ZONE, true), waitForAnswer(knot, ZONE, false)]);
+      await Promise.all([waitForAnswer(unbound, ZONE, true), waitForAnswer(pdns, ZONE, true), waitForAnswer(kresd, ZONE, true), waitForAnswer(knot, ZONE, false)]);
+      // The etcd zone is served once etcdns has synced (it answers SOA at the apex then).
+      await waitForAnswer({ port: etcdns.port, output: () => '', stop: async () => {} }, SKY, false);
     }, 60_000);
 
     afterAll(async () => {
-      await Promise.all([unbound?.stop(), pdns?.stop(), knot?.stop(), etcdns?.stop(), child?.stop()]);
+      await Promise.all([unbound?.stop(), pdns?.stop(), kresd?.stop(), knot?.stop(), etcdns?.stop(), child?.stop()]);
+      await etcd?.stop();
       zones?.remove();
       childZones?.remove();
       if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -308,6 +364,38 @@ if (missing.length > 0 && !isRoot) {
         const resolver = which === 'unbound' ? unbound : pdns;
         expectSameAnswer(await through(resolver, name, type), want);
       });
+    });
+
+    describe('SkyDNS names whose services are host names, asked in either order (RFC 2181 §10.1)', () => {
+      const resolvers = () => ({ unbound, pdns_recursor: pdns, kresd });
+      const ADDRESS = ['A', 'AAAA'];
+      const OTHER = ['SRV', 'MX', 'TXT', 'CNAME'];
+      const NAMES = ['_sip._tcp', 'mail', 'alias', 'inalias'];
+      it('straight from etcdns: the service and the mail name have no CNAME; A is their in-zone targets’ addresses; an alias is a CNAME for every type', async () => {
+        const o = ORDERS[0];
+        expect(records((await straight(`_sip._tcp.${o}.${SKY}`, 'SRV')).answer)).toHaveLength(3);
+        expect(records((await straight(`_sip._tcp.${o}.${SKY}`, 'A')).answer)).toEqual([`_sip._tcp.${o}.${SKY}. A 192.0.2.41`, `_sip._tcp.${o}.${SKY}. A 192.0.2.42`]);
+        expect(records((await straight(`mail.${o}.${SKY}`, 'MX')).answer)).toEqual([`mail.${o}.${SKY}. MX 10 mx1.${o}.${SKY}.`, `mail.${o}.${SKY}. MX 20 mail.${ZONE}.`]);
+        expect(records((await straight(`mail.${o}.${SKY}`, 'A')).answer)).toEqual([`mail.${o}.${SKY}. A 192.0.2.45`]);
+        for (const type of [...ADDRESS, ...OTHER]) expect((await straight(`alias.${o}.${SKY}`, type)).answer[0], type).toMatchObject({ type: 'CNAME', data: `www.${ZONE}.` });
+      });
+      it.each([['unbound'], ['pdns_recursor'], ['kresd']] as const)('through %s: A and AAAA first, then SRV, MX, TXT, CNAME; then the other order: every answer as straight from etcdns', async (which) => {
+        const resolver = resolvers()[which];
+        for (const [o, types] of [[ORDERS[0], [...ADDRESS, ...OTHER]], [ORDERS[1], [...OTHER, ...ADDRESS]]] as const) {
+          for (const label of NAMES) {
+            const name = `${label}.${o}.${SKY}`;
+            for (const type of types) {
+              const want = await straight(name, type);
+              const got = await through(resolver, name, type);
+              try {
+                expectSameAnswer(got, want);
+              } catch (error) {
+                throw new Error(`${which}, ${o === 'a' ? 'A first' : 'SRV/MX first'}: ${name} ${type}\nstraight:\n${want.raw}\nthrough ${which}:\n${got.raw}`, { cause: error });
+              }
+            }
+          }
+        }
+      }, 60_000);
     });
 
     it('gives the DNAME chain in order straight from etcdns (RFC 6672 §3.2)', async () => {
