@@ -52,6 +52,7 @@ import { ZoneDirectory } from './sources/zonefile/directory.js';
 import { neverLoaded, readinessReasons } from './sources/zonefile/file-report.js';
 import { layerZones } from './table/layered.js';
 import { RecordTable } from './table/table.js';
+import { zoneChanges } from './table/zone-changes.js';
 import { DnsTransport, resolveUdpIo } from './transport/server.js';
 import { formatHostPort } from './net.js';
 import { packageVersion } from './version.js';
@@ -88,12 +89,15 @@ export async function runServer(
   const transfersAllowed = config.transferAllow.length > 0 || tsigKeys.size > 0;
   const journal = new TransferJournal({ maxEntries: transfersAllowed ? config.ixfrJournal : 0, maxBytes: config.ixfrJournalBytes });
   table.onSwap((snapshot) => journal.observe(snapshot));
-  let servedZones = '';
+  let servedZones = table.current.zones;
   table.onSwap((snapshot) => {
     // Every etcd event swaps the snapshot: log only when the set of zones changes.
-    const zones = [...snapshot.zones.keys()].map(toPresentation).sort().join(' ');
-    if (zones !== servedZones) logger.info({ zones: zones.split(' ').filter(Boolean) }, 'serving zones');
-    servedZones = zones;
+    const { started, stopped } = zoneChanges(servedZones, snapshot.zones);
+    servedZones = snapshot.zones;
+    if (started.length === 0 && stopped.length === 0) return;
+    for (const z of started) logger.info({ zone: toPresentation(z.zone), source: z.source }, 'zone served');
+    for (const zone of stopped) logger.info({ zone: toPresentation(zone) }, 'zone no longer served');
+    logger.info({ zones: [...snapshot.zones.keys()].map(toPresentation).sort() }, 'serving zones');
   });
 
   // The data sources and the forwarder, in the order started; stopped in reverse. The ops and

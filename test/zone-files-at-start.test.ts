@@ -74,6 +74,8 @@ describe('a zone file broken at start', () => {
   it('becomes ready once the file is fixed, and serves its zone', async () => {
     zones.write('broken.test.zone', zone('192.0.2.3'));
     await until('/ready 200', async () => (await fetch(url('ready'))).status === 200);
+    // One line per zone that starts being served (the good one at start, this one now).
+    expect(server.logs.filter((l) => l.msg === 'zone served').map((l) => l.zone)).toEqual(['good.test.', 'broken.test.']);
     expect((await dig(server.port, ['www.broken.test', 'A', '+norecurse'])).answer.map((a) => a.data)).toEqual(['192.0.2.3']);
     expect(await metricLines('etcdns_zone_file_errors')).toContain(`etcdns_zone_file_errors{file="${brokenFile}"} 0`);
   });
@@ -84,5 +86,11 @@ describe('a zone file broken at start', () => {
     expect(await metricLines('etcdns_zone_file_errors')).toContain(`etcdns_zone_file_errors{file="${brokenFile}"} 1`);
     expect((await fetch(url('ready'))).status).toBe(200);
     expect((await dig(server.port, ['www.broken.test', 'A', '+norecurse'])).answer.map((a) => a.data)).toEqual(['192.0.2.3']);
+  });
+
+  it('says when a zone stops being served (its file removed)', async () => {
+    const { unlinkSync } = await import('node:fs');
+    unlinkSync(brokenFile);
+    await server.waitForLog((l) => l.msg === 'zone no longer served' && l.zone === 'broken.test.', 5000);
   });
 });

@@ -287,6 +287,10 @@ describe('EtcdMirror (fake etcd)', () => {
     await t.clock.advance(0);
     expect(t.summary()).toEqual(['reset@10: ', `reset@${R2}: +/p/x`]);
     expect(t.mirror.state.relists).toBe(1);
+    expect(t.logs.filter((l) => l.level === 30 && /^etcd (synced|re-listed)$/.test(String(l.msg))).map((l) => { const line = l as { msg: string; keys?: number; revision?: number }; return [line.msg, line.keys, line.revision]; })).toEqual([
+      ['etcd synced', 0, 10],
+      ['etcd re-listed', 1, R2],
+    ]);
     expect(t.etcd.watcher).not.toBe(old);
     expect(t.etcd.watcher.start).toBe(R2 + 1);
     // A late error of the old watcher does nothing (and, being listened to, crashes nothing).
@@ -381,10 +385,13 @@ describe('EtcdMirror (fake etcd)', () => {
     const gaps = t.etcd.rangeTimes.slice(1).map((at, i) => at - t.etcd.rangeTimes[i]!);
     expect(gaps).toEqual([50, 100, 200, 400, 800, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000]);
     expect(t.mirror.state).toMatchObject({ connected: false, synced: false, disconnectedSince: 1000 });
+    // No data yet: the warning must not promise "the last good data".
+    expect(t.logs.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(['etcd unreachable; its zones answer SERVFAIL until the first sync']);
     t.etcd.rangeError = undefined;
     await t.clock.advance(1000);
     expect(synced).toBe(true);
     expect(t.mirror.state).toMatchObject({ connected: true, synced: true, relists: 0 });
+    expect(t.logs.filter((l) => l.level === 30 && l.msg === 'etcd synced')).toEqual([expect.objectContaining({ keys: expect.any(Number), revision: expect.any(Number), ms: expect.any(Number) })]);
   });
 
   it('with jitter at its bottom waits half the plain delay, and starts over after a success', async () => {

@@ -226,14 +226,17 @@ export class EtcdMirror {
   }
 
   private async list(epoch: number): Promise<void> {
+    const started = this.clock.now();
     const listing = await this.fetchListing(epoch);
     if (listing === undefined || epoch !== this.epoch || this.stopped) return;
     this.clusterId = listing.clusterId;
     const puts = this.core.reset(listing.kvs, listing.revision);
+    const relisted = this.listedOnce;
     this.listedOnce = true;
     this.backoff.reset();
     this.markConnected();
-    this.log.debug({ revision: listing.revision, keys: puts.length }, 'etcd mirror listed');
+    // Info: the moment the etcd data is served (first sync) or replaced whole (a re-list).
+    this.log.info({ revision: listing.revision, keys: puts.length, ms: Math.round(this.clock.now() - started) }, relisted ? 'etcd re-listed' : 'etcd synced');
     this.enqueueBatch(epoch, true, puts, listing.revision, this.core.size);
     this.openWatch(epoch);
   }
@@ -474,7 +477,9 @@ export class EtcdMirror {
       this.s.connected = false;
       this.s.disconnectedSince = now;
       this.lastDisconnectLogAt = now;
-      this.log.warn({ err: message, revision: this.s.revision }, 'etcd unreachable; serving the last good data');
+      // Before the first sync there is no data to fall back on: say so, not "the last good data".
+      if (this.listedOnce) this.log.warn({ err: message, revision: this.s.revision }, 'etcd unreachable; serving the last good data');
+      else this.log.warn({ err: message }, 'etcd unreachable; its zones answer SERVFAIL until the first sync');
       this.notifyState();
       return;
     }
