@@ -340,7 +340,11 @@ export interface ShutdownSteps {
 export async function gracefulShutdown(steps: ShutdownSteps): Promise<void> {
   steps.drain();
   if (steps.lameduckMs > 0) {
-    steps.logger.info({ lameduckMs: steps.lameduckMs }, 'lameduck: /ready is 503, still answering');
+    // Said in full: whoever pressed Ctrl-C sees why nothing happens for a while, and how to skip it.
+    steps.logger.info(
+      { lameduckMs: steps.lameduckMs },
+      `draining for ${steps.lameduckMs / 1000}s (--lameduck): /ready is 503, DNS still answered; a second Ctrl-C (or SIGTERM) exits at once`,
+    );
     await new Promise<void>((resolve) => steps.clock.setTimeout(resolve, steps.lameduckMs));
   }
   steps.logger.info('closing listeners');

@@ -5,6 +5,7 @@
  * rather than inside a race with a real timer.
  */
 import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gracefulShutdown, runServer, type RunningServer } from '../src/app.js';
 import { systemClock, type Clock, type Timer } from '../src/clock.js';
@@ -69,6 +70,17 @@ describe('gracefulShutdown', () => {
     timers.fire();
     await run;
     expect(steps).toEqual(['drain', 'stopListening', 'stopSources', 'stopOps']);
+  });
+
+  it('says how long it drains and that a second signal exits at once (whoever pressed Ctrl-C waits otherwise without knowing why)', async () => {
+    const lines: { msg: string; lameduckMs?: number }[] = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as { msg: string }) });
+    const timers = holdingClock(5000);
+    const run = gracefulShutdown({ lameduckMs: 5000, clock: timers.clock, logger, drain: () => {}, stopListening: async () => {}, stopSources: async () => {}, stopOps: async () => {} });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(lines).toEqual([expect.objectContaining({ lameduckMs: 5000, msg: 'draining for 5s (--lameduck): /ready is 503, DNS still answered; a second Ctrl-C (or SIGTERM) exits at once' })]);
+    timers.fire();
+    await run;
   });
 
   it('does not wait with --lameduck 0', async () => {

@@ -664,7 +664,7 @@ describe('Dockerfile', () => {
 
         // STOPSIGNAL: lameduck (503 at once, DNS still answered), then a clean exit.
         process.kill(image.pid, args(last(finalStage(), 'STOPSIGNAL')!)[0] as NodeJS.Signals);
-        await image.waitFor((l) => l.msg === 'lameduck: /ready is 503, still answering');
+        await image.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('draining for '));
         expect((await fetch(`${listening.ready as string}/ready`)).status).toBe(503);
         expect((await dig(port, ['www.example.test', 'A'])).answer).toHaveLength(1);
         expect(await image.exited).toBe(0);
