@@ -17,6 +17,7 @@ import { parseName, toPresentation, type Name } from './dns/name.js';
 import { parseTsigKeyFile, type TsigKey } from './dns/tsig-key.js';
 import type { Logger } from './log.js';
 import { Metrics } from './ops/metrics.js';
+import { registerTransportEvents } from './ops/transport-metrics.js';
 import { OpsServer, type OpsUrls, type Readiness } from './ops/http.js';
 import { Forwarder } from './forward/forwarder.js';
 import { NetworkAcl } from './forward/acl.js';
@@ -266,6 +267,7 @@ export async function runServer(
       handler,
       logger,
       clock,
+      onEvent: registerTransportEvents(metrics.registry),
       // In a --workers group every process binds the port itself (SO_REUSEPORT).
       udp: { io: config.udpIo, reusePort: worker !== undefined },
       options: {

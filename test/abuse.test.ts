@@ -304,6 +304,27 @@ describe('TCP limits at the server level', () => {
     expect(answered).toBe(true);
   });
 
+  it('counts what the transport refuses and drops in etcdns_transport_events_total{type}, and logs it', async () => {
+    const metricsUrl = `${server.logs.find((l) => l.msg === 'listening')!.metrics as string}/metrics`;
+    const count = async (type: string) => {
+      const m = new RegExp(`^etcdns_transport_events_total\\{type="${type}"\\} (\\d+)$`, 'm').exec(await (await fetch(metricsUrl)).text());
+      return m ? Number(m[1]) : 0;
+    };
+    const [rejected, dropped] = [await count('tcp-rejected'), await count('frame-dropped')];
+    const held = await Promise.all([1, 2, 3].map(() => openTcp(server.port, '127.0.0.10')));
+    const fourth = await openTcp(server.port, '127.0.0.10');
+    expect(await answersOn(fourth)).toBe(false);
+    // An empty frame (length 0) is dropped.
+    held[0]!.write(Buffer.from([0, 0]));
+    for (const s of held) s.destroy();
+    for (const deadline = Date.now() + 5000; (await count('frame-dropped')) <= dropped && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    expect(await count('tcp-rejected')).toBeGreaterThan(rejected);
+    expect(await count('frame-dropped')).toBeGreaterThan(dropped);
+    // Logged, at most one line per kind a second (a refusal just before this one's may hold it back).
+    await server.waitForLog((l) => l.kind === 'tcp-rejected' && typeof l.msg === 'string' && l.msg.includes('rejected'), 5000);
+    await server.waitForLog((l) => l.kind === 'frame-dropped' && l.msg === 'frame dropped: empty tcp frame', 5000);
+  });
+
   it('caps connections in total, whatever the client', async () => {
     const held = [
       ...(await Promise.all([1, 2, 3].map(() => openTcp(server.port, '127.0.0.7')))),

@@ -26,6 +26,10 @@ export class Reporter {
   ) {}
 
   event(type: TransportEventType, detail?: string): void {
+    // The kinds that no warning already describes, logged here (rate-limited like warnings):
+    // a dropped frame is a client's or a bug's doing; an idle timeout is routine (debug).
+    if (type === 'frame-dropped') this.warn(type, undefined, `frame dropped: ${detail ?? ''}`, 'info');
+    else if (type === 'tcp-timeout') this.warn(type, undefined, `tcp connection closed: ${detail ?? 'timeout'}`, 'debug');
     if (this.onEvent === undefined) return;
     try {
       this.onEvent(detail === undefined ? { type } : { type, detail });
@@ -36,8 +40,9 @@ export class Reporter {
     }
   }
 
-  /** Logs at warn level unless a warning of this kind was logged less than a second ago. */
-  warn(kind: string, err: unknown, msg: string): void {
+  /** Logs (at warn level by default) unless a line of this kind was logged less than a second ago. */
+  warn(kind: string, err: unknown, msg: string, level: 'warn' | 'info' | 'debug' = 'warn'): void {
+    if (!this.log.isLevelEnabled(level)) return;
     const now = this.clock.now();
     const state = this.warned.get(kind);
     if (state !== undefined && now - state.at < WARN_INTERVAL_MS) {
@@ -50,7 +55,7 @@ export class Reporter {
       state.at = now;
       state.suppressed = 0;
     }
-    this.log.warn({ kind, err, suppressed }, msg);
+    this.log[level]({ kind, err, suppressed }, msg);
   }
 
   handlerFailed(err: unknown): void {
