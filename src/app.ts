@@ -399,6 +399,8 @@ function startForwarder(config: ServeConfig, logger: Logger, clock: Clock, metri
 }
 
 const RESOLV_CONF = '/etc/resolv.conf';
+/** The etcdns_etcd_invalid_values_total reason of keys skipped for being in no --etcd-zone. */
+const OUTSIDE_ZONES = 'outside-zones';
 
 /** --tsig-key and --tsig-key-file, by key name; a name given twice is a config error. */
 function loadTsigKeys(config: ServeConfig): ReadonlyMap<Name, TsigKey> {
@@ -500,7 +502,20 @@ function startEtcd(config: ServeConfig, logger: Logger, clock: Clock, table: Rec
       log.warn({ key, reason }, 'skipping invalid etcd value');
       metrics?.invalidValue(reason.split(':')[0] ?? 'invalid');
     },
+    // A key in no --etcd-zone (a typo in the zone, or a prefix shared with other servers' zones):
+    // each key once at debug, counted, and one info line per batch that brought any.
+    onIgnored: (key) => {
+      log.debug({ key }, 'skipping etcd key outside every --etcd-zone');
+      metrics?.invalidValue(OUTSIDE_ZONES);
+      ignoredInBatch.push(key);
+    },
   });
+  const ignoredInBatch: string[] = [];
+  const logIgnored = () => {
+    if (ignoredInBatch.length === 0) return;
+    log.info({ keys: ignoredInBatch.length, first: ignoredInBatch[0], zones: config.etcdZone.map(toPresentation) }, 'etcd keys outside every --etcd-zone skipped');
+    ignoredInBatch.length = 0;
+  };
   // Etcd zones exist from the start, empty, so their names get SERVFAIL (not REFUSED) until synced.
   table.publish(ETCD, index.zones);
   const mirror = new EtcdMirror({
@@ -508,7 +523,10 @@ function startEtcd(config: ServeConfig, logger: Logger, clock: Clock, table: Rec
     prefix: `${config.etcdPrefix}/`,
     logger: log,
     clock,
-    onBatch: (batch) => table.publish(ETCD, index.apply(batch)),
+    onBatch: (batch) => {
+      table.publish(ETCD, index.apply(batch));
+      logIgnored();
+    },
   });
   mirror.start();
 

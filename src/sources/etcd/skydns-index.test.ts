@@ -437,3 +437,19 @@ describe('zone serials', () => {
     expect(zoneSerial(zone(built, 'b.test'))).toBe(210);
   });
 });
+
+describe('keys outside every zone', () => {
+  it('are skipped and reported once per key while they stay outside, again after a delete', () => {
+    const ignored: string[] = [];
+    const b = index(['example.test'], { onIgnored: (k) => ignored.push(k) });
+    b.index.apply(batch([put('www.example.test', { host: '192.0.2.1' }), put('www.example.org', { host: '192.0.2.2' })], 100, true));
+    expect(ignored).toEqual([key('www.example.org')]);
+    expect(b.index.ignoredCount).toBe(1);
+    b.index.apply(batch([put('www.example.org', { host: '192.0.2.3' })], 101));
+    b.index.apply(batch([put('www.example.org', { host: '192.0.2.4' })], 102, true));
+    expect(ignored).toEqual([key('www.example.org')]);
+    b.index.apply(batch([del('www.example.org')], 103));
+    b.index.apply(batch([put('www.example.org', { host: '192.0.2.5' })], 104));
+    expect(ignored).toEqual([key('www.example.org'), key('www.example.org')]);
+  });
+});

@@ -29,6 +29,8 @@ export interface EtcdIndexOptions {
   readonly onInvalid?: (key: string, reason: string) => void;
   /** A key reported through onInvalid is valid again, or gone. */
   readonly onValid?: (key: string) => void;
+  /** A key under the prefix but in none of the zones was skipped; called once per key while it stays so. */
+  readonly onIgnored?: (key: string) => void;
 }
 
 /**
@@ -73,6 +75,7 @@ export class SkyDnsIndex {
   readonly #compat: Compat;
   readonly #onInvalid: ((key: string, reason: string) => void) | undefined;
   readonly #onValid: ((key: string) => void) | undefined;
+  readonly #onIgnored: ((key: string) => void) | undefined;
   /** Per-trie-node answers, shared by every view holding that node (see EtcdNode). */
   readonly #memo = new WeakMap<TNode, EtcdNode>();
 
@@ -97,6 +100,7 @@ export class SkyDnsIndex {
     this.#compat = o.compat ?? 'rfc';
     this.#onInvalid = o.onInvalid;
     this.#onValid = o.onValid;
+    this.#onIgnored = o.onIgnored;
     // Every zone has a view from the start, so names in it are NXDOMAIN-with-SOA rather than
     // REFUSED while etcd is empty or not yet listed.
     const views = new Map<Name, ZoneView>();
@@ -285,6 +289,7 @@ export class SkyDnsIndex {
       work.others.delete(key);
     }
     const wasInvalid = reported?.kind === 'invalid';
+    if (next?.kind === 'ignored' && reported?.kind !== 'ignored') this.#notify(() => this.#onIgnored?.(key));
     if (next?.kind === 'invalid') {
       if (!wasInvalid || reported.reason !== next.reason) this.#notify(() => this.#onInvalid?.(key, next.reason));
     } else if (wasInvalid) {
