@@ -254,8 +254,12 @@ const MODELS: Record<string, Model> = {
 
 const renders = {
   base: { dir: K8S, hashed: new Set<string>() },
+  'with-secret': { dir: join(K8S, 'examples', 'secret'), hashed: new Set<string>() },
+  'fixed-clusterip': { dir: join(K8S, 'examples', 'fixed-clusterip'), hashed: new Set<string>() },
   'with-etcd': { dir: join(K8S, 'with-etcd'), hashed: new Set<string>() },
 };
+/** The renders that carry the etcdns-etcd Secret: the base has none (the user makes it). */
+const WITH_SECRET = ['with-secret', 'with-etcd'] as const;
 const rendered = Object.fromEntries(Object.entries(renders).map(([name, r]) => [name, renderKustomization(r.dir, r.hashed)])) as Record<keyof typeof renders, K8sObject[]>;
 const examples = ['pod-dnsconfig.yaml', 'external-dns.yaml'].map((f) => ({ file: f, objects: readObjects(join(K8S, 'examples', f)) }));
 
@@ -333,7 +337,24 @@ describe('Kubernetes manifests', () => {
     }
   });
 
-  describe.each(Object.keys(renders))('%s', (name) => {
+  it('leaves the Secret out of the base, so that applying k8s/ again never overwrites the one the user made', () => {
+    for (const name of ['base', 'fixed-clusterip'] as const) {
+      expect(rendered[name].filter((o) => o.kind === 'Secret'), name).toEqual([]);
+      const env = podSpecOf(find(rendered[name], 'Deployment', 'etcdns'))!.containers[0]!.env ?? [];
+      expect(env.find((e) => e.name === 'ETCDNS_ETCD')?.valueFrom?.secretKeyRef).toMatchObject({ name: 'etcdns-etcd', key: 'etcd' });
+    }
+  });
+
+  it('fixed-clusterip pins the Service to the ClusterIP that pod-dnsconfig.yaml names', () => {
+    const service = find(rendered['fixed-clusterip'], 'Service', 'etcdns') as K8sObject & { spec: { clusterIP?: string; ports: unknown[] } };
+    const pod = examples.find((e) => e.file === 'pod-dnsconfig.yaml')!.objects[0]!;
+    expect(service.spec.clusterIP).toBe(podSpecOf(pod)!.dnsConfig!.nameservers![0]);
+    // Only the address changes: the ports are the base's.
+    expect(service.spec.ports).toEqual((find(rendered.base, 'Service', 'etcdns').spec as { ports: unknown[] }).ports);
+    expect((find(rendered.base, 'Service', 'etcdns').spec as { clusterIP?: string }).clusterIP).toBeUndefined();
+  });
+
+  describe.each(WITH_SECRET)('%s', (name) => {
     const objects = rendered[name as keyof typeof renders];
     // Read in each test, so that a broken manifest fails a test rather than the collection.
     let config: ServeConfig, container: Container, spec: PodSpec, dir: string;
