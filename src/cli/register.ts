@@ -23,7 +23,7 @@ import {
   type RegistryOptions,
   type ServiceInstance,
 } from '../registry/index.js';
-import { classifyHost } from '../sources/etcd/skydns.js';
+import { classifyHost } from '../skydns/codec.js';
 import { errorMessage, isEtcdnsError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine, processSignals, type CliContext } from './context.js';
 import {

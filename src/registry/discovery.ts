@@ -14,8 +14,8 @@
 import type { Etcd3 } from 'etcd3';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { MirrorBatch } from '../sources/etcd/changes.js';
-import { EtcdMirror } from '../sources/etcd/mirror.js';
+import type { MirrorBatch } from '../etcd/changes.js';
+import { EtcdMirror } from '../etcd/mirror.js';
 import { parseDiscovered, sameInstance, type ResolvedRegistryOptions } from './instance.js';
 import type { DiscoveredInstance, Service } from './types.js';
 

@@ -6,7 +6,7 @@
 import type { Etcd3 } from 'etcd3';
 import { systemClock, type Clock } from '../clock.js';
 import { silentLogger, type Logger } from '../log.js';
-import { createEtcdClient } from '../sources/etcd/client.js';
+import { createEtcdClient } from '../etcd/client.js';
 import { Discovery } from './discovery.js';
 import {
   domainKeyPrefix,

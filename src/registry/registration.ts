@@ -31,7 +31,7 @@ import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
 import { backoffDelay, type BackoffPolicy } from '../backoff.js';
 import type { Clock, Timer } from '../clock.js';
 import type { Logger } from '../log.js';
-import { etcd3 } from '../sources/etcd/etcd3.js';
+import { etcd3 } from '../etcd/etcd3.js';
 import type { RegisteredEvent, RegisteredInstance, Registration, RegistrationState } from './types.js';
 
 /** One grant or put may take this long before the attempt is abandoned and retried. */

@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { EtcdConnection } from '../sources/etcd/client.js';
+import type { EtcdConnection } from '../etcd/client.js';
 
 /** One instance of a service, as the application describes itself. */
 export interface ServiceInstance {
