@@ -27,7 +27,8 @@ const files = {
   // Leaf utilities: small modules every layer may be handed; they import nothing of ours.
   utils: 'src/{clock,log,net,version,backoff}.ts',
   package: 'src/index.ts',
-  app: 'src/app.ts',
+  // The composition root and its helpers (the chain's parts, the subsystems' wiring).
+  app: 'src/{app.ts,app/*.ts}',
 };
 
 /** The entity selector of a layer name, whichever kind of layer it is. */
@@ -90,7 +91,7 @@ const policies = [
   may('cluster', ['ops', 'transport', 'utils']),
   mayTypes('cluster', ['config']),
   // The composition root wires every layer together; only the CLI is above it.
-  may('app', [...folders.filter((f) => f !== 'cli'), 'utils']),
+  may('app', [...folders.filter((f) => f !== 'cli'), 'app', 'utils']),
   // The CLI may use anything; nothing imports it.
   may('cli', [...folders, 'app', 'utils']),
 ];
