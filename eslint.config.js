@@ -25,7 +25,7 @@ const folders = ['dns', 'etcd', 'skydns', 'table', 'sources', 'resolve', 'wire',
 const files = {
   errors: 'src/errors.ts',
   // Leaf utilities: small modules every layer may be handed; they import nothing of ours.
-  utils: 'src/{clock,log,net,version,backoff}.ts',
+  utils: 'src/{clock,log,net,version,backoff,lifecycle}.ts',
   package: 'src/index.ts',
   // The composition root and its helpers (the chain's parts, the subsystems' wiring).
   app: 'src/{app.ts,app/*.ts}',
@@ -74,8 +74,9 @@ const policies = [
   // Sockets carry bytes they do not read: no dns, no wire, no resolver.
   may('transport', ['utils']),
   // Config is parsed once at the edge: the dns vocabulary, and the forwarder's parsers of its
-  // own option values (ACLs, resolv.conf). It is handed to the layers as values.
-  may('config', ['dns', 'forward', 'utils']),
+  // own option values (ACLs, resolv.conf). It is handed to the layers as values. Whether the
+  // native UDP engine loads (--udp-io batch) is asked of the transport before anything starts.
+  may('config', ['dns', 'forward', 'transport', 'utils']),
   // Operations (metrics, HTTP) observe: events come to them. They name query types and rcodes
   // (dns) and see the etcd mirror's status as a type, never the chain they observe.
   may('ops', ['dns', 'utils']),
