@@ -34,7 +34,11 @@ export interface RunningServer {
 export async function runServer(config: ServeConfig, logger: Logger, clock: Clock = systemClock, worker?: WorkerLink): Promise<RunningServer> {
   // Every check that can fail as a ConfigError, before anything opens a socket, watcher or connection.
   const inputs = checkServerInputs(config);
-  const table = new RecordTable({ sources: [sub.ZONE_FILES, sub.ETCD], combine: layerZones });
+  const table = new RecordTable({
+    sources: [sub.ZONE_FILES, sub.ETCD],
+    combine: layerZones,
+    onListenerError: (listener, err) => logger.error({ err, listener }, 'record table listener threw'),
+  });
   const journal = sub.transferJournal(config, inputs, table);
   sub.logServedZones(table, logger);
   const rateLimiter = sub.rateLimiterFor(config, clock);

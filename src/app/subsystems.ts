@@ -39,7 +39,7 @@ export interface Running {
 export function transferJournal(config: ServeConfig, inputs: ServerInputs, table: RecordTable): TransferJournal {
   const allowed = config.transferAllow.length > 0 || inputs.tsigKeys.size > 0;
   const journal = new TransferJournal({ maxEntries: allowed ? config.ixfrJournal : 0, maxBytes: config.ixfrJournalBytes });
-  table.onSwap((snapshot) => journal.observe(snapshot));
+  table.onSwap((snapshot) => journal.observe(snapshot), 'ixfr-journal');
   return journal;
 }
 
@@ -50,7 +50,7 @@ export function logServedZones(table: RecordTable, logger: Logger): void {
     const zones = [...snapshot.zones.keys()].map(toPresentation).sort().join(' ');
     if (zones !== served) logger.info({ zones: zones.split(' ').filter(Boolean) }, 'serving zones');
     served = zones;
-  });
+  }, 'zone-log');
 }
 
 export function rateLimiterFor(config: ServeConfig, clock: Clock): ResponseRateLimiter | undefined {
@@ -80,7 +80,7 @@ export function startNotify(config: ServeConfig, inputs: ServerInputs, table: Re
     targets: config.notify,
     delayMs: config.notifyDelayMs,
     key: inputs.notifyKey,
-    onSwap: (listener) => table.onSwap(listener),
+    onSwap: (listener) => table.onSwap(listener, 'notify'),
     onEvent: (e) => metrics.transfers?.notify(toPresentation(e.zone), e.outcome),
     logger,
     clock,

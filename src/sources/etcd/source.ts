@@ -12,17 +12,21 @@ import type { MirrorStatus } from '../../etcd/mirror-status.js';
 import type { Logger } from '../../log.js';
 import type { Name } from '../../dns/name.js';
 import type { ZoneView } from '../../table/zone.js';
-import { SkyDnsIndex, type EtcdIndexOptions } from './skydns-index.js';
+import { SkyDnsIndex, type EtcdIndexOptions, type SkippedKind } from './skydns-index.js';
 
 export interface EtcdSourceOptions {
   readonly connection: EtcdConnection;
   /** The index's settings (prefix, zones, default TTL, compat); its onInvalid is `onInvalid` below. */
-  readonly index: Omit<EtcdIndexOptions, 'onInvalid' | 'onValid'>;
+  readonly index: Omit<EtcdIndexOptions, 'onInvalid' | 'onValid' | 'onSkipped'>;
   /** --max-stale: how long etcd may be unreachable before its zones get SERVFAIL; 0: forever. */
   readonly maxStaleMs: number;
   /** Receives the etcd zones, whole, after every change. */
   readonly publish: (zones: ReadonlyMap<Name, ZoneView>) => void;
-  /** A key was skipped (logged once per key until it changes); `reason` starts with its kind. */
+  /**
+   * Counted by reason: a key skipped (logged once per key until it changes; `reason` starts
+   * with its kind), or `skipped-change`, `skipped-batch`, `skipped-callback` (see
+   * SkyDnsIndex onSkipped; logged once per kind).
+   */
   readonly onInvalid?: (reason: string) => void;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -46,12 +50,19 @@ export class EtcdSource {
     this.#maxStaleMs = o.maxStaleMs;
     this.#clock = o.clock;
     this.#client = createEtcdClient(o.connection);
+    const skippedKinds = new Set<SkippedKind>();
     this.#index = new SkyDnsIndex({
       ...o.index,
       // Logged once per key until it changes (the index remembers); counted by reason.
       onInvalid: (key, reason) => {
         o.logger.warn({ key, reason }, 'skipping invalid etcd value');
         o.onInvalid?.(reason);
+      },
+      // A bug, not data: logged the first time of each kind (a loop must not flood the log), always counted.
+      onSkipped: (what, err) => {
+        if (!skippedKinds.has(what)) o.logger.error({ err, what }, 'etcd index skipped something that is not etcd data (logged once per kind, counted)');
+        skippedKinds.add(what);
+        o.onInvalid?.(`skipped-${what}`);
       },
     });
     o.publish(this.#index.zones);
@@ -65,19 +76,8 @@ export class EtcdSource {
   }
 
   status(): MirrorStatus {
-    const s = this.#mirror.state;
     const index = this.#index;
-    return {
-      connected: s.connected,
-      synced: s.synced,
-      revision: s.revision,
-      lastEventAt: s.lastEventAt,
-      lastSyncAt: s.lastSyncAt,
-      keys: index.keyCount,
-      records: index.recordCount,
-      invalid: index.invalidCount,
-      relists: s.relists,
-    };
+    return { ...this.#mirror.state, keys: index.keyCount, records: index.recordCount, invalid: index.invalidCount };
   }
 
   /** False once etcd has been unreachable longer than --max-stale, or before the first sync. */
