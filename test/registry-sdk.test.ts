@@ -6,6 +6,7 @@
  *
  * Child processes run `dist/`: `npm run build` first (the suite does).
  */
+import * as grpc from '@grpc/grpc-js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
 import { once } from 'node:events';
@@ -14,6 +15,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEtcdnsError } from '../src/errors.js';
+import { registerEtcdResolver, ROUND_ROBIN_CHANNEL_OPTIONS } from '../src/registry/grpc.js';
 import { EtcdRegistry, REGISTRY_ERROR_CODES, type ConflictEvent, type Service } from '../src/registry/index.js';
 import { dig, type DigResult } from './support/dig.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
@@ -25,6 +27,7 @@ const DOMAIN = 'sdk.example.test';
 const TTL = 5;
 const REGISTRANT = fileURLToPath(new URL('./support/registrant.mjs', import.meta.url));
 const PROBE = fileURLToPath(new URL('./support/sdk-probe.mjs', import.meta.url));
+const GRPC_INSTANCE = fileURLToPath(new URL('./support/grpc-instance.mjs', import.meta.url));
 const BUILT = fileURLToPath(new URL('../dist/registry/index.js', import.meta.url));
 
 async function until<T>(probe: () => Promise<T>, check: (v: T) => boolean, withinMs: number, what: string): Promise<T> {
@@ -268,4 +271,58 @@ describe('registry SDK for other projects (real etcd, DNS server process)', () =
     expect((await registry.getService('_grpc._tcp.greeter')).instances.map((i) => i.id)).toEqual(['g1', 'g2']);
     for (const r of [g1, g2, plain]) await registry.unregister(r);
   });
+
+  it('SIGTERM with the drain hook: 0 failed calls over 3 runs of a client sending steadily to two instances', async () => {
+    const clientRegistry = new EtcdRegistry({ endpoints: etcd.endpoints, domain: DOMAIN });
+    registerEtcdResolver(grpc, clientRegistry);
+    const client = new grpc.Client('etcd:///drain', grpc.credentials.createInsecure(), ROUND_ROBIN_CHANNEL_OPTIONS);
+    const call = () =>
+      new Promise<string>((resolve, reject) =>
+        client.makeUnaryRequest('/etcdns.test.Echo/WhoAmI', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), { deadline: Date.now() + 5000 }, (err, res) =>
+          err ? reject(err) : resolve(res!.toString()),
+        ),
+      );
+    const failures: string[] = [];
+    let total = 0;
+    try {
+      for (let run = 1; run <= 3; run++) {
+        const start = (id: string) => startChild(GRPC_INSTANCE, { endpoints: etcd.endpoints, domain: DOMAIN, service: 'drain', id }, children);
+        const a = start(`r${run}a`);
+        const b = start(`r${run}b`);
+        await Promise.all([a.line((l) => 'port' in l), b.line((l) => 'port' in l)]);
+        // Both in the client's list before the clock starts.
+        const served = new Set<string>();
+        await until(async () => (served.add(await call()), served.size), (n) => n === 2, 5000, 'both instances answer');
+        let sending = true;
+        const seen = new Map<string, number>();
+        // Four callers back to back: a steady stream with calls always in flight.
+        const callers = [1, 2, 3, 4].map(async () => {
+          while (sending) {
+            total++;
+            try {
+              const who = await call();
+              seen.set(who, (seen.get(who) ?? 0) + 1);
+            } catch (err) {
+              failures.push(`run ${run}: ${(err as Error).message}`);
+            }
+          }
+        });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        a.child.kill('SIGTERM');
+        const exit = await a.exited;
+        expect(exit.signal).toBe('SIGTERM');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        sending = false;
+        await Promise.all(callers);
+        expect(seen.get(`r${run}b`)).toBeGreaterThan(0);
+        b.child.kill('SIGTERM');
+        await b.exited;
+      }
+    } finally {
+      client.close();
+      await clientRegistry.close();
+    }
+    console.log(`registry-sdk: drain: ${total} calls over 3 SIGTERM runs, ${failures.length} failed`);
+    expect(failures).toEqual([]);
+  }, 60_000);
 });
