@@ -5,16 +5,7 @@
  * (docs/registry.md) must not pull the server's logging stack.
  */
 import type { Logger } from '../log.js';
-
-type LogMethod = (...args: never[]) => unknown;
-
-/** pino, console, winston, ...: anything with these four methods. */
-export interface RegistryLogger {
-  debug: LogMethod;
-  info: LogMethod;
-  warn: LogMethod;
-  error: LogMethod;
-}
+import type { RegistryLogger } from './types.js';
 
 type Fields = Record<string, unknown>;
 type Write = (fields: Fields, msg?: string) => void;

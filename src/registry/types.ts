@@ -7,10 +7,22 @@ import type { Etcd3 } from 'etcd3';
 import type { Clock } from '../clock.js';
 import type { EtcdnsError } from '../errors.js';
 import type { EtcdConnection } from '../sources/etcd/client.js';
-import type { RegistryLogger } from './log.js';
 import type { WaitOptions } from './wait.js';
 
-export type { Clock, EtcdConnection, RegistryLogger, WaitOptions };
+export type { Clock, EtcdConnection, WaitOptions };
+
+type LogMethod = (...args: never[]) => unknown;
+
+/**
+ * pino, console, winston, ...: anything with these four methods. (Declared here, not beside
+ * the adapter, so that the SDK's published types never reach the server's pino-based logger.)
+ */
+export interface RegistryLogger {
+  debug: LogMethod;
+  info: LogMethod;
+  warn: LogMethod;
+  error: LogMethod;
+}
 
 /** One instance of a service, as the application describes itself. */
 export interface ServiceInstance {
