@@ -6,53 +6,40 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import { hostname } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import { systemClock, type Clock } from './clock.js';
 import { ConfigError } from './config/errors.js';
 import type { ServeConfig } from './config/serve-options.js';
-import { RRType } from './dns/constants.js';
 import { parseName, toPresentation, type Name } from './dns/name.js';
 import { parseTsigKeyFile, type TsigKey } from './dns/tsig-key.js';
 import type { Logger } from './log.js';
 import { Metrics } from './ops/metrics.js';
 import { OpsServer, type OpsUrls, type Readiness } from './ops/http.js';
 import { Forwarder } from './forward/forwarder.js';
-import { NetworkAcl } from './forward/acl.js';
 import { upstreamsFromResolvConf } from './forward/resolvconf.js';
 import type { ForwardRoute } from './forward/types.js';
-import { authoritative } from './chain/authoritative.js';
-import { chaos, chaosNames } from './chain/chaos.js';
-import { forward, recursionAvailable } from './chain/forward.js';
-import { answerMalformed } from './chain/malformed.js';
-import { nsid } from './chain/nsid.js';
-import { createPipeline } from './chain/pipeline.js';
 import { queryLog } from './chain/query-log.js';
-import { rateLimit } from './chain/rate-limit.js';
-import { refuse } from './chain/refuse.js';
 import { ReplyCache } from './chain/reply-cache.js';
-import { spreadLoad } from './chain/spread.js';
-import { transfer } from './chain/transfer.js';
-import { tsig } from './chain/tsig.js';
 import { TransferJournal } from './transfer/journal.js';
 import { NotifySender } from './transfer/notify.js';
 import { soaRecord } from './transfer/zone-records.js';
 import { zoneSerial } from './table/zone.js';
 import { signRequest } from './wire/tsig.js';
-import type { QueryObserver, Request, Stage } from './chain/request.js';
+import type { QueryObserver } from './chain/request.js';
+import { buildChain } from './chain/stages.js';
+import { serverChainParts } from './app/chain-parts.js';
 import { ResponseRateLimiter } from './chain/response-rate-limiter.js';
 import { warmUpQueryPath } from './chain/warmup.js';
-import { createEtcdClient } from './sources/etcd/client.js';
+import { createEtcdClient } from './etcd/client.js';
 import { SkyDnsIndex } from './sources/etcd/skydns-index.js';
-import { EtcdMirror } from './sources/etcd/mirror.js';
-import type { MirrorStatus } from './sources/etcd/mirror-status.js';
+import { EtcdMirror } from './etcd/mirror.js';
+import type { MirrorStatus } from './etcd/mirror-status.js';
 import { ZoneDirectory } from './sources/zonefile/directory.js';
 import { layerZones } from './table/layered.js';
 import { RecordTable } from './table/table.js';
 import { DnsTransport, resolveUdpIo } from './transport/server.js';
 import { formatHostPort } from './net.js';
-import { packageVersion } from './version.js';
 import type { WorkerLink } from './cluster/worker.js';
 
 export interface RunningServer {
@@ -64,9 +51,6 @@ export interface RunningServer {
 /** Source names, highest precedence first: zone files win over etcd (see table/layered.ts). */
 const ZONE_FILES = 'zonefiles';
 const ETCD = 'etcd';
-const NO_ZONES: ReadonlySet<Name> = new Set();
-/** The zone label of transfer requests for names that are not one of our zones (any client can send those). */
-const OTHER_ZONE = 'other';
 
 /**
  * Builds and starts one server process. With `worker`, it is one of `--workers` processes:
@@ -166,45 +150,13 @@ export async function runServer(
       closers.push(() => forwarder!.close());
     }
 
-    const etcdZones: ReadonlySet<Name> = new Set(config.etcdZone);
-    const snapshot = () => table.current;
-    const unavailableZones = etcd ? () => (etcd.servable() ? NO_ZONES : etcdZones) : undefined;
-    // The handler chain, outermost first (see chain/request.ts). A feature that looks at or
-    // answers queries is one stage here.
-    const recursion = config.forwarding ? new NetworkAcl(config.allowRecursion) : undefined;
-    const countBadTsig = (request: Request, check: { error: string }) => {
-      const d = request.decoded;
-      if (d.kind !== 'query' || (d.query.type !== RRType.AXFR && d.query.type !== RRType.IXFR)) return;
-      const zone = table.current.zones.has(d.query.name) ? toPresentation(d.query.name) : OTHER_ZONE;
-      metrics.transfers?.transfer({ type: d.query.type === RRType.AXFR ? 'AXFR' : 'IXFR', zone, outcome: 'bad-tsig', messages: 1, bytes: 0 });
-      logger.info({ zone: toPresentation(d.query.name), client: request.remoteAddress, error: check.error }, 'zone transfer not served: bad TSIG');
-    };
-    const stages: Stage[] = [
-      ...(rateLimiter ? [rateLimit(rateLimiter)] : []),
-      answerMalformed,
-      // Outside every stage that changes a reply: the signature covers the final bytes. Only
-      // with keys configured: without, a signed query is answered as any other.
-      ...(tsigKeys.size > 0 ? [tsig({ keys: tsigKeys, nowSeconds: () => Date.now() / 1000, onInvalid: countBadTsig })] : []),
-      ...(config.nsid !== 'off' ? [nsid(Buffer.from(config.nsid === 'auto' ? hostname() : config.nsid, 'utf8'))] : []),
-      ...(recursion ? [recursionAvailable(recursion)] : []),
-      ...(config.chaos ? [chaos(chaosNames(packageVersion(), etcd ? [['revision.etcdns', () => etcd.describe()]] : []))] : []),
-      ...(config.rotate === 'on' ? [spreadLoad()] : []),
-      authoritative({ snapshot, cache: new ReplyCache(), logger, unavailableZones }),
-      // After the authoritative stage, which passes meta types on: ordinary queries never reach it.
-      transfer({
-        snapshot,
-        journal,
-        allowedNetworks: new NetworkAcl(config.transferAllow, 'transfer-allow'),
-        nowSeconds: () => Date.now() / 1000,
-        logger: logger.child({ component: 'transfer' }),
-        unavailableZones,
-        observe: (e) =>
-          metrics.transfers?.transfer({ type: e.type, zone: e.zone === undefined ? OTHER_ZONE : toPresentation(e.zone), outcome: e.outcome, messages: e.messages, bytes: e.bytes }),
-      }),
-      ...(forwarder && recursion ? [forward(forwarder, recursion)] : []),
-    ];
+    // The handler chain (chain/stages.ts has the order). A feature that looks at or answers
+    // queries is one stage there and one part in app/chain-parts.ts.
     const observers: QueryObserver[] = [metrics.observeQuery, ...(config.logQueries ? [queryLog(logger)] : [])];
-    const handler = createPipeline({ stages, last: refuse, observers, advertisedUdpSize: config.ednsUdpSize });
+    const handler = buildChain(serverChainParts(config, { table, journal, metrics, logger, tsigKeys, rateLimiter, forwarder, etcd }), {
+      observers,
+      advertisedUdpSize: config.ednsUdpSize,
+    });
 
     const isReady = (): Readiness => {
       const reasons: string[] = [];
@@ -232,11 +184,7 @@ export async function runServer(
     // Compile the query path before the first client arrives (see warmup.ts); a chain of its
     // own, so that neither metrics, the query log nor the reply cache see made-up queries.
     warmUpQueryPath(
-      createPipeline({
-        stages: [answerMalformed, authoritative({ snapshot, cache: new ReplyCache(), logger })],
-        last: refuse,
-        advertisedUdpSize: config.ednsUdpSize,
-      }),
+      buildChain({ authoritative: { snapshot: () => table.current, cache: new ReplyCache(), logger } }, { advertisedUdpSize: config.ednsUdpSize }),
       table.current.zones.keys(),
     );
 

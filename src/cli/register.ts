@@ -16,7 +16,7 @@ import type { Argv } from 'yargs';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from '../log.js';
 import { EtcdRegistry, type Registration, type Registry, type RegistryOptions, type ServiceInstance } from '../registry/index.js';
 import { normalizeInstance, resolveOptions } from '../registry/instance.js';
-import { classifyHost } from '../sources/etcd/skydns.js';
+import { classifyHost } from '../skydns/codec.js';
 import { errorMessage, isEtcdnsError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine, processSignals, type CliContext } from './context.js';
 import {

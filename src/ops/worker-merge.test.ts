@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rcode, RRType } from '../dns/constants.js';
-import type { MirrorStatus } from '../sources/etcd/mirror-status.js';
+import type { MirrorStatus } from '../etcd/mirror-status.js';
 import { packageVersion } from '../version.js';
 import { family, fakeClock, query, scrape } from '../../test/support/metrics.js';
 import { Metrics } from './metrics.js';

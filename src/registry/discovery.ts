@@ -14,8 +14,8 @@
 import type { Etcd3 } from 'etcd3';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { MirrorBatch } from '../sources/etcd/changes.js';
-import { EtcdMirror } from '../sources/etcd/mirror.js';
+import type { MirrorBatch } from '../etcd/changes.js';
+import { EtcdMirror } from '../etcd/mirror.js';
 import { isEtcdnsError } from '../errors.js';
 import { abortedError, bounded, type WaitOptions } from './wait.js';
 import { closedError } from './errors.js';

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Etcd3 } from 'etcd3';
 import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { createEtcdClient } from '../sources/etcd/client.js';
+import { createEtcdClient } from '../etcd/client.js';
 import { Discovery } from './discovery.js';
 import { closedError, RegistryError, unavailable } from './errors.js';
 import {

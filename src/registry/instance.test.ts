@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nameToKey, parseService } from '../sources/etcd/skydns.js';
+import { nameToKey, parseService } from '../skydns/codec.js';
 import {
   defaultInstanceId,
   domainKeyPrefix,

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { MAX_NAME_OCTETS, wireLength } from '../dns/name.js';
 import { EtcdnsError } from '../errors.js';
-import { classifyHost, nameToKey, normalizePrefix, parseService, splitKey, DEFAULT_PREFIX } from '../sources/etcd/skydns.js';
+import { classifyHost, nameToKey, normalizePrefix, parseService, splitKey, DEFAULT_PREFIX } from '../skydns/codec.js';
 import { isLogger } from './log.js';
 import type { DiscoveredInstance, RegisteredInstance, RegistryOptions, ServiceInstance } from './types.js';
 

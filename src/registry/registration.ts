@@ -33,7 +33,7 @@ import { backoffDelay, type BackoffPolicy } from '../backoff.js';
 import type { Clock, Timer } from '../clock.js';
 import type { EtcdnsError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { etcd3 } from '../sources/etcd/etcd3.js';
+import { etcd3 } from '../etcd/etcd3.js';
 import { RegistryError, unavailable } from './errors.js';
 import type { ConflictEvent, RegisteredReason, RegisteredInstance, Registration, RegistrationEvents, RegistrationState } from './types.js';
 

@@ -6,7 +6,7 @@ import type { EventEmitter } from 'node:events';
 import type { Etcd3 } from 'etcd3';
 import type { Clock } from '../clock.js';
 import type { EtcdnsError } from '../errors.js';
-import type { EtcdConnection } from '../sources/etcd/client.js';
+import type { EtcdConnection } from '../etcd/client.js';
 import type { WaitOptions } from './wait.js';
 
 export type { Clock, EtcdConnection, WaitOptions };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RRType } from '../../dns/constants.js';
-import type { KeyChange, KeyPut } from './changes.js';
+import type { KeyChange, KeyPut } from '../../etcd/changes.js';
 import { SkyDnsIndex } from './skydns-index.js';
 import { zoneSerial } from '../../table/zone.js';
 import { answer, ask, at, batch, del, index, key, listed, put, rdata, zone } from './test-support.js';

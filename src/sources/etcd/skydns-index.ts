@@ -10,11 +10,11 @@
  */
 import { childName, lowerAscii, type Name } from '../../dns/name.js';
 import { zoneSerial, type ZoneView } from '../../table/zone.js';
-import type { KeyChange, MirrorBatch } from './changes.js';
+import type { KeyChange, MirrorBatch } from '../../etcd/changes.js';
 import { EtcdZoneView, type Compat } from './etcd-zone.js';
 import { findEntry, insertEntry, removeEntry, sameTrie, TNode, type Entry } from './name-trie.js';
 import type { EtcdNode } from './skydns-answers.js';
-import { normalizePrefix, parseService, sameService, splitKey } from './skydns.js';
+import { normalizePrefix, parseService, sameService, splitKey } from '../../skydns/codec.js';
 
 export interface EtcdIndexOptions {
   /** Key prefix, e.g. `/skydns` (CoreDNS `path`). */

@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import type { Etcd3, IRangeRequest, IRangeResponse, IWatchResponse } from 'etcd3';
-import { ManualClock } from '../../../test/support/clock.js';
-import { isEtcdnsError } from '../../errors.js';
+import { ManualClock } from '../../test/support/clock.js';
+import { isEtcdnsError } from '../errors.js';
 import type { KeyPut, MirrorBatch } from './changes.js';
 import { EtcdMirror, type MirrorState } from './mirror.js';
 

@@ -15,10 +15,10 @@
  * created from the last revision this mirror applied + 1.
  */
 import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
-import { Backoff, type BackoffPolicy } from '../../backoff.js';
-import { systemClock, type Clock, type Timer } from '../../clock.js';
-import { errorMessage } from '../../errors.js';
-import type { Logger } from '../../log.js';
+import { Backoff, type BackoffPolicy } from '../backoff.js';
+import { systemClock, type Clock, type Timer } from '../clock.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { KeyChange, MirrorBatch } from './changes.js';
 import { EtcdMirrorStoppedError, EtcdOptionsError } from './errors.js';
 import { prefixRangeEnd, rawEvents, rawKv, type RawKv } from './etcd-kv.js';
