@@ -98,7 +98,7 @@ const policies = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-check/**', 'native/build/**', 'bench/results/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'packages/*/dist/**', 'dist-check/**', 'native/build/**', 'bench/results/**', 'coverage/**'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {
