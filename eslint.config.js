@@ -74,9 +74,10 @@ const policies = [
   // Sockets carry bytes they do not read: no dns, no wire, no resolver.
   may('transport', ['utils']),
   // Config is parsed once at the edge: the dns vocabulary, and the forwarder's parsers of its
-  // own option values (ACLs, resolv.conf). It is handed to the layers as values. Whether the
-  // native UDP engine loads (--udp-io batch) is asked of the transport before anything starts.
-  may('config', ['dns', 'forward', 'transport', 'utils']),
+  // own option values (ACLs, resolv.conf). It is handed to the layers as values. Before
+  // anything starts, it asks the etcd client to check its TLS files and the transport whether
+  // the native UDP engine loads (--udp-io batch).
+  may('config', ['dns', 'etcd', 'forward', 'transport', 'utils']),
   // Operations (metrics, HTTP) observe: events come to them. They name query types and rcodes
   // (dns) and see the etcd mirror's status as a type, never the chain they observe.
   may('ops', ['dns', 'utils']),

@@ -1,6 +1,7 @@
 /**
  * A config mistake exits before the server opens anything: every ConfigError that needs a file
- * or the machine (zones directory, TSIG key files, --notify-key, --udp-io batch) is raised by
+ * or the machine (zones directory, TSIG key files, --notify-key, etcd's TLS files, --udp-io
+ * batch) is raised by
  * config/server-inputs.ts before runServer starts its first subsystem. Watched with async_hooks:
  * Node creates a resource for every socket, connection attempt and file watcher, so a start
  * that got as far as NOTIFY, zone files, etcd, forwarding, ops or DNS would show one.
@@ -64,16 +65,19 @@ describe('config errors exit before anything opens', () => {
     files.remove();
   });
 
-  const cases: [string, () => string[]][] = [
+  const cases: [string, () => string[], ('https' | undefined)?][] = [
     ['--zones names a missing directory', () => ['--zones', `${zones.dir}/missing`]],
     ['--tsig-key-file is not a key file', () => ['--zones', zones.dir, '--tsig-key-file', files.file('bad.key', 'not a key file\n')]],
     ['--tsig-key-file holds a key --tsig-key defines too', () => ['--zones', zones.dir, '--tsig-key-file', files.file('dup.key', 'key "k.test" { algorithm hmac-sha256; secret "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"; };\n')]],
     ['--notify-key names no key', () => ['--zones', zones.dir, '--notify-key', 'other.test']],
+    // The stand-in endpoint over https://, as TLS files need.
+    ['--etcd-ca names a file that is not PEM', () => ['--zones', zones.dir, '--etcd-ca', files.file('ca.pem', 'not a certificate\n')], 'https'],
   ];
   if (resolveUdpIo('batch').engine !== 'batch') cases.push(['--udp-io batch without the native engine', () => ['--zones', zones.dir, '--udp-io', 'batch']]);
 
-  it.each(cases)('%s', async (what, args) => {
-    const config = loadConfig([...base, ...args()]);
+  it.each(cases)('%s', async (what, args, scheme) => {
+    const argv = [...base, ...args()].map((a) => (scheme && a.startsWith('http://') ? a.replace('http://', 'https://') : a));
+    const config = loadConfig(argv);
     const { types, error } = await openingsDuring(() => runServer(config, silentLogger()));
     expect(error).toBeInstanceOf(ConfigError);
     // The message names the option (the first word of the case).

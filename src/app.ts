@@ -53,7 +53,8 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     if (config.notify.length > 0) await services.start('notify', () => sub.startNotify(config, inputs, table, metrics, logger, clock), (n) => n.stop());
     if (inputs.zonesDir !== undefined) await services.start('zonefiles', () => sub.startZoneFiles(inputs.zonesDir!, table, logger, clock), (z) => z.stop());
     else if (config.etcd.length === 0) logger.warn({ dir: config.zones }, 'no zones directory and no etcd: serving no zones (set --zones or --etcd)');
-    if (config.etcd.length > 0) running.etcd = await services.start('etcd', () => sub.startEtcd(config, table, metrics, logger, clock), (e) => e.stop());
+    const etcd = inputs.etcd;
+    if (etcd) running.etcd = await services.start('etcd', () => sub.startEtcd(config, etcd, table, metrics, logger, clock), (e) => e.stop());
     if (config.forwarding) running.forwarder = await services.start('forwarder', () => sub.startForwarder(config, metrics, logger, clock), (f) => f.close());
 
     const parts = serverChainParts(config, { table, journal, metrics, logger, tsigKeys: inputs.tsigKeys, rateLimiter, ...running });

@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import { formatHostPort } from '../net.js';
 import { OpsServer, type OpsUrls, type Readiness } from '../ops/http.js';
 import { Metrics } from '../ops/metrics.js';
+import type { EtcdConnection } from '../etcd/client.js';
 import { EtcdSource } from '../sources/etcd/source.js';
 import { ZoneDirectory } from '../sources/zonefile/directory.js';
 import type { RecordTable } from '../table/table.js';
@@ -93,16 +94,9 @@ export async function startZoneFiles(dir: string, table: RecordTable, logger: Lo
   return directory;
 }
 
-export function startEtcd(config: ServeConfig, table: RecordTable, metrics: Metrics, logger: Logger, clock: Clock): EtcdSource {
+export function startEtcd(config: ServeConfig, connection: EtcdConnection, table: RecordTable, metrics: Metrics, logger: Logger, clock: Clock): EtcdSource {
   return EtcdSource.start({
-    connection: {
-      endpoints: config.etcd,
-      caFile: config.etcdCa,
-      certFile: config.etcdCert,
-      keyFile: config.etcdKey,
-      username: config.etcdUsername,
-      password: config.etcdPassword,
-    },
+    connection,
     index: { prefix: config.etcdPrefix, zones: config.etcdZone, defaultTtl: Math.round(config.etcdDefaultTtlMs / 1000), compat: config.compat },
     maxStaleMs: config.maxStaleMs,
     publish: (zones) => table.publish(ETCD, zones),

@@ -1,6 +1,6 @@
 /**
- * The checks of a ServeConfig that read files or probe the machine (TSIG key files, the zones
- * directory, the native UDP engine). They run before the server starts anything, so a config
+ * The checks of a ServeConfig that read files or probe the machine (TSIG key files, etcd's TLS
+ * files, the zones directory, the native UDP engine). They run before the server starts anything, so a config
  * mistake exits with a ConfigError naming the option and no socket, watcher or etcd connection
  * has been opened (src/app.test.ts checks it).
  */
@@ -8,6 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { parseName, toPresentation, type Name } from '../dns/name.js';
 import { parseTsigKeyFile, type TsigKey } from '../dns/tsig-key.js';
+import { etcdClientOptions, type EtcdConnection } from '../etcd/client.js';
+import { EtcdOptionsError } from '../etcd/errors.js';
 import { resolveUdpIo } from '../transport/server.js';
 import { ConfigError } from './errors.js';
 import type { ServeConfig } from './serve-options.js';
@@ -21,11 +23,37 @@ export interface ServerInputs {
   readonly zonesDir: string | undefined;
   /** Why --udp-io auto falls back to dgram (logged), if it does. */
   readonly udpFallback: string | undefined;
+  /** How to reach etcd (--etcd and its TLS files and credentials, checked); undefined without --etcd. */
+  readonly etcd: EtcdConnection | undefined;
 }
 
 export function checkServerInputs(config: ServeConfig): ServerInputs {
   const tsigKeys = loadTsigKeys(config);
-  return { tsigKeys, notifyKey: notifyKey(config, tsigKeys), zonesDir: zonesDir(config), udpFallback: udpFallback(config) };
+  return { tsigKeys, notifyKey: notifyKey(config, tsigKeys), zonesDir: zonesDir(config), udpFallback: udpFallback(config), etcd: etcdConnection(config) };
+}
+
+/** The flag of each file the etcd client reads, for its error messages. */
+const ETCD_FILE_FLAGS: Record<string, string> = { caFile: '--etcd-ca', certFile: '--etcd-cert', keyFile: '--etcd-key' };
+
+/** Reads the PEM files now (as the client will), so a bad one is a config error, not a failed start. */
+function etcdConnection(config: ServeConfig): EtcdConnection | undefined {
+  if (config.etcd.length === 0) return undefined;
+  const connection: EtcdConnection = {
+    endpoints: config.etcd,
+    caFile: config.etcdCa,
+    certFile: config.etcdCert,
+    keyFile: config.etcdKey,
+    username: config.etcdUsername,
+    password: config.etcdPassword,
+  };
+  try {
+    etcdClientOptions(connection);
+  } catch (error) {
+    if (!(error instanceof EtcdOptionsError)) throw error;
+    const message = error.message.replace(/^etcd: /, '').replace(/\b(caFile|certFile|keyFile)\b/, (role) => ETCD_FILE_FLAGS[role]!);
+    throw new ConfigError(`--etcd: ${message}`);
+  }
+  return connection;
 }
 
 /** --tsig-key and --tsig-key-file, by key name; a name given twice is a config error. */
