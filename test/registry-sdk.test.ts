@@ -146,8 +146,8 @@ describe('registry SDK for other projects (real etcd, DNS server process)', () =
     for await (const s of dead.watch('x')) after.push(s);
     expect(after).toEqual([]);
 
-    // 'error' events are coded too: a registration whose etcd goes away (here: revoked lease +
-    // a client that is then closed underneath it would be contrived; the lost event suffices).
+    // 'lost' events are coded (and 'error' events: the register timeout's cause above is the
+    // last 'error' event of that registration).
     const reg = await registry.register({ service: 'codes', id: 'c1', host: '192.0.2.1', port: 80 });
     reg.on('error', (e) => errors.push(e));
     const lost = once(reg, 'lost') as Promise<[Error]>;
