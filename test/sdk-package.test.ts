@@ -217,11 +217,28 @@ describe('etcdns-registry packed and installed into other projects (real etcd)',
   }, 120_000);
 
   it('CommonJS: require() of the package works (Node >= 20.19), two registrations, getService, watch', async () => {
-    const { dir, output } = await project('consumer-cjs', { type: 'commonjs' }, []);
+    const { dir, output } = await project('consumer-cjs', { type: 'commonjs' }, ['@types/node@20']);
     await expectLight(dir, output);
     writeFileSync(join(dir, 'main.cjs'), CONSUMER_CJS);
     const { stdout, stderr } = await sh(process.execPath, ['main.cjs', etcd.endpoints[0]!, 'cjs.example.test'], dir);
     expect(stderr).not.toMatch(/ExperimentalWarning/); // require(esm) is not experimental any more on >= 20.19
     expect(JSON.parse(stdout.trim())).toEqual({ found: ['j1', 'j2'], watched: 2 });
+
+    // CommonJS TypeScript, as docs/registry.md says: module nodenext compiles the import to a
+    // require() and runs; node16 refuses it (TS1479), which is why the docs name nodenext.
+    mkdirSync(join(dir, 'src'));
+    writeFileSync(
+      join(dir, 'src/main.ts'),
+      [
+        "import { EtcdRegistry, isEtcdnsError } from 'etcdns-registry';",
+        "const registry = new EtcdRegistry({ endpoints: ['http://127.0.0.1:1'], domain: 'cjs.example.test', syncTimeoutMs: 200 });",
+        'registry.getService(\'x\').catch((err: unknown) => { console.log(isEtcdnsError(err) ? err.code : String(err)); return registry.close(); });',
+      ].join('\n'),
+    );
+    const tsc = (module: string) => sh(process.execPath, [TSC, '--strict', '--module', module, '--moduleResolution', module, '--target', 'es2022', '--types', 'node', '--outDir', 'dist', 'src/main.ts'], dir);
+    await expect(tsc('node16')).rejects.toThrow(/TS1479/);
+    await tsc('nodenext');
+    const ran = await sh(process.execPath, ['dist/main.js'], dir);
+    expect(ran.stdout.trim()).toBe('ETCDNS_ERR_REGISTRY_TIMEOUT');
   }, 240_000);
 });
