@@ -126,7 +126,7 @@ describe('registry SDK for other projects (real etcd, DNS server process)', () =
     await coded('ETCDNS_ERR_REGISTRY_NOT_INITIALISED', () => new EtcdRegistry().getService('x'));
     await coded('ETCDNS_ERR_REGISTRY_ALREADY_INITIALISED', () => registry.init({ endpoints: etcd.endpoints, domain: DOMAIN }));
 
-    const dead = new EtcdRegistry({ endpoints: [deadEndpoint], domain: DOMAIN, syncTimeoutMs: 300, registerTimeoutMs: 600 });
+    const dead = new EtcdRegistry({ endpoints: [deadEndpoint], domain: DOMAIN, syncTimeoutMs: 300, registerTimeoutMs: 2000 });
     const errors: Error[] = [];
     const timeout = await coded('ETCDNS_ERR_REGISTRY_TIMEOUT', () => dead.getService('x'));
     expect(timeout.message).toMatch(/within 300 ms/);
