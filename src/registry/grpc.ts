@@ -211,6 +211,7 @@ class EtcdResolverImpl {
       let registry: ResolverRegistry | undefined;
       try {
         registry = this.getRegistry();
+        if (registry.closed === true) return this.closedForGood();
         for await (const update of registry.watch(service, signal)) {
           if (signal.aborted) break;
           attempt = 0;
