@@ -14,7 +14,7 @@
  */
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { systemClock, type Clock } from '../clock.js';
-import type { MirrorStatus } from '../sources/etcd/mirror-status.js';
+import type { MirrorStatus } from '../etcd/mirror-status.js';
 import { packageVersion } from '../version.js';
 import { ForwardMetrics, registerForwardCacheGauges } from './forward-metrics.js';
 import { registerLimitCounters, type LimitCounts } from './limit-metrics.js';

@@ -26,7 +26,7 @@ describe('what a zone transfer carries', () => {
     ]);
   });
 
-  it('an etcd zone: what each name answers, a CNAME alone where the name has no addresses (RFC 2181 §10.1)', () => {
+  it('an etcd zone: what each name answers; a service whose host is a name has no CNAME (RFC 2181 §10.1)', () => {
     const built = listed(['example.test'], [
       put('x.api.example.test', { host: '10.0.0.1', port: 80 }),
       put('y.api.example.test', { host: 'lb.example.net', port: 443 }),
@@ -37,8 +37,8 @@ describe('what a zone transfer carries', () => {
     expect(got[0]).toMatch(/^example\.test\. \d+ IN SOA ns\.dns\.example\.test\. hostmaster\.example\.test\. 100 /);
     expect(got.at(-1)).toBe(got[0]);
     const body = got.slice(1, -1).sort();
-    // api aggregates both services: addresses and SRV, and the CNAME that stood in for the
-    // missing address type is left out; y.api has only the host name: the CNAME alone.
+    // api aggregates both services: addresses and SRV. y.api is a service (a port) whose host is
+    // a name outside the zone: its SRV, and the PTR of its exact key (CoreDNS exact=true), no CNAME.
     expect(body).toEqual(
       [
         'example.test. 10 IN NS ns1.ns.dns.example.test.',
@@ -49,7 +49,8 @@ describe('what a zone transfer carries', () => {
         'api.example.test. 10 IN SRV 10 50 443 lb.example.net.',
         'x.api.example.test. 10 IN A 10.0.0.1',
         'x.api.example.test. 10 IN SRV 10 100 80 x.api.example.test.',
-        'y.api.example.test. 10 IN CNAME lb.example.net.',
+        'y.api.example.test. 10 IN PTR lb.example.net.',
+        'y.api.example.test. 10 IN SRV 10 100 443 lb.example.net.',
         'note.example.test. 10 IN TXT "hello"',
         // Every SkyDNS host answers SRV too (port 0 when none is set), as CoreDNS does.
         'ns1.ns.dns.example.test. 10 IN A 192.0.2.53',
