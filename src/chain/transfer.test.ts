@@ -58,4 +58,16 @@ describe('the transfer stage', () => {
     expect(lines).toHaveLength(2);
     expect(JSON.parse(lines[1]!)).toMatchObject({ suppressed: 4, outcome: 'refused' });
   });
+
+  it('says why it refuses, as an Extended DNS Error (RFC 8914 Prohibited), to a client that sent EDNS', () => {
+    const { handle } = setup();
+    const reply = handle(buildQuery({ name: 'a.test', type: RRType.AXFR, edns: {} }), tcp('192.0.2.9')) as Buffer;
+    expect(parseReply(reply).header.rcode).toBe(5);
+    const ede = reply.indexOf(Buffer.from([0, 15]), reply.length - 100);
+    expect(ede).toBeGreaterThan(0);
+    expect(reply.readUInt16BE(ede + 4)).toBe(18);
+    expect(reply.subarray(ede + 6).toString()).toContain('--transfer-allow');
+    const plain = handle(buildQuery({ name: 'a.test', type: RRType.AXFR }), tcp('192.0.2.9')) as Buffer;
+    expect(plain.includes(Buffer.from('--transfer-allow'))).toBe(false);
+  });
 });
