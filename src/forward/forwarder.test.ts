@@ -431,6 +431,20 @@ describe('Forwarder', () => {
     expect(r.additionals.map((x) => x.type)).toEqual([TYPE.EDNS]);
   });
 
+  it('says why every upstream failed, as an Extended DNS Error (RFC 8914): 22 when none answered, 23 when the port was closed', async () => {
+    const reason = async (upstream: FakeUpstream) => {
+      const h = forwarder({ upstreams: [upstream], tryTimeoutMs: 200 });
+      const bytes = await h.forwarder.forward(query('why.example.org', 'A', { edns: {} }), 65535, 1232);
+      expect(parseReply(bytes).header.rcode).toBe(Rcode.SERVFAIL);
+      const at = bytes.indexOf('no upstream answered');
+      return at < 0 ? undefined : { code: bytes.readUInt16BE(at - 2), text: bytes.subarray(at).toString() };
+    };
+    expect(await reason(await upstreamWith(silent))).toMatchObject({ code: 22, text: expect.stringMatching(/: timeout$/) });
+    const closed = await FakeUpstream.start(silent);
+    await closed.close();
+    expect(await reason(closed)).toMatchObject({ code: 23, text: expect.stringMatching(/ECONNREFUSED$/) });
+  });
+
   it('answers from the cache with TTLs counted down', async () => {
     const up = await upstreamWith(standard);
     const h = forwarder({ upstreams: [up] });
