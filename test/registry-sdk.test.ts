@@ -269,7 +269,14 @@ describe('registry SDK for other projects (real etcd, DNS server process)', () =
       ['h1', 8080, undefined, undefined, 'greeter'],
     ]);
     expect((await registry.getService('_grpc._tcp.greeter')).instances.map((i) => i.id)).toEqual(['g1', 'g2']);
-    for (const r of [g1, g2, plain]) await registry.unregister(r);
+    // Symbol.asyncDispose (`await using`) unregisters a registration and closes a registry.
+    await g1[Symbol.asyncDispose]();
+    expect(g1.state()).toBe('stopped');
+    expect((await etcd.client.get(g1.key).exec()).kvs).toEqual([]);
+    for (const r of [g2, plain]) await registry.unregister(r);
+    const scoped = new EtcdRegistry({ endpoints: etcd.endpoints, domain: DOMAIN });
+    await scoped[Symbol.asyncDispose]();
+    expect(scoped.closed).toBe(true);
   });
 
   it('SIGTERM with the drain hook: 0 failed calls over 3 runs of a client sending steadily to two instances', async () => {
