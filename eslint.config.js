@@ -25,7 +25,7 @@ const folders = ['dns', 'table', 'sources', 'resolve', 'wire', 'transfer', 'chai
 const files = {
   errors: 'src/errors.ts',
   // Leaf utilities: small modules every layer may be handed; they import nothing of ours.
-  utils: 'src/{clock,log,net,version,backoff}.ts',
+  utils: 'src/{clock,log,log-limit,net,version,backoff}.ts',
   package: 'src/index.ts',
   app: 'src/app.ts',
 };

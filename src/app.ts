@@ -44,6 +44,8 @@ import type { QueryObserver, Request, Stage } from './chain/request.js';
 import { ResponseRateLimiter } from './chain/response-rate-limiter.js';
 import { warmUpQueryPath } from './chain/warmup.js';
 import { createEtcdClient } from './sources/etcd/client.js';
+import { invalidReasonLabel } from './sources/etcd/invalid-reason.js';
+import { oversizeReporter } from './sources/etcd/oversize.js';
 import { SkyDnsIndex } from './sources/etcd/skydns-index.js';
 import { EtcdMirror } from './sources/etcd/mirror.js';
 import type { MirrorStatus } from './sources/etcd/mirror-status.js';
@@ -189,7 +191,7 @@ export async function runServer(
       ...(recursion ? [recursionAvailable(recursion)] : []),
       ...(config.chaos ? [chaos(chaosNames(packageVersion(), etcd ? [['revision.etcdns', () => etcd.describe()]] : []))] : []),
       ...(config.rotate === 'on' ? [spreadLoad()] : []),
-      authoritative({ snapshot, cache: new ReplyCache(), logger, unavailableZones }),
+      authoritative({ snapshot, cache: new ReplyCache(), logger, now: () => clock.now(), unavailableZones }),
       // After the authoritative stage, which passes meta types on: ordinary queries never reach it.
       transfer({
         snapshot,
@@ -233,7 +235,7 @@ export async function runServer(
     // own, so that neither metrics, the query log nor the reply cache see made-up queries.
     warmUpQueryPath(
       createPipeline({
-        stages: [answerMalformed, authoritative({ snapshot, cache: new ReplyCache(), logger })],
+        stages: [answerMalformed, authoritative({ snapshot, cache: new ReplyCache(), logger, now: () => clock.now() })],
         last: refuse,
         advertisedUdpSize: config.ednsUdpSize,
       }),
@@ -470,11 +472,12 @@ function startEtcd(config: ServeConfig, logger: Logger, clock: Clock, table: Rec
     zones: config.etcdZone,
     defaultTtl: Math.round(config.etcdDefaultTtlMs / 1000),
     compat: config.compat,
-    // Logged once per key until it changes (the index remembers); counted by reason.
+    // Logged once per key until it changes (the index remembers); counted by a closed set of reasons.
     onInvalid: (key, reason) => {
       log.warn({ key, reason }, 'skipping invalid etcd value');
-      metrics?.invalidValue(reason.split(':')[0] ?? 'invalid');
+      metrics?.invalidValue(invalidReasonLabel(reason));
     },
+    onOversize: oversizeReporter(log, () => metrics),
   });
   // Etcd zones exist from the start, empty, so their names get SERVFAIL (not REFUSED) until synced.
   table.publish(ETCD, index.zones);

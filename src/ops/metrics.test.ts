@@ -29,6 +29,7 @@ describe('Metrics: composition', () => {
       etcdns_dns_response_size_bytes: 'sum',
       etcdns_dns_truncated_total: 'sum',
       etcdns_etcd_invalid_values_total: 'max',
+      etcdns_etcd_rrsets_cut_total: 'max',
       etcdns_zone_reload_failures_total: 'max',
       etcdns_forward_requests_total: 'sum',
       etcdns_forward_failures_total: 'sum',
@@ -56,7 +57,7 @@ describe('Metrics: composition', () => {
     const m = new Metrics({ clock: fakeClock(), defaultMetrics: false });
     const names = (await m.registry.getMetricsAsJSON()).map((f) => f.name);
     // A zone-files-only server must not look like one that lost etcd.
-    expect(names.filter((n) => n.startsWith('etcdns_etcd_'))).toEqual(['etcdns_etcd_invalid_values_total']);
+    expect(names.filter((n) => n.startsWith('etcdns_etcd_'))).toEqual(['etcdns_etcd_invalid_values_total', 'etcdns_etcd_rrsets_cut_total']);
     expect(names).not.toContain('etcdns_ratelimit_dropped_total');
     expect(names).not.toContain('etcdns_cache_entries');
     expect(names).toContain('etcdns_dns_requests_total');

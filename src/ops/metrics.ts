@@ -14,6 +14,7 @@
  */
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { systemClock, type Clock } from '../clock.js';
+import type { InvalidReason } from '../sources/etcd/invalid-reason.js';
 import type { MirrorStatus } from '../sources/etcd/mirror-status.js';
 import { packageVersion } from '../version.js';
 import { ForwardMetrics, registerForwardCacheGauges } from './forward-metrics.js';
@@ -92,8 +93,12 @@ export class Metrics {
   }
 
   /** An etcd value that could not be used. `reason` must come from a small fixed set: it is a label. */
-  invalidValue(reason: string): void {
+  invalidValue(reason: InvalidReason): void {
     this.#sources.invalidValue(reason);
+  }
+
+  rrsetCut(): void {
+    this.#sources.rrsetCut();
   }
 
   zoneReloadFailed(): void {

@@ -39,7 +39,7 @@ export function testChain(o: TestChainOptions): QueryHandler {
     ...(o.recursion ? [recursionAvailable(o.recursion)] : []),
     ...(o.chaos ? [chaosStage(o.chaos)] : []),
     ...(o.extraStages ?? []),
-    authoritative({ snapshot: o.snapshot, cache: o.cache ?? new ReplyCache(), logger, unavailableZones: o.unavailableZones }),
+    authoritative({ snapshot: o.snapshot, cache: o.cache ?? new ReplyCache(), logger, now: () => performance.now(), unavailableZones: o.unavailableZones }),
     ...(o.recursion ? [forward(o.recursion, o.recursion)] : []),
   ];
   return createPipeline({ stages, last: refuse, observers: o.observers, advertisedUdpSize: o.ednsUdpSize ?? 1232 });
