@@ -15,7 +15,8 @@ import type { ServeConfig } from './config/serve-options.js';
 import { RRType } from './dns/constants.js';
 import { parseName, toPresentation, type Name } from './dns/name.js';
 import { parseTsigKeyFile, type TsigKey } from './dns/tsig-key.js';
-import type { Logger } from './log.js';
+import { logLinesDropped, type Logger } from './log.js';
+import { LogLimit } from './log-limit.js';
 import { Metrics } from './ops/metrics.js';
 import { OpsServer, type OpsUrls, type Readiness } from './ops/http.js';
 import { Forwarder } from './forward/forwarder.js';
@@ -157,6 +158,7 @@ export async function runServer(
         rateLimitDropped: rateLimiter?.dropped ?? 0,
         rateLimitSlipped: rateLimiter?.slipped ?? 0,
         forwardRefused: forwarder?.refusedOverLimit ?? 0,
+        logDropped: logLinesDropped(logger),
       }),
     });
     etcd?.setMetrics(metrics);
@@ -179,8 +181,10 @@ export async function runServer(
       if (d.kind !== 'query' || (d.query.type !== RRType.AXFR && d.query.type !== RRType.IXFR)) return;
       const zone = table.current.zones.has(d.query.name) ? toPresentation(d.query.name) : OTHER_ZONE;
       metrics.transfers?.transfer({ type: d.query.type === RRType.AXFR ? 'AXFR' : 'IXFR', zone, outcome: 'bad-tsig', messages: 1, bytes: 0 });
-      logger.info({ zone: toPresentation(d.query.name), client: request.remoteAddress, error: check.error }, 'zone transfer not served: bad TSIG');
+      // Anyone can send a bad signature, from forged addresses: one line a second at most.
+      if (badTsigLog.allow()) logger.info({ zone: toPresentation(d.query.name), client: request.remoteAddress, error: check.error, suppressed: badTsigLog.take() }, 'zone transfer not served: bad TSIG');
     };
+    const badTsigLog = new LogLimit(() => clock.now());
     const stages: Stage[] = [
       ...(rateLimiter ? [rateLimit(rateLimiter)] : []),
       answerMalformed,

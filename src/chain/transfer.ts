@@ -120,6 +120,9 @@ function answerTransfer(
     return replyWithoutRecords(request, rcode);
   };
 
+  // RFC 5936 §4.2: AXFR is not defined over UDP. First, whoever asks: the TSIG stage skips
+  // these requests (no MAC is checked, so none is needed to be told NOTIMP).
+  if (request.transport === 'udp' && type === 'AXFR') return refuse(Rcode.NOTIMP, 'bad-request', 'AXFR over UDP');
   if (!key && !options.allowedNetworks.allows(request.remoteAddress)) {
     return refuse(Rcode.REFUSED, 'refused', 'client not in --transfer-allow and request not signed with a --tsig-key');
   }
@@ -131,10 +134,8 @@ function answerTransfer(
   if (options.unavailableZones?.().has(zone.origin)) return refuse(Rcode.SERVFAIL, 'unavailable', 'etcd data not servable');
 
   if (request.transport === 'udp') {
-    // RFC 5936 §4.2: AXFR is not defined over UDP. RFC 1995 §2: an IXFR answer that does not
-    // fit in UDP is the SOA alone, which tells the client to come back over TCP (or that it is
-    // up to date).
-    if (type === 'AXFR') return refuse(Rcode.NOTIMP, 'bad-request', 'AXFR over UDP');
+    // RFC 1995 §2: an IXFR answer that does not fit in UDP is the SOA alone, which tells the
+    // client to come back over TCP (or that it is up to date).
     report('current', 'over UDP: SOA only', key?.name);
     return single(query, request, soaRecord(zone));
   }

@@ -5,7 +5,7 @@
  * room left in the reply for the signature; its reply is signed here. A multi-message reply
  * (a zone transfer) signs its own messages, since each MAC covers the one before it.
  */
-import { Rcode } from '../dns/constants.js';
+import { RRType, Rcode } from '../dns/constants.js';
 import type { Name } from '../dns/name.js';
 import type { TsigKey } from '../dns/tsig-key.js';
 import { TsigSigner, checkRequest, tsigErrorReply, tsigLength, type TsigCheck } from '../wire/tsig.js';
@@ -28,6 +28,10 @@ export function tsig(options: TsigStageOptions): Stage {
   return (next) => (request) => {
     const d = request.decoded;
     if (d.kind !== 'query' || !mayCarryTsig(request.message, d.query.edns !== undefined)) return next(request);
+    // AXFR is not defined over UDP (RFC 5936 §4.2): the transfer stage refuses it whatever the
+    // signature, so no MAC is computed for it. A UDP source can be forged at no cost, and a
+    // flood of such requests would otherwise cost an HMAC and a log line each.
+    if (request.transport === 'udp' && d.query.type === RRType.AXFR) return next(request);
     const check = checkRequest(request.message, keys, nowSeconds());
     if (check.kind === 'none') return next(request);
     if (check.kind === 'invalid') {

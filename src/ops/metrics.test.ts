@@ -17,7 +17,7 @@ describe('Metrics: composition', () => {
       clock: fakeClock(),
       defaultMetrics: false,
       mirror: () => status,
-      limits: () => ({ rateLimitDropped: 0, rateLimitSlipped: 0, forwardRefused: 0 }),
+      limits: () => ({ rateLimitDropped: 0, rateLimitSlipped: 0, forwardRefused: 0, logDropped: 0 }),
       forwardCache: () => ({ entries: 0, bytes: 0 }),
     });
     const aggregators = Object.fromEntries((await m.registry.getMetricsAsJSON()).map((f) => [f.name, f.aggregator]));
@@ -39,6 +39,7 @@ describe('Metrics: composition', () => {
       etcdns_ratelimit_dropped_total: 'sum',
       etcdns_ratelimit_slipped_total: 'sum',
       etcdns_forward_refused_over_limit_total: 'sum',
+      etcdns_log_lines_dropped_total: 'sum',
       etcdns_cache_entries: 'sum',
       etcdns_cache_bytes: 'sum',
       etcdns_etcd_connected: 'min',
@@ -114,7 +115,7 @@ describe('Metrics: the whole exposition', () => {
     const m = new Metrics({
       clock,
       defaultMetrics: false,
-      limits: () => ({ rateLimitDropped: 7 + worker, rateLimitSlipped: 3, forwardRefused: 2 * worker }),
+      limits: () => ({ rateLimitDropped: 7 + worker, rateLimitSlipped: 3, forwardRefused: 2 * worker, logDropped: worker }),
       forwardCache: () => ({ entries: 4, bytes: 1900 + worker }),
       mirror: () =>
         worker === 0
