@@ -14,7 +14,7 @@ import { ConfigError } from './config/errors.js';
 import type { ServeConfig } from './config/serve-options.js';
 import { RRType } from './dns/constants.js';
 import { parseName, toPresentation, type Name } from './dns/name.js';
-import { parseTsigKeyFile, type TsigKey } from './dns/tsig-key.js';
+import { isWeakTsigAlgorithm, parseTsigKeyFile, type TsigKey } from './dns/tsig-key.js';
 import { logLinesDropped, type Logger } from './log.js';
 import { LogLimit } from './log-limit.js';
 import { Metrics } from './ops/metrics.js';
@@ -86,6 +86,9 @@ export async function runServer(
   // Zone transfers: the journal follows every snapshot; with no client allowed (no network,
   // no key) it keeps no differences, and the transfer stage only counts refusals.
   const tsigKeys = loadTsigKeys(config);
+  for (const key of tsigKeys.values()) {
+    if (isWeakTsigAlgorithm(key.algorithm)) logger.warn({ key: toPresentation(key.name), algorithm: key.algorithm }, 'TSIG key uses a weak algorithm (RFC 8945 §6: use hmac-sha256)');
+  }
   const transfersAllowed = config.transferAllow.length > 0 || tsigKeys.size > 0;
   const journal = new TransferJournal({ maxEntries: transfersAllowed ? config.ixfrJournal : 0, maxBytes: config.ixfrJournalBytes });
   table.onSwap((snapshot) => journal.observe(snapshot));
