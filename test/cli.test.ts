@@ -113,7 +113,7 @@ describe('etcdns without etcd', () => {
       await import('./dist/cli/cli.js');
       await import('./dist/app.js');
       const before = loaded();
-      const { createEtcdClient } = await import('./dist/sources/etcd/client.js');
+      const { createEtcdClient } = await import('./dist/etcd/client.js');
       createEtcdClient({ endpoints: ['http://127.0.0.1:1'] }).close();
       console.log(JSON.stringify({ before, after: loaded() }));`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8' });

@@ -3,7 +3,6 @@ import { parseZoneFile } from '../sources/zonefile/master-file.js';
 import { RecordTable } from '../table/table.js';
 import { testChain } from '../../test/support/chain.js';
 import { buildQuery } from '../../test/support/packets.js';
-import { nsid } from './nsid.js';
 
 const udp = { transport: 'udp' as const, remoteAddress: '127.0.0.1', remotePort: 5000, localPort: 53 };
 
@@ -26,7 +25,7 @@ function setup() {
   table.publish('files', new Map([[parsed.zone.origin, parsed.zone]]));
   return testChain({
     snapshot: () => table.current,
-    extraStages: [nsid(Buffer.from('pod-abc'))],
+    nsid: Buffer.from('pod-abc'),
     recursion: {
       allows: () => true,
       forward: async (query) => {

@@ -4,7 +4,6 @@ import { RecordTable } from '../table/table.js';
 import { testChain } from '../../test/support/chain.js';
 import { buildQuery, parseReply } from '../../test/support/packets.js';
 import { seeded } from '../../test/support/random.js';
-import { spreadLoad } from './spread.js';
 
 const ZONE = `
 $ORIGIN lb.test.
@@ -43,7 +42,7 @@ function setup(random: () => number = Math.random, rotate = true) {
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
   const table = new RecordTable({ sources: ['files'] });
   table.publish('files', new Map([[parsed.zone.origin, parsed.zone]]));
-  const handle = testChain({ snapshot: () => table.current, extraStages: rotate ? [spreadLoad(random)] : [] });
+  const handle = testChain({ snapshot: () => table.current, spread: rotate ? random : undefined });
   return (name: string, type: string, edns?: { udpSize?: number }) => {
     const reply = handle(buildQuery({ name, type, edns }), udp);
     if (!(reply instanceof Buffer)) throw new Error('expected a synchronous reply');

@@ -7,7 +7,7 @@ import { parseZoneFile } from '../sources/zonefile/master-file.js';
 import { Snapshot } from '../table/snapshot.js';
 import { TransferJournal } from '../transfer/journal.js';
 import { isReplyStream } from '../transport/types.js';
-import { transfer, type TransferEvent } from './transfer.js';
+import type { TransferEvent } from './transfer.js';
 
 function setup() {
   const r = parseZoneFile('$ORIGIN a.test.\n$TTL 60\n@ SOA ns h 3 2 3 4 5\n@ NS ns\nns A 192.0.2.1\nwww A 192.0.2.2\n', { file: 'a.test.zone' });
@@ -21,9 +21,7 @@ function setup() {
   let now = 1000;
   const handle = testChain({
     snapshot: () => snapshot,
-    extraStages: [
-      transfer({ snapshot: () => snapshot, journal, allowedNetworks: { allows: (a) => a === '127.0.0.1' }, nowSeconds: () => now, logger, observe: (e) => events.push(e) }),
-    ],
+    transfer: { snapshot: () => snapshot, journal, allowedNetworks: { allows: (a) => a === '127.0.0.1' }, nowSeconds: () => now, logger, observe: (e) => events.push(e) },
   });
   return { handle, events, lines, tick: (s: number) => (now += s) };
 }

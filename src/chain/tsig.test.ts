@@ -5,7 +5,6 @@ import { parseTsigKeySpec } from '../dns/tsig-key.js';
 import { parseZoneFile } from '../sources/zonefile/master-file.js';
 import { Snapshot } from '../table/snapshot.js';
 import { findTsig, signRequest, verifyResponse } from '../wire/tsig.js';
-import { tsig } from './tsig.js';
 
 const key = parseTsigKeySpec(`xfr:hmac-sha256:${Buffer.alloc(32, 7).toString('base64')}`);
 const other = parseTsigKeySpec(`xfr:hmac-sha256:${Buffer.alloc(32, 8).toString('base64')}`);
@@ -16,7 +15,7 @@ function setup() {
   const r = parseZoneFile(`$ORIGIN a.test.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n${hosts}\n`, { file: 'a.test.zone' });
   if (!r.ok) throw new Error('zone');
   const snapshot = new Snapshot(new Map([['a.test', r.zone]]), 1);
-  return testChain({ snapshot: () => snapshot, extraStages: [tsig({ keys: new Map([[key.name, key]]), nowSeconds: () => NOW })] });
+  return testChain({ snapshot: () => snapshot, tsig: { keys: new Map([[key.name, key]]), nowSeconds: () => NOW } });
 }
 
 const udp = { transport: 'udp' as const, remoteAddress: '127.0.0.1', remotePort: 5000, localPort: 53 };

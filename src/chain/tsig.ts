@@ -8,7 +8,7 @@
 import { Opcode, RRType, Rcode } from '../dns/constants.js';
 import type { Name } from '../dns/name.js';
 import type { TsigKey } from '../dns/tsig-key.js';
-import { MAX_FUDGE_SECONDS, TsigSigner, checkRequest, tsigErrorReply, tsigLength, type TsigCheck } from '../wire/tsig.js';
+import { MAX_FUDGE_SECONDS, TsigSigner, checkRequest, mayCarryTsig, tsigErrorReply, tsigLength, type TsigCheck } from '../wire/tsig.js';
 import { replyWithoutRecords } from './refuse.js';
 import type { Request, Stage } from './request.js';
 import { TsigReplayCache } from './tsig-replay.js';
@@ -29,8 +29,6 @@ export interface TsigStageOptions {
 function needsReplayCheck(type: number, opcode: number): boolean {
   return type === RRType.AXFR || type === RRType.IXFR || opcode === Opcode.UPDATE;
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export function tsig(options: TsigStageOptions): Stage {
   const { keys, nowSeconds } = options;
@@ -59,25 +57,13 @@ export function tsig(options: TsigStageOptions): Stage {
     const key = check.key;
     // The MAC is a view into the request bytes, which the transport reuses: keep a copy.
     const mac = Buffer.from(check.record.mac);
-    const mutable = request as Mutable<Request>;
-    mutable.tsig = { key, mac };
+    request.tsig = { key, mac };
     // The reply must fit with its signature (over UDP, the client's size).
-    mutable.maxSize -= tsigLength(key);
+    request.reserve(tsigLength(key));
     const reply = next(request);
     const signer = new TsigSigner(key, mac, nowSeconds);
     if (reply instanceof Promise) return reply.then((bytes) => bytes && signer.sign(bytes));
     if (reply instanceof Uint8Array) return signer.sign(reply);
     return reply;
   };
-}
-
-/**
- * Whether the message has an additional record besides a lone OPT: the decoder read an OPT
- * as the only additional record of a plain query, so such a query (nearly every query) has no
- * TSIG and is not walked again.
- */
-function mayCarryTsig(message: Buffer, hasOpt: boolean): boolean {
-  const arcount = message.readUInt16BE(10);
-  if (arcount === 0) return false;
-  return !(arcount === 1 && hasOpt && message.readUInt16BE(6) === 0 && message.readUInt16BE(8) === 0);
 }

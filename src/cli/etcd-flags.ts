@@ -10,8 +10,8 @@ import { ValueError } from '../config/errors.js';
 import type { OptionSpec } from '../config/option-spec.js';
 import { SERVE_OPTIONS } from '../config/serve-options.js';
 import { parseInteger } from '../config/values.js';
-import { etcdClientOptions, type EtcdConnection } from '../sources/etcd/client.js';
-import { normalizePrefix } from '../sources/etcd/skydns.js';
+import { etcdClientOptions, type EtcdConnection } from '../etcd/client.js';
+import { normalizePrefix } from '../skydns/codec.js';
 import { EtcdnsError, errorMessage, isEtcdnsError } from '../errors.js';
 import { oneLine } from './context.js';
 // ---------------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@
  */
 import type { Argv } from 'yargs';
 import { parseName, type Name } from '../dns/name.js';
-import { createEtcdClient, type EtcdConnection } from '../sources/etcd/client.js';
-import { keyToName, nameToKey, parseService, splitKey } from '../sources/etcd/skydns.js';
+import { createEtcdClient, type EtcdConnection } from '../etcd/client.js';
+import { keyToName, nameToKey, parseService, splitKey } from '../skydns/codec.js';
 import { errorMessage } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine, type CliContext } from './context.js';
 import {

@@ -14,8 +14,7 @@
  */
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { systemClock, type Clock } from '../clock.js';
-import type { InvalidReason } from '../sources/etcd/invalid-reason.js';
-import type { MirrorStatus } from '../sources/etcd/mirror-status.js';
+import type { MirrorStatus } from '../etcd/mirror-status.js';
 import { packageVersion } from '../version.js';
 import { ForwardMetrics, registerForwardCacheGauges } from './forward-metrics.js';
 import { registerLimitCounters, type LimitCounts } from './limit-metrics.js';
@@ -93,7 +92,7 @@ export class Metrics {
   }
 
   /** An etcd value that could not be used. `reason` must come from a small fixed set: it is a label. */
-  invalidValue(reason: InvalidReason): void {
+  invalidValue(reason: string): void {
     this.#sources.invalidValue(reason);
   }
 

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../clock.js';
-import type { MirrorStatus } from '../sources/etcd/mirror-status.js';
+import type { MirrorStatus } from '../etcd/mirror-status.js';
 import { family, fakeClock, scrape } from '../../test/support/metrics.js';
 import { registerMirrorGauges } from './mirror-metrics.js';
 
@@ -23,6 +23,7 @@ describe('registerMirrorGauges', () => {
     records: 23,
     invalid: 2,
     relists: 3,
+    disconnectedSince: undefined,
   };
   const MIRROR = [
     'etcdns_etcd_connected',

@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, type Aggregator, type Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
-import type { MirrorStatus } from '../sources/etcd/mirror-status.js';
+import type { MirrorStatus } from '../etcd/mirror-status.js';
 
 /**
  * Registers the gauges, which call `mirror` at each scrape. It returning undefined means etcd is

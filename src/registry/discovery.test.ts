@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KeyChange, MirrorBatch } from '../sources/etcd/changes.js';
+import type { KeyChange, MirrorBatch } from '../etcd/changes.js';
 import { ServiceCache } from './discovery.js';
 import { resolveOptions } from './instance.js';
 

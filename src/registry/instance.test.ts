@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nameToKey, parseService } from '../sources/etcd/skydns.js';
+import { nameToKey, parseService } from '../skydns/codec.js';
 import {
   defaultInstanceId,
   domainKeyPrefix,
@@ -18,7 +18,7 @@ const enc = (s: string) => new TextEncoder().encode(s);
 
 describe('options', () => {
   it('defaults: /skydns, TTL 10 s, backoff cap 2 s; the domain is normalised', () => {
-    expect(o).toEqual({ prefix: '/skydns', domain: 'svc.example.test', leaseTtlSeconds: 10, maxBackoffMs: 2000 });
+    expect(o).toEqual({ prefix: '/skydns', domain: 'svc.example.test', leaseTtlSeconds: 10, maxBackoffMs: 2000, syncTimeoutMs: 5000, registerTimeoutMs: 15_000 });
     expect(resolveOptions({ endpoints: ['x:1'], domain: 'SVC.Example.Test.', prefix: 'dns/' })).toMatchObject({ prefix: '/dns', domain: 'svc.example.test' });
   });
 

@@ -1,17 +1,16 @@
 /**
- * The handler chain as the composition root (src/app.ts) assembles it, for tests that answer
- * queries in process. Each option adds the stage app.ts adds for the same setting.
+ * The handler chain for tests that answer queries in process, built by the same function as
+ * the server's (src/chain/stages.ts): each option is a part of the chain, and its stage runs in
+ * the position production runs it in.
  */
-import { authoritative } from '../../src/chain/authoritative.js';
-import { chaos as chaosStage, type ChaosNames } from '../../src/chain/chaos.js';
-import { forward, recursionAvailable, type RecursionPolicy, type Upstream } from '../../src/chain/forward.js';
-import { answerMalformed } from '../../src/chain/malformed.js';
-import { createPipeline } from '../../src/chain/pipeline.js';
-import { rateLimit as rateLimitStage } from '../../src/chain/rate-limit.js';
-import { refuse } from '../../src/chain/refuse.js';
+import type { ChaosNames } from '../../src/chain/chaos.js';
+import type { RecursionPolicy, Upstream } from '../../src/chain/forward.js';
 import { ReplyCache } from '../../src/chain/reply-cache.js';
-import type { QueryObserver, Stage } from '../../src/chain/request.js';
+import type { QueryObserver } from '../../src/chain/request.js';
 import type { RateLimitVerdict } from '../../src/chain/response-rate-limiter.js';
+import { buildChain, type ChainParts } from '../../src/chain/stages.js';
+import type { TransferStageOptions } from '../../src/chain/transfer.js';
+import type { TsigStageOptions } from '../../src/chain/tsig.js';
 import type { Name } from '../../src/dns/name.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import type { Snapshot } from '../../src/table/snapshot.js';
@@ -22,25 +21,32 @@ export interface TestChainOptions {
   chaos?: ChaosNames;
   rateLimit?: { check(address: string): RateLimitVerdict };
   recursion?: RecursionPolicy & Upstream;
+  tsig?: TsigStageOptions;
+  nsid?: Uint8Array;
+  /** --rotate on, with this random source. */
+  spread?: () => number;
+  transfer?: TransferStageOptions;
   unavailableZones?: () => ReadonlySet<Name>;
   observers?: QueryObserver[];
   cache?: ReplyCache;
   logger?: Logger;
-  /** Stages to add right before the authoritative one (e.g. the one under test). */
-  extraStages?: Stage[];
   ednsUdpSize?: number;
 }
 
+/** The chain parts of `o` (exported for the test that compares them with production's). */
+export function testChainParts(o: TestChainOptions): ChainParts {
+  return {
+    rateLimiter: o.rateLimit,
+    tsig: o.tsig,
+    nsid: o.nsid,
+    recursion: o.recursion && { policy: o.recursion, upstream: o.recursion },
+    chaos: o.chaos,
+    spread: o.spread && { random: o.spread },
+    authoritative: { snapshot: o.snapshot, cache: o.cache ?? new ReplyCache(), logger: o.logger ?? silentLogger(), now: () => performance.now(), unavailableZones: o.unavailableZones },
+    transfer: o.transfer,
+  };
+}
+
 export function testChain(o: TestChainOptions): QueryHandler {
-  const logger = o.logger ?? silentLogger();
-  const stages: Stage[] = [
-    ...(o.rateLimit ? [rateLimitStage(o.rateLimit)] : []),
-    answerMalformed,
-    ...(o.recursion ? [recursionAvailable(o.recursion)] : []),
-    ...(o.chaos ? [chaosStage(o.chaos)] : []),
-    ...(o.extraStages ?? []),
-    authoritative({ snapshot: o.snapshot, cache: o.cache ?? new ReplyCache(), logger, now: () => performance.now(), unavailableZones: o.unavailableZones }),
-    ...(o.recursion ? [forward(o.recursion, o.recursion)] : []),
-  ];
-  return createPipeline({ stages, last: refuse, observers: o.observers, advertisedUdpSize: o.ednsUdpSize ?? 1232 });
+  return buildChain(testChainParts(o), { observers: o.observers, advertisedUdpSize: o.ednsUdpSize ?? 1232 });
 }

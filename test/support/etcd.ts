@@ -10,7 +10,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
-import { createEtcdClient } from '../../src/sources/etcd/client.js';
+import { createEtcdClient } from '../../src/etcd/client.js';
 
 export interface EtcdMember {
   name: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { INVALID_REASONS, invalidReasonLabel } from './invalid-reason.js';
-import { parseService, splitKey } from './skydns.js';
+import { parseService, splitKey } from '../../skydns/codec.js';
 
 const value = (s: string) => new TextEncoder().encode(s);
 const reasonOf = (r: { error: string } | object) => ('error' in r ? r.error : 'valid');
@@ -20,6 +20,7 @@ describe('invalidReasonLabel', () => {
       [reasonOf(parseService(new Uint8Array(70_000))), 'value-size'],
     ];
     for (const [reason, label] of cases) expect([reason, invalidReasonLabel(reason)]).toEqual([reason, label]);
+    for (const kind of ['skipped-change', 'skipped-batch', 'skipped-callback']) expect(invalidReasonLabel(kind)).toBe(kind);
   });
 
   it('gives a label from the closed set whatever the text (5,000 distinct keys: a bounded set)', () => {

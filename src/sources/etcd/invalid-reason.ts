@@ -19,14 +19,18 @@ export const INVALID_REASONS = [
   'targetstrip',
   'group',
   'name-server',
+  'skipped-change',
+  'skipped-batch',
+  'skipped-callback',
   'other',
 ] as const;
 export type InvalidReason = (typeof INVALID_REASONS)[number];
 
 const FIELDS: ReadonlySet<string> = new Set(['host', 'port', 'priority', 'weight', 'text', 'mail', 'ttl', 'targetstrip', 'group']);
 
-/** Maps a reason from skydns.ts (splitKey, parseService) or the index to its label. */
+/** Maps a reason from the codec (splitKey, parseService), the index or the source (`skipped-…`) to its label. */
 export function invalidReasonLabel(reason: string): InvalidReason {
+  if (reason === 'skipped-change' || reason === 'skipped-batch' || reason === 'skipped-callback') return reason;
   const field = /^([a-z]+): /.exec(reason)?.[1];
   if (field !== undefined && FIELDS.has(field)) return field as InvalidReason;
   if (reason.startsWith('invalid JSON')) return 'json';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ZoneView } from '../../table/zone.js';
-import type { KeyChange } from './changes.js';
+import type { KeyChange } from '../../etcd/changes.js';
 import { insertEntry, removeEntry, sameTrie, TNode, type Entry } from './name-trie.js';
-import { parseService, splitKey, type Service } from './skydns.js';
+import { parseService, splitKey, type Service } from '../../skydns/codec.js';
 import { batch, del, index, listed, put, rdata, zone } from './test-support.js';
 
 describe('copy-on-write tries under churn (model check)', () => {

@@ -6,7 +6,7 @@
  * for it - is shared between the views before and after. A lookup is one binary search per label.
  */
 import { childName, type Name } from '../../dns/name.js';
-import { sameService, type Service } from './skydns.js';
+import { sameService, type Service } from '../../skydns/codec.js';
 
 /** One valid key, as stored in the trie. */
 export interface Entry {

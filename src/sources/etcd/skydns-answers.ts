@@ -8,7 +8,7 @@ import { RRType } from '../../dns/constants.js';
 import { isSubdomain, type Name } from '../../dns/name.js';
 import { hasShape, txtStrings, type Node, type RData, type RRset } from '../../dns/records.js';
 import { collect, type Entry, type TNode } from './name-trie.js';
-import { groupFilter, srvWeights, targetStrip } from './skydns.js';
+import { groupFilter, srvWeights, targetStrip } from '../../skydns/codec.js';
 
 export const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 

@@ -10,11 +10,11 @@
  */
 import { childName, lowerAscii, type Name } from '../../dns/name.js';
 import { zoneSerial, type ZoneView } from '../../table/zone.js';
-import type { KeyChange, MirrorBatch } from './changes.js';
+import type { KeyChange, MirrorBatch } from '../../etcd/changes.js';
 import { EtcdZoneView, type Compat } from './etcd-zone.js';
 import { findEntry, insertEntry, removeEntry, sameTrie, TNode, type Entry } from './name-trie.js';
 import type { EtcdNode, OnOversize } from './skydns-answers.js';
-import { normalizePrefix, parseService, sameService, splitKey } from './skydns.js';
+import { normalizePrefix, parseService, sameService, splitKey } from '../../skydns/codec.js';
 
 export interface EtcdIndexOptions {
   /** Key prefix, e.g. `/skydns` (CoreDNS `path`). */
@@ -34,7 +34,16 @@ export interface EtcdIndexOptions {
    * set is computed, so once per name and type per version of the data that holds it.
    */
   readonly onOversize?: OnOversize;
+  /**
+   * Something that is not etcd data was skipped rather than thrown (apply never throws): a
+   * change or batch object of the wrong shape (only a caller's bug makes one), or an
+   * onInvalid/onValid callback that threw. Called every time (the caller decides what to log);
+   * must not throw itself.
+   */
+  readonly onSkipped?: (what: SkippedKind, error: unknown) => void;
 }
+
+export type SkippedKind = 'change' | 'batch' | 'callback';
 
 /**
  * Keys that are not served. Valid keys are only in the tries (their entry says all there is to
@@ -79,6 +88,7 @@ export class SkyDnsIndex {
   readonly #onInvalid: ((key: string, reason: string) => void) | undefined;
   readonly #onValid: ((key: string) => void) | undefined;
   readonly #onOversize: OnOversize | undefined;
+  readonly #onSkipped: ((what: SkippedKind, error: unknown) => void) | undefined;
   /** Per-trie-node answers, shared by every view holding that node (see EtcdNode). */
   readonly #memo = new WeakMap<TNode, EtcdNode>();
 
@@ -91,6 +101,7 @@ export class SkyDnsIndex {
   #epoch = 0;
   #invalid = 0;
   #ignored = 0;
+  #skipped = 0;
 
   constructor(o: EtcdIndexOptions) {
     this.#prefix = normalizePrefix(o.prefix);
@@ -104,6 +115,7 @@ export class SkyDnsIndex {
     this.#onInvalid = o.onInvalid;
     this.#onValid = o.onValid;
     this.#onOversize = o.onOversize;
+    this.#onSkipped = o.onSkipped;
     // Every zone has a view from the start, so names in it are NXDOMAIN-with-SOA rather than
     // REFUSED while etcd is empty or not yet listed.
     const views = new Map<Name, ZoneView>();
@@ -148,6 +160,10 @@ export class SkyDnsIndex {
   get ignoredCount(): number {
     return this.#ignored;
   }
+  /** Changes, batches and callbacks skipped since start (see onSkipped). */
+  get skippedCount(): number {
+    return this.#skipped;
+  }
 
   /**
    * Applies one mirror batch and returns the zone views. Views of zones the batch did not change
@@ -183,8 +199,9 @@ export class SkyDnsIndex {
         try {
           work.revision = typeof change.modRevision === 'number' && Number.isFinite(change.modRevision) ? change.modRevision : 0;
           this.#change(work, change);
-        } catch {
+        } catch (error) {
           // Only a malformed change object gets here (the codec does not throw): skip it.
+          this.#skip('change', error);
         }
       }
       if (reset) {
@@ -218,8 +235,9 @@ export class SkyDnsIndex {
         }
         this.#views = views;
       }
-    } catch {
+    } catch (error) {
       // Nothing sensible to do with a batch that is not a batch: keep serving what we have.
+      this.#skip('batch', error);
     }
     return this.#views;
   }
@@ -308,9 +326,15 @@ export class SkyDnsIndex {
   #notify(f: () => void): void {
     try {
       f();
-    } catch {
-      // ignored
+    } catch (error) {
+      // The index's state is already updated: a callback's failure must not undo the batch.
+      this.#skip('callback', error);
     }
+  }
+
+  #skip(what: SkippedKind, error: unknown): void {
+    this.#skipped++;
+    this.#onSkipped?.(what, error);
   }
 
   #count(state: OtherState, delta: number): void {

@@ -15,9 +15,9 @@ import { resolve } from '../../resolve/resolve.js';
 import { templateFor } from '../../chain/authoritative.js';
 import { Snapshot } from '../../table/snapshot.js';
 import type { ZoneView } from '../../table/zone.js';
-import type { KeyChange, KeyPut, MirrorBatch } from './changes.js';
+import type { KeyChange, KeyPut, MirrorBatch } from '../../etcd/changes.js';
 import { SkyDnsIndex } from './skydns-index.js';
-import { MAX_TEXT_BYTES, MAX_VALUE_BYTES, parseKey, parseService, type Service } from './skydns.js';
+import { MAX_TEXT_BYTES, MAX_VALUE_BYTES, parseKey, parseService, type Service } from '../../skydns/codec.js';
 
 const SOAK = process.env.SOAK === '1';
 const RUNS = SOAK ? 50_000 : 4_000;

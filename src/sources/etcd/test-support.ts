@@ -6,9 +6,9 @@ import type { Node } from '../../dns/records.js';
 import { resolve } from '../../resolve/resolve.js';
 import { Snapshot } from '../../table/snapshot.js';
 import type { ZoneView } from '../../table/zone.js';
-import type { KeyChange, KeyDelete, KeyPut, MirrorBatch } from './changes.js';
+import type { KeyChange, KeyDelete, KeyPut, MirrorBatch } from '../../etcd/changes.js';
 import { SkyDnsIndex, type EtcdIndexOptions } from './skydns-index.js';
-import { nameToKey } from './skydns.js';
+import { nameToKey } from '../../skydns/codec.js';
 
 /** The key for a name under /skydns: `key('x1.api.example.test')` = `/skydns/test/example/api/x1`. */
 export const key = (name: string) => nameToKey(name, '/skydns');

@@ -7,8 +7,8 @@
  * `plugin/backend_lookup.go` (SRV weights).
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { canonicalIPv6, ipv6Bytes } from '../../dns/ip.js';
-import { labels, lowerAscii, MAX_LABEL_OCTETS, MAX_NAME_OCTETS, wireLength, type Name } from '../../dns/name.js';
+import { canonicalIPv6, ipv6Bytes } from '../dns/ip.js';
+import { labels, lowerAscii, MAX_LABEL_OCTETS, MAX_NAME_OCTETS, wireLength, type Name } from '../dns/name.js';
 
 /** CoreDNS `path` default (`setup.go`). */
 export const DEFAULT_PREFIX = '/skydns';

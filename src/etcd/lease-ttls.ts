@@ -5,8 +5,8 @@
  * the cache MirrorCore keeps while some key uses the lease.
  */
 import type { Etcd3 } from 'etcd3';
-import type { Clock, Timer } from '../../clock.js';
-import type { Logger } from '../../log.js';
+import type { Clock, Timer } from '../clock.js';
+import type { Logger } from '../log.js';
 import type { KeyChange } from './changes.js';
 
 /** A lease TTL lookup slower than this is given up (the put goes on with leaseTtl undefined). */

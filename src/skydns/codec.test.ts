@@ -11,7 +11,7 @@ import {
   srvWeights,
   targetStrip,
   type Service,
-} from './skydns.js';
+} from './codec.js';
 
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 const raw = (s: string) => Buffer.from(s);

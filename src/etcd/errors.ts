@@ -1,5 +1,5 @@
 /** Errors the etcd source throws on purpose; callers branch on `code` (see src/errors.ts). */
-import { EtcdnsError } from '../../errors.js';
+import { EtcdnsError } from '../errors.js';
 
 /** Connection or mirror options that cannot work (endpoints, TLS files, credentials, page size). */
 export class EtcdOptionsError extends EtcdnsError {

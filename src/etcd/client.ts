@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ExponentialBackoff, handleWhen, noop, retry, type IBackoff } from 'cockatiel';
 import type { Etcd3, IOptions } from 'etcd3';
-import { errorMessage } from '../../errors.js';
-import { redactUrlCredentials } from '../../net.js';
+import { errorMessage } from '../errors.js';
+import { redactUrlCredentials } from '../net.js';
 import { etcd3 } from './etcd3.js';
 import { EtcdOptionsError } from './errors.js';
 
