@@ -60,7 +60,7 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
 
     const parts = serverChainParts(config, { table, journal, metrics, logger, clock, tsigKeys: inputs.tsigKeys, rateLimiter, ...running });
     const handler = buildChain(parts, { observers: sub.queryObservers(config, metrics, logger), advertisedUdpSize: config.ednsUdpSize });
-    ops = await sub.startOps(config, metrics, sub.readiness(running.etcd), logger, worker);
+    ops = await sub.startOps(config, metrics, sub.readiness(running.etcd, config.etcdMaxLagMs, clock), logger, worker);
 
     // Compile the query path before the first client arrives (see warmup.ts); a chain of its
     // own, so that neither metrics, the query log nor the reply cache see made-up queries.

@@ -18,6 +18,7 @@ import { formatHostPort } from '../net.js';
 import { OpsServer, type OpsUrls, type Readiness } from '../ops/http.js';
 import { Metrics } from '../ops/metrics.js';
 import type { EtcdConnection } from '../etcd/client.js';
+import type { MirrorStatus } from '../etcd/mirror-status.js';
 import { invalidReasonLabel } from '../sources/etcd/invalid-reason.js';
 import { oversizeReporter } from '../sources/etcd/oversize.js';
 import { EtcdSource } from '../sources/etcd/source.js';
@@ -149,10 +150,16 @@ export function startForwarder(config: ServeConfig, metrics: Metrics, logger: Lo
 }
 
 /** /ready: not before etcd's initial sync. */
-export function readiness(etcd: EtcdSource | undefined): () => Readiness {
+export function readiness(etcd: { status(): MirrorStatus } | undefined, maxLagMs: number, clock: Clock): () => Readiness {
   return () => {
     const reasons: string[] = [];
-    if (etcd && !etcd.status().synced) reasons.push('etcd: initial sync not done');
+    const status = etcd?.status();
+    if (status && !status.synced) reasons.push('etcd: initial sync not done');
+    // A mirror that cannot keep up serves old data while every other signal says it is fine.
+    const behindMs = status?.behindSince === undefined ? 0 : clock.now() - status.behindSince;
+    if (status?.synced && maxLagMs > 0 && behindMs > maxLagMs) {
+      reasons.push(`etcd: mirror ${status.lagRevisions ?? 0} revisions behind etcd for ${(behindMs / 1000).toFixed(1)}s (over --etcd-max-lag)`);
+    }
     return { ready: reasons.length === 0, reasons };
   };
 }

@@ -76,8 +76,8 @@ export function etcdClientOptions(o: EtcdConnectionOptions): IOptions {
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
       // grpc-js refuses messages over 4 MiB by default. Range pages are bounded by the mirror,
-      // but one watch response carries up to 1000 revisions of events with their previous
-      // values; Go's clientv3 allows math.MaxInt32 for the same reason.
+      // but one watch response carries up to 1000 revisions of events (a txn's events, or a
+      // large delete's, can be many per revision); Go's clientv3 allows math.MaxInt32.
       'grpc.max_receive_message_length': 2 ** 31 - 1,
     },
     // Unary calls only: a deadline on the watch or lease-keepalive stream would kill it.

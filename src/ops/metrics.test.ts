@@ -48,6 +48,8 @@ describe('Metrics: composition', () => {
       etcdns_etcd_seconds_since_last_event: 'max',
       etcdns_etcd_seconds_since_last_sync: 'max',
       etcdns_etcd_keys: 'max',
+      etcdns_etcd_lag_revisions: 'max',
+      etcdns_etcd_lag_seconds: 'max',
       etcdns_etcd_records: 'max',
       etcdns_etcd_invalid_keys: 'max',
       etcdns_etcd_relists_total: 'sum',
