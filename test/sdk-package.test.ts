@@ -9,7 +9,8 @@
  * makes later runs fast.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +22,9 @@ const run = promisify(execFile);
 const PACKAGE_DIR = join(REPO_ROOT, 'packages/registry');
 const TSC = join(REPO_ROOT, 'node_modules/typescript/bin/tsc');
 /** What only the DNS server needs: none of it may come with the SDK. */
+const DOCS = join(REPO_ROOT, 'docs/registry.md');
+/** The endpoint the snippets of docs/registry.md are written for; the test's etcd replaces it. */
+const DOC_ENDPOINT = 'http://127.0.0.1:2379';
 const SERVER_ONLY = ['dns2', 'prom-client', 'pino', 'pino-pretty', 'yargs', 'yaml', 'lru-cache'];
 
 async function sh(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
@@ -98,6 +102,9 @@ describe('etcdns-registry packed and installed into other projects (real etcd)',
   let etcd: EtcdCluster;
   let root: string;
   let tarball: string;
+  /** The TypeScript consumer project, once built (the docs' snippets are compiled in it too). */
+  let tsProject: string | undefined;
+  const snippets = [...readFileSync(DOCS, 'utf8').matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'etcdns-sdk-consumer-'));
@@ -160,8 +167,11 @@ describe('etcdns-registry packed and installed into other projects (real etcd)',
   it('TypeScript strict, module nodenext: installs light, type-checks, runs (two registrations, getService, watch)', async () => {
     const { dir, output } = await project('consumer-ts', { type: 'module' }, ['@types/node@20']);
     await expectLight(dir, output);
+    // For the docs' gRPC snippet: what a user adds for etcdns-registry/grpc.
+    await sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel', 'error', '@grpc/grpc-js@^1.14'], dir);
     mkdirSync(join(dir, 'src'));
     writeFileSync(join(dir, 'src/main.ts'), CONSUMER_TS);
+    snippets.forEach((code, i) => writeFileSync(join(dir, `src/doc-${i}.ts`), code.replaceAll(DOC_ENDPOINT, etcd.endpoints[0]!)));
     writeFileSync(
       join(dir, 'tsconfig.json'),
       JSON.stringify({
@@ -177,14 +187,58 @@ describe('etcdns-registry packed and installed into other projects (real etcd)',
       watched: 2,
       code: 'ETCDNS_ERR_REGISTRY_VALIDATION', // c1 twice in one registry
     });
+    tsProject = dir;
   }, 240_000);
 
+  it('every TypeScript snippet of docs/registry.md compiles (above) and runs against the real etcd', async () => {
+    expect(tsProject, 'the TypeScript project is built by the test before').toBeDefined();
+    expect(snippets.length).toBeGreaterThanOrEqual(5);
+    for (let i = 0; i < snippets.length; i++) {
+      const code = snippets[i]!;
+      const child = spawn(process.execPath, [`dist/doc-${i}.js`], { cwd: tsProject, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        // A long-running service snippet: SIGTERM once it serves, as an orchestrator would.
+        if (code.includes('installSignalHandlers') && stdout.includes('serving')) child.kill('SIGTERM');
+      });
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const [exitCode, signal] = (await new Promise((resolve) => child.once('exit', (c, s) => resolve([c, s])))) as [number | null, string | null];
+      const what = `snippet ${i} (${code.split('\n').find((l) => !l.startsWith('import') && l.trim() !== '')}): stdout ${stdout} stderr ${stderr}`;
+      if (code.includes('installSignalHandlers')) expect(signal, what).toBe('SIGTERM');
+      else expect(exitCode, what).toBe(0);
+      expect(stderr, what).toBe('');
+      if (code.includes("'ETCDNS_ERR_REGISTRY_TIMEOUT'")) expect(stdout, what).toContain('ETCDNS_ERR_REGISTRY_TIMEOUT');
+      if (code.includes('takeover: true')) expect(stdout, what).toContain('first refused registering - second registered');
+      if (code.includes('etcd:///greeter')) expect(stdout.trim(), what).toBe('hi');
+      if (code.includes("service: 'payments', id: 'p1'")) expect(stdout, what).toContain("[ 'p1 127.0.0.1:8443' ] false");
+    }
+  }, 120_000);
+
   it('CommonJS: require() of the package works (Node >= 20.19), two registrations, getService, watch', async () => {
-    const { dir, output } = await project('consumer-cjs', { type: 'commonjs' }, []);
+    const { dir, output } = await project('consumer-cjs', { type: 'commonjs' }, ['@types/node@20']);
     await expectLight(dir, output);
     writeFileSync(join(dir, 'main.cjs'), CONSUMER_CJS);
     const { stdout, stderr } = await sh(process.execPath, ['main.cjs', etcd.endpoints[0]!, 'cjs.example.test'], dir);
     expect(stderr).not.toMatch(/ExperimentalWarning/); // require(esm) is not experimental any more on >= 20.19
     expect(JSON.parse(stdout.trim())).toEqual({ found: ['j1', 'j2'], watched: 2 });
+
+    // CommonJS TypeScript, as docs/registry.md says: module nodenext compiles the import to a
+    // require() and runs; node16 refuses it (TS1479), which is why the docs name nodenext.
+    mkdirSync(join(dir, 'src'));
+    writeFileSync(
+      join(dir, 'src/main.ts'),
+      [
+        "import { EtcdRegistry, isEtcdnsError } from 'etcdns-registry';",
+        "const registry = new EtcdRegistry({ endpoints: ['http://127.0.0.1:1'], domain: 'cjs.example.test', syncTimeoutMs: 200 });",
+        'registry.getService(\'x\').catch((err: unknown) => { console.log(isEtcdnsError(err) ? err.code : String(err)); return registry.close(); });',
+      ].join('\n'),
+    );
+    const tsc = (module: string) => sh(process.execPath, [TSC, '--strict', '--module', module, '--moduleResolution', module, '--target', 'es2022', '--types', 'node', '--outDir', 'dist', 'src/main.ts'], dir);
+    await expect(tsc('node16')).rejects.toThrow(/TS1479/);
+    await tsc('nodenext');
+    const ran = await sh(process.execPath, ['dist/main.js'], dir);
+    expect(ran.stdout.trim()).toBe('ETCDNS_ERR_REGISTRY_TIMEOUT');
   }, 240_000);
 });

@@ -260,7 +260,15 @@ export class Discovery {
             continue;
           }
         }
-        await new Promise<void>((resolve) => (sub.wake = resolve));
+        // The caller is awaiting the next change: that must keep the process alive, as any
+        // pending wait of the SDK does (etcd3 holds nothing while it is between reconnects).
+        const hold = this.clock.setInterval(() => undefined, 1 << 30);
+        (hold as { ref?: () => unknown } | undefined)?.ref?.();
+        try {
+          await new Promise<void>((resolve) => (sub.wake = resolve));
+        } finally {
+          this.clock.clearInterval(hold);
+        }
         sub.wake = undefined;
       }
     } finally {

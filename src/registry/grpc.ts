@@ -211,20 +211,21 @@ class EtcdResolverImpl {
       let registry: ResolverRegistry | undefined;
       try {
         registry = this.getRegistry();
+        if (isClosed(registry)) return this.closedForGood();
         for await (const update of registry.watch(service, signal)) {
           if (signal.aborted) break;
           attempt = 0;
           this.onUpdate(update);
         }
         if (signal.aborted) break;
-        if (registry.closed === true) return this.closedForGood();
+        if (isClosed(registry)) return this.closedForGood();
         // The registry's watch retries on its own; ending without being asked to is unexpected.
         this.onFailure(new Error('the registry watch ended'));
       } catch (error) {
         if (signal.aborted) break;
         // A closed registry never comes back: retrying would hold the process open for ever
         // (grpc-js may re-create resolvers after the application closed the registry).
-        if (registry?.closed === true || isEtcdnsError(error, 'ETCDNS_ERR_REGISTRY_CLOSED')) return this.closedForGood();
+        if ((registry && isClosed(registry)) || isEtcdnsError(error, 'ETCDNS_ERR_REGISTRY_CLOSED')) return this.closedForGood();
         this.onFailure(error);
       }
       await sleep(backoffDelay(WATCH_RESTART_BACKOFF, attempt++), signal);
@@ -314,6 +315,11 @@ function toEndpointList(instances: readonly { readonly host: string; readonly po
     endpoints.push({ addresses: [{ host, port }] });
   }
   return { endpoints, key: [...seen].sort().join(',') };
+}
+
+/** A function, not an inline check: `closed` is a getter that close() flips while a watch runs. */
+function isClosed(registry: ResolverRegistry): boolean {
+  return registry.closed === true;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
