@@ -10,6 +10,7 @@ export interface ZoneFileErrors {
 export class SourceMetrics {
   readonly #invalidValues: Counter<'reason'>;
   readonly #zoneReloadFailures: Counter;
+  readonly #rrsetsCut: Counter;
 
   /** `zoneFiles`, read at each scrape, gives the files present; absent: no per-file gauge. */
   constructor(registry: Registry, zoneFiles?: () => readonly ZoneFileErrors[]) {
@@ -29,6 +30,12 @@ export class SourceMetrics {
       registers,
       aggregator: 'max',
     });
+    this.#rrsetsCut = new Counter({
+      name: 'etcdns_etcd_rrsets_cut_total',
+      help: 'Names and types whose answer was cut to the RRset bounds (4096 records, 48 KiB), each counted once.',
+      registers,
+      aggregator: 'max',
+    });
     if (zoneFiles) {
       new Gauge({
         name: 'etcdns_zone_file_errors',
@@ -43,6 +50,11 @@ export class SourceMetrics {
         },
       });
     }
+  }
+
+  /** A name and type first found over the RRset bounds. */
+  rrsetCut(): void {
+    this.#rrsetsCut.inc();
   }
 
   /** An etcd value that could not be used. `reason` must come from a small fixed set: it is a label. */
