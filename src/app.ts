@@ -45,6 +45,7 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
   const running: sub.Running = {};
   const metrics = sub.serverMetrics(config, clock, journal, rateLimiter, running, logger);
   sub.warnWeakTsigKeys(inputs.tsigKeys, logger);
+  sub.warnOpenFileLimit(config, logger);
 
   // Sources and the forwarder, stopped in reverse by `services`; the ops endpoints stop after
   // them and the DNS listeners before them (see gracefulShutdown).
