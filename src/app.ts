@@ -24,6 +24,8 @@ export interface RunningServer {
   /** Where the server listens, as bound (port 0 resolved). */
   readonly addresses: readonly { transport: 'udp' | 'tcp'; host: string; port: number }[];
   close(): Promise<void>;
+  /** Reads the zone files again (SIGHUP). */
+  reload(): Promise<void>;
 }
 
 /**
@@ -53,7 +55,8 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
   let ops: sub.Ops | undefined;
   try {
     if (config.notify.length > 0) await services.start('notify', () => sub.startNotify(config, inputs, table, metrics, logger, clock), (n) => n.stop());
-    if (inputs.zonesDir !== undefined) await services.start('zonefiles', () => sub.startZoneFiles(inputs.zonesDir!, table, logger, clock), (z) => z.stop());
+    let zoneFiles: { rescan(): Promise<void> } | undefined;
+    if (inputs.zonesDir !== undefined) zoneFiles = await services.start('zonefiles', () => sub.startZoneFiles(inputs.zonesDir!, table, logger, clock), (z) => z.stop());
     else if (config.etcd.length === 0) logger.warn({ dir: config.zones }, 'no zones directory and no etcd: serving no zones (set --zones or --etcd)');
     const etcd = inputs.etcd;
     if (etcd) running.etcd = await services.start('etcd', () => sub.startEtcd(config, etcd, table, metrics, logger, clock), (e) => e.stop());
@@ -80,7 +83,13 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     const o = ops;
     let closing: Promise<void> | undefined;
     const steps = { lameduckMs: config.lameduckMs, clock, logger, drain: () => o.drain(), stopListening: () => transport.close(), stopSources: () => services.stop(), stopOps: () => o.stop() };
-    return { addresses, close: () => (closing ??= gracefulShutdown(steps)) };
+    // SIGHUP: read the zone files again now (they are also watched and polled); the
+    // listeners stay open, so no query is dropped, and etcd data is followed anyway.
+    const reload = async () => {
+      logger.info({ zoneFiles: zoneFiles !== undefined }, 'SIGHUP: reloading zone files');
+      await zoneFiles?.rescan();
+    };
+    return { addresses, close: () => (closing ??= gracefulShutdown(steps)), reload };
   } catch (error) {
     await ops?.stop();
     await services.stop();
