@@ -5,6 +5,7 @@
  * this file says in which order they start (they stop in reverse). Nothing imports this module
  * but the CLI.
  */
+import { resolve as resolvePath } from 'node:path';
 import { systemClock, type Clock } from './clock.js';
 import { buildChain } from './chain/stages.js';
 import { warmUpQueryPath } from './chain/warmup.js';
@@ -55,10 +56,10 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
   let ops: sub.Ops | undefined;
   try {
     if (config.notify.length > 0) await services.start('notify', () => sub.startNotify(config, inputs, table, metrics, logger, clock), (n) => n.stop());
+    const { zonesDir, etcd } = inputs;
     let zoneFiles: { rescan(): Promise<void> } | undefined;
-    if (inputs.zonesDir !== undefined) zoneFiles = await services.start('zonefiles', () => sub.startZoneFiles(inputs.zonesDir!, table, logger, clock), (z) => z.stop());
-    else if (config.etcd.length === 0) logger.warn({ dir: config.zones }, 'no zones directory and no etcd: serving no zones (set --zones or --etcd)');
-    const etcd = inputs.etcd;
+    if (zonesDir !== undefined) zoneFiles = await services.start('zonefiles', () => sub.startZoneFiles(zonesDir, table, logger, clock), (z) => z.stop());
+    else if (!etcd) logger.warn({ dir: resolvePath(config.zones) }, 'no zones directory and no etcd: serving no zones (set --zones or --etcd)');
     if (etcd) running.etcd = await services.start('etcd', () => sub.startEtcd(config, etcd, table, metrics, logger, clock), (e) => e.stop());
     if (config.forwarding) running.forwarder = await services.start('forwarder', () => sub.startForwarder(config, metrics, logger, clock), (f) => f.close());
 
