@@ -25,6 +25,8 @@ export interface RunningServer {
   /** Where the server listens, as bound (port 0 resolved). */
   readonly addresses: readonly { transport: 'udp' | 'tcp'; host: string; port: number }[];
   close(): Promise<void>;
+  /** Reads the zone files again (SIGHUP). */
+  reload(): Promise<void>;
 }
 
 /**
@@ -46,6 +48,7 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
   const running: sub.Running = {};
   const metrics = sub.serverMetrics(config, clock, journal, rateLimiter, running, logger);
   sub.warnWeakTsigKeys(inputs.tsigKeys, logger);
+  sub.warnOpenFileLimit(config, logger);
 
   // Sources and the forwarder, stopped in reverse by `services`; the ops endpoints stop after
   // them and the DNS listeners before them (see gracefulShutdown).
@@ -54,7 +57,8 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
   try {
     if (config.notify.length > 0) await services.start('notify', () => sub.startNotify(config, inputs, table, metrics, logger, clock), (n) => n.stop());
     const { zonesDir, etcd } = inputs;
-    if (zonesDir !== undefined) await services.start('zonefiles', () => sub.startZoneFiles(zonesDir, table, logger, clock), (z) => z.stop());
+    let zoneFiles: { rescan(): Promise<void> } | undefined;
+    if (zonesDir !== undefined) zoneFiles = await services.start('zonefiles', () => sub.startZoneFiles(zonesDir, table, logger, clock), (z) => z.stop());
     else if (!etcd) logger.warn({ dir: resolvePath(config.zones) }, 'no zones directory and no etcd: serving no zones (set --zones or --etcd)');
     if (etcd) running.etcd = await services.start('etcd', () => sub.startEtcd(config, etcd, table, metrics, logger, clock), (e) => e.stop());
     if (config.forwarding) running.forwarder = await services.start('forwarder', () => sub.startForwarder(config, metrics, logger, clock), (f) => f.close());
@@ -80,7 +84,13 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     const o = ops;
     let closing: Promise<void> | undefined;
     const steps = { lameduckMs: config.lameduckMs, clock, logger, drain: () => o.drain(), stopListening: () => transport.close(), stopSources: () => services.stop(), stopOps: () => o.stop() };
-    return { addresses, close: () => (closing ??= gracefulShutdown(steps)) };
+    // SIGHUP: read the zone files again now (they are also watched and polled); the
+    // listeners stay open, so no query is dropped, and etcd data is followed anyway.
+    const reload = async () => {
+      logger.info({ zoneFiles: zoneFiles !== undefined }, 'SIGHUP: reloading zone files');
+      await zoneFiles?.rescan();
+    };
+    return { addresses, close: () => (closing ??= gracefulShutdown(steps)), reload };
   } catch (error) {
     await ops?.stop();
     await services.stop();
