@@ -29,11 +29,14 @@ import { signRequest } from './wire/tsig.js';
 import type { QueryObserver } from './chain/request.js';
 import { buildChain } from './chain/stages.js';
 import { serverChainParts } from './app/chain-parts.js';
+import { updateStageOptions } from './app/update.js';
 import { ResponseRateLimiter } from './chain/response-rate-limiter.js';
 import { warmUpQueryPath } from './chain/warmup.js';
 import { createEtcdClient } from './etcd/client.js';
 import { SkyDnsIndex } from './sources/etcd/skydns-index.js';
 import { EtcdMirror } from './etcd/mirror.js';
+import { RevisionWaiter } from './etcd/revision-waiter.js';
+import type { EtcdTxn } from './update/writer.js';
 import type { MirrorStatus } from './etcd/mirror-status.js';
 import { ZoneDirectory } from './sources/zonefile/directory.js';
 import { layerZones } from './table/layered.js';
@@ -133,6 +136,7 @@ export async function runServer(
     const metrics = new Metrics({
       clock,
       journal: () => journal.size(),
+      updates: config.updatePolicy.length > 0 || config.updateAllow.length > 0,
       mirror: etcd ? () => etcd.status() : undefined,
       forwardCache: config.forwarding ? () => forwarder?.cacheSize ?? { entries: 0, bytes: 0 } : undefined,
       limits: () => ({
@@ -153,7 +157,8 @@ export async function runServer(
     // The handler chain (chain/stages.ts has the order). A feature that looks at or answers
     // queries is one stage there and one part in app/chain-parts.ts.
     const observers: QueryObserver[] = [metrics.observeQuery, ...(config.logQueries ? [queryLog(logger)] : [])];
-    const handler = buildChain(serverChainParts(config, { table, journal, metrics, logger, tsigKeys, rateLimiter, forwarder, etcd }), {
+    const update = updateStageOptions(config, { etcd, hasZoneFile: (origin) => table.sourceZones(ZONE_FILES).has(origin), tsigKeys, metrics, logger });
+    const handler = buildChain(serverChainParts(config, { table, journal, metrics, logger, tsigKeys, rateLimiter, forwarder, etcd, update }), {
       observers,
       advertisedUdpSize: config.ednsUdpSize,
     });
@@ -399,8 +404,15 @@ interface EtcdSource {
   /** The CHAOS TXT strings of `revision.etcdns`. */
   describe(): string[];
   setMetrics(metrics: Metrics): void;
+  /** etcd's transaction RPC, for DNS UPDATE's writes. */
+  readonly txn: EtcdTxn;
+  /** True once this replica serves etcd `revision` (read your write), false after READ_YOUR_WRITE_MS. */
+  served(revision: number): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** Longest an UPDATE's reply waits for this replica's mirror to serve what it wrote. */
+const READ_YOUR_WRITE_MS = 2000;
 
 function startEtcd(config: ServeConfig, logger: Logger, clock: Clock, table: RecordTable): EtcdSource {
   const log = logger.child({ source: 'etcd' });
@@ -424,6 +436,7 @@ function startEtcd(config: ServeConfig, logger: Logger, clock: Clock, table: Rec
       metrics?.invalidValue(reason.split(':')[0] ?? 'invalid');
     },
   });
+  const served = new RevisionWaiter(clock);
   // Etcd zones exist from the start, empty, so their names get SERVFAIL (not REFUSED) until synced.
   table.publish(ETCD, index.zones);
   const mirror = new EtcdMirror({
@@ -431,7 +444,10 @@ function startEtcd(config: ServeConfig, logger: Logger, clock: Clock, table: Rec
     prefix: `${config.etcdPrefix}/`,
     logger: log,
     clock,
-    onBatch: (batch) => table.publish(ETCD, index.apply(batch)),
+    onBatch: (batch) => {
+      table.publish(ETCD, index.apply(batch));
+      served.advance(batch.revision);
+    },
   });
   mirror.start();
 
@@ -466,6 +482,8 @@ function startEtcd(config: ServeConfig, logger: Logger, clock: Clock, table: Rec
     setMetrics(m) {
       metrics = m;
     },
+    txn: (request) => client.kv.txn(request),
+    served: (revision) => served.reached(revision, READ_YOUR_WRITE_MS),
     async close() {
       await mirror.stop();
       client.close();

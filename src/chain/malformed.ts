@@ -4,11 +4,12 @@ import type { Stage } from './request.js';
 /**
  * Answers what the decoder could read but not accept (FORMERR, NOTIMP for other opcodes,
  * BADVERS for EDNS versions we do not speak: RFC 1035 §4.1.1, RFC 6891 §6.1.3), echoing the
- * header and the question when it was readable. Every stage after this one sees queries only.
+ * header and the question when it was readable. Every stage after this one sees queries and
+ * UPDATEs (RFC 2136) only: the update stage answers those, else the end of the chain (NOTIMP).
  */
 export const answerMalformed: Stage = (next) => (request) => {
   const d = request.decoded;
-  if (d.kind === 'query') return next(request);
+  if (d.kind === 'query' || d.kind === 'update') return next(request);
   request.rcode = d.rcode;
   return renderBare({
     id: d.id,

@@ -1,5 +1,5 @@
 /**
- * TSIG (RFC 8945) on every query, not only transfers: a secondary checks the zone's SOA with
+ * TSIG (RFC 8945) on every query and UPDATE, not only transfers: a secondary checks the zone's SOA with
  * a signed query before it transfers, and a signed query must get a signed answer (§5.3) or a
  * TSIG error (§5.2). A request signed with one of our keys goes on with `request.tsig` set and
  * room left in the reply for the signature; its reply is signed here. A multi-message reply
@@ -9,8 +9,9 @@ import { Rcode } from '../dns/constants.js';
 import type { Name } from '../dns/name.js';
 import type { TsigKey } from '../dns/tsig-key.js';
 import { TsigSigner, checkRequest, tsigErrorReply, tsigLength, type TsigCheck } from '../wire/tsig.js';
+import { questionSection, renderBare } from '../wire/response.js';
 import { replyWithoutRecords } from './refuse.js';
-import type { Request, Stage } from './request.js';
+import type { Handler, Request, Stage } from './request.js';
 
 export interface TsigStageOptions {
   /** Keys by name (--tsig-key, --tsig-key-file). */
@@ -27,12 +28,18 @@ export function tsig(options: TsigStageOptions): Stage {
   const { keys, nowSeconds } = options;
   return (next) => (request) => {
     const d = request.decoded;
+    if (d.kind === 'update') return signed(request, next);
     if (d.kind !== 'query' || !mayCarryTsig(request.message, d.query.edns !== undefined)) return next(request);
+    return signed(request, next);
+  };
+
+  /** A request that may be signed: verified, and its reply signed with its key. */
+  function signed(request: Request, next: Handler): ReturnType<Handler> {
     const check = checkRequest(request.message, keys, nowSeconds());
     if (check.kind === 'none') return next(request);
     if (check.kind === 'invalid') {
       options.onInvalid?.(request, check);
-      return tsigErrorReply(replyWithoutRecords(request, Rcode.NOTAUTH), check, nowSeconds());
+      return tsigErrorReply(notAuth(request), check, nowSeconds());
     }
     const key = check.key;
     // The MAC is a view into the request bytes, which the transport reuses: keep a copy.
@@ -46,7 +53,14 @@ export function tsig(options: TsigStageOptions): Stage {
     if (reply instanceof Promise) return reply.then((bytes) => bytes && signer.sign(bytes));
     if (reply instanceof Uint8Array) return signer.sign(reply);
     return reply;
-  };
+  }
+}
+
+/** The unsigned NOTAUTH a bad signature gets (RFC 8945 §5.2), to a query or an UPDATE. */
+function notAuth(request: Request): Buffer {
+  const d = request.decoded;
+  if (d.kind !== 'update') return replyWithoutRecords(request, Rcode.NOTAUTH);
+  return renderBare({ id: d.id, queryFlags: d.flags, rcode: Rcode.NOTAUTH, question: questionSection(request.message, d.question), edns: d.edns, advertisedUdpSize: request.advertisedUdpSize });
 }
 
 /**

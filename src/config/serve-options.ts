@@ -22,6 +22,7 @@ import {
   parseUpstream,
 } from './addresses.js';
 import { parseTsigKeySpec } from '../dns/tsig-key.js';
+import { formatGrant, parseGrant } from '../update/policy.js';
 import { checkEtcdPrefix, parseEtcdUrl, parseEtcdZone } from './etcd-values.js';
 import { ValueError } from './errors.js';
 import {
@@ -458,6 +459,31 @@ export const SERVE_OPTIONS = [
     key: 'ixfrJournalBytes',
     description: 'Most bytes the versions kept for IXFR may hold per zone (estimated: 512 per changed name); the oldest go first.',
     default: '64m',
+  }),
+  listOption({
+    name: 'update-policy',
+    key: 'updatePolicy',
+    description:
+      'Grant a TSIG key DNS UPDATE (RFC 2136) of etcd zones, as "KEY name|subdomain|wildcard NAME [TYPE ...]" (BIND update-policy style; no types: every type UPDATE writes); repeat the flag. Default: no updates.',
+    placeholder: 'GRANT',
+    default: [],
+    item: (text) => {
+      try {
+        return parseGrant(text);
+      } catch (err) {
+        throw new ValueError(err instanceof Error ? err.message : String(err), text);
+      }
+    },
+    identity: formatGrant,
+  }),
+  listOption({
+    name: 'update-allow',
+    key: 'updateAllow',
+    description: 'Client networks (CIDR) whose unsigned DNS UPDATEs are taken, for any name of an etcd zone: local development only; repeat the flag or separate with commas. Default: none.',
+    placeholder: 'CIDR',
+    default: [],
+    item: parseAllowedNetwork,
+    identity: (cidr) => cidr,
   }),
   listenOrOffOption({
     name: 'health-listen',

@@ -1,0 +1,105 @@
+/**
+ * An UPDATE as one etcd transaction (docs/etcd-data.md, "Written by DNS UPDATE"): read the
+ * UPDATE records of every name it mentions at one revision R (one read-only transaction),
+ * evaluate prerequisites and changes (semantics.ts), then commit every put and delete in one
+ * transaction whose compares hold only if nothing it read changed since R:
+ * - `mod_revision < R+1` over each name's record-key range: no key there modified or created
+ *   since R, by anyone (another replica, the SDK, etcdctl);
+ * - `mod_revision = M` for each record read: none of them deleted.
+ * When a compare fails, everything is read and evaluated again, a bounded number of times.
+ * etcd applies a transaction whole or not at all, so an UPDATE is never partly written.
+ */
+import type { ICompare, IRequestOp, ITxnRequest, ITxnResponse } from 'etcd3';
+import { Rcode } from '../dns/constants.js';
+import type { Name } from '../dns/name.js';
+import { prefixRangeEnd } from '../etcd/etcd-kv.js';
+import { readRecord, recordKey, recordKeyPrefix, recordValue } from '../skydns/update-records.js';
+import { recordHash, type UpdateMessage } from '../wire/update.js';
+import { applyUpdates, checkPrerequisites, namesOf, type HeldRecord, type Verdict } from './semantics.js';
+
+/** etcd's `--max-txn-ops` default: more compares or operations in one transaction are refused. */
+const MAX_TXN_OPS = 128;
+/** Attempts before an UPDATE that keeps meeting concurrent writes is answered SERVFAIL. */
+const DEFAULT_MAX_ATTEMPTS = 5;
+
+/** etcd's transaction RPC (the client's `kv.txn`), passed in so that tests and callers choose the client. */
+export type EtcdTxn = (request: ITxnRequest) => Promise<ITxnResponse>;
+
+export interface UpdateWriterOptions {
+  readonly txn: EtcdTxn;
+  /** --etcd-prefix, normalised. */
+  readonly prefix: string;
+  readonly maxAttempts?: number;
+}
+
+/** What became of an UPDATE: committed (at `revision`, or nothing to write), or a verdict. */
+export type WriteOutcome =
+  | { readonly kind: 'done'; readonly revision: number; readonly written: number; readonly attempts: number }
+  | { readonly kind: 'refused'; readonly verdict: Verdict; readonly attempts: number };
+
+interface HeldKey extends HeldRecord {
+  readonly key: string;
+  readonly modRevision: number;
+}
+
+export class UpdateWriter {
+  readonly #o: UpdateWriterOptions;
+
+  constructor(options: UpdateWriterOptions) {
+    this.#o = options;
+  }
+
+  /** Applies `update` to `zone` (an etcd zone), with the lease ID its puts carry, if any. */
+  async write(zone: Name, update: UpdateMessage, lease?: string): Promise<WriteOutcome> {
+    const { prefix } = this.#o;
+    const names = namesOf(update.prerequisites, update.updates);
+    const ranges = names.map((name) => {
+      const start = Buffer.from(recordKeyPrefix(prefix, zone, name), 'utf8');
+      return { name, start, end: prefixRangeEnd(start) };
+    });
+    const maxAttempts = this.#o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      // One read-only transaction: every range at the same revision.
+      const read = await this.#o.txn({ success: ranges.map((r) => ({ request_range: { key: r.start, range_end: r.end } })) });
+      const revision = Number(read.header.revision);
+      const held = new Map<Name, HeldKey[]>();
+      read.responses.forEach((response, i) => {
+        const { name, start } = ranges[i]!;
+        const records: HeldKey[] = [];
+        for (const kv of response.response_range.kvs) {
+          const key = kv.key.toString('utf8');
+          const label = `_rr-${key.slice(start.length)}`;
+          if (label.includes('/')) continue;
+          const record = readRecord(label, kv.value);
+          if (record) records.push({ id: recordHash(record.data), data: record.data, ttl: record.ttl, key, modRevision: Number(kv.mod_revision) });
+        }
+        held.set(name, records);
+      });
+
+      const failed = checkPrerequisites(zone, update.prerequisites, held);
+      if (failed) return { kind: 'refused', verdict: failed, attempts: attempt };
+      const difference = applyUpdates(zone, update.updates, held);
+      const ops: IRequestOp[] = [
+        ...difference.deletes.map(({ name, id }) => ({ request_delete_range: { key: Buffer.from(held.get(name)!.find((r) => r.id === id)!.key, 'utf8') } })),
+        ...difference.puts.map(({ name, record }) => ({
+          request_put: {
+            key: Buffer.from(recordKey(prefix, zone, name, record.data.type, record.id), 'utf8'),
+            value: Buffer.from(recordValue(record.data, record.ttl), 'utf8'),
+            ...(lease ? { lease } : {}),
+          },
+        })),
+      ];
+      if (ops.length === 0) return { kind: 'done', revision, written: 0, attempts: attempt };
+      const compare: ICompare[] = [
+        ...ranges.map((r) => ({ key: r.start, range_end: r.end, target: 'Mod' as const, result: 'Less' as const, mod_revision: revision + 1 })),
+        ...[...held.values()].flat().map((r) => ({ key: Buffer.from(r.key, 'utf8'), target: 'Mod' as const, result: 'Equal' as const, mod_revision: r.modRevision })),
+      ];
+      if (compare.length > MAX_TXN_OPS || ops.length > MAX_TXN_OPS) {
+        return { kind: 'refused', verdict: { rcode: Rcode.REFUSED, reason: `update needs ${ops.length} writes and ${compare.length} checks; one etcd transaction holds ${MAX_TXN_OPS}` }, attempts: attempt };
+      }
+      const committed = await this.#o.txn({ compare, success: ops, failure: [] });
+      if (committed.succeeded) return { kind: 'done', revision: Number(committed.header.revision), written: ops.length, attempts: attempt };
+    }
+    return { kind: 'refused', verdict: { rcode: Rcode.SERVFAIL, reason: `the records changed under ${maxAttempts} attempts in a row` }, attempts: maxAttempts };
+  }
+}
