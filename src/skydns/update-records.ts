@@ -28,9 +28,26 @@ export function recordKeyPrefix(prefix: string, zone: Name, name: Name): string 
   return `${base}/${LABEL_PREFIX}`;
 }
 
-/** The key of one record: the name's prefix, the type's mnemonic, the record's hash. */
+/**
+ * The key of one record: the name's prefix, the type's mnemonic, the record's hash. A PTR is
+ * the exception: SkyDNS (CoreDNS's `PTR`, etcdns's too) reads it from the name's own key
+ * only, so that is where it goes, and a name holds one PTR.
+ */
 export function recordKey(prefix: string, zone: Name, name: Name, type: number, hash: string): string {
+  if (type === RRType.PTR) return nameToKey(name, prefix);
   return `${recordKeyPrefix(prefix, zone, name)}${typeName(type).toLowerCase()}-${hash}`;
+}
+
+/** Whether UPDATE reads and writes `name`'s own key: a PTR lives there (names under arpa). */
+export function ownKeyHoldsPtr(name: Name): boolean {
+  return isSubdomain(name, 'arpa') && name !== 'arpa';
+}
+
+/** The PTR a name's own key holds (its host, when a name), as UPDATE sees it; any writer's. */
+export function readOwnPtr(value: Uint8Array): { data: RData; ttl: number } | undefined {
+  const s = parseService(value);
+  if ('error' in s || s.kind !== 'name') return undefined;
+  return { data: { type: RRType.PTR, target: s.hostName! }, ttl: s.ttl ?? 0 };
 }
 
 /** Why a record cannot be stored so that it reads back as written; undefined when it can. */

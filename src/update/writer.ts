@@ -10,10 +10,11 @@
  * etcd applies a transaction whole or not at all, so an UPDATE is never partly written.
  */
 import type { ICompare, IRequestOp, ITxnRequest, ITxnResponse } from 'etcd3';
-import { Rcode } from '../dns/constants.js';
+import { RRType, Rcode } from '../dns/constants.js';
 import type { Name } from '../dns/name.js';
 import { prefixRangeEnd } from '../etcd/etcd-kv.js';
-import { readRecord, recordKey, recordKeyPrefix, recordValue } from '../skydns/update-records.js';
+import { nameToKey } from '../skydns/codec.js';
+import { ownKeyHoldsPtr, readOwnPtr, readRecord, recordKey, recordKeyPrefix, recordValue } from '../skydns/update-records.js';
 import { recordHash, type UpdateMessage } from '../wire/update.js';
 import { applyUpdates, checkPrerequisites, namesOf, type HeldRecord, type Verdict } from './semantics.js';
 
@@ -53,24 +54,26 @@ export class UpdateWriter {
   async write(zone: Name, update: UpdateMessage, lease?: string): Promise<WriteOutcome> {
     const { prefix } = this.#o;
     const names = namesOf(update.prerequisites, update.updates);
-    const ranges = names.map((name) => {
+    // What each name's records are read from: its record keys, and under arpa its own key (a PTR).
+    const ranges = names.flatMap((name) => {
       const start = Buffer.from(recordKeyPrefix(prefix, zone, name), 'utf8');
-      return { name, start, end: prefixRangeEnd(start) };
+      const own = Buffer.from(nameToKey(name, prefix), 'utf8');
+      return [{ name, start, end: prefixRangeEnd(start), own: false }, ...(ownKeyHoldsPtr(name) ? [{ name, start: own, end: undefined, own: true }] : [])];
     });
     const maxAttempts = this.#o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       // One read-only transaction: every range at the same revision.
-      const read = await this.#o.txn({ success: ranges.map((r) => ({ request_range: { key: r.start, range_end: r.end } })) });
+      const read = await this.#o.txn({ success: ranges.map((r) => ({ request_range: { key: r.start, ...(r.end ? { range_end: r.end } : {}) } })) });
       const revision = Number(read.header.revision);
       const held = new Map<Name, HeldKey[]>();
       read.responses.forEach((response, i) => {
-        const { name, start } = ranges[i]!;
-        const records: HeldKey[] = [];
+        const { name, start, own } = ranges[i]!;
+        const records = held.get(name) ?? [];
         for (const kv of response.response_range.kvs) {
           const key = kv.key.toString('utf8');
           const label = `_rr-${key.slice(start.length)}`;
-          if (label.includes('/')) continue;
-          const record = readRecord(label, kv.value);
+          if (!own && label.includes('/')) continue;
+          const record = own ? readOwnPtr(kv.value) : readRecord(label, kv.value);
           if (record) records.push({ id: recordHash(record.data), data: record.data, ttl: record.ttl, key, modRevision: Number(kv.mod_revision) });
         }
         held.set(name, records);
@@ -79,19 +82,27 @@ export class UpdateWriter {
       const failed = checkPrerequisites(zone, update.prerequisites, held);
       if (failed) return { kind: 'refused', verdict: failed, attempts: attempt };
       const difference = applyUpdates(zone, update.updates, held);
+      const puts = difference.puts.map(({ name, record }) => ({ key: recordKey(prefix, zone, name, record.data.type, record.id), name, record }));
+      const crowded = puts.find((p) => p.record.data.type === RRType.PTR && puts.some((q) => q !== p && q.key === p.key));
+      const keptPtr = puts.find((p) => p.record.data.type === RRType.PTR && held.get(p.name)!.some((r) => r.key === p.key && r.id !== p.record.id && !difference.deletes.some((d) => d.id === r.id)));
+      if (crowded || keptPtr) {
+        const name = (crowded ?? keptPtr)!.name;
+        return { kind: 'refused', verdict: { rcode: Rcode.REFUSED, reason: `SkyDNS holds one PTR per name, in its own key: ${name} has one` }, attempts: attempt };
+      }
+      // A key both deleted and written (a PTR replaced) is written: etcd refuses a key twice in one transaction.
+      const written = new Set(puts.map((p) => p.key));
       const ops: IRequestOp[] = [
-        ...difference.deletes.map(({ name, id }) => ({ request_delete_range: { key: Buffer.from(held.get(name)!.find((r) => r.id === id)!.key, 'utf8') } })),
-        ...difference.puts.map(({ name, record }) => ({
-          request_put: {
-            key: Buffer.from(recordKey(prefix, zone, name, record.data.type, record.id), 'utf8'),
-            value: Buffer.from(recordValue(record.data, record.ttl), 'utf8'),
-            ...(lease ? { lease } : {}),
-          },
+        ...difference.deletes
+          .map(({ name, id }) => held.get(name)!.find((r) => r.id === id)!.key)
+          .filter((key) => !written.has(key))
+          .map((key) => ({ request_delete_range: { key: Buffer.from(key, 'utf8') } })),
+        ...puts.map(({ key, record }) => ({
+          request_put: { key: Buffer.from(key, 'utf8'), value: Buffer.from(recordValue(record.data, record.ttl), 'utf8'), ...(lease ? { lease } : {}) },
         })),
       ];
       if (ops.length === 0) return { kind: 'done', revision, written: 0, attempts: attempt };
       const compare: ICompare[] = [
-        ...ranges.map((r) => ({ key: r.start, range_end: r.end, target: 'Mod' as const, result: 'Less' as const, mod_revision: revision + 1 })),
+        ...ranges.map((r) => ({ key: r.start, ...(r.end ? { range_end: r.end } : {}), target: 'Mod' as const, result: 'Less' as const, mod_revision: revision + 1 })),
         ...[...held.values()].flat().map((r) => ({ key: Buffer.from(r.key, 'utf8'), target: 'Mod' as const, result: 'Equal' as const, mod_revision: r.modRevision })),
       ];
       if (compare.length > MAX_TXN_OPS || ops.length > MAX_TXN_OPS) {

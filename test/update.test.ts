@@ -1,0 +1,205 @@
+/**
+ * DNS UPDATE (RFC 2136) against a real etcd and the built server, driven by BIND's `nsupdate`
+ * and judged against Knot DNS as a primary taking the same updates: every step gets the same
+ * rcode from both, and after every step each name and type the script has touched answers the
+ * same from both (status and answer section, compared by the real `dig`). The script only
+ * touches names whose SkyDNS answers equal a plain zone's (docs/etcd-data.md, "Written by DNS
+ * UPDATE": no nested names, no apex, MX at a name queried for MX only).
+ *
+ * Then what is refused (unsigned, unknown key, wrong secret, wrong time, a key outside its
+ * grant, a zone-file zone) leaves etcd's revision where it was, and certbot's rfc2136 flow
+ * (an SOA query with RD clear that must come back with AA, then a signed TXT add and delete).
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RRClass, RRType } from '../src/dns/constants.js';
+import { parseTsigKeySpec } from '../src/dns/tsig-key.js';
+import { signRequest } from '../src/wire/tsig.js';
+import { MessageWriter } from '../src/wire/writer.js';
+import { udpExchange } from './support/client.js';
+import { dig, type DigResult } from './support/dig.js';
+import { startEtcd, type EtcdCluster } from './support/etcd.js';
+import { startKnotPrimary, type KnotPrimary } from './support/knot-primary.js';
+import { findTool, type Tsig } from './support/secondaries.js';
+import { startServer, type ServerProcess } from './support/server.js';
+import { tempZones } from './support/zones.js';
+
+const HAVE_TOOLS = findTool('nsupdate') !== undefined && findTool('knotd') !== undefined;
+const ZONE = 'example.test';
+const REVERSE = '2.0.192.in-addr.arpa';
+const ddns: Tsig = { name: 'ddns', algorithm: 'hmac-sha256', secret: randomBytes(32).toString('base64') };
+const acme: Tsig = { name: 'acme', algorithm: 'hmac-sha256', secret: randomBytes(32).toString('base64') };
+
+const knotZone = (origin: string) => `$ORIGIN ${origin}.
+$TTL 300
+@ SOA ns.${ZONE}. hostmaster.${ZONE}. 1 7200 1800 86400 30
+@ NS ns.${ZONE}.
+`;
+
+/** Runs nsupdate with `lines` against a server; resolves with the rcode it reports (NOERROR when it says nothing). */
+function nsupdate(port: number, zone: string, lines: readonly string[], key?: Tsig): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('nsupdate', key ? ['-y', `${key.algorithm}:${key.name}:${key.secret}`] : [], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve('NOERROR');
+      const failed = /update failed: (\w+)/.exec(out);
+      resolve(failed ? failed[1]! : `exit ${code}: ${out.trim()}`);
+    });
+    child.stdin.end([`server 127.0.0.1 ${port}`, `zone ${zone}.`, ...lines, 'send', ''].join('\n'));
+  });
+}
+
+/** What a comparison looks at: the status and the answer records, sorted. */
+function answerOf(r: DigResult): string[] {
+  return [r.status, ...r.answer.map((a) => `${a.name.toLowerCase()} ${a.ttl} ${a.class} ${a.type} ${a.data}`).sort()];
+}
+
+describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate', () => {
+  let etcd: EtcdCluster;
+  let server: ServerProcess;
+  let knot: KnotPrimary;
+  let zones: ReturnType<typeof tempZones>;
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    zones = tempZones({ 'files.test.zone': `$ORIGIN files.test.\n$TTL 300\n@ SOA ns hostmaster 1 7200 1800 86400 30\n@ NS ns\nns A 192.0.2.53\n` });
+    server = await startServer([
+      '--etcd', etcd.endpoints.join(','),
+      '--etcd-zone', ZONE,
+      '--etcd-zone', REVERSE,
+      '--zones', zones.dir,
+      '--tsig-key', `${ddns.name}:${ddns.algorithm}:${ddns.secret}`,
+      '--tsig-key', `${acme.name}:${acme.algorithm}:${acme.secret}`,
+      '--update-policy', `ddns subdomain ${ZONE}`,
+      '--update-policy', `ddns subdomain ${REVERSE}`,
+      '--update-policy', `ddns subdomain files.test`,
+      '--update-policy', `acme name _acme-challenge.${ZONE} TXT`,
+    ]);
+    await server.waitForLog((l) => l.msg === 'serving zones' && Array.isArray(l.zones) && l.zones.length === 3);
+    knot = await startKnotPrimary({ [ZONE]: knotZone(ZONE), [REVERSE]: knotZone(REVERSE) }, ddns);
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    await knot?.stop();
+    await etcd?.stop();
+    zones?.remove();
+  });
+
+  /** The script: each step's zone, nsupdate lines, the rcode both must give, and the names/types it touches. */
+  const steps: { zone: string; lines: string[]; rcode: string; touches: [string, string][] }[] = [
+    { zone: ZONE, lines: ['prereq nxdomain www.example.test.', 'update add www.example.test. 300 A 192.0.2.10'], rcode: 'NOERROR', touches: [['www.example.test', 'A']] },
+    { zone: ZONE, lines: ['prereq nxdomain www.example.test.', 'update add www.example.test. 300 A 192.0.2.99'], rcode: 'YXDOMAIN', touches: [] },
+    { zone: ZONE, lines: ['prereq nxrrset www.example.test. AAAA', 'update add www.example.test. 300 AAAA 2001:db8::10'], rcode: 'NOERROR', touches: [['www.example.test', 'AAAA']] },
+    { zone: ZONE, lines: ['prereq nxrrset www.example.test. AAAA', 'update add www.example.test. 300 AAAA 2001:db8::99'], rcode: 'YXRRSET', touches: [] },
+    { zone: ZONE, lines: ['prereq yxrrset www.example.test. TXT', 'update add www.example.test. 300 TXT "no"'], rcode: 'NXRRSET', touches: [['www.example.test', 'TXT']] },
+    { zone: ZONE, lines: ['prereq yxrrset www.example.test. A', 'update add www.example.test. 300 A 192.0.2.11'], rcode: 'NOERROR', touches: [] },
+    { zone: ZONE, lines: ['prereq yxrrset www.example.test. A 192.0.2.10', 'update add www.example.test. 300 A 192.0.2.98'], rcode: 'NXRRSET', touches: [] },
+    {
+      zone: ZONE,
+      lines: ['prereq yxrrset www.example.test. A 192.0.2.10', 'prereq yxrrset www.example.test. A 192.0.2.11', 'update delete www.example.test. A 192.0.2.10'],
+      rcode: 'NOERROR',
+      touches: [],
+    },
+    { zone: ZONE, lines: ['prereq yxdomain nope.example.test.', 'update add nope.example.test. 300 A 192.0.2.97'], rcode: 'NXDOMAIN', touches: [['nope.example.test', 'A']] },
+    {
+      zone: ZONE,
+      lines: [
+        'prereq yxdomain www.example.test.',
+        'update add _sip._tcp.example.test. 300 SRV 10 100 5060 sip.example.test.',
+        'update add txt.example.test. 300 TXT "hello world"',
+        'update add mx.example.test. 300 MX 5 mail.example.test.',
+        'update add alias.example.test. 300 CNAME www.example.test.',
+      ],
+      rcode: 'NOERROR',
+      touches: [['_sip._tcp.example.test', 'SRV'], ['txt.example.test', 'TXT'], ['mx.example.test', 'MX'], ['alias.example.test', 'CNAME']],
+    },
+    { zone: ZONE, lines: ['prereq nxrrset alias.example.test. CNAME', 'update add alias.example.test. 300 CNAME txt.example.test.'], rcode: 'YXRRSET', touches: [] },
+    // RFC 2136 §3.4.2.2: other data beside a CNAME is ignored, and the update still succeeds.
+    { zone: ZONE, lines: ['update add alias.example.test. 300 A 192.0.2.96'], rcode: 'NOERROR', touches: [['alias.example.test', 'A']] },
+    { zone: REVERSE, lines: ['update add 10.2.0.192.in-addr.arpa. 300 PTR www.example.test.'], rcode: 'NOERROR', touches: [['10.2.0.192.in-addr.arpa', 'PTR']] },
+    { zone: ZONE, lines: ['update delete txt.example.test. TXT', 'update delete mx.example.test.'], rcode: 'NOERROR', touches: [] },
+    { zone: ZONE, lines: ['prereq nxdomain txt.example.test.', 'update delete www.example.test. A'], rcode: 'NOERROR', touches: [] },
+    { zone: ZONE, lines: ['update add www.other.test. 300 A 192.0.2.1'], rcode: 'NOTZONE', touches: [] },
+    { zone: REVERSE, lines: ['update delete 10.2.0.192.in-addr.arpa. PTR www.example.test.'], rcode: 'NOERROR', touches: [] },
+  ];
+
+  it('gives every step the rcode Knot gives, and leaves every touched name answering as Knot does', async () => {
+    const touched: [string, string][] = [];
+    for (const [i, step] of steps.entries()) {
+      const [ours, theirs] = [await nsupdate(server.port, step.zone, step.lines, ddns), await nsupdate(knot.port, step.zone, step.lines, ddns)];
+      expect({ step: i, rcode: ours }).toEqual({ step: i, rcode: step.rcode });
+      expect({ step: i, rcode: theirs }).toEqual({ step: i, rcode: step.rcode });
+      for (const t of step.touches) if (!touched.some(([n, ty]) => n === t[0] && ty === t[1])) touched.push(t);
+      for (const [name, type] of touched) {
+        const [a, b] = await Promise.all([dig(server.port, [name, type]), dig(knot.port, [name, type])]);
+        expect({ step: i, name, type, answer: answerOf(a) }).toEqual({ step: i, name, type, answer: answerOf(b) });
+      }
+    }
+    // The last steps removed most of it: what is left is what both still answer.
+    expect(answerOf(await dig(server.port, ['www.example.test', 'AAAA']))).toEqual(['NOERROR', 'www.example.test. 300 IN AAAA 2001:db8::10']);
+  }, 120_000);
+
+  describe('refusals leave etcd untouched', () => {
+    /** An UPDATE adding one A record, built by hand so that it can be signed at any time. */
+    function updateMessage(): Buffer {
+      const w = new MessageWriter(128);
+      for (const n of [0x4242, 5 << 11, 1, 0, 1, 0]) w.u16(n);
+      w.name(ZONE);
+      w.u16(RRType.SOA);
+      w.u16(RRClass.IN);
+      w.name(`late.${ZONE}`);
+      w.u16(RRType.A);
+      w.u16(RRClass.IN);
+      w.u32(300);
+      w.u16(4);
+      w.bytes(Uint8Array.from([192, 0, 2, 77]));
+      return w.toBuffer();
+    }
+
+    it.each<[string, () => Promise<string>, string]>([
+      ['unsigned', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 A 192.0.2.1']), 'REFUSED'],
+      ['signed with a key the server does not have', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 A 192.0.2.1'], { ...ddns, name: 'stranger' }), 'NOTAUTH'],
+      ['signed with the wrong secret', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 A 192.0.2.1'], { ...ddns, secret: randomBytes(32).toString('base64') }), 'NOTAUTH'],
+      ['by a key outside its grant', () => nsupdate(server.port, ZONE, ['update add www.example.test. 300 TXT "x"'], acme), 'REFUSED'],
+      ['of a zone-file zone', () => nsupdate(server.port, 'files.test', ['update add x.files.test. 300 A 192.0.2.1'], ddns), 'REFUSED'],
+      ['of a type SkyDNS cannot hold', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 CAA 0 issue "ca.example"'], ddns), 'REFUSED'],
+      [
+        'signed 20 minutes ago (fudge 300 s)',
+        async () => {
+          const key = parseTsigKeySpec(`${ddns.name}:${ddns.algorithm}:${ddns.secret}`);
+          const signed = signRequest(updateMessage(), key, Date.now() / 1000 - 1200).message;
+          const reply = await udpExchange(server.port, signed);
+          return reply ? ['NOERROR', '', '', '', '', '', '', '', '', 'NOTAUTH'][reply[3]! & 0xf] ?? String(reply[3]! & 0xf) : 'no reply';
+        },
+        'NOTAUTH',
+      ],
+    ])('%s', async (_, send, rcode) => {
+      const before = await etcd.revision();
+      expect(await send()).toBe(rcode);
+      expect(await etcd.revision()).toBe(before);
+    });
+  });
+
+  it("takes certbot's rfc2136 flow: SOA with RD clear answered with AA, then a signed TXT add and delete", async () => {
+    const soa = await dig(server.port, [ZONE, 'SOA', '+norecurse']);
+    expect(soa.status).toBe('NOERROR');
+    expect(soa.flags).toContain('aa');
+    const name = `_acme-challenge.${ZONE}.`;
+    expect(await nsupdate(server.port, ZONE, [`update add ${name} 120 TXT "token-1"`], acme)).toBe('NOERROR');
+    // Read your write: the same address answers at once.
+    expect(answerOf(await dig(server.port, [name, 'TXT']))).toEqual(['NOERROR', `${name} 120 IN TXT "token-1"`]);
+    const [key] = (await etcd.etcdctl(['get', '--prefix', '--keys-only', '/skydns/test/example/_acme-challenge/'])).split('\n').filter(Boolean);
+    expect(key).toMatch(/^\/skydns\/test\/example\/_acme-challenge\/_rr-txt-[0-9a-f]{16}$/);
+    expect(await nsupdate(server.port, ZONE, [`update delete ${name} TXT "token-1"`], acme)).toBe('NOERROR');
+    expect((await dig(server.port, [name, 'TXT'])).status).toBe('NXDOMAIN');
+    expect(await etcd.etcdctl(['get', '--prefix', '--keys-only', '/skydns/test/example/_acme-challenge/'])).toBe('');
+  });
+});
