@@ -36,7 +36,7 @@ import { createEtcdClient } from './etcd/client.js';
 import { SkyDnsIndex } from './sources/etcd/skydns-index.js';
 import { EtcdMirror } from './etcd/mirror.js';
 import { RevisionWaiter } from './etcd/revision-waiter.js';
-import type { EtcdTxn } from './update/writer.js';
+import type { EtcdLeaseGrant, EtcdTxn } from './update/writer.js';
 import type { MirrorStatus } from './etcd/mirror-status.js';
 import { ZoneDirectory } from './sources/zonefile/directory.js';
 import { layerZones } from './table/layered.js';
@@ -404,8 +404,9 @@ interface EtcdSource {
   /** The CHAOS TXT strings of `revision.etcdns`. */
   describe(): string[];
   setMetrics(metrics: Metrics): void;
-  /** etcd's transaction RPC, for DNS UPDATE's writes. */
+  /** etcd's transaction and lease-grant RPCs, for DNS UPDATE's writes. */
   readonly txn: EtcdTxn;
+  readonly leaseGrant: EtcdLeaseGrant;
   /** True once this replica serves etcd `revision` (read your write), false after READ_YOUR_WRITE_MS. */
   served(revision: number): Promise<boolean>;
   close(): Promise<void>;
@@ -483,6 +484,7 @@ function startEtcd(config: ServeConfig, logger: Logger, clock: Clock, table: Rec
       metrics = m;
     },
     txn: (request) => client.kv.txn(request),
+    leaseGrant: async (ttl) => (await client.leaseClient.leaseGrant({ TTL: ttl })).ID,
     served: (revision) => served.reached(revision, READ_YOUR_WRITE_MS),
     async close() {
       await mirror.stop();

@@ -7,8 +7,9 @@
  * UPDATE": no nested names, no apex, MX at a name queried for MX only).
  *
  * Then what is refused (unsigned, unknown key, wrong secret, wrong time, a key outside its
- * grant, a zone-file zone) leaves etcd's revision where it was, and certbot's rfc2136 flow
- * (an SOA query with RD clear that must come back with AA, then a signed TXT add and delete).
+ * grant, a zone-file zone) leaves etcd's revision where it was; certbot's rfc2136 flow (an SOA
+ * query with RD clear that must come back with AA, then a signed TXT add and delete); and an
+ * Update Lease (RFC 9664) kept by refreshes across a replica restart, then expiring.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -61,6 +62,54 @@ function answerOf(r: DigResult): string[] {
   return [r.status, ...r.answer.map((a) => `${a.name.toLowerCase()} ${a.ttl} ${a.class} ${a.type} ${a.data}`).sort()];
 }
 
+
+/** An UPDATE adding one A record, built by hand: signed at any time, with an Update Lease (RFC 9664) when asked. */
+function updateMessage(name: string, address: number[], leaseSeconds?: number): Buffer {
+  const w = new MessageWriter(128);
+  for (const n of [0x4242, 5 << 11, 1, 0, 1, leaseSeconds === undefined ? 0 : 1]) w.u16(n);
+  w.name(ZONE);
+  w.u16(RRType.SOA);
+  w.u16(RRClass.IN);
+  w.name(name);
+  w.u16(RRType.A);
+  w.u16(RRClass.IN);
+  w.u32(300);
+  w.u16(4);
+  w.bytes(Uint8Array.from(address));
+  if (leaseSeconds !== undefined) {
+    w.u8(0);
+    w.u16(RRType.OPT);
+    w.u16(1232);
+    w.u32(0);
+    w.u16(8);
+    w.u16(2); // Update Lease
+    w.u16(4);
+    w.u32(leaseSeconds);
+  }
+  return w.toBuffer();
+}
+
+/** A reply's RCODE and the Update Lease option of its OPT, if any. */
+function readLeaseReply(reply: Buffer): { rcode: number; lease: number | undefined } {
+  let at = 12;
+  while (reply[at] !== 0) at += 1 + reply[at]!;
+  at += 5;
+  let lease: number | undefined;
+  for (let i = 0; i < reply.readUInt16BE(10); i++) {
+    while (reply[at] !== 0 && (reply[at]! & 0xc0) !== 0xc0) at += 1 + reply[at]!;
+    at += reply[at] === 0 ? 1 : 2;
+    const type = reply.readUInt16BE(at);
+    const rdlength = reply.readUInt16BE(at + 8);
+    if (type === RRType.OPT) {
+      for (let p = at + 10; p < at + 10 + rdlength; p += 4 + reply.readUInt16BE(p + 2)) if (reply.readUInt16BE(p) === 2) lease = reply.readUInt32BE(p + 4);
+    }
+    at += 10 + rdlength;
+  }
+  return { rcode: reply[3]! & 0xf, lease };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate', () => {
   let etcd: EtcdCluster;
   let server: ServerProcess;
@@ -70,21 +119,23 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate', (
   beforeAll(async () => {
     etcd = await startEtcd();
     zones = tempZones({ 'files.test.zone': `$ORIGIN files.test.\n$TTL 300\n@ SOA ns hostmaster 1 7200 1800 86400 30\n@ NS ns\nns A 192.0.2.53\n` });
-    server = await startServer([
-      '--etcd', etcd.endpoints.join(','),
-      '--etcd-zone', ZONE,
-      '--etcd-zone', REVERSE,
-      '--zones', zones.dir,
-      '--tsig-key', `${ddns.name}:${ddns.algorithm}:${ddns.secret}`,
-      '--tsig-key', `${acme.name}:${acme.algorithm}:${acme.secret}`,
-      '--update-policy', `ddns subdomain ${ZONE}`,
-      '--update-policy', `ddns subdomain ${REVERSE}`,
-      '--update-policy', `ddns subdomain files.test`,
-      '--update-policy', `acme name _acme-challenge.${ZONE} TXT`,
-    ]);
+    server = await startServer(serverArgs());
     await server.waitForLog((l) => l.msg === 'serving zones' && Array.isArray(l.zones) && l.zones.length === 3);
     knot = await startKnotPrimary({ [ZONE]: knotZone(ZONE), [REVERSE]: knotZone(REVERSE) }, ddns);
   }, 60_000);
+
+  const serverArgs = () => [
+    '--etcd', etcd.endpoints.join(','),
+    '--etcd-zone', ZONE,
+    '--etcd-zone', REVERSE,
+    '--zones', zones.dir,
+    '--tsig-key', `${ddns.name}:${ddns.algorithm}:${ddns.secret}`,
+    '--tsig-key', `${acme.name}:${acme.algorithm}:${acme.secret}`,
+    '--update-policy', `ddns subdomain ${ZONE}`,
+    '--update-policy', `ddns subdomain ${REVERSE}`,
+    '--update-policy', `ddns subdomain files.test`,
+    '--update-policy', `acme name _acme-challenge.${ZONE} TXT`,
+  ];
 
   afterAll(async () => {
     await server?.stop();
@@ -148,22 +199,6 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate', (
   }, 120_000);
 
   describe('refusals leave etcd untouched', () => {
-    /** An UPDATE adding one A record, built by hand so that it can be signed at any time. */
-    function updateMessage(): Buffer {
-      const w = new MessageWriter(128);
-      for (const n of [0x4242, 5 << 11, 1, 0, 1, 0]) w.u16(n);
-      w.name(ZONE);
-      w.u16(RRType.SOA);
-      w.u16(RRClass.IN);
-      w.name(`late.${ZONE}`);
-      w.u16(RRType.A);
-      w.u16(RRClass.IN);
-      w.u32(300);
-      w.u16(4);
-      w.bytes(Uint8Array.from([192, 0, 2, 77]));
-      return w.toBuffer();
-    }
-
     it.each<[string, () => Promise<string>, string]>([
       ['unsigned', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 A 192.0.2.1']), 'REFUSED'],
       ['signed with a key the server does not have', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 A 192.0.2.1'], { ...ddns, name: 'stranger' }), 'NOTAUTH'],
@@ -175,7 +210,7 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate', (
         'signed 20 minutes ago (fudge 300 s)',
         async () => {
           const key = parseTsigKeySpec(`${ddns.name}:${ddns.algorithm}:${ddns.secret}`);
-          const signed = signRequest(updateMessage(), key, Date.now() / 1000 - 1200).message;
+          const signed = signRequest(updateMessage(`late.${ZONE}`, [192, 0, 2, 77]), key, Date.now() / 1000 - 1200).message;
           const reply = await udpExchange(server.port, signed);
           return reply ? ['NOERROR', '', '', '', '', '', '', '', '', 'NOTAUTH'][reply[3]! & 0xf] ?? String(reply[3]! & 0xf) : 'no reply';
         },
@@ -202,4 +237,36 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate', (
     expect((await dig(server.port, [name, 'TXT'])).status).toBe('NXDOMAIN');
     expect(await etcd.etcdctl(['get', '--prefix', '--keys-only', '/skydns/test/example/_acme-challenge/'])).toBe('');
   });
+
+  it('writes records with an Update Lease (RFC 9664) under an etcd lease: refreshed twice, across a replica restart, gone within lease + 2 s', async () => {
+    const key = parseTsigKeySpec(`${ddns.name}:${ddns.algorithm}:${ddns.secret}`);
+    const send = async () => {
+      const reply = await udpExchange(server.port, signRequest(updateMessage(`leased.${ZONE}`, [192, 0, 2, 55], 5), key, Date.now() / 1000).message);
+      return readLeaseReply(reply!);
+    };
+    const answered = async () => answerOf(await dig(server.port, [`leased.${ZONE}`, 'A']));
+    expect(await send()).toEqual({ rcode: 0, lease: 5 });
+    // The record's TTL never outlives its lease (the index caps it at the lease's TTL).
+    expect(await answered()).toEqual(['NOERROR', `leased.${ZONE}. 5 IN A 192.0.2.55`]);
+    const [leaseLine] = (await etcd.etcdctl(['get', '--prefix', '-w', 'json', '/skydns/test/example/leased/'])).match(/"lease":\d+/) ?? [];
+    expect(leaseLine).toBeDefined();
+
+    await sleep(2500);
+    expect(await send()).toEqual({ rcode: 0, lease: 5 });
+    // A restart of the replica: the lease lives in etcd, not here.
+    await server.stop();
+    server = await startServer(serverArgs());
+    await sleep(2500);
+    expect(await answered()).toEqual(['NOERROR', `leased.${ZONE}. 5 IN A 192.0.2.55`]);
+    expect(await send()).toEqual({ rcode: 0, lease: 5 });
+    const lastRefresh = Date.now();
+    await sleep(3000);
+    expect((await answered())[0]).toBe('NOERROR');
+    for (;;) {
+      if ((await answered())[0] === 'NXDOMAIN') break;
+      expect(Date.now() - lastRefresh).toBeLessThan(7000);
+      await sleep(100);
+    }
+    expect(await etcd.etcdctl(['get', '--prefix', '--keys-only', '/skydns/test/example/leased/'])).toBe('');
+  }, 60_000);
 });

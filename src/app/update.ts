@@ -8,7 +8,7 @@ import { ConfigError } from '../config/errors.js';
 import type { ServeConfig } from '../config/serve-options.js';
 import { toPresentation, type Name } from '../dns/name.js';
 import type { TsigKey } from '../dns/tsig-key.js';
-import type { EtcdTxn } from '../update/writer.js';
+import type { EtcdLeaseGrant, EtcdTxn } from '../update/writer.js';
 import { NetworkAcl } from '../forward/acl.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -18,7 +18,7 @@ import { UpdateWriter } from '../update/writer.js';
 
 export interface UpdateDeps {
   /** The etcd source: its transaction RPC, and when this replica serves a revision. */
-  readonly etcd: { readonly txn: EtcdTxn; served(revision: number): Promise<boolean> } | undefined;
+  readonly etcd: { readonly txn: EtcdTxn; readonly leaseGrant: EtcdLeaseGrant; served(revision: number): Promise<boolean> } | undefined;
   /** Whether a zone file defines zone `origin` (such zones are not updated). */
   readonly hasZoneFile: (origin: Name) => boolean;
   readonly tsigKeys: ReadonlyMap<Name, TsigKey>;
@@ -38,7 +38,12 @@ export function updateStageOptions(config: ServeConfig, d: UpdateDeps): UpdateSt
     }
   }
   const policy = new UpdatePolicy(config.updatePolicy, new NetworkAcl(config.updateAllow, 'update-allow'));
-  const writer = new UpdateWriter({ txn: etcd.txn, prefix: config.etcdPrefix });
+  if (config.updateLeaseMinMs > config.updateLeaseMaxMs) throw new ConfigError('--update-lease-min is longer than --update-lease-max');
+  const writer = new UpdateWriter({
+    txn: etcd.txn,
+    prefix: config.etcdPrefix,
+    lease: { grant: etcd.leaseGrant, min: config.updateLeaseMinMs / 1000, max: config.updateLeaseMaxMs / 1000 },
+  });
   const etcdZones = new Set(config.etcdZone);
   return {
     zoneKind: (origin) => (d.hasZoneFile(origin) ? 'file' : etcdZones.has(origin) ? 'etcd' : undefined),

@@ -12,7 +12,7 @@ import { toPresentation, type Name } from '../dns/name.js';
 import type { Logger } from '../log.js';
 import { prescan, type Verdict } from '../update/semantics.js';
 import type { WriteOutcome } from '../update/writer.js';
-import type { UpdateMessage, UpdateRecord } from '../wire/update.js';
+import type { UpdateLease, UpdateMessage, UpdateRecord } from '../wire/update.js';
 import { renderUpdateReply } from '../wire/update.js';
 import { questionSection } from '../wire/response.js';
 import type { Stage } from './request.js';
@@ -44,8 +44,8 @@ export function update(o: UpdateStageOptions): Stage {
     const zoneSection = Buffer.from(questionSection(request.message, d.question));
     const client = request.remoteAddress;
     const key = request.tsig?.key.name;
-    const reply = (rcode: number, ede?: { code: number; text: string }) =>
-      renderUpdateReply({ id: d.id, queryFlags: d.flags, rcode, zoneSection, edns: d.edns, advertisedUdpSize: request.advertisedUdpSize, extendedError: ede });
+    const reply = (rcode: number, ede?: { code: number; text: string }, lease?: UpdateLease) =>
+      renderUpdateReply({ id: d.id, queryFlags: d.flags, rcode, zoneSection, edns: d.edns, advertisedUdpSize: request.advertisedUdpSize, extendedError: ede, lease });
     const zoneLabel = (known: boolean) => (known ? toPresentation(u.zone) : 'other');
     const refuse = (known: boolean, outcome: string, verdict: Verdict, ede: number) => {
       o.observe(zoneLabel(known), outcome);
@@ -85,7 +85,8 @@ export function update(o: UpdateStageOptions): Stage {
         o.logger.warn({ zone: toPresentation(u.zone), revision: outcome.revision }, 'update committed, but this replica did not serve it in time');
       }
       o.observe(zoneLabel(true), outcome.written > 0 ? 'done' : 'unchanged');
-      return reply(Rcode.NOERROR);
+      // RFC 9664 §4: the reply says which lease was granted.
+      return reply(Rcode.NOERROR, undefined, outcome.lease);
     })();
   };
 }

@@ -39,6 +39,8 @@ export interface Verdict {
 export interface Difference {
   readonly puts: readonly { readonly name: Name; readonly record: HeldRecord }[];
   readonly deletes: readonly { readonly name: Name; readonly id: string }[];
+  /** Records the update section adds that were there already, unchanged (a lease refresh re-puts them). */
+  readonly readded: readonly { readonly name: Name; readonly record: HeldRecord }[];
 }
 
 /** The names an UPDATE reads: every owner in its prerequisite and update sections. */
@@ -155,12 +157,17 @@ export function applyUpdates(zone: Name, updates: readonly UpdateRecord[], held:
       records.delete(recordHash(rr.data));
     }
   }
+  const added = new Set(updates.filter((rr) => rr.class === RRClass.IN && rr.data).map((rr) => `${rr.name}/${recordHash(rr.data!)}`));
   const puts: { name: Name; record: HeldRecord }[] = [];
   const deletes: { name: Name; id: string }[] = [];
+  const readded: { name: Name; record: HeldRecord }[] = [];
   for (const [name, records] of work) {
     const before = new Map((held.get(name) ?? []).map((r) => [r.id, r]));
-    for (const [id, r] of records) if (before.get(id)?.ttl !== r.ttl) puts.push({ name, record: r });
+    for (const [id, r] of records) {
+      if (before.get(id)?.ttl !== r.ttl) puts.push({ name, record: r });
+      else if (added.has(`${name}/${id}`)) readded.push({ name, record: r });
+    }
     for (const id of before.keys()) if (!records.has(id)) deletes.push({ name, id });
   }
-  return { puts, deletes };
+  return { puts, deletes, readded };
 }
