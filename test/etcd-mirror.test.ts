@@ -13,7 +13,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { Etcd3, IRangeRequest, IRangeResponse } from 'etcd3';
 import type { KeyPut, MirrorBatch } from '../src/etcd/changes.js';
 import { createEtcdClient } from '../src/etcd/client.js';
-import { EtcdMirror, type MirrorState } from '../src/etcd/mirror.js';
+import { EtcdMirror } from '../src/etcd/mirror.js';
+import type { MirrorState } from '../src/etcd/mirror-status.js';
 import { startEtcd, startTcpProxy, type EtcdCluster, type TcpProxy } from './support/etcd.js';
 
 /** 2 s is the target; 4 s is the bound asserted (loaded CI). */

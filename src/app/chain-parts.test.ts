@@ -7,14 +7,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { testChainParts, type TestChainOptions } from '../../test/support/chain.js';
 import { loadConfig } from '../../test/support/config.js';
 import { stageNames, type StageName } from '../chain/stages.js';
-import { ResponseRateLimiter } from '../chain/response-rate-limiter.js';
 import { parseTsigKeySpec } from '../dns/tsig-key.js';
-import { Forwarder } from '../forward/forwarder.js';
+import { systemClock } from '../clock.js';
 import { silentLogger } from '../log.js';
 import { Metrics } from '../ops/metrics.js';
 import { RecordTable } from '../table/table.js';
 import { TransferJournal } from '../transfer/journal.js';
 import { serverChainParts } from './chain-parts.js';
+import { rateLimiterFor, startForwarder } from './subsystems.js';
 
 const key = parseTsigKeySpec('k.test:hmac-sha256:c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0');
 const closers: (() => void)[] = [];
@@ -25,9 +25,7 @@ function production(argv: string[]): StageName[] {
   const config = loadConfig(argv);
   const logger = silentLogger();
   const metrics = new Metrics({ defaultMetrics: false, journal: () => ({ entries: 0, bytes: 0 }) });
-  const forwarder = config.forwarding
-    ? new Forwarder({ routes: [], policy: 'sequential', tryTimeoutMs: 1000, maxFailures: 1, healthCheckIntervalMs: 1000, cache: { maxEntries: 1, maxBytes: 1024, maxTtlSeconds: 0, maxNegativeTtlSeconds: 0, staleSeconds: 0 }, logger })
-    : undefined;
+  const forwarder = config.forwarding ? startForwarder(config, metrics, logger, systemClock) : undefined;
   if (forwarder) closers.push(() => forwarder.close());
   return stageNames(
     serverChainParts(config, {
@@ -36,7 +34,7 @@ function production(argv: string[]): StageName[] {
       metrics,
       logger,
       tsigKeys: new Map(config.tsigKey.map((k) => [k.name, k])),
-      rateLimiter: config.rateLimit > 0 ? new ResponseRateLimiter({ responsesPerSecond: config.rateLimit, slip: 2 }) : undefined,
+      rateLimiter: rateLimiterFor(config, systemClock),
       forwarder,
       etcd: config.etcd.length > 0 ? { servable: () => true, describe: () => [] } : undefined,
     }),

@@ -1,4 +1,5 @@
 import type { QueryContext, QueryHandler, ReplyStream } from '../transport/types.js';
+import { headerRcode, isTruncated, replySizeLimit } from '../wire/header.js';
 import { decodeQuery } from '../wire/query.js';
 import type { Handler, QueryEvent, QueryObserver, Reply, Request, Stage } from './request.js';
 
@@ -42,6 +43,9 @@ export function createPipeline(options: PipelineOptions): QueryHandler {
     rcode: undefined,
     template: undefined,
     tsig: undefined,
+    reserve(octets) {
+      request.maxSize -= octets;
+    },
   };
   const event: Mutable<QueryEvent> = {
     transport: 'udp',
@@ -57,9 +61,9 @@ export function createPipeline(options: PipelineOptions): QueryHandler {
   };
 
   const notify = (e: Mutable<QueryEvent>, reply: Buffer, rcode: number | undefined, size = reply.length): void => {
-    e.rcode = rcode ?? (reply.length >= 4 ? reply[3]! & 0x0f : 0);
+    e.rcode = rcode ?? headerRcode(reply);
     e.size = size;
-    e.truncated = reply.length >= 3 && (reply[2]! & 0x02) !== 0;
+    e.truncated = isTruncated(reply);
     for (const observe of observers) observe(e);
   };
 
@@ -72,8 +76,7 @@ export function createPipeline(options: PipelineOptions): QueryHandler {
     request.transport = context.transport;
     request.remoteAddress = context.remoteAddress;
     request.remotePort = context.remotePort;
-    request.maxSize =
-      context.transport === 'tcp' ? 0xffff : decoded.kind === 'query' && decoded.query.edns ? Math.min(decoded.query.edns.udpSize, advertisedUdpSize) : 512;
+    request.maxSize = replySizeLimit(context.transport, decoded.kind === 'query' ? decoded.query.edns?.udpSize : undefined, advertisedUdpSize);
     request.extraFlags = 0;
     request.zone = undefined;
     request.rcode = undefined;

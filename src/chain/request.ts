@@ -29,10 +29,12 @@ export interface Request {
   readonly remoteAddress: string;
   readonly remotePort: number;
   /**
-   * Largest reply for this request: 65535 over TCP; over UDP the client's EDNS size clamped
-   * to ours, or 512 without EDNS (RFC 1035 §4.2.1, RFC 6891 §6.2.5).
+   * Largest reply for this request (wire/header.ts replySizeLimit: 65535 over TCP; over UDP
+   * the client's EDNS size clamped to ours, or 512 without EDNS), less what `reserve` set aside.
    */
   readonly maxSize: number;
+  /** Sets aside room in every reply for a record a stage adds after the inner stages answer (TSIG). */
+  reserve(octets: number): void;
   /** The UDP size we advertise in OPT (--edns-udp-size). */
   readonly advertisedUdpSize: number;
   /** Header flags every reply to this request carries besides its own (RA, RFC 1035 §4.1.1). */

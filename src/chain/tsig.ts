@@ -8,7 +8,7 @@
 import { Rcode } from '../dns/constants.js';
 import type { Name } from '../dns/name.js';
 import type { TsigKey } from '../dns/tsig-key.js';
-import { TsigSigner, checkRequest, tsigErrorReply, tsigLength, type TsigCheck } from '../wire/tsig.js';
+import { TsigSigner, checkRequest, mayCarryTsig, tsigErrorReply, tsigLength, type TsigCheck } from '../wire/tsig.js';
 import { questionSection, renderBare } from '../wire/response.js';
 import { replyWithoutRecords } from './refuse.js';
 import type { Handler, Request, Stage } from './request.js';
@@ -21,8 +21,6 @@ export interface TsigStageOptions {
   /** A request whose TSIG did not verify (answered NOTAUTH or FORMERR). */
   readonly onInvalid?: (request: Request, check: Extract<TsigCheck, { kind: 'invalid' }>) => void;
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export function tsig(options: TsigStageOptions): Stage {
   const { keys, nowSeconds } = options;
@@ -44,10 +42,9 @@ export function tsig(options: TsigStageOptions): Stage {
     const key = check.key;
     // The MAC is a view into the request bytes, which the transport reuses: keep a copy.
     const mac = Buffer.from(check.record.mac);
-    const mutable = request as Mutable<Request>;
-    mutable.tsig = { key, mac };
+    request.tsig = { key, mac };
     // The reply must fit with its signature (over UDP, the client's size).
-    mutable.maxSize -= tsigLength(key);
+    request.reserve(tsigLength(key));
     const reply = next(request);
     const signer = new TsigSigner(key, mac, nowSeconds);
     if (reply instanceof Promise) return reply.then((bytes) => bytes && signer.sign(bytes));
@@ -61,15 +58,4 @@ function notAuth(request: Request): Buffer {
   const d = request.decoded;
   if (d.kind !== 'update') return replyWithoutRecords(request, Rcode.NOTAUTH);
   return renderBare({ id: d.id, queryFlags: d.flags, rcode: Rcode.NOTAUTH, question: questionSection(request.message, d.question), edns: d.edns, advertisedUdpSize: request.advertisedUdpSize });
-}
-
-/**
- * Whether the message has an additional record besides a lone OPT: the decoder read an OPT
- * as the only additional record of a plain query, so such a query (nearly every query) has no
- * TSIG and is not walked again.
- */
-function mayCarryTsig(message: Buffer, hasOpt: boolean): boolean {
-  const arcount = message.readUInt16BE(10);
-  if (arcount === 0) return false;
-  return !(arcount === 1 && hasOpt && message.readUInt16BE(6) === 0 && message.readUInt16BE(8) === 0);
 }

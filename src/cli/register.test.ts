@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import type { Registration, Registry, RegistryOptions, ServiceInstance } from '../registry/index.js';
+import type { RegisterOptions, Registration, Registry, RegistryOptions, ServiceInstance } from '../registry/index.js';
 import { runCli } from './cli.js';
 import type { CheckZoneResult, CliContext } from './context.js';
 import type { RegisterContext } from './register.js';
@@ -24,7 +24,7 @@ function fakeRegistry(overrides: Partial<Registry> = {}) {
   const registry: Registry = {
     name: () => 'etcd',
     init: vi.fn(async () => {}),
-    register: vi.fn(async (_instance: ServiceInstance, _signal?: AbortSignal) => registration),
+    register: vi.fn(async (_instance: ServiceInstance, _options?: AbortSignal | RegisterOptions) => registration),
     unregister: vi.fn(async () => {}),
     getService: vi.fn(),
     watch: vi.fn(),
@@ -113,7 +113,7 @@ describe('register: flags', () => {
     await vi.waitFor(() => expect(h.out.stdout).toBe(`registered ${KEY} (lease 7587)\n`));
     expect(registry.register).toHaveBeenCalledWith(
       { service: 'payments', host: '10.0.0.5', port: 8443, id: 'x1', ttl: 30, priority: 5, weight: 200, metadata: { version: '1.2.3', zone: 'eu=west' } },
-      expect.any(AbortSignal),
+      { signal: expect.any(AbortSignal), timeoutMs: Infinity },
     );
     expect(h.options()).toEqual({
       endpoints: ['http://127.0.0.1:2379'],
@@ -211,8 +211,10 @@ describe('register: lifecycle', () => {
   it('a signal while still waiting for etcd stops the wait: exit 0, nothing printed, registry closed', async () => {
     const { registry } = fakeRegistry({
       register: vi.fn(
-        (_i: ServiceInstance, signal?: AbortSignal) =>
-          new Promise<Registration>((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason as Error))),
+        (_i: ServiceInstance, options?: AbortSignal | RegisterOptions) => {
+          const signal = (options as RegisterOptions).signal!;
+          return new Promise<Registration>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
+        },
       ),
     });
     const h = harness(registry);

@@ -14,15 +14,8 @@
 import { constants as osConstants } from 'node:os';
 import type { Argv } from 'yargs';
 import { createLogger, type LogFormat, type LogLevel, type Logger } from '../log.js';
-import {
-  EtcdRegistry,
-  normalizeInstance,
-  resolveOptions,
-  type Registration,
-  type Registry,
-  type RegistryOptions,
-  type ServiceInstance,
-} from '../registry/index.js';
+import { EtcdRegistry, type Registration, type Registry, type RegistryOptions, type ServiceInstance } from '../registry/index.js';
+import { normalizeInstance, resolveOptions } from '../registry/instance.js';
 import { classifyHost } from '../skydns/codec.js';
 import { errorMessage, isEtcdnsError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine, processSignals, type CliContext } from './context.js';
@@ -230,9 +223,9 @@ export async function register(argv: Record<string, unknown>, ctx: RegisterConte
     registry = await (ctx.openRegistry ?? openEtcdRegistry)({ ...plan.options, logger });
     let registration: Registration;
     try {
-      // Waits (and keeps trying, logging why) while etcd is unreachable; the registry never
-      // gives up on its own, so only a signal ends the wait.
-      registration = await registry.register(plan.instance, stop.signal);
+      // Waits (and keeps trying, logging why) while etcd is unreachable: no deadline (the SDK's
+      // default is 15 s), so only a signal ends the wait of this foreground command.
+      registration = await registry.register(plan.instance, { signal: stop.signal, timeoutMs: Infinity });
     } catch (err) {
       if (stop.signal.aborted) {
         logger.info('stopped before the instance was registered');

@@ -5,7 +5,8 @@ import type { Etcd3, IRangeRequest, IRangeResponse, IWatchResponse } from 'etcd3
 import { ManualClock } from '../../test/support/clock.js';
 import { isEtcdnsError } from '../errors.js';
 import type { KeyPut, MirrorBatch } from './changes.js';
-import { EtcdMirror, type MirrorState } from './mirror.js';
+import { EtcdMirror } from './mirror.js';
+import type { MirrorState } from './mirror-status.js';
 
 // ---------------------------------------------------------------------------------------------
 // EtcdMirror against a fake etcd3 client and a hand-driven clock.

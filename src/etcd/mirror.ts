@@ -24,25 +24,7 @@ import { EtcdMirrorStoppedError, EtcdOptionsError } from './errors.js';
 import { prefixRangeEnd, rawEvents, rawKv, type RawKv } from './etcd-kv.js';
 import { LeaseTtlLookup } from './lease-ttls.js';
 import { MirrorCore } from './mirror-core.js';
-
-export interface MirrorState {
-  /** The last contact with etcd succeeded (list or watch), and nothing failed since. */
-  readonly connected: boolean;
-  /** The first full list has been handed to onBatch. */
-  readonly synced: boolean;
-  /** The revision the consumer reflects (the last batch's). */
-  readonly revision: number;
-  /** Clock ms of the last reset batch. */
-  readonly lastSyncAt: number | undefined;
-  /** Clock ms of the last incremental batch. */
-  readonly lastEventAt: number | undefined;
-  /** Full re-lists after the first sync (compaction, gap, cluster replaced). */
-  readonly relists: number;
-  /** Clock ms since etcd has been unreachable; undefined while connected. */
-  readonly disconnectedSince: number | undefined;
-  /** Keys the consumer holds after the last batch. */
-  readonly keys: number;
-}
+import type { MirrorState } from './mirror-status.js';
 
 export interface EtcdMirrorOptions {
   client: Etcd3;

@@ -10,7 +10,7 @@ import { Metrics } from './metrics.js';
 import { aggregateWorkerMetrics } from './worker-merge.js';
 
 describe('Metrics: composition', () => {
-  const status: MirrorStatus = { connected: true, synced: true, revision: 100, lastEventAt: 990_000, lastSyncAt: 900_000, keys: 10, records: 12, invalid: 0, relists: 1 };
+  const status: MirrorStatus = { connected: true, synced: true, revision: 100, lastEventAt: 990_000, lastSyncAt: 900_000, keys: 10, records: 12, invalid: 0, relists: 1, disconnectedSince: undefined };
 
   it('gives every metric family the aggregator that merges workers sensibly', async () => {
     const m = new Metrics({
@@ -117,8 +117,8 @@ describe('Metrics: the whole exposition', () => {
       forwardCache: () => ({ entries: 4, bytes: 1900 + worker }),
       mirror: () =>
         worker === 0
-          ? { connected: true, synced: true, revision: 4242, lastEventAt: clock.t - 2500, lastSyncAt: clock.t - 60_000, keys: 17, records: 23, invalid: 2, relists: 3 }
-          : { connected: false, synced: true, revision: 4200, lastEventAt: clock.t - 9000, keys: 18, records: 22, invalid: 1, relists: 1 },
+          ? { connected: true, synced: true, revision: 4242, lastEventAt: clock.t - 2500, lastSyncAt: clock.t - 60_000, keys: 17, records: 23, invalid: 2, relists: 3, disconnectedSince: undefined }
+          : { connected: false, synced: true, revision: 4200, lastEventAt: clock.t - 9000, lastSyncAt: undefined, keys: 18, records: 22, invalid: 1, relists: 1, disconnectedSince: clock.t - 9000 },
     });
     m.observeQuery(query(clock, { startedAt: clock.t - 0.2 }));
     m.observeQuery(query(clock, { transport: 'tcp', type: RRType.AAAA, size: 1500, startedAt: clock.t - 3 }));

@@ -23,6 +23,7 @@ describe('registerMirrorGauges', () => {
     records: 23,
     invalid: 2,
     relists: 3,
+    disconnectedSince: undefined,
   };
   const MIRROR = [
     'etcdns_etcd_connected',

@@ -7,7 +7,7 @@ import { Metrics } from './metrics.js';
 import { aggregateWorkerMetrics } from './worker-merge.js';
 
 describe('aggregateWorkerMetrics', () => {
-  const status: MirrorStatus = { connected: true, synced: true, revision: 100, lastEventAt: 990_000, lastSyncAt: 900_000, keys: 10, records: 12, invalid: 0, relists: 1 };
+  const status: MirrorStatus = { connected: true, synced: true, revision: 100, lastEventAt: 990_000, lastSyncAt: 900_000, keys: 10, records: 12, invalid: 0, relists: 1, disconnectedSince: undefined };
 
   it('sums traffic and histogram buckets across workers, keeps the stalest etcd view and one build_info', async () => {
     const clock = fakeClock(1_000_000);

@@ -19,6 +19,17 @@ const batch = (changes: KeyChange[], reset = false): MirrorBatch => ({ reset, ch
 const ids = (c: ServiceCache, s: string) => c.instances(s).map((i) => i.id);
 
 describe('ServiceCache', () => {
+  it('an instance with an RFC 2782 name is listed under its service and under _name._proto.<service>', () => {
+    const c = new ServiceCache(o);
+    c.apply(batch([put('greeter/_tcp/_grpc/g1', { host: '10.0.0.1', port: 50051 }), put('greeter/h1', { host: '10.0.0.2', port: 80 })], true));
+    expect(ids(c, 'greeter')).toEqual(['g1', 'h1']);
+    expect(ids(c, '_grpc._tcp.greeter')).toEqual(['g1']);
+    const changed = c.apply(batch([del('greeter/_tcp/_grpc/g1')]));
+    expect([...changed].sort()).toEqual(['_grpc._tcp.greeter', 'greeter']);
+    expect(ids(c, 'greeter')).toEqual(['h1']);
+    expect(ids(c, '_grpc._tcp.greeter')).toEqual([]);
+  });
+
   it('groups instance keys by service, sorted by id; nested services are their own', () => {
     const c = new ServiceCache(o);
     const changed = c.apply(

@@ -16,6 +16,9 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { MirrorBatch } from '../etcd/changes.js';
 import { EtcdMirror } from '../etcd/mirror.js';
+import { isEtcdnsError } from '../errors.js';
+import { abortedError, bounded, type WaitOptions } from './wait.js';
+import { closedError } from './errors.js';
 import { parseDiscovered, sameInstance, type ResolvedRegistryOptions } from './instance.js';
 import type { DiscoveredInstance, Service } from './types.js';
 
@@ -50,8 +53,10 @@ export class ServiceCache {
       const old = this.byKey.get(c.key);
       if (old) {
         this.byKey.delete(c.key);
-        this.byService.get(old.service)?.delete(c.key);
-        touched.add(old.service);
+        for (const name of listedUnder(old)) {
+          this.byService.get(name)?.delete(c.key);
+          touched.add(name);
+        }
       }
       if (c.type !== 'put') continue;
       const parsed = parseDiscovered(c.key, c.value, this.o);
@@ -63,10 +68,12 @@ export class ServiceCache {
       }
       const inst = parsed.instance;
       this.byKey.set(c.key, inst);
-      let m = this.byService.get(inst.service);
-      if (!m) this.byService.set(inst.service, (m = new Map()));
-      m.set(c.key, inst);
-      touched.add(inst.service);
+      for (const name of listedUnder(inst)) {
+        let m = this.byService.get(name);
+        if (!m) this.byService.set(name, (m = new Map()));
+        m.set(c.key, inst);
+        touched.add(name);
+      }
     }
     const changed = new Set<string>();
     for (const service of touched) {
@@ -92,6 +99,15 @@ export class ServiceCache {
   }
 }
 
+/**
+ * The service names an instance is found under: its service, and for one registered with an
+ * RFC 2782 port name also `_grpc._tcp.<service>` (what its DNS name is below, and what an
+ * existing user who named the service that way asks for).
+ */
+function listedUnder(inst: DiscoveredInstance): string[] {
+  return inst.portName === undefined ? [inst.service] : [inst.service, `_${inst.portName}._${inst.protocol}.${inst.service}`];
+}
+
 function byIdThenKey(a: DiscoveredInstance, b: DiscoveredInstance): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
@@ -110,6 +126,8 @@ interface Subscriber {
 
 export interface DiscoveryOptions {
   client: Etcd3;
+  /** The default deadline of the first sync (ready()). */
+  syncTimeoutMs: number;
   /** The mirrored prefix: the domain's directory, with its trailing '/'. */
   keyPrefix: string;
   registry: Pick<ResolvedRegistryOptions, 'prefix' | 'domain'>;
@@ -127,8 +145,13 @@ export class Discovery {
   private connected = false;
   private readonly stopWaiters = new Set<(err: Error) => void>();
   private readonly invalidSeen = new Set<string>();
+  private readonly clock: Clock;
+  private readonly syncTimeoutMs: number;
+  private startedAt: number | undefined;
 
   constructor(o: DiscoveryOptions) {
+    this.clock = o.clock;
+    this.syncTimeoutMs = o.syncTimeoutMs;
     this.log = o.logger.child({ component: 'registry-discovery' });
     this.cache = new ServiceCache(o.registry, (key, reason) => {
       // Once per key: a bad value is not worth a line per re-list.
@@ -156,39 +179,46 @@ export class Discovery {
   start(): void {
     if (this.started || this.stopped) return;
     this.started = true;
+    this.startedAt = this.clock.now();
     this.mirror.start();
   }
 
-  /** Waits for the first full sync; rejects on abort or stop. */
-  async ready(signal?: AbortSignal): Promise<void> {
-    if (this.stopped) throw new Error('registry: closed');
-    signal?.throwIfAborted();
+  /**
+   * Waits for the first full sync, bounded (wait.ts): rejects with ETCDNS_ERR_REGISTRY_TIMEOUT
+   * at the deadline, _ABORTED on abort, _CLOSED on stop. Once synced, never waits again: the
+   * cache then answers (stale while etcd is away).
+   */
+  async ready(wait: WaitOptions = {}): Promise<void> {
+    if (this.stopped) throw closedError();
+    if (wait.signal?.aborted) throw abortedError(wait.signal, 'waiting for the first sync with etcd');
     this.start();
-    if (this.mirror.state.synced) return;
-    let onAbort: (() => void) | undefined;
+    if (this.mirror.isSynced) return;
     let onStop: ((err: Error) => void) | undefined;
+    const stoppedOrSynced = Promise.race([
+      this.mirror.synced(),
+      new Promise<never>((_, reject) => {
+        onStop = reject;
+        this.stopWaiters.add(reject);
+      }),
+    ]);
     try {
-      await Promise.race([
-        this.mirror.synced(),
-        new Promise<never>((_, reject) => {
-          onStop = reject;
-          this.stopWaiters.add(reject);
-          if (signal) {
-            onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-            signal.addEventListener('abort', onAbort, { once: true });
-          }
-        }),
-      ]);
+      await bounded(stoppedOrSynced, {
+        what: 'waiting for the first sync with etcd',
+        timeoutMs: wait.timeoutMs ?? this.syncTimeoutMs,
+        signal: wait.signal,
+        clock: this.clock,
+        hint: 'is etcd reachable at the configured endpoints?',
+      });
     } finally {
       if (onStop) this.stopWaiters.delete(onStop);
-      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
   }
 
   /** The current view of one service, from memory. */
   service(name: string): Service {
     const s = this.mirror.state;
-    return Object.freeze({ name, instances: this.cache.instances(name), stale: !s.connected, revision: s.revision });
+    const stale = !s.connected;
+    return Object.freeze({ name, instances: this.cache.instances(name), stale, staleSince: stale ? (s.disconnectedSince ?? this.startedAt) : undefined, revision: s.revision });
   }
 
   services(): string[] {
@@ -212,9 +242,12 @@ export class Discovery {
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       try {
-        await this.ready(signal);
-      } catch {
-        return; // aborted or closed before the first sync: the iteration just ends
+        await this.ready({ signal });
+      } catch (err) {
+        // Aborted or closed before the first sync: the iteration just ends. A deadline is a
+        // failure the caller must hear about (as getService would).
+        if (isEtcdnsError(err, 'ETCDNS_ERR_REGISTRY_TIMEOUT')) throw err;
+        return;
       }
       let last: Service | undefined;
       while (!sub.ended && !this.stopped) {
@@ -227,7 +260,15 @@ export class Discovery {
             continue;
           }
         }
-        await new Promise<void>((resolve) => (sub.wake = resolve));
+        // The caller is awaiting the next change: that must keep the process alive, as any
+        // pending wait of the SDK does (etcd3 holds nothing while it is between reconnects).
+        const hold = this.clock.setInterval(() => undefined, 1 << 30);
+        (hold as { ref?: () => unknown } | undefined)?.ref?.();
+        try {
+          await new Promise<void>((resolve) => (sub.wake = resolve));
+        } finally {
+          this.clock.clearInterval(hold);
+        }
         sub.wake = undefined;
       }
     } finally {
@@ -240,7 +281,7 @@ export class Discovery {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const err = new Error('registry: closed');
+    const err = closedError();
     for (const reject of this.stopWaiters) reject(err);
     this.stopWaiters.clear();
     for (const set of this.subs.values()) {

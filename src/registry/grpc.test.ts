@@ -248,6 +248,37 @@ describe('etcd resolver', () => {
     resolver.destroy();
   });
 
+  it('a closed registry is final: one error, no retry (the retry timer held the process open)', async () => {
+    vi.useFakeTimers();
+    try {
+      const f = fakeRegistry();
+      const registry = Object.assign(Object.create(f.registry) as ResolverRegistry, { closed: false });
+      const { resolver, results } = harness(registry);
+      resolver.updateResolution();
+      await vi.advanceTimersByTimeAsync(0);
+      f.push([{ host: '10.0.0.1', port: 80 }]);
+      await vi.advanceTimersByTimeAsync(0);
+      // close(): the registry's watch ends, as EtcdRegistry's does.
+      (registry as { closed: boolean }).closed = true;
+      f.end();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(results.at(-1)).toEqual({ ok: false, code: grpc.status.UNAVAILABLE, details: 'etcd resolver: service "payments": the registry is closed' });
+      const watches = f.watches.length;
+      const reported = results.length;
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(f.watches.length).toBe(watches); // never watched again
+      expect(results.length).toBe(reported);
+      expect(vi.getTimerCount()).toBe(0); // nothing left to hold the event loop
+      // A resolver grpc-js creates after close() says the same at once, and starts no timer loop.
+      const late = harness(registry);
+      late.resolver.updateResolution();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(late.results).toEqual([{ ok: false, code: grpc.status.UNAVAILABLE, details: 'etcd resolver: service "payments": the registry is closed' }]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('updateResolution while running starts nothing new; destroy aborts; a restart delivers the last good list during an outage', async () => {
     const fake = fakeRegistry();
     const { resolver, results } = harness(fake.registry);

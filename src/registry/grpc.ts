@@ -17,9 +17,10 @@
  */
 import type * as Grpc from '@grpc/grpc-js';
 import { backoffDelay, type BackoffPolicy } from '../backoff.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, isEtcdnsError } from '../errors.js';
 import { formatHostPort } from '../net.js';
-import type { Registry, Service } from './index.js';
+import { RegistryValidationError } from './instance.js';
+import type { Registry, Service } from './types.js';
 
 type GrpcModule = typeof Grpc;
 type Endpoint = Grpc.experimental.Endpoint;
@@ -27,8 +28,8 @@ type ResolverListener = Grpc.experimental.ResolverListener;
 type GrpcUri = Grpc.experimental.GrpcUri;
 type ResolverConstructor = Parameters<GrpcModule['experimental']['registerResolver']>[1];
 
-/** The part of a Registry the resolver uses. */
-export type ResolverRegistry = Pick<Registry, 'watch'>;
+/** The part of a Registry the resolver uses (`closed`, when there, makes close() final for it). */
+export type ResolverRegistry = Pick<Registry, 'watch'> & Partial<Pick<Registry, 'closed'>>;
 
 export interface EtcdResolverOptions {
   /** URI scheme of the targets (`etcd:///payments`). Default `etcd`. */
@@ -79,11 +80,11 @@ export function createEtcdResolverClass(grpc: GrpcModule, registry: ResolverRegi
   const scheme = options.scheme ?? DEFAULT_RESOLVER_SCHEME;
   checkGrpc(grpc);
   // RFC 3986 scheme syntax; grpc-js's URI parser would never hand us a target otherwise.
-  if (!/^[a-z][a-z0-9+.-]*$/i.test(scheme)) throw new Error(`etcd resolver: invalid URI scheme ${JSON.stringify(scheme)}`);
+  if (!/^[a-z][a-z0-9+.-]*$/i.test(scheme)) throw new RegistryValidationError(`etcd resolver: invalid URI scheme ${JSON.stringify(scheme)}`);
   const getRegistry = typeof registry === 'function' ? registry : () => registry;
   const firstListTimeoutMs = options.firstListTimeoutMs ?? DEFAULT_FIRST_LIST_TIMEOUT_MS;
   if (!Number.isFinite(firstListTimeoutMs) || firstListTimeoutMs < 0) {
-    throw new Error(`etcd resolver: firstListTimeoutMs must be a number of ms >= 0, got ${String(options.firstListTimeoutMs)}`);
+    throw new RegistryValidationError(`etcd resolver: firstListTimeoutMs must be a number of ms >= 0, got ${String(options.firstListTimeoutMs)}`);
   }
 
   return class EtcdResolver extends EtcdResolverImpl {
@@ -94,7 +95,7 @@ export function createEtcdResolverClass(grpc: GrpcModule, registry: ResolverRegi
     /** The :authority of calls (and the TLS server name): the service name. */
     static getDefaultAuthority(target: GrpcUri): string {
       const parsed = serviceFromTarget(target, scheme);
-      if ('error' in parsed) throw new Error(parsed.error);
+      if ('error' in parsed) throw new RegistryValidationError(parsed.error);
       return parsed.service;
     }
   };
@@ -104,10 +105,10 @@ export function createEtcdResolverClass(grpc: GrpcModule, registry: ResolverRegi
 function checkGrpc(grpc: GrpcModule): void {
   const experimental = (grpc as Partial<GrpcModule> | undefined)?.experimental;
   if (typeof experimental?.registerResolver !== 'function') {
-    throw new Error('etcd resolver: pass the @grpc/grpc-js module itself (import * as grpc from "@grpc/grpc-js")');
+    throw new RegistryValidationError('etcd resolver: pass the @grpc/grpc-js module itself (import * as grpc from "@grpc/grpc-js")');
   }
   if (typeof experimental.statusOrFromValue !== 'function' || typeof experimental.statusOrFromError !== 'function') {
-    throw new Error('etcd resolver: needs @grpc/grpc-js 1.14 or later (its resolver API changed in 1.14.0)');
+    throw new RegistryValidationError('etcd resolver: needs @grpc/grpc-js 1.14 or later (its resolver API changed in 1.14.0)');
   }
 }
 
@@ -207,21 +208,37 @@ class EtcdResolverImpl {
     const service = this.service!;
     let attempt = 0;
     while (!signal.aborted) {
+      let registry: ResolverRegistry | undefined;
       try {
-        for await (const update of this.getRegistry().watch(service, signal)) {
+        registry = this.getRegistry();
+        if (isClosed(registry)) return this.closedForGood();
+        for await (const update of registry.watch(service, signal)) {
           if (signal.aborted) break;
           attempt = 0;
           this.onUpdate(update);
         }
         if (signal.aborted) break;
+        if (isClosed(registry)) return this.closedForGood();
         // The registry's watch retries on its own; ending without being asked to is unexpected.
         this.onFailure(new Error('the registry watch ended'));
       } catch (error) {
         if (signal.aborted) break;
+        // A closed registry never comes back: retrying would hold the process open for ever
+        // (grpc-js may re-create resolvers after the application closed the registry).
+        if ((registry && isClosed(registry)) || isEtcdnsError(error, 'ETCDNS_ERR_REGISTRY_CLOSED')) return this.closedForGood();
         this.onFailure(error);
       }
       await sleep(backoffDelay(WATCH_RESTART_BACKOFF, attempt++), signal);
     }
+  }
+
+  /** The final word after close(): an error the channel fails its calls with, and no timer left. */
+  private closedForGood(): void {
+    clearTimeout(this.firstListTimer);
+    this.firstListTimer = undefined;
+    this.delivered = false;
+    this.lastGood = undefined;
+    this.reportError(`etcd resolver: service ${JSON.stringify(this.service)}: the registry is closed`);
   }
 
   private onUpdate(update: Pick<Service, 'instances' | 'stale'>): void {
@@ -300,6 +317,11 @@ function toEndpointList(instances: readonly { readonly host: string; readonly po
   return { endpoints, key: [...seen].sort().join(',') };
 }
 
+/** A function, not an inline check: `closed` is a getter that close() flips while a watch runs. */
+function isClosed(registry: ResolverRegistry): boolean {
+  return registry.closed === true;
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -308,7 +330,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       signal.removeEventListener('abort', done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    // Unref'd: a resolver waiting to retry must not keep a finished process alive.
+    const timer = setTimeout(done, ms).unref();
     signal.addEventListener('abort', done, { once: true });
   });
 }

@@ -1,6 +1,7 @@
 /**
  * etcdns/registry: register service instances in etcd, in the SkyDNS format the DNS server
- * answers from, and discover them from a local cache.
+ * answers from, and discover them from a local cache. The public surface only: helpers the
+ * SDK uses inside (key layout, option resolution) are not part of it.
  *
  * ```ts
  * const registry = new EtcdRegistry();
@@ -13,31 +14,36 @@
  * await registry.close();                          // revokes: gone from DNS at once
  * ```
  */
-export { EtcdRegistry } from './etcd-registry.js';
+export { EtcdRegistry, type RegistryEvents } from './etcd-registry.js';
 /** Every error the SDK throws on purpose is an EtcdnsError: branch on its stable `code` (ETCDNS_ERR_…), not on the message. */
 export { EtcdnsError, isEtcdnsError } from '../errors.js';
+export { REGISTRY_ERROR_CODES, RegistryError, type RegistryErrorCode } from './errors.js';
 export { installSignalHandlers, type SignalHandlerOptions } from './signals.js';
 export {
   DEFAULT_LEASE_TTL_SECONDS,
   DEFAULT_MAX_BACKOFF_MS,
   DEFAULT_PREFIX,
+  DEFAULT_REGISTER_TIMEOUT_MS,
+  DEFAULT_SYNC_TIMEOUT_MS,
   MAX_METADATA_BYTES,
   RegistryValidationError,
-  defaultInstanceId,
-  instanceKey,
-  instanceValue,
-  normalizeInstance,
-  resolveOptions,
-  type ResolvedRegistryOptions,
 } from './instance.js';
 export type {
+  Clock,
+  ConflictEvent,
   DiscoveredInstance,
+  EtcdConnection,
   RegisteredEvent,
   RegisteredInstance,
+  RegisteredReason,
+  RegisterOptions,
   Registration,
+  RegistrationEvents,
   RegistrationState,
   Registry,
+  RegistryLogger,
   RegistryOptions,
   Service,
   ServiceInstance,
+  WaitOptions,
 } from './types.js';

@@ -18,7 +18,7 @@ const enc = (s: string) => new TextEncoder().encode(s);
 
 describe('options', () => {
   it('defaults: /skydns, TTL 10 s, backoff cap 2 s; the domain is normalised', () => {
-    expect(o).toEqual({ prefix: '/skydns', domain: 'svc.example.test', leaseTtlSeconds: 10, maxBackoffMs: 2000 });
+    expect(o).toEqual({ prefix: '/skydns', domain: 'svc.example.test', leaseTtlSeconds: 10, maxBackoffMs: 2000, syncTimeoutMs: 5000, registerTimeoutMs: 15_000 });
     expect(resolveOptions({ endpoints: ['x:1'], domain: 'SVC.Example.Test.', prefix: 'dns/' })).toMatchObject({ prefix: '/dns', domain: 'svc.example.test' });
   });
 
@@ -31,6 +31,45 @@ describe('options', () => {
     expect(() => resolveOptions({ endpoints: ['x:1'], domain: 'a.test', leaseTtlSeconds: 0 })).toThrow(/leaseTtlSeconds/);
     expect(() => resolveOptions({ endpoints: ['x:1'], domain: 'a.test', maxBackoffMs: 0 })).toThrow(/maxBackoffMs/);
     expect(() => resolveOptions({ endpoints: ['x:1'] } as never)).toThrow(/domain is required/);
+    // A typo is refused (it would be ignored silently), naming the key.
+    expect(() => resolveOptions({ endpoints: ['x:1'], domain: 'a.test', leaseTTL: 5 } as never)).toThrow(/unknown option "leaseTTL"/);
+    expect(() => resolveOptions({ endpoints: ['x:1'], domain: 'a.test', syncTimeoutMs: 0 })).toThrow(/syncTimeoutMs must be a number of ms > 0/);
+    expect(() => resolveOptions({ endpoints: ['x:1'], domain: 'a.test', registerTimeoutMs: Number.NaN })).toThrow(/registerTimeoutMs/);
+    expect(resolveOptions({ endpoints: ['x:1'], domain: 'a.test', registerTimeoutMs: Infinity }).registerTimeoutMs).toBe(Infinity);
+    expect(() => resolveOptions({ endpoints: ['x:1'], domain: 'a.test', logger: {} as never })).toThrow(/logger must have debug, info, warn and error/);
+    expect(resolveOptions({ endpoints: ['x:1'], domain: 'a.test', logger: console }).domain).toBe('a.test');
+  });
+
+  it('an etcd3 client of the caller instead of endpoints, not both', () => {
+    const client = { lease: () => undefined } as never;
+    expect(resolveOptions({ client, domain: 'a.test' }).domain).toBe('a.test');
+    expect(() => resolveOptions({ client, endpoints: ['x:1'], domain: 'a.test' })).toThrow(/either client or endpoints/);
+    expect(() => resolveOptions({ client: {} as never, domain: 'a.test' })).toThrow(/client must be an etcd3 Etcd3 instance/);
+    expect(() => resolveOptions({ domain: 'a.test' })).toThrow(/or pass an etcd3 client/);
+  });
+});
+
+describe('RFC 2782 names (portName, protocol)', () => {
+  it('the key is <id>._<portName>._<protocol>.<service>, protocol tcp by default', () => {
+    const g = normalizeInstance({ service: 'greeter', id: 'g1', host: '10.0.0.1', port: 50051, portName: 'GRPC' }, o.domain);
+    expect([g.portName, g.protocol]).toEqual(['grpc', 'tcp']);
+    expect(instanceKey(g, o)).toBe('/skydns/test/example/svc/greeter/_tcp/_grpc/g1');
+    const u = normalizeInstance({ service: 'dns', id: 'd1', host: '10.0.0.2', port: 53, portName: '_domain', protocol: 'udp' }, o.domain);
+    expect(instanceKey(u, o)).toBe('/skydns/test/example/svc/dns/_udp/_domain/d1');
+    // Without a port name, nothing changes for existing users.
+    expect(instanceKey(normalizeInstance({ service: 'greeter', id: 'g1', host: '10.0.0.1', port: 1 }, o.domain), o)).toBe('/skydns/test/example/svc/greeter/g1');
+  });
+
+  it('refuses what no RFC 2782 client could ask for', () => {
+    const bad = (x: object) => () => normalizeInstance({ service: 's', id: 'i', host: '10.0.0.1', port: 1, ...x }, o.domain);
+    expect(bad({ protocol: 'tcp' })).toThrow(/protocol needs portName/);
+    expect(bad({ portName: 'a b' })).toThrow(/portName "a b" must be one label/);
+    expect(bad({ portName: 'grpc', protocol: 'sctp' })).toThrow(/protocol must be "tcp" or "udp"/);
+  });
+
+  it('discovery reads them back as their service, with the port name and protocol', () => {
+    const d = parseDiscovered('/skydns/test/example/svc/greeter/_tcp/_grpc/g1', enc('{"host":"10.0.0.1","port":50051}'), o);
+    expect(d).toEqual({ instance: expect.objectContaining({ service: 'greeter', id: 'g1', portName: 'grpc', protocol: 'tcp', name: 'g1._grpc._tcp.greeter.svc.example.test' }) });
   });
 });
 

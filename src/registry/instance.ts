@@ -14,11 +14,19 @@ import { hostname as osHostname } from 'node:os';
 import { MAX_NAME_OCTETS, wireLength } from '../dns/name.js';
 import { EtcdnsError } from '../errors.js';
 import { classifyHost, nameToKey, normalizePrefix, parseService, splitKey, DEFAULT_PREFIX } from '../skydns/codec.js';
+import { isLogger } from './log.js';
 import type { DiscoveredInstance, RegisteredInstance, RegistryOptions, ServiceInstance } from './types.js';
 
 export { DEFAULT_PREFIX };
 export const DEFAULT_LEASE_TTL_SECONDS = 10;
 export const DEFAULT_MAX_BACKOFF_MS = 2000;
+/** getService/listServices/watch: the first sync with etcd (a list of the domain) within this. */
+export const DEFAULT_SYNC_TIMEOUT_MS = 5000;
+/**
+ * register(): the first grant + put within this. Longer than the sync deadline: one attempt may
+ * take up to 5 s (etcd3's retries), and a second attempt after a fail-over must fit.
+ */
+export const DEFAULT_REGISTER_TIMEOUT_MS = 15_000;
 /** Metadata as JSON, at most: it rides in every value the DNS server parses and mirrors. */
 export const MAX_METADATA_BYTES = 4096;
 const MAX_U16 = 65535;
@@ -45,11 +53,26 @@ export interface ResolvedRegistryOptions {
   readonly domain: string;
   readonly leaseTtlSeconds: number;
   readonly maxBackoffMs: number;
+  readonly syncTimeoutMs: number;
+  readonly registerTimeoutMs: number;
 }
+
+/** Every option RegistryOptions has: anything else is a typo, refused (it would be silently ignored). */
+const OPTION_KEYS: ReadonlySet<string> = new Set([
+  'endpoints', 'caFile', 'certFile', 'keyFile', 'username', 'password', 'client',
+  'prefix', 'domain', 'leaseTtlSeconds', 'maxBackoffMs', 'syncTimeoutMs', 'registerTimeoutMs', 'logger', 'clock',
+]);
 
 export function resolveOptions(o: RegistryOptions): ResolvedRegistryOptions {
   if (o === null || typeof o !== 'object') fail('options are required');
-  if (!Array.isArray(o.endpoints) || o.endpoints.length === 0) fail('endpoints: at least one etcd endpoint is required');
+  for (const k of Object.keys(o)) if (!OPTION_KEYS.has(k)) fail(`unknown option ${JSON.stringify(k)} (known: ${[...OPTION_KEYS].join(', ')})`);
+  if (o.client !== undefined) {
+    if (typeof o.client !== 'object' || o.client === null || typeof (o.client as { lease?: unknown }).lease !== 'function') fail('client must be an etcd3 Etcd3 instance');
+    if (o.endpoints !== undefined) fail('give either client or endpoints, not both');
+  } else if (!Array.isArray(o.endpoints) || o.endpoints.length === 0) {
+    fail('endpoints: at least one etcd endpoint is required (or pass an etcd3 client as client)');
+  }
+  if (o.logger !== undefined && !isLogger(o.logger)) fail('logger must have debug, info, warn and error methods (pino, console, ...)');
   if (typeof o.domain !== 'string') fail('domain is required (e.g. "svc.example.test", one of the DNS server\'s --etcd-zone)');
   const domain = normalizeDnsName(o.domain, 'domain');
   if (domain === '') fail('domain must not be the root');
@@ -60,7 +83,15 @@ export function resolveOptions(o: RegistryOptions): ResolvedRegistryOptions {
   }
   const maxBackoffMs = o.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
   if (!Number.isFinite(maxBackoffMs) || maxBackoffMs < 10) fail(`maxBackoffMs must be a number >= 10, got ${String(o.maxBackoffMs)}`);
-  return { prefix, domain, leaseTtlSeconds, maxBackoffMs };
+  const syncTimeoutMs = checkTimeout(o.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS, 'syncTimeoutMs');
+  const registerTimeoutMs = checkTimeout(o.registerTimeoutMs ?? DEFAULT_REGISTER_TIMEOUT_MS, 'registerTimeoutMs');
+  return Object.freeze({ prefix, domain, leaseTtlSeconds, maxBackoffMs, syncTimeoutMs, registerTimeoutMs });
+}
+
+/** A timeout option or per-call `timeoutMs`: ms > 0, or Infinity for no bound. */
+export function checkTimeout(v: unknown, what: string): number {
+  if (typeof v !== 'number' || Number.isNaN(v) || v <= 0) fail(`${what} must be a number of ms > 0 (or Infinity), got ${String(v)}`);
+  return v;
 }
 
 /** Lower-cases, drops one trailing dot, checks every label. */
@@ -116,7 +147,8 @@ export function normalizeInstance(inst: ServiceInstance, domain: string, makeId:
   if (inst === null || typeof inst !== 'object') fail('instance must be an object');
   const service = normalizeServiceName(inst.service);
   const id = normalizeInstanceId(inst.id ?? makeId());
-  const name = instanceName(id, service, domain);
+  const srv = normalizeSrvName(inst);
+  const name = instanceName({ id, service, ...srv }, domain);
   if (wireLength(name) > MAX_NAME_OCTETS) fail(`the instance name ${name} is longer than ${MAX_NAME_OCTETS} octets; use a shorter id or service`);
 
   if (typeof inst.host !== 'string' || inst.host.trim() === '') fail(`host is required (an IP address or a host name) for ${service}/${id}`);
@@ -126,7 +158,7 @@ export function normalizeInstance(inst: ServiceInstance, domain: string, makeId:
   const host = hc.address ?? hc.hostName ?? inst.host;
 
   if (!isIntIn(inst.port, 1, MAX_U16)) fail(`port must be an integer 1..65535, got ${String(inst.port)}`);
-  const out: { -readonly [K in keyof RegisteredInstance]: RegisteredInstance[K] } = { service, id, host, port: inst.port };
+  const out: { -readonly [K in keyof RegisteredInstance]: RegisteredInstance[K] } = { service, id, host, port: inst.port, ...srv };
   if (inst.priority !== undefined) {
     if (!isIntIn(inst.priority, 0, MAX_U16)) fail(`priority must be an integer 0..65535, got ${String(inst.priority)}`);
     out.priority = inst.priority;
@@ -164,13 +196,49 @@ function isIntIn(v: unknown, min: number, max: number): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 }
 
-/** `<id>.<service>.<domain>`. */
-function instanceName(id: string, service: string, domain: string): string {
-  return `${id}.${service}.${domain}`;
+/** RFC 2782 `_Service._Proto` parts: portName `grpc` → `_grpc`, protocol defaulting to tcp. */
+const PORT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,60}[a-z0-9])?$/;
+
+export function normalizeSrvName(inst: Pick<ServiceInstance, 'portName' | 'protocol'>): { portName?: string; protocol?: 'tcp' | 'udp' } {
+  if (inst.portName === undefined) {
+    if (inst.protocol !== undefined) fail('protocol needs portName (the RFC 2782 name, e.g. portName "grpc", protocol "tcp")');
+    return {};
+  }
+  if (typeof inst.portName !== 'string') fail(`portName must be a string, got ${typeof inst.portName}`);
+  const portName = inst.portName.toLowerCase().replace(/^_/, '');
+  if (!PORT_NAME.test(portName)) fail(`portName ${JSON.stringify(inst.portName)} must be one label of letters, digits and "-" (e.g. "grpc", "http")`);
+  const protocol = inst.protocol ?? 'tcp';
+  if (protocol !== 'tcp' && protocol !== 'udp') fail(`protocol must be "tcp" or "udp", got ${JSON.stringify(inst.protocol)}`);
+  return { portName, protocol };
 }
 
-export function instanceKey(inst: Pick<RegisteredInstance, 'id' | 'service'>, o: Pick<ResolvedRegistryOptions, 'prefix' | 'domain'>): string {
-  return nameToKey(instanceName(inst.id, inst.service, o.domain), o.prefix);
+/**
+ * `<id>.<service>.<domain>`, or with a port name `<id>._<portName>._<protocol>.<service>.<domain>`:
+ * one key per instance either way. The DNS server (and CoreDNS) answer SRV at every name above
+ * a key with all the keys below it, so `_grpc._tcp.greeter.<domain>` lists the gRPC instances
+ * and `greeter.<domain>` still lists every instance, exactly once.
+ */
+function instanceName(i: { id: string; service: string; portName?: string | undefined; protocol?: string | undefined }, domain: string): string {
+  const srv = i.portName === undefined ? '' : `_${i.portName}._${i.protocol ?? 'tcp'}.`;
+  return `${i.id}.${srv}${i.service}.${domain}`;
+}
+
+export function instanceKey(
+  inst: Pick<RegisteredInstance, 'id' | 'service' | 'portName' | 'protocol'>,
+  o: Pick<ResolvedRegistryOptions, 'prefix' | 'domain'>,
+): string {
+  return nameToKey(instanceName(inst, o.domain), o.prefix);
+}
+
+/** The DNS name of an instance (the SRV target). */
+export function instanceDnsName(inst: Pick<RegisteredInstance, 'id' | 'service' | 'portName' | 'protocol'>, domain: string): string {
+  return instanceName(inst, domain);
+}
+
+/** `_grpc._tcp.greeter` → greeter + grpc/tcp; anything else as it is. */
+function splitSrvService(service: string): { base: string; portName?: string; protocol?: string } {
+  const m = /^_([^.]+)\._([^.]+)\.(.+)$/.exec(service);
+  return m ? { base: m[3]!, portName: m[1]!, protocol: m[2]! } : { base: service };
 }
 
 /** The etcd prefix holding every service of the domain, with its trailing '/'. */
@@ -228,8 +296,11 @@ export function parseDiscovered(
   if ('error' in svc) return { error: svc.error };
   if (svc.kind === 'none') return { error: 'no host' };
   if (svc.port < 0) return { error: 'port -1 (no SRV)' };
+  const srv = splitSrvService(where.service);
   const instance: DiscoveredInstance = Object.freeze({
-    service: where.service,
+    service: srv.base,
+    portName: srv.portName,
+    protocol: srv.protocol,
     id: where.id,
     name: where.name,
     key,
@@ -272,6 +343,8 @@ export function sameInstance(a: DiscoveredInstance, b: DiscoveredInstance): bool
   if (
     a.key !== b.key ||
     a.service !== b.service ||
+    a.portName !== b.portName ||
+    a.protocol !== b.protocol ||
     a.id !== b.id ||
     a.host !== b.host ||
     a.port !== b.port ||

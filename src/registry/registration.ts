@@ -27,12 +27,15 @@
  *  - an 'error' emit without a listener crashes: this class's events are its own listener
  *    sets, never EventEmitter 'error'; etcd3 watchers always get an 'error' listener.
  */
+import { EventEmitter } from 'node:events';
 import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';
 import { backoffDelay, type BackoffPolicy } from '../backoff.js';
 import type { Clock, Timer } from '../clock.js';
+import type { EtcdnsError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { etcd3 } from '../etcd/etcd3.js';
-import type { RegisteredEvent, RegisteredInstance, Registration, RegistrationState } from './types.js';
+import { RegistryError, unavailable } from './errors.js';
+import type { ConflictEvent, RegisteredReason, RegisteredInstance, Registration, RegistrationEvents, RegistrationState } from './types.js';
 
 /** One grant or put may take this long before the attempt is abandoned and retried. */
 const ATTEMPT_TIMEOUT_MS = 5000;
@@ -57,11 +60,21 @@ export interface RegistrationOptions {
   logger: Logger;
   clock: Clock;
   random?: () => number;
+  /** Take the key over if another live lease holds it at the first registration (else: conflict). */
+  takeover?: boolean;
   /** Called once when stopped (the registry forgets it). */
   onStopped?: () => void;
 }
 
-type Listener = (arg: never) => void;
+/** The key is held by another live lease: thrown inside an attempt, which then waits and retries. */
+class Conflict extends Error {
+  constructor(
+    readonly heldBy: string,
+    readonly error: EtcdnsError,
+  ) {
+    super(error.message);
+  }
+}
 
 class Superseded extends Error {
   constructor() {
@@ -69,7 +82,7 @@ class Superseded extends Error {
   }
 }
 
-export class EtcdRegistration implements Registration {
+export class EtcdRegistration extends EventEmitter<RegistrationEvents> implements Registration {
   readonly key: string;
   readonly instance: RegisteredInstance;
 
@@ -108,18 +121,18 @@ export class EtcdRegistration implements Registration {
   private stopping: Promise<void> | undefined;
   private lastFailureLogAt = -Infinity;
   private failuresSinceLog = 0;
-  private lastForeignWarnAt = -Infinity;
+  /** Every lease id this registration was granted: a key under one of them is ours, not a conflict. */
+  private readonly ownLeaseIds = new Set<string>();
+  /** The lease of the conflict being waited out, if any (one `conflict` event per holder). */
+  private conflictWith: string | undefined;
 
   private readonly firstRegistered: Promise<void>;
   private resolveFirst!: () => void;
   private rejectFirst!: (err: Error) => void;
-  private readonly listeners = {
-    registered: new Set<Listener>(),
-    lost: new Set<Listener>(),
-    error: new Set<Listener>(),
-  };
+  private firstDone = false;
 
   constructor(private readonly o: RegistrationOptions) {
+    super();
     this.client = o.client;
     this.key = o.key;
     this.value = o.value;
@@ -140,17 +153,9 @@ export class EtcdRegistration implements Registration {
   readonly leaseId = (): string | undefined => (this.phase === 'registered' ? this.currentLeaseId : undefined);
   readonly state = (): RegistrationState => this.phase;
 
-  on(event: 'registered', fn: (e: RegisteredEvent) => void): void;
-  on(event: 'lost', fn: (err: Error) => void): void;
-  on(event: 'error', fn: (err: Error) => void): void;
-  on(event: 'registered' | 'lost' | 'error', fn: (arg: never) => void): void {
-    const set = this.listeners[event];
-    if (!set) throw new Error(`registry: unknown event ${JSON.stringify(event)} (registered, lost, error)`);
-    set.add(fn);
-  }
-
-  off(event: 'registered' | 'lost' | 'error', fn: (...args: never[]) => void): void {
-    this.listeners[event]?.delete(fn as Listener);
+  /** Unregisters: `await using reg = await registry.register(...)` (Node >= 24, TypeScript 5.2+). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 
   /** Starts the supervisor: own-key watch, periodic check, first grant + put. */
@@ -183,7 +188,7 @@ export class EtcdRegistration implements Registration {
     return gen === this.generation && this.phase !== 'stopped';
   }
 
-  private establish(reason: string): void {
+  private establish(reason: RegisteredReason): void {
     const gen = this.generation;
     const run = async () => {
       for (let attempt = 0; this.isCurrent(gen); attempt++) {
@@ -192,7 +197,8 @@ export class EtcdRegistration implements Registration {
           return;
         } catch (err) {
           if (!this.isCurrent(gen)) return;
-          this.failed(err as Error, 'registering failed; retrying');
+          // A conflict is waited out quietly (its event has been sent); anything else is a failure.
+          if (!(err instanceof Conflict)) this.failed(err as Error, 'registering failed; retrying');
           await this.sleep(backoffDelay(this.backoff, attempt, this.o.random));
         }
       }
@@ -205,7 +211,10 @@ export class EtcdRegistration implements Registration {
     this.establishing = p;
   }
 
-  private async tryEstablish(gen: number, reason: string): Promise<void> {
+  private async tryEstablish(gen: number, reason: RegisteredReason): Promise<void> {
+    // Who holds the key, before any lease is granted: a conflict costs etcd nothing.
+    const expectMod = await this.checkHolder(gen, !this.firstDone && this.o.takeover === true);
+    if (!this.isCurrent(gen)) throw new Superseded();
     // client.lease() grants at once; keepalives start by themselves when the grant succeeds.
     const lease = this.client.lease(this.o.leaseTtlSeconds);
     this.pendingLease = lease;
@@ -215,12 +224,24 @@ export class EtcdRegistration implements Registration {
     let revision: number;
     try {
       id = await this.bounded(lease.grant(), 'lease grant');
+      this.ownLeaseIds.add(id);
       // etcd started the lease's TTL no later than this.
       this.renewedAt.set(lease, Math.max(this.renewedAt.get(lease) ?? -Infinity, this.clock.now()));
       if (!this.isCurrent(gen)) throw new Superseded();
       this.pendingLeaseId = id;
-      const res = await this.bounded(lease.put(this.key).value(this.value).exec(), 'put');
-      revision = Number(res.header.revision);
+      if (expectMod === undefined) {
+        const res = await this.bounded(lease.put(this.key).value(this.value).exec(), 'put');
+        revision = Number(res.header.revision);
+      } else {
+        // Only if nobody wrote the key since it was checked (0: it still does not exist): two
+        // processes starting with one id at once cannot both win.
+        const res = await this.bounded(
+          this.client.if(this.key, 'Mod', '==', expectMod).then(this.client.put(this.key).value(this.value).lease(id)).commit(),
+          'put',
+        );
+        if (!res.succeeded) throw new Error('the key was written by someone else meanwhile; checking again');
+        revision = Number(res.header.revision);
+      }
       if (!this.isCurrent(gen)) throw new Superseded();
     } catch (err) {
       // Stopped meanwhile: stop() revokes pendingLease (its put may have landed). Otherwise
@@ -241,13 +262,61 @@ export class EtcdRegistration implements Registration {
     this.phase = 'registered';
     this.failuresSinceLog = 0;
     this.lastFailureLogAt = -Infinity;
+    if (this.conflictWith !== undefined) reason = 'conflict resolved';
+    this.conflictWith = undefined;
+    this.firstDone = true;
     // The key is under the new lease now: revoking the old ones cannot delete it. (After an
     // etcd restart an old lease may even be alive again: etcd restores leases with a fresh TTL.)
     for (const old of this.superseded.splice(0)) this.discard(old);
     if (reason === 'register') this.log.info({ lease: id }, 'registered');
     else this.log.info({ lease: id, reason }, 'registered again');
-    this.emit('registered', { leaseId: id, reason });
+    this.tell('registered', { leaseId: id, reason });
     this.resolveFirst();
+  }
+
+  /**
+   * Whether the key may be written: the mod revision to write it under (0: absent), or
+   * undefined to write it unconditionally (our own lease holds it). Another live lease holding
+   * it is a conflict (two processes with one id): refused - the first registration rejects,
+   * a running one waits until the key is free - or, at the first registration with
+   * `takeover`, taken. Never both keep writing: that made the key flip every check before.
+   */
+  private async checkHolder(gen: number, takeover: boolean): Promise<number | undefined> {
+    const res = await this.bounded(this.client.get(this.key).exec(), 'check');
+    const kv = res.kvs[0];
+    if (kv === undefined) return 0;
+    const holder = String(kv.lease);
+    const mod = Number(kv.mod_revision);
+    if (this.ownLeaseIds.has(holder)) return undefined;
+    if (holder === '0' || !(await this.leaseAlive(holder))) return mod;
+    if (!this.isCurrent(gen)) throw new Superseded();
+    const error = new RegistryError(
+      'ETCDNS_ERR_REGISTRY_CONFLICT',
+      `registry: ${this.key} is held by lease ${holder} of another live registration (the same instance id registered twice?)` +
+        (takeover ? '; taking it over' : '; refusing to overwrite it (register with { takeover: true } to replace it)'),
+    );
+    if (takeover) {
+      this.log.warn({ heldBy: holder }, 'key held by another live lease; taking it over');
+      this.tellConflict(holder, 'took over', error);
+      return mod;
+    }
+    if (this.conflictWith !== holder) {
+      this.conflictWith = holder;
+      this.log.warn({ heldBy: holder }, 'key held by another live lease (duplicate instance id?); waiting until it is free');
+      this.tellConflict(holder, 'refused', error);
+    }
+    if (!this.firstDone) this.rejectFirst(error);
+    throw new Conflict(holder, error);
+  }
+
+  private tellConflict(heldBy: string, outcome: ConflictEvent['outcome'], error: EtcdnsError): void {
+    this.tell('conflict', { key: this.key, heldBy, outcome, error });
+  }
+
+  private async leaseAlive(id: string): Promise<boolean> {
+    const ttl = await this.bounded(this.client.leaseClient.leaseTimeToLive({ ID: id }), 'lease check');
+    // etcd answers TTL -1 for a lease that has expired or never existed.
+    return Number(ttl.TTL) > 0;
   }
 
   private attachLease(lease: Lease, gen: number): void {
@@ -296,7 +365,7 @@ export class EtcdRegistration implements Registration {
       this.superseded.push(old);
     }
     this.log.warn({ err: err.message }, 'lease lost; registering again');
-    this.emit('lost', err);
+    this.tell('lost', new RegistryError('ETCDNS_ERR_REGISTRY_LEASE_LOST', `registry: ${this.key}: lease lost (${err.message}); registering again`, { cause: err }));
     this.establish('lease lost');
   }
 
@@ -341,14 +410,9 @@ export class EtcdRegistration implements Registration {
     const lease = String(kv.lease);
     if (lease === this.currentLeaseId || lease === this.pendingLeaseId) return;
     if (Number(kv.mod_revision) <= this.lastPutRevision) return;
-    // Someone else wrote our key (a hand-made put, or a second registrant with the same id).
-    // Not reclaimed on the spot: two registrants with one id would then fight in a tight loop.
-    // The per-TTL check reclaims it; a duplicate id thus shows as a flap once per TTL, logged.
-    const now = this.clock.now();
-    if (now - this.lastForeignWarnAt >= FAILURE_LOG_INTERVAL_MS) {
-      this.lastForeignWarnAt = now;
-      this.log.warn({ lease, ours: this.currentLeaseId }, 'key written by someone else (duplicate instance id?); reclaiming it at the next check');
-    }
+    // Someone else wrote our key: a hand-made put (put back) or another live registration with
+    // this id (a conflict: stand back). verify() tells which.
+    if (this.phase === 'registered') void this.verify(this.generation);
   }
 
   private tick(): void {
@@ -373,14 +437,49 @@ export class EtcdRegistration implements Registration {
     if (kv === undefined) {
       this.repair('key missing');
     } else if (String(kv.lease) !== this.currentLeaseId) {
-      this.repair('key held by another lease');
+      await this.foreignHolder(gen, kv);
     } else if (kv.value.toString('utf8') !== this.value) {
       this.repair('key changed');
     }
   }
 
+  /** The key is under a lease not ours: put it back unless that lease is alive (a conflict: stand back). */
+  private async foreignHolder(gen: number, kv: IKeyValue): Promise<void> {
+    const holder = String(kv.lease);
+    let alive = false;
+    if (holder !== '0' && !this.ownLeaseIds.has(holder)) {
+      try {
+        alive = await this.leaseAlive(holder);
+      } catch (err) {
+        this.log.debug({ err: (err as Error).message }, 'lease check failed');
+        return; // the next check decides
+      }
+    }
+    if (this.phase !== 'registered' || !this.isCurrent(gen)) return;
+    if (!alive) {
+      this.repair('key changed');
+      return;
+    }
+    // Another live registration took the key (register with takeover): ours holds nothing any
+    // more. Give up the lease and wait, as a fresh registration would, until the key is free.
+    this.generation++;
+    const old = this.lease;
+    this.lease = undefined;
+    this.currentLeaseId = undefined;
+    this.phase = 'registering';
+    if (old) this.discard(old);
+    this.conflictWith = holder;
+    const error = new RegistryError(
+      'ETCDNS_ERR_REGISTRY_CONFLICT',
+      `registry: ${this.key} was taken over by lease ${holder} of another live registration; waiting until it is free`,
+    );
+    this.log.warn({ heldBy: holder }, 'key taken over by another live lease; waiting until it is free');
+    this.tellConflict(holder, 'refused', error);
+    this.establish('conflict resolved');
+  }
+
   /** Puts the key again under the current lease; coalesced, retried with backoff while the lease lives. */
-  private repair(reason: string): void {
+  private repair(reason: RegisteredReason): void {
     if (this.repairing) {
       this.repairAgain = true;
       return;
@@ -396,7 +495,7 @@ export class EtcdRegistration implements Registration {
           if (!this.isCurrent(gen)) return;
           this.lastPutRevision = Math.max(this.lastPutRevision, Number(res.header.revision));
           this.log.info({ reason, lease: this.currentLeaseId }, 'key restored');
-          this.emit('registered', { leaseId: this.currentLeaseId!, reason });
+          this.tell('registered', { leaseId: this.currentLeaseId!, reason });
           if (!this.repairAgain) return;
         } catch (err) {
           // A dead lease: etcd3's put wrapper has emitted 'lost', and declareLost has moved
@@ -425,7 +524,7 @@ export class EtcdRegistration implements Registration {
     this.watchRetryTimer = undefined;
     for (const wake of this.sleepers) wake();
     this.sleepers.clear();
-    this.rejectFirst(new Error(`registry: ${this.key} was unregistered before it was registered`));
+    this.rejectFirst(new RegistryError('ETCDNS_ERR_REGISTRY_CLOSED', `registry: ${this.key} was unregistered before it was registered`));
     const w = this.watcher;
     this.watcher = undefined;
     if (w) void cancel(w);
@@ -444,9 +543,11 @@ export class EtcdRegistration implements Registration {
     this.o.onStopped?.();
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
-      throw new Error(
+      throw new RegistryError(
+        'ETCDNS_ERR_REGISTRY_UNAVAILABLE',
         `registry: could not revoke the lease of ${this.key} (${(failed.reason as Error).message}); ` +
           `it is no longer renewed, so etcd drops the key within ${this.o.leaseTtlSeconds} s of being reachable`,
+        { cause: failed.reason },
       );
     }
     this.log.info('unregistered');
@@ -461,7 +562,7 @@ export class EtcdRegistration implements Registration {
   // --- helpers ------------------------------------------------------------------------------
 
   private failed(err: Error, msg: string): void {
-    this.emit('error', err);
+    this.tell('error', unavailable(`${this.key}: ${msg}`, err));
     this.failuresSinceLog++;
     const now = this.clock.now();
     if (now - this.lastFailureLogAt >= FAILURE_LOG_INTERVAL_MS) {
@@ -473,15 +574,17 @@ export class EtcdRegistration implements Registration {
     }
   }
 
-  private emit(event: 'registered', arg: RegisteredEvent): void;
-  private emit(event: 'lost' | 'error', arg: Error): void;
-  private emit(event: 'registered' | 'lost' | 'error', arg: unknown): void {
-    for (const fn of [...this.listeners[event]]) {
-      try {
-        (fn as (a: unknown) => void)(arg);
-      } catch (err) {
-        this.log.error({ err, event }, 'registration listener threw');
-      }
+  /**
+   * Emits to the listeners, from the supervisor: an unheard 'error' is dropped (EventEmitter
+   * would throw it, and a failed attempt must not end the process), and a listener that throws
+   * is logged, never allowed to break the supervisor.
+   */
+  private tell<E extends keyof RegistrationEvents>(event: E, ...args: RegistrationEvents[E]): void {
+    if (event === 'error' && this.listenerCount('error') === 0) return;
+    try {
+      (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
+    } catch (err) {
+      this.log.error({ err, event }, 'registration listener threw');
     }
   }
 

@@ -59,4 +59,25 @@ describe('installSignalHandlers', () => {
     expect(kill.mock.calls).toEqual([[process.pid, 'SIGUSR2']]);
     expect(errors).toEqual([new Error('etcd down')]);
   });
+
+  it('drain runs after close (the instance has left discovery), and the signal waits for it', async () => {
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
+    const order: string[] = [];
+    let drained!: () => void;
+    const registry = { close: vi.fn(async () => void order.push('close')) };
+    installSignalHandlers(registry, {
+      signals: ['SIGUSR2'],
+      drain: (sig) => {
+        order.push(`drain ${sig}`);
+        return new Promise<void>((resolve) => (drained = resolve));
+      },
+    });
+    process.emit('SIGUSR2', 'SIGUSR2');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(order).toEqual(['close', 'drain SIGUSR2']);
+    expect(kill).not.toHaveBeenCalled(); // in-flight calls are still finishing
+    drained();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(kill.mock.calls).toEqual([[process.pid, 'SIGUSR2']]);
+  });
 });

@@ -8,15 +8,22 @@ import type { Registry } from './types.js';
 export interface SignalHandlerOptions {
   /** Default SIGTERM and SIGINT. */
   signals?: NodeJS.Signals[];
-  /** Longest wait for close() before re-raising anyway (default 5000 ms; keys then expire by TTL). */
+  /** Longest wait for close() and drain() together before re-raising anyway (default 5000 ms; keys then expire by TTL). */
   timeoutMs?: number;
+  /**
+   * Runs after close() has revoked the leases (the instance has left DNS and every watcher's
+   * list): let in-flight calls finish before the process ends, e.g. wait briefly for clients
+   * to drop this instance, then `server.tryShutdown()` / `httpServer.close()`. Without it the
+   * signal is re-raised as soon as the leases are revoked, cutting calls in flight.
+   */
+  drain?: (signal: NodeJS.Signals) => Promise<void> | void;
   /** Called with close()'s failure, if any (close() itself never rejects). */
   onError?: (err: unknown) => void;
 }
 
 /**
  * Installs the handlers; returns a function that removes them. On the first signal: close the
- * registry (bounded), remove these handlers, and send the same signal to this process again.
+ * registry, then the application's drain hook (both bounded by timeoutMs), remove these handlers, and send the same signal to this process again.
  * With no other listener left, Node's default action ends the process with that signal (exit
  * status 128+n), exactly as without us; if the application has its own listeners they run
  * instead and decide. A second signal while closing re-raises at once.
@@ -43,10 +50,15 @@ export function installSignalHandlers(registry: Pick<Registry, 'close'>, options
     closing = true;
     // A referenced timer: the process must stay up until the revokes are done.
     const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    void Promise.race([
-      registry.close().catch((err: unknown) => options.onError?.(err)),
-      timeout,
-    ]).finally(() => reraise(sig));
+    const closeThenDrain = async () => {
+      await registry.close().catch((err: unknown) => options.onError?.(err));
+      try {
+        await options.drain?.(sig);
+      } catch (err) {
+        options.onError?.(err);
+      }
+    };
+    void Promise.race([closeThenDrain(), timeout]).finally(() => reraise(sig));
   };
   const uninstall = () => {
     for (const s of signals) process.removeListener(s, handler);

@@ -16,14 +16,22 @@ const firstSourceWins: ZoneCombiner = (views) => views[0]!;
 export class RecordTable {
   readonly #sources = new Map<string, ReadonlyMap<Name, ZoneView>>();
   readonly #combine: ZoneCombiner;
-  readonly #listeners = new Set<(snapshot: Snapshot) => void>();
+  /** Listeners by the name their errors are reported under. */
+  readonly #listeners = new Map<(snapshot: Snapshot) => void, string>();
+  readonly #onListenerError: ((listener: string, error: unknown) => void) | undefined;
   /** The last combined view per origin and the views it was made of, reused while they are unchanged. */
   #combined = new Map<Name, { readonly views: readonly ZoneView[]; readonly view: ZoneView }>();
   #current: Snapshot = Snapshot.empty;
 
-  constructor(options: { sources: readonly string[]; combine?: ZoneCombiner }) {
+  /**
+   * `onListenerError`: a listener threw (named as it was registered); the other listeners still
+   * run and the source that published is not blamed. Without it, the first error is thrown
+   * once every listener has run.
+   */
+  constructor(options: { sources: readonly string[]; combine?: ZoneCombiner; onListenerError?: (listener: string, error: unknown) => void }) {
     for (const id of options.sources) this.#sources.set(id, new Map());
     this.#combine = options.combine ?? firstSourceWins;
+    this.#onListenerError = options.onListenerError;
   }
 
   get current(): Snapshot {
@@ -67,14 +75,27 @@ export class RecordTable {
     const before = this.#current;
     const sameZoneSet = merged.size === before.zones.size && [...merged.keys()].every((origin) => before.zones.has(origin));
     this.#current = new Snapshot(merged, before.generation + 1, sameZoneSet ? before.zoneSetGeneration : before.zoneSetGeneration + 1);
-    for (const listener of this.#listeners) listener(this.#current);
+    this.#tellListeners(this.#current);
     return this.#current;
   }
 
-  /** Called after every swap; returns an unsubscribe function. */
-  onSwap(listener: (snapshot: Snapshot) => void): () => void {
-    this.#listeners.add(listener);
+  /** Called after every swap; `name` says whose listener it is in error reports. Returns an unsubscribe function. */
+  onSwap(listener: (snapshot: Snapshot) => void, name = 'listener'): () => void {
+    this.#listeners.set(listener, name);
     return () => this.#listeners.delete(listener);
+  }
+
+  #tellListeners(snapshot: Snapshot): void {
+    let first: { error: unknown } | undefined;
+    for (const [listener, name] of this.#listeners) {
+      try {
+        listener(snapshot);
+      } catch (error) {
+        if (this.#onListenerError) this.#onListenerError(name, error);
+        else first ??= { error };
+      }
+    }
+    if (first) throw first.error;
   }
 }
 

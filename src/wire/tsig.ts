@@ -418,3 +418,14 @@ export function tsigLength(key: TsigKey): number {
   // original ID, error, other length (RFC 8945 §4.2).
   return canonicalWire(key.name).length + 10 + canonicalWire(algorithm.wireName).length + 6 + 2 + 2 + algorithm.macLength + 2 + 2 + 2;
 }
+
+/**
+ * Whether the message has an additional record besides a lone OPT: the decoder read an OPT
+ * as the only additional record of a plain query, so such a query (nearly every query) has no
+ * TSIG and is not walked again.
+ */
+export function mayCarryTsig(message: Buffer, hasOpt: boolean): boolean {
+  const arcount = message.readUInt16BE(10);
+  if (arcount === 0) return false;
+  return !(arcount === 1 && hasOpt && message.readUInt16BE(6) === 0 && message.readUInt16BE(8) === 0);
+}

@@ -290,6 +290,27 @@ describe('invalid keys and values', () => {
     expect(views.get('example.test')!.node('z.example.test')).toBeUndefined();
   });
 
+  it('reports what it skips instead of throwing: a batch or change of the wrong shape, a callback that throws', () => {
+    const skipped: string[] = [];
+    const b = index(['example.test'], {
+      onSkipped: (what, error) => skipped.push(`${what}: ${error instanceof Error ? 'Error' : typeof error}`),
+      onInvalid: () => {
+        throw new Error('logger gone');
+      },
+    });
+    b.index.apply({ reset: true, changes: [], revision: 1 });
+    // A batch whose changes throw when iterated: the whole batch is skipped, state kept.
+    const throwing = { [Symbol.iterator]: () => ({ next: () => { throw new Error('not a batch'); } }) } as unknown as KeyChange[];
+    b.index.apply({ reset: false, changes: throwing, revision: 2 });
+    // A change object of the wrong shape: that change is skipped, the rest applied.
+    b.index.apply({ reset: false, changes: [null as unknown as KeyChange, { ...put('/skydns/test/example/www', { host: '192.0.2.1' }), modRevision: 3 }], revision: 3 });
+    // An invalid value whose onInvalid throws: the key is still skipped, and the throw reported.
+    b.index.apply(batch([put('/skydns/test/example/bad', { host: 'not a host!' })], 4));
+    expect(skipped).toEqual(['batch: Error', 'change: Error', 'callback: Error']);
+    expect(b.index.skippedCount).toBe(3);
+    expect(b.index.recordCount).toBe(1);
+  });
+
   it('counts stay consistent with a full re-listing of the same data', () => {
     // The incremental state after random churn equals a reset with the surviving keys.
     const b = index(['example.test']);

@@ -29,7 +29,16 @@ export interface EtcdIndexOptions {
   readonly onInvalid?: (key: string, reason: string) => void;
   /** A key reported through onInvalid is valid again, or gone. */
   readonly onValid?: (key: string) => void;
+  /**
+   * Something that is not etcd data was skipped rather than thrown (apply never throws): a
+   * change or batch object of the wrong shape (only a caller's bug makes one), or an
+   * onInvalid/onValid callback that threw. Called every time (the caller decides what to log);
+   * must not throw itself.
+   */
+  readonly onSkipped?: (what: SkippedKind, error: unknown) => void;
 }
+
+export type SkippedKind = 'change' | 'batch' | 'callback';
 
 /**
  * Keys that are not served. Valid keys are only in the tries (their entry says all there is to
@@ -73,6 +82,7 @@ export class SkyDnsIndex {
   readonly #compat: Compat;
   readonly #onInvalid: ((key: string, reason: string) => void) | undefined;
   readonly #onValid: ((key: string) => void) | undefined;
+  readonly #onSkipped: ((what: SkippedKind, error: unknown) => void) | undefined;
   /** Per-trie-node answers, shared by every view holding that node (see EtcdNode). */
   readonly #memo = new WeakMap<TNode, EtcdNode>();
 
@@ -85,6 +95,7 @@ export class SkyDnsIndex {
   #epoch = 0;
   #invalid = 0;
   #ignored = 0;
+  #skipped = 0;
 
   constructor(o: EtcdIndexOptions) {
     this.#prefix = normalizePrefix(o.prefix);
@@ -97,6 +108,7 @@ export class SkyDnsIndex {
     this.#compat = o.compat ?? 'rfc';
     this.#onInvalid = o.onInvalid;
     this.#onValid = o.onValid;
+    this.#onSkipped = o.onSkipped;
     // Every zone has a view from the start, so names in it are NXDOMAIN-with-SOA rather than
     // REFUSED while etcd is empty or not yet listed.
     const views = new Map<Name, ZoneView>();
@@ -141,6 +153,10 @@ export class SkyDnsIndex {
   get ignoredCount(): number {
     return this.#ignored;
   }
+  /** Changes, batches and callbacks skipped since start (see onSkipped). */
+  get skippedCount(): number {
+    return this.#skipped;
+  }
 
   /**
    * Applies one mirror batch and returns the zone views. Views of zones the batch did not change
@@ -176,8 +192,9 @@ export class SkyDnsIndex {
         try {
           work.revision = typeof change.modRevision === 'number' && Number.isFinite(change.modRevision) ? change.modRevision : 0;
           this.#change(work, change);
-        } catch {
+        } catch (error) {
           // Only a malformed change object gets here (the codec does not throw): skip it.
+          this.#skip('change', error);
         }
       }
       if (reset) {
@@ -211,8 +228,9 @@ export class SkyDnsIndex {
         }
         this.#views = views;
       }
-    } catch {
+    } catch (error) {
       // Nothing sensible to do with a batch that is not a batch: keep serving what we have.
+      this.#skip('batch', error);
     }
     return this.#views;
   }
@@ -301,9 +319,15 @@ export class SkyDnsIndex {
   #notify(f: () => void): void {
     try {
       f();
-    } catch {
-      // ignored
+    } catch (error) {
+      // The index's state is already updated: a callback's failure must not undo the batch.
+      this.#skip('callback', error);
     }
+  }
+
+  #skip(what: SkippedKind, error: unknown): void {
+    this.#skipped++;
+    this.#onSkipped?.(what, error);
   }
 
   #count(state: OtherState, delta: number): void {

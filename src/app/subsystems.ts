@@ -1,0 +1,191 @@
+/**
+ * Each subsystem of the server made from the validated config: what to start and with which
+ * options. runServer (src/app.ts) decides the order and the Lifecycle stops them in reverse.
+ */
+import type { QueryObserver } from '../chain/request.js';
+import { queryLog } from '../chain/query-log.js';
+import { ResponseRateLimiter } from '../chain/response-rate-limiter.js';
+import type { Clock } from '../clock.js';
+import type { ServeConfig } from '../config/serve-options.js';
+import type { ServerInputs } from '../config/server-inputs.js';
+import { toPresentation } from '../dns/name.js';
+import { defaultUpstreams } from '../forward/default-upstreams.js';
+import { Forwarder } from '../forward/forwarder.js';
+import type { ForwardRoute } from '../forward/types.js';
+import type { Logger } from '../log.js';
+import { formatHostPort } from '../net.js';
+import { OpsServer, type OpsUrls, type Readiness } from '../ops/http.js';
+import { Metrics } from '../ops/metrics.js';
+import type { EtcdConnection } from '../etcd/client.js';
+import { EtcdSource } from '../sources/etcd/source.js';
+import { ZoneDirectory } from '../sources/zonefile/directory.js';
+import type { RecordTable } from '../table/table.js';
+import { TransferJournal } from '../transfer/journal.js';
+import { NotifyService } from '../transfer/notify-service.js';
+import { DnsTransport } from '../transport/server.js';
+import type { QueryHandler } from '../transport/types.js';
+import type { WorkerLink } from '../cluster/worker.js';
+
+/** Source names, highest precedence first: zone files win over etcd (see table/layered.ts). */
+export const ZONE_FILES = 'zonefiles';
+export const ETCD = 'etcd';
+
+/** The subsystems metrics and readiness read from, as they start (scrapes come later). */
+export interface Running {
+  etcd?: EtcdSource;
+  forwarder?: Forwarder;
+}
+
+/** The IXFR journal, following every snapshot; with no client allowed (no network, no key) it keeps no differences. */
+export function transferJournal(config: ServeConfig, inputs: ServerInputs, table: RecordTable): TransferJournal {
+  const allowed = config.transferAllow.length > 0 || inputs.tsigKeys.size > 0;
+  const journal = new TransferJournal({ maxEntries: allowed ? config.ixfrJournal : 0, maxBytes: config.ixfrJournalBytes });
+  table.onSwap((snapshot) => journal.observe(snapshot), 'ixfr-journal');
+  return journal;
+}
+
+/** Logs the zones served whenever the set changes (every etcd event swaps the snapshot). */
+export function logServedZones(table: RecordTable, logger: Logger): void {
+  let served = '';
+  table.onSwap((snapshot) => {
+    const zones = [...snapshot.zones.keys()].map(toPresentation).sort().join(' ');
+    if (zones !== served) logger.info({ zones: zones.split(' ').filter(Boolean) }, 'serving zones');
+    served = zones;
+  }, 'zone-log');
+}
+
+export function rateLimiterFor(config: ServeConfig, clock: Clock): ResponseRateLimiter | undefined {
+  return config.rateLimit > 0 ? new ResponseRateLimiter({ responsesPerSecond: config.rateLimit, slip: config.rateLimitSlip, clock }) : undefined;
+}
+
+export function serverMetrics(config: ServeConfig, clock: Clock, journal: TransferJournal, rateLimiter: ResponseRateLimiter | undefined, running: Running): Metrics {
+  return new Metrics({
+    clock,
+    journal: () => journal.size(),
+    updates: config.updatePolicy.length > 0 || config.updateAllow.length > 0,
+    mirror: config.etcd.length > 0 ? () => running.etcd?.status() : undefined,
+    forwardCache: config.forwarding ? () => running.forwarder?.cacheSize ?? { entries: 0, bytes: 0 } : undefined,
+    limits: () => ({
+      rateLimitDropped: rateLimiter?.dropped ?? 0,
+      rateLimitSlipped: rateLimiter?.slipped ?? 0,
+      forwardRefused: running.forwarder?.refusedOverLimit ?? 0,
+    }),
+  });
+}
+
+export function queryObservers(config: ServeConfig, metrics: Metrics, logger: Logger): QueryObserver[] {
+  return [metrics.observeQuery, ...(config.logQueries ? [queryLog(logger)] : [])];
+}
+
+export function startNotify(config: ServeConfig, inputs: ServerInputs, table: RecordTable, metrics: Metrics, logger: Logger, clock: Clock): NotifyService {
+  return NotifyService.start({
+    targets: config.notify,
+    delayMs: config.notifyDelayMs,
+    key: inputs.notifyKey,
+    onSwap: (listener) => table.onSwap(listener, 'notify'),
+    onEvent: (e) => metrics.transfers?.notify(toPresentation(e.zone), e.outcome),
+    logger,
+    clock,
+  });
+}
+
+export async function startZoneFiles(dir: string, table: RecordTable, logger: Logger, clock: Clock): Promise<ZoneDirectory> {
+  const directory = new ZoneDirectory({ dir, logger: logger.child({ source: 'zonefiles' }), clock, onChange: (zones) => table.publish(ZONE_FILES, zones) });
+  await directory.start();
+  return directory;
+}
+
+export function startEtcd(config: ServeConfig, connection: EtcdConnection, table: RecordTable, metrics: Metrics, logger: Logger, clock: Clock): EtcdSource {
+  return EtcdSource.start({
+    connection,
+    index: { prefix: config.etcdPrefix, zones: config.etcdZone, defaultTtl: Math.round(config.etcdDefaultTtlMs / 1000), compat: config.compat },
+    maxStaleMs: config.maxStaleMs,
+    publish: (zones) => table.publish(ETCD, zones),
+    onInvalid: (reason) => metrics.invalidValue(reason.split(':')[0] ?? 'invalid'),
+    logger: logger.child({ source: 'etcd' }),
+    clock,
+  });
+}
+
+/** Names outside our zones go upstream, for allowed clients only. */
+export function startForwarder(config: ServeConfig, metrics: Metrics, logger: Logger, clock: Clock): Forwarder {
+  const log = logger.child({ component: 'forward' });
+  const routes: ForwardRoute[] = config.forward.map((f) => ({ zone: f.zone, upstreams: f.upstreams }));
+  const defaults = defaultUpstreams({ configured: config.upstream, listen: config.listen, logger: log });
+  if (defaults.length > 0) routes.push({ zone: '', upstreams: defaults });
+  else log.warn('no upstream resolvers (set --upstream): names outside our zones get REFUSED');
+  log.info({ routes: routes.map((r) => ({ zone: toPresentation(r.zone), upstreams: r.upstreams.map((u) => formatHostPort(u.host, u.port)) })) }, 'forwarding');
+  // --cache-entries 0: no cache, but concurrent identical questions still share one query.
+  const cached = config.cacheEntries > 0;
+  return new Forwarder({
+    routes,
+    policy: config.forwardPolicy,
+    tryTimeoutMs: config.forwardTimeoutMs,
+    maxFailures: config.forwardMaxFails,
+    healthCheckIntervalMs: config.forwardHealthCheckMs,
+    cache: {
+      maxEntries: Math.max(1, config.cacheEntries),
+      maxBytes: config.cacheBytes,
+      maxTtlSeconds: cached ? config.cacheMaxTtlMs / 1000 : 0,
+      maxNegativeTtlSeconds: cached ? config.cacheMaxNegativeTtlMs / 1000 : 0,
+      staleSeconds: cached ? config.serveStaleMs / 1000 : 0,
+    },
+    upstreamUdpSize: config.ednsUdpSize,
+    maxConcurrent: config.forwardMaxConcurrent,
+    clock,
+    logger: log,
+    observe: metrics.forward,
+  });
+}
+
+/** /ready: not before etcd's initial sync. */
+export function readiness(etcd: EtcdSource | undefined): () => Readiness {
+  return () => {
+    const reasons: string[] = [];
+    if (etcd && !etcd.status().synced) reasons.push('etcd: initial sync not done');
+    return { ready: reasons.length === 0, reasons };
+  };
+}
+
+/** The /health, /ready and /metrics endpoints; in a --workers worker, the primary serves them. */
+export interface Ops {
+  readonly urls: OpsUrls;
+  drain(): void;
+  stop(): Promise<void>;
+}
+
+export async function startOps(config: ServeConfig, metrics: Metrics, isReady: () => Readiness, logger: Logger, worker: WorkerLink | undefined): Promise<Ops> {
+  if (worker) {
+    worker.serve({ metrics: () => metrics.registry.getMetricsAsJSON(), isReady });
+    // A worker has no /ready of its own: the primary drained it before telling us to stop.
+    return { urls: {}, drain: () => {}, stop: async () => worker.close() };
+  }
+  const ops = new OpsServer({
+    healthListen: config.healthListen,
+    readyListen: config.readyListen,
+    metricsListen: config.metricsListen,
+    metrics: metrics.registry,
+    isReady,
+    logger: logger.child({ component: 'ops' }),
+  });
+  const urls = await ops.listen();
+  return { urls, drain: () => ops.setDraining(), stop: () => ops.close() };
+}
+
+export function dnsTransport(config: ServeConfig, handler: QueryHandler, logger: Logger, clock: Clock, worker: WorkerLink | undefined): DnsTransport {
+  return new DnsTransport({
+    handler,
+    logger,
+    clock,
+    // In a --workers group every process binds the port itself (SO_REUSEPORT).
+    udp: { io: config.udpIo, reusePort: worker !== undefined },
+    options: {
+      tcpIdleTimeoutMs: config.tcpIdleTimeoutMs,
+      tcpMaxConnections: config.tcpMaxConnections,
+      tcpMaxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
+      tcpMaxQueriesPerConnection: config.tcpMaxQueriesPerConnection,
+      tcpMaxInFlightPerConnection: 32,
+    },
+  });
+}
+
