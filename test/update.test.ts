@@ -19,6 +19,7 @@ import { parseTsigKeySpec } from '../src/dns/tsig-key.js';
 import { signRequest } from '../src/wire/tsig.js';
 import { MessageWriter } from '../src/wire/writer.js';
 import { udpExchange } from './support/client.js';
+import { buildQuery, parseReply } from './support/packets.js';
 import { dig, type DigResult } from './support/dig.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
 import { startKnotPrimary, type KnotPrimary } from './support/knot-primary.js';
@@ -64,12 +65,20 @@ function answerOf(r: DigResult): string[] {
 
 
 /** An UPDATE adding one A record, built by hand: signed at any time, with an Update Lease (RFC 9664) when asked. */
-function updateMessage(name: string, address: number[], leaseSeconds?: number): Buffer {
+function updateMessage(name: string, address: number[], leaseSeconds?: number, prerequisite?: 'nxdomain'): Buffer {
   const w = new MessageWriter(128);
-  for (const n of [0x4242, 5 << 11, 1, 0, 1, leaseSeconds === undefined ? 0 : 1]) w.u16(n);
+  for (const n of [0x4242, 5 << 11, 1, prerequisite ? 1 : 0, 1, leaseSeconds === undefined ? 0 : 1]) w.u16(n);
   w.name(ZONE);
   w.u16(RRType.SOA);
   w.u16(RRClass.IN);
+  if (prerequisite) {
+    // RFC 2136 §2.4.5: "name is not in use": class NONE, type ANY, TTL 0, no RDATA.
+    w.name(name);
+    w.u16(RRType.ANY);
+    w.u16(RRClass.NONE);
+    w.u32(0);
+    w.u16(0);
+  }
   w.name(name);
   w.u16(RRType.A);
   w.u16(RRClass.IN);
@@ -237,6 +246,53 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate', (
     expect((await dig(server.port, [name, 'TXT'])).status).toBe('NXDOMAIN');
     expect(await etcd.etcdctl(['get', '--prefix', '--keys-only', '/skydns/test/example/_acme-challenge/'])).toBe('');
   });
+
+
+  it('takes conflicting UPDATEs sent to two replicas at once one at a time: exactly one wins, the other gets YXDOMAIN (100 rounds)', async () => {
+    const second = await startServer(serverArgs());
+    try {
+      await second.waitForLog((l) => l.msg === 'serving zones' && Array.isArray(l.zones) && l.zones.length === 3);
+      const key = parseTsigKeySpec(`${ddns.name}:${ddns.algorithm}:${ddns.secret}`);
+      const send = async (port: number, name: string, last: number) => {
+        const reply = await udpExchange(port, signRequest(updateMessage(name, [192, 0, 2, last], undefined, 'nxdomain'), key, Date.now() / 1000).message, { timeoutMs: 5000 });
+        return reply ? reply[3]! & 0xf : -1;
+      };
+      const wins = [0, 0];
+      const catchUp: number[] = [];
+      for (let round = 0; round < 100; round++) {
+        const name = `race-${round}.${ZONE}`;
+        const rcodes = await Promise.all([send(server.port, name, 1), send(second.port, name, 2)]);
+        // NOERROR once, YXDOMAIN (6) once: the prerequisite saw the other's write, never both missed it.
+        expect({ round, rcodes: [...rcodes].sort() }).toEqual({ round, rcodes: [0, 6] });
+        const winner = rcodes[0] === 0 ? 0 : 1;
+        wins[winner]!++;
+        // Both replicas answer the winner's record; the loser's replica at once (read your write of the
+        // rejected UPDATE is not owed), so it is waited for, and the wait is measured.
+        const expected = ['NOERROR', `${name}. 300 IN A 192.0.2.${winner + 1}`];
+        expect(answerOf(await dig([server, second][winner]!.port, [name, 'A']))).toEqual(expected);
+        // Timed from the winner's reply, by queries from this process (no dig process to start).
+        const started = performance.now();
+        const other = [second, server][winner]!.port;
+        for (;;) {
+          const reply = parseReply((await udpExchange(other, buildQuery({ name, type: 'A' }), { timeoutMs: 2000 }))!);
+          if (reply.header.rcode === 0) {
+            expect(reply.answers.map((a) => (a as { address?: string }).address)).toEqual([`192.0.2.${winner + 1}`]);
+            break;
+          }
+          expect(performance.now() - started).toBeLessThan(2000);
+        }
+        catchUp.push(performance.now() - started);
+        expect(answerOf(await dig(other, [name, 'A']))).toEqual(expected);
+      }
+      // Each replica won some rounds: the race was real, not one replica always first.
+      expect(Math.min(...wins)).toBeGreaterThan(0);
+      catchUp.sort((a, b) => a - b);
+      const at = (q: number) => catchUp[Math.min(catchUp.length - 1, Math.floor(q * catchUp.length))]!.toFixed(1);
+      console.log(`update race: wins ${wins.join('/')}; the other replica answered the change after median ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms`);
+    } finally {
+      await second.stop();
+    }
+  }, 120_000);
 
   it('writes records with an Update Lease (RFC 9664) under an etcd lease: refreshed twice, across a replica restart, gone within lease + 2 s', async () => {
     const key = parseTsigKeySpec(`${ddns.name}:${ddns.algorithm}:${ddns.secret}`);
