@@ -252,6 +252,23 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate ove
   });
 
 
+
+  it('counts updates by zone and outcome, and logs one line per refusal with its reason', async () => {
+    const url = String(server.logs.find((l) => l.msg === 'listening')!.metrics);
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const count = (zone: string, outcome: string) =>
+      Number(new RegExp(`^etcdns_updates_total\\{zone="${zone.replaceAll('.', '\\.')}",outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    // The script above: its NOERROR steps, its failed prerequisites; the refusals.
+    expect(count('example.test.', 'done')).toBeGreaterThanOrEqual(8);
+    expect(count('example.test.', 'prerequisite')).toBe(6);
+    expect(count('example.test.', 'refused')).toBeGreaterThanOrEqual(3);
+    expect(count('files.test.', 'refused')).toBe(1);
+    expect(count('example.test.', 'bad-request')).toBe(1);
+    const refusals = server.logs.filter((l) => l.component === 'update' && typeof l.msg === 'string' && l.msg.startsWith('update '));
+    expect(refusals.some((l) => l.msg === 'update refused' && String(l.reason).includes('unsigned'))).toBe(true);
+    expect(refusals.some((l) => l.msg === 'update prerequisite' && String(l.reason).startsWith('prerequisite'))).toBe(true);
+  });
+
   it('takes conflicting UPDATEs sent to two replicas at once one at a time: exactly one wins, the other gets YXDOMAIN (100 rounds)', async () => {
     const second = await startServer(serverArgs());
     try {
