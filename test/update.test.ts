@@ -190,6 +190,18 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate ove
     { zone: ZONE, lines: ['update delete txt.example.test. TXT', 'update delete mx.example.test.'], rcode: 'NOERROR', touches: [] },
     { zone: ZONE, lines: ['prereq nxdomain txt.example.test.', 'update delete www.example.test. A'], rcode: 'NOERROR', touches: [] },
     { zone: ZONE, lines: ['update add www.other.test. 300 A 192.0.2.1'], rcode: 'NOTZONE', touches: [] },
+    // external-dns's rfc2136 shape: one message of class NONE deletes of the old records and adds
+    // of the new, with its ownership TXT, no prerequisites.
+    {
+      zone: ZONE,
+      lines: [
+        'update delete www.example.test. AAAA 2001:db8::10',
+        'update add www.example.test. 300 AAAA 2001:db8::20',
+        'update add a-www.example.test. 300 TXT "heritage=external-dns,external-dns/owner=default,external-dns/resource=service/default/www"',
+      ],
+      rcode: 'NOERROR',
+      touches: [['a-www.example.test', 'TXT']],
+    },
     { zone: REVERSE, lines: ['update delete 10.2.0.192.in-addr.arpa. PTR www.example.test.'], rcode: 'NOERROR', touches: [] },
   ];
 
@@ -208,7 +220,7 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate ove
       }
     }
     // The last steps removed most of it: what is left is what both still answer.
-    expect(answerOf(await dig(server.port, ['www.example.test', 'AAAA']))).toEqual(['NOERROR', 'www.example.test. 300 IN AAAA 2001:db8::10']);
+    expect(answerOf(await dig(server.port, ['www.example.test', 'AAAA']))).toEqual(['NOERROR', 'www.example.test. 300 IN AAAA 2001:db8::20']);
   }, 120_000);
 
   describe('refusals leave etcd untouched', () => {
