@@ -410,5 +410,8 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate ove
       await sleep(100);
     }
     expect(await etcd.etcdctl(['get', '--prefix', '--keys-only', '/skydns/test/example/leased/'])).toBe('');
+    // The replica restarted after the first two: it counted the last refresh.
+    const url = String(server.logs.find((l) => l.msg === 'listening')!.metrics);
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^etcdns_update_leased_records_total\{zone="example\.test\."\} 1$/m);
   }, 60_000);
 });

@@ -46,6 +46,7 @@ export function updateStageOptions(config: ServeConfig, d: UpdateDeps): UpdateSt
     write: (zone, update) => writer.write(zone, update),
     served: (revision) => etcd.served(revision, READ_YOUR_WRITE_MS),
     observe: (zone, outcome) => d.metrics.updates?.update(zone, outcome),
+    observeLeased: (zone, count) => d.metrics.updates?.leased(zone, count),
     logger: d.logger.child({ component: 'update' }),
   };
 }

@@ -32,6 +32,8 @@ export interface UpdateStageOptions {
   served(revision: number): Promise<boolean>;
   /** Each update answered: zone (presentation, 'other' when not ours) and outcome. */
   observe(zone: string, outcome: string): void;
+  /** Records an update wrote under an Update Lease. */
+  observeLeased(zone: string, count: number): void;
   readonly logger: Logger;
 }
 
@@ -85,6 +87,7 @@ export function update(o: UpdateStageOptions): Stage {
         o.logger.warn({ zone: toPresentation(u.zone), revision: outcome.revision }, 'update committed, but this replica did not serve it in time');
       }
       o.observe(zoneLabel(true), outcome.written > 0 ? 'done' : 'unchanged');
+      if (outcome.leased) o.observeLeased(zoneLabel(true), outcome.leased);
       // RFC 9664 §4: the reply says which lease was granted.
       return reply(Rcode.NOERROR, undefined, outcome.lease);
     })();

@@ -6,6 +6,7 @@ import { Counter, type Registry } from 'prom-client';
 
 export class UpdateMetrics {
   readonly #updates: Counter<'zone' | 'outcome'>;
+  readonly #leased: Counter<'zone'>;
 
   constructor(registry: Registry) {
     this.#updates = new Counter({
@@ -14,10 +15,21 @@ export class UpdateMetrics {
       labelNames: ['zone', 'outcome'],
       registers: [registry],
     });
+    this.#leased = new Counter({
+      name: 'etcdns_update_leased_records_total',
+      help: 'Records written under an Update Lease (RFC 9664), refreshes included, by zone.',
+      labelNames: ['zone'],
+      registers: [registry],
+    });
   }
 
   /** `zone` in presentation form ('other' for names that are not one of our zones). */
   update(zone: string, outcome: string): void {
     this.#updates.inc({ zone, outcome });
+  }
+
+  /** `count` records written under a lease in `zone`. */
+  leased(zone: string, count: number): void {
+    this.#leased.inc({ zone }, count);
   }
 }

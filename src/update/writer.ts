@@ -50,6 +50,8 @@ export type WriteOutcome =
       readonly attempts: number;
       /** Seconds of the lease the added records were written under (RFC 9664 §4), when the update asked for one. */
       readonly lease?: UpdateLease;
+      /** Records written under that lease. */
+      readonly leased?: number;
     }
   | { readonly kind: 'refused'; readonly verdict: Verdict; readonly attempts: number };
 
@@ -146,7 +148,9 @@ export class UpdateWriter {
         for (const op of ops) if (op.request_put) op.request_put.lease = lease;
       }
       const committed = await this.#o.txn({ compare, success: ops, failure: [] });
-      if (committed.succeeded) return { kind: 'done', revision: Number(committed.header.revision), written: ops.length, attempts: attempt, lease: granted };
+      if (committed.succeeded) {
+        return { kind: 'done', revision: Number(committed.header.revision), written: ops.length, attempts: attempt, lease: granted, leased: lease ? puts.length : 0 };
+      }
     }
     return { kind: 'refused', verdict: { rcode: Rcode.SERVFAIL, reason: `the records changed under ${maxAttempts} attempts in a row` }, attempts: maxAttempts };
   }
