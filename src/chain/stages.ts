@@ -55,7 +55,7 @@ export interface ChainParts {
  */
 const STAGES = [
   ['rate-limit', (p) => p.rateLimiter && rateLimit(p.rateLimiter)],
-  ['malformed', () => answerMalformed],
+  ['malformed', (p) => answerMalformed({ updates: p.update !== undefined })],
   ['tsig', (p) => p.tsig && tsig(p.tsig)],
   ['update', (p) => p.update && update(p.update)],
   ['nsid', (p) => p.nsid && nsid(p.nsid)],
