@@ -25,7 +25,7 @@ const folders = ['dns', 'etcd', 'skydns', 'table', 'sources', 'resolve', 'wire',
 const files = {
   errors: 'src/errors.ts',
   // Leaf utilities: small modules every layer may be handed; they import nothing of ours.
-  utils: 'src/{clock,log,net,version,backoff,lifecycle}.ts',
+  utils: 'src/{clock,log,log-limit,net,version,backoff,lifecycle}.ts',
   package: 'src/index.ts',
   // The composition root and its helpers (the chain's parts, the subsystems' wiring).
   app: 'src/{app.ts,app/*.ts}',

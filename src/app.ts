@@ -5,6 +5,7 @@
  * this file says in which order they start (they stop in reverse). Nothing imports this module
  * but the CLI.
  */
+import { resolve as resolvePath } from 'node:path';
 import { systemClock, type Clock } from './clock.js';
 import { buildChain } from './chain/stages.js';
 import { warmUpQueryPath } from './chain/warmup.js';
@@ -44,7 +45,8 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
   sub.logServedZones(table, logger);
   const rateLimiter = sub.rateLimiterFor(config, clock);
   const running: sub.Running = {};
-  const metrics = sub.serverMetrics(config, clock, journal, rateLimiter, running);
+  const metrics = sub.serverMetrics(config, clock, journal, rateLimiter, running, logger);
+  sub.warnWeakTsigKeys(inputs.tsigKeys, logger);
 
   // Sources and the forwarder, stopped in reverse by `services`; the ops endpoints stop after
   // them and the DNS listeners before them (see gracefulShutdown).
@@ -52,20 +54,20 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
   let ops: sub.Ops | undefined;
   try {
     if (config.notify.length > 0) await services.start('notify', () => sub.startNotify(config, inputs, table, metrics, logger, clock), (n) => n.stop());
-    if (inputs.zonesDir !== undefined) await services.start('zonefiles', () => sub.startZoneFiles(inputs.zonesDir!, table, logger, clock), (z) => z.stop());
-    else if (config.etcd.length === 0) logger.warn({ dir: config.zones }, 'no zones directory and no etcd: serving no zones (set --zones or --etcd)');
-    const etcd = inputs.etcd;
+    const { zonesDir, etcd } = inputs;
+    if (zonesDir !== undefined) await services.start('zonefiles', () => sub.startZoneFiles(zonesDir, table, logger, clock), (z) => z.stop());
+    else if (!etcd) logger.warn({ dir: resolvePath(config.zones) }, 'no zones directory and no etcd: serving no zones (set --zones or --etcd)');
     if (etcd) running.etcd = await services.start('etcd', () => sub.startEtcd(config, etcd, table, metrics, logger, clock), (e) => e.stop());
     if (config.forwarding) running.forwarder = await services.start('forwarder', () => sub.startForwarder(config, metrics, logger, clock), (f) => f.close());
 
     const update = updateStageOptions(config, { etcd: running.etcd, hasZoneFile: (origin) => table.sourceZones(sub.ZONE_FILES).has(origin), metrics, logger });
-    const parts = serverChainParts(config, { table, journal, metrics, logger, tsigKeys: inputs.tsigKeys, rateLimiter, update, ...running });
+    const parts = serverChainParts(config, { table, journal, metrics, logger, clock, tsigKeys: inputs.tsigKeys, rateLimiter, update, ...running });
     const handler = buildChain(parts, { observers: sub.queryObservers(config, metrics, logger), advertisedUdpSize: config.ednsUdpSize });
-    ops = await sub.startOps(config, metrics, sub.readiness(running.etcd), logger, worker);
+    ops = await sub.startOps(config, metrics, sub.readiness(running.etcd, config.etcdMaxLagMs, clock), logger, worker);
 
     // Compile the query path before the first client arrives (see warmup.ts); a chain of its
     // own, so that neither metrics, the query log nor the reply cache see made-up queries.
-    const warmChain = buildChain({ authoritative: { snapshot: () => table.current, cache: new ReplyCache(), logger } }, { advertisedUdpSize: config.ednsUdpSize });
+    const warmChain = buildChain({ authoritative: { snapshot: () => table.current, cache: new ReplyCache(), logger, now: () => clock.now() } }, { advertisedUdpSize: config.ednsUdpSize });
     warmUpQueryPath(warmChain, table.current.zones.keys());
 
     if (inputs.udpFallback !== undefined && config.udpIo === 'auto') logger.info({ reason: inputs.udpFallback }, 'udp: using dgram');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeBindError, formatHostPort } from './net.js';
+import { describeBindError, formatHostPort, redactUrlCredentials } from './net.js';
 
 describe('formatHostPort', () => {
   it.each([
@@ -20,5 +20,16 @@ describe('describeBindError', () => {
     expect(describeBindError('EADDRNOTAVAIL', new Error('x'))).toBe('address not available on this host (EADDRNOTAVAIL)');
     expect(describeBindError('EINVAL', new Error('bind EINVAL'))).toBe('bind EINVAL');
     expect(describeBindError(undefined, 'odd')).toBe('odd');
+  });
+});
+
+describe('redactUrlCredentials', () => {
+  it('replaces the user information of every URL in the text, valid or not', () => {
+    expect(redactUrlCredentials('http://root:secret@10.0.0.1:2379')).toBe('http://[redacted]@10.0.0.1:2379');
+    expect(redactUrlCredentials('"https://token@etcd:2379" and http://a:b@c:1/x')).toBe('"https://[redacted]@etcd:2379" and http://[redacted]@c:1/x');
+    expect(redactUrlCredentials('http://u:p%40ss@[::1')).toBe('http://[redacted]@[::1');
+    // A password with an @ in it, not escaped: up to the last @ before the host.
+    expect(redactUrlCredentials('http://u:p@ss@host:1')).toBe('http://[redacted]@host:1');
+    expect(redactUrlCredentials('http://127.0.0.1:2379 user@example.test')).toBe('http://127.0.0.1:2379 user@example.test');
   });
 });

@@ -27,3 +27,12 @@ export function describeBindError(code: string | undefined, cause: unknown): str
       return errorMessage(cause);
   }
 }
+
+/**
+ * `text` with the user information of any URL in it (`scheme://user:password@host`) replaced by
+ * `[redacted]`: for error messages and logs that quote what the user wrote, which may carry a
+ * password (`--etcd http://root:secret@10.0.0.1:2379`). Works on text that is not a valid URL.
+ */
+export function redactUrlCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/?#\s"]*@/gi, '$1[redacted]@');
+}

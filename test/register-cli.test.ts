@@ -99,6 +99,28 @@ describe('etcdns register and etcdns records, through the DNS server', () => {
     zones.remove();
   });
 
+  it('register: an --id another live registrar holds is a conflict (exit 1, the key untouched); --takeover takes it, the first stands back', async () => {
+    const args = (port: string, ...more: string[]) => ['--name', 'twin', '--host', '192.0.2.7', '--port', port, '--id', 't1', '--domain', 'example.test', '--port-name', 'http', ...etcdArgs, ...more];
+    const first = startRegistrar(args('8001'));
+    await first.waitFor('stdout', /^registered \/skydns\/test\/example\/twin\/_tcp\/_http\/t1 /);
+    const srv = await digUntil(server.port, ['_http._tcp.twin.example.test', 'SRV'], (r) => r.answer.length === 1, 5000);
+    expect(datas(srv)).toEqual(['SRV 10 100 8001 t1._http._tcp.twin.example.test.']);
+    const second = startRegistrar(args('8002', '--log-level', 'silent'));
+    // It ends by itself, at once: a conflict is not waited out.
+    if (second.child.exitCode === null) await once(second.child, 'exit');
+    expect(second.child.exitCode).toBe(1);
+    await second.stop();
+    expect(second.stderr.join('\n')).toMatch(/cannot register: registry: .*held by lease \d+ of another live registration/);
+    const key = '/skydns/test/example/twin/_tcp/_http/t1';
+    expect(JSON.parse((await etcd.client.get(key).exec()).kvs[0]!.value.toString()).port).toBe(8001);
+    const third = startRegistrar(args('8003', '--takeover'));
+    await third.waitFor('stdout', /^registered /);
+    await digUntil(server.port, ['_http._tcp.twin.example.test', 'SRV'], (r) => datas(r).join() === 'SRV 10 100 8003 t1._http._tcp.twin.example.test.', 5000);
+    await first.waitFor('stderr', /taken over by another live lease/);
+    expect(await third.stop()).toBe(0);
+    expect(await first.stop()).toBe(0);
+  }, 30_000);
+
   it('register: in DNS (SRV and A) within a second; re-registers a deleted key; SIGTERM revokes at once and exits 0', async () => {
     const registrar = startRegistrar([
       '--name', 'payments',

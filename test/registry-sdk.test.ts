@@ -269,7 +269,23 @@ describe('registry SDK for other projects (real etcd, DNS server process)', () =
       ['h1', 8080, undefined, undefined, 'greeter'],
     ]);
     expect((await registry.getService('_grpc._tcp.greeter')).instances.map((i) => i.id)).toEqual(['g1', 'g2']);
-    for (const r of [g1, g2, plain]) await registry.unregister(r);
+    // Symbol.asyncDispose (`await using`) unregisters a registration and closes a registry.
+    await g1[Symbol.asyncDispose]();
+    expect(g1.state()).toBe('stopped');
+    expect((await etcd.client.get(g1.key).exec()).kvs).toEqual([]);
+    for (const r of [g2, plain]) await registry.unregister(r);
+    const scoped = new EtcdRegistry({ endpoints: etcd.endpoints, domain: DOMAIN });
+    await scoped[Symbol.asyncDispose]();
+    expect(scoped.closed).toBe(true);
+  });
+
+  it('an etcd3 client of the caller (kratos New(client)): used as it is, never closed by the registry', async () => {
+    const own = new EtcdRegistry({ client: etcd.client, domain: DOMAIN, leaseTtlSeconds: TTL });
+    const reg = await own.register({ service: 'borrowed', id: 'b1', host: '192.0.2.95', port: 80 });
+    expect((await own.getService('borrowed')).instances.map((i) => i.id)).toEqual(['b1']);
+    await own.close();
+    expect((await etcd.client.get(reg.key).exec()).kvs).toEqual([]); // revoked through it
+    await etcd.client.put('/borrowed-still-open').value('1'); // and the client still works
   });
 
   it('SIGTERM with the drain hook: 0 failed calls over 3 runs of a client sending steadily to two instances', async () => {

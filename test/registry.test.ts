@@ -326,10 +326,15 @@ describe('registry (real etcd, DNS server process)', () => {
     await until(async () => seen.at(-1)?.instances.length, (n) => n === 1, 2000, 'watch sees e1');
 
     const member = etcd.members[0]!;
+    const beforeKill = performance.now();
     await member.kill();
     // Discovery: the last known instances, flagged stale; never an invented empty list.
     const during = await until(() => registry.getService('outage'), (s) => s.stale, 3000, 'stale');
     expect(during.instances.map((i) => i.id)).toEqual(['e1']);
+    // Since when: on the registry's clock (performance.now() here), after etcd went away.
+    expect(during.staleSince).toBeTypeOf('number');
+    expect(during.staleSince!).toBeGreaterThanOrEqual(beforeKill);
+    expect(during.staleSince!).toBeLessThanOrEqual(performance.now());
     await until(async () => seen.at(-1)!, (s) => s.stale && s.instances.length === 1, 1000, 'watch sees stale');
     await until(async () => reg.state(), (s) => s === 'registering', (TTL + 2) * 1000, 'lease declared lost');
     await sleep(1500); // down for longer than the TTL in all
@@ -350,6 +355,7 @@ describe('registry (real etcd, DNS server process)', () => {
     await until(async () => Number((await etcd.client.leaseClient.leaseTimeToLive({ ID: first })).TTL), (t) => t === -1, 3000, 'old lease gone');
     const after = await until(() => registry.getService('outage'), (s) => !s.stale, 4000, 'fresh again');
     expect(after.instances.map((i) => i.id)).toEqual(['e1']);
+    expect(after.staleSince).toBeUndefined();
     await until(async () => seen.at(-1)!, (s) => !s.stale, 1000, 'watch sees fresh');
     // From the first list that had e1 on: never an empty (invented) list, only stale flips.
     const from = seen.findIndex((s) => s.instances.length === 1);

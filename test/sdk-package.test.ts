@@ -164,6 +164,17 @@ describe('etcdns-registry packed and installed into other projects (real etcd)',
     expect(walk(join(dir, 'node_modules')).filter((f) => f.endsWith('.node'))).toEqual([]);
   }
 
+  it('the SDK package keeps in step with etcdns: version, engines, and the ranges of the dependencies they share', () => {
+    type Pkg = { version: string; engines: unknown; peerDependencies: unknown; dependencies: Record<string, string> };
+    const read = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Pkg;
+    const root = read(REPO_ROOT);
+    const sdk = read(PACKAGE_DIR);
+    expect(sdk.version).toBe(root.version);
+    expect(sdk.engines).toEqual(root.engines);
+    expect(sdk.peerDependencies).toEqual(root.peerDependencies);
+    for (const [name, range] of Object.entries(sdk.dependencies)) expect(range, name).toBe(root.dependencies[name]);
+  });
+
   it('TypeScript strict, module nodenext: installs light, type-checks, runs (two registrations, getService, watch)', async () => {
     const { dir, output } = await project('consumer-ts', { type: 'module' }, ['@types/node@20']);
     await expectLight(dir, output);

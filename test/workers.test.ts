@@ -70,6 +70,10 @@ describe('--workers with zone files', () => {
     // A fixed port: each worker binds it itself with SO_REUSEPORT (the batched UDP engine).
     // The etcd group below listens on port 0, where workers share one dgram socket instead.
     server = await startServerOnFreePort(['--workers', '2', '--zones', zones.dir, '--log-queries']);
+    // Each process writes its log lines asynchronously (log.ts LogSink), so a worker's own
+    // 'worker listening' line may reach us after the primary's 'listening', which its IPC
+    // message triggered: wait for both rather than assume an order between processes.
+    await Promise.all([1, 2].map((worker) => server.waitForLog((l) => l.msg === 'worker listening' && l.worker === worker)));
   }, 60_000);
   afterAll(async () => {
     await server?.stop();

@@ -33,6 +33,7 @@ function production(argv: string[]): StageName[] {
       journal: new TransferJournal({ maxEntries: 0, maxBytes: 0 }),
       metrics,
       logger,
+      clock: systemClock,
       tsigKeys: new Map(config.tsigKey.map((k) => [k.name, k])),
       rateLimiter: rateLimiterFor(config, systemClock),
       forwarder,

@@ -14,7 +14,9 @@ import { toPresentation, type Name } from '../dns/name.js';
 import type { TsigKey } from '../dns/tsig-key.js';
 import { NetworkAcl } from '../forward/acl.js';
 import type { Forwarder } from '../forward/forwarder.js';
+import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
+import { LogLimit } from '../log-limit.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { RecordTable } from '../table/table.js';
 import type { TransferJournal } from '../transfer/journal.js';
@@ -29,6 +31,8 @@ export interface ChainDeps {
   readonly journal: TransferJournal;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Monotonic time for the log limits (and the reply-failure log). */
+  readonly clock: Clock;
   readonly tsigKeys: ReadonlyMap<Name, TsigKey>;
   readonly rateLimiter?: ChainParts['rateLimiter'];
   readonly forwarder?: Forwarder;
@@ -52,8 +56,10 @@ export function serverChainParts(config: ServeConfig, d: ChainDeps): ChainParts 
     if (!q || (q.type !== RRType.AXFR && q.type !== RRType.IXFR)) return;
     const zone = table.current.zones.has(q.name) ? toPresentation(q.name) : OTHER_ZONE;
     metrics.transfers?.transfer({ type: q.type === RRType.AXFR ? 'AXFR' : 'IXFR', zone, outcome: 'bad-tsig', messages: 1, bytes: 0 });
-    logger.info({ zone: toPresentation(q.name), client: request.remoteAddress, error: check.error }, 'zone transfer not served: bad TSIG');
+    // Anyone can send a bad signature, from forged addresses: one line a second at most.
+    if (badTsigLog.allow()) logger.info({ zone: toPresentation(q.name), client: request.remoteAddress, error: check.error, suppressed: badTsigLog.take() }, 'zone transfer not served: bad TSIG');
   };
+  const badTsigLog = new LogLimit(() => d.clock.now());
   return {
     rateLimiter: d.rateLimiter,
     // Only with keys configured: without, a signed query is answered as any other.
@@ -63,7 +69,7 @@ export function serverChainParts(config: ServeConfig, d: ChainDeps): ChainParts 
     recursion,
     chaos: config.chaos ? chaosNames(packageVersion(), etcd ? [['revision.etcdns', () => etcd.describe()]] : []) : undefined,
     spread: config.rotate === 'on' ? { random: Math.random } : undefined,
-    authoritative: { snapshot, cache: new ReplyCache(), logger, unavailableZones },
+    authoritative: { snapshot, cache: new ReplyCache(), logger, now: () => d.clock.now(), unavailableZones },
     transfer: {
       snapshot,
       journal: d.journal,

@@ -8,15 +8,19 @@ import { ResponseRateLimiter } from '../chain/response-rate-limiter.js';
 import type { Clock } from '../clock.js';
 import type { ServeConfig } from '../config/serve-options.js';
 import type { ServerInputs } from '../config/server-inputs.js';
-import { toPresentation } from '../dns/name.js';
+import { toPresentation, type Name } from '../dns/name.js';
+import { isWeakTsigAlgorithm, type TsigKey } from '../dns/tsig-key.js';
 import { defaultUpstreams } from '../forward/default-upstreams.js';
 import { Forwarder } from '../forward/forwarder.js';
 import type { ForwardRoute } from '../forward/types.js';
-import type { Logger } from '../log.js';
+import { logLinesDropped, type Logger } from '../log.js';
 import { formatHostPort } from '../net.js';
 import { OpsServer, type OpsUrls, type Readiness } from '../ops/http.js';
 import { Metrics } from '../ops/metrics.js';
 import type { EtcdConnection } from '../etcd/client.js';
+import type { MirrorStatus } from '../etcd/mirror-status.js';
+import { invalidReasonLabel } from '../sources/etcd/invalid-reason.js';
+import { oversizeReporter } from '../sources/etcd/oversize.js';
 import { EtcdSource } from '../sources/etcd/source.js';
 import { ZoneDirectory } from '../sources/zonefile/directory.js';
 import type { RecordTable } from '../table/table.js';
@@ -58,7 +62,7 @@ export function rateLimiterFor(config: ServeConfig, clock: Clock): ResponseRateL
   return config.rateLimit > 0 ? new ResponseRateLimiter({ responsesPerSecond: config.rateLimit, slip: config.rateLimitSlip, clock }) : undefined;
 }
 
-export function serverMetrics(config: ServeConfig, clock: Clock, journal: TransferJournal, rateLimiter: ResponseRateLimiter | undefined, running: Running): Metrics {
+export function serverMetrics(config: ServeConfig, clock: Clock, journal: TransferJournal, rateLimiter: ResponseRateLimiter | undefined, running: Running, logger: Logger): Metrics {
   return new Metrics({
     clock,
     journal: () => journal.size(),
@@ -69,6 +73,7 @@ export function serverMetrics(config: ServeConfig, clock: Clock, journal: Transf
       rateLimitDropped: rateLimiter?.dropped ?? 0,
       rateLimitSlipped: rateLimiter?.slipped ?? 0,
       forwardRefused: running.forwarder?.refusedOverLimit ?? 0,
+      logDropped: logLinesDropped(logger),
     }),
   });
 }
@@ -98,10 +103,17 @@ export async function startZoneFiles(dir: string, table: RecordTable, logger: Lo
 export function startEtcd(config: ServeConfig, connection: EtcdConnection, table: RecordTable, metrics: Metrics, logger: Logger, clock: Clock): EtcdSource {
   return EtcdSource.start({
     connection,
-    index: { prefix: config.etcdPrefix, zones: config.etcdZone, defaultTtl: Math.round(config.etcdDefaultTtlMs / 1000), compat: config.compat },
+    index: {
+      prefix: config.etcdPrefix,
+      zones: config.etcdZone,
+      defaultTtl: Math.round(config.etcdDefaultTtlMs / 1000),
+      compat: config.compat,
+      onOversize: oversizeReporter(logger.child({ source: 'etcd' }), () => metrics),
+    },
     maxStaleMs: config.maxStaleMs,
     publish: (zones) => table.publish(ETCD, zones),
-    onInvalid: (reason) => metrics.invalidValue(reason.split(':')[0] ?? 'invalid'),
+    // The label is one of a closed set: the reason's text may quote the key.
+    onInvalid: (reason) => metrics.invalidValue(invalidReasonLabel(reason)),
     logger: logger.child({ source: 'etcd' }),
     clock,
   });
@@ -139,10 +151,16 @@ export function startForwarder(config: ServeConfig, metrics: Metrics, logger: Lo
 }
 
 /** /ready: not before etcd's initial sync. */
-export function readiness(etcd: EtcdSource | undefined): () => Readiness {
+export function readiness(etcd: { status(): MirrorStatus } | undefined, maxLagMs: number, clock: Clock): () => Readiness {
   return () => {
     const reasons: string[] = [];
-    if (etcd && !etcd.status().synced) reasons.push('etcd: initial sync not done');
+    const status = etcd?.status();
+    if (status && !status.synced) reasons.push('etcd: initial sync not done');
+    // A mirror that cannot keep up serves old data while every other signal says it is fine.
+    const behindMs = status?.behindSince === undefined ? 0 : clock.now() - status.behindSince;
+    if (status?.synced && maxLagMs > 0 && behindMs > maxLagMs) {
+      reasons.push(`etcd: mirror ${status.lagRevisions ?? 0} revisions behind etcd for ${(behindMs / 1000).toFixed(1)}s (over --etcd-max-lag)`);
+    }
     return { ready: reasons.length === 0, reasons };
   };
 }
@@ -189,3 +207,10 @@ export function dnsTransport(config: ServeConfig, handler: QueryHandler, logger:
   });
 }
 
+
+/** RFC 8945 §6 keeps HMAC-MD5 and HMAC-SHA1 for compatibility only: say so at start, per key. */
+export function warnWeakTsigKeys(keys: ReadonlyMap<Name, TsigKey>, logger: Logger): void {
+  for (const key of keys.values()) {
+    if (isWeakTsigAlgorithm(key.algorithm)) logger.warn({ key: toPresentation(key.name), algorithm: key.algorithm }, 'TSIG key uses a weak algorithm (RFC 8945 §6: use hmac-sha256)');
+  }
+}

@@ -1,6 +1,7 @@
 import { RRClass, RRType, Rcode, isMetaType, typeName } from '../dns/constants.js';
 import { toPresentation, type Name } from '../dns/name.js';
 import type { Logger } from '../log.js';
+import { LogLimit } from '../log-limit.js';
 import type { Resolved } from '../resolve/outcome.js';
 import { resolve } from '../resolve/resolve.js';
 import type { Snapshot } from '../table/snapshot.js';
@@ -14,6 +15,8 @@ export interface AuthoritativeOptions {
   readonly snapshot: () => Snapshot;
   readonly cache: ReplyCache;
   readonly logger: Logger;
+  /** Milliseconds, monotonic (Clock.now): the failure log is at most one line a second. */
+  readonly now: () => number;
   /**
    * Zones whose data is too stale to serve (etcd unreachable longer than --max-stale): their
    * queries get SERVFAIL, which tells resolvers to try another replica.
@@ -28,6 +31,10 @@ export interface AuthoritativeOptions {
  */
 export function authoritative(options: AuthoritativeOptions): Stage {
   const { cache, logger } = options;
+  const logLimit = new LogLimit(options.now);
+  const logFailure = (error: unknown, query: { name: Name; type: number }, msg: string) => {
+    if (logLimit.allow()) logger.error({ err: error, name: toPresentation(query.name), type: typeName(query.type), suppressed: logLimit.take() }, msg);
+  };
   return (next) => (request) => {
     const d = request.decoded;
     if (d.kind !== 'query') return next(request);
@@ -42,12 +49,22 @@ export function authoritative(options: AuthoritativeOptions): Stage {
       if (!cached) {
         const outcome = resolve({ name: query.name, type: query.type }, snapshot);
         if (outcome.kind === 'notours') return next(request);
-        cached = { template: templateFor(query, outcome), zone: outcome.zone, consulted: outcome.consulted };
+        let template: ResponseTemplate;
+        try {
+          template = templateFor(query, outcome);
+        } catch (error) {
+          // A reply that cannot be built (it would not fit a DNS message) fails the same way for
+          // every query until the data changes: cache the SERVFAIL with the views it came from,
+          // so the next query costs a cache hit, not another attempt and another log line.
+          logFailure(error, query, 'cannot build the reply: answering SERVFAIL until the data changes');
+          template = unbuildableReply(query);
+        }
+        cached = { template, zone: outcome.zone, consulted: outcome.consulted };
         cache.set(key, cached);
       }
     } catch (error) {
       // A bug or bad data must cost one SERVFAIL, not the server (RFC 1035 §4.1.1 rcode 2).
-      logger.error({ err: error, name: toPresentation(query.name), type: typeName(query.type) }, 'failed to answer a query');
+      logFailure(error, query, 'failed to answer a query');
       return replyWithoutRecords(request, Rcode.SERVFAIL);
     }
     request.zone = cached.zone;
@@ -57,9 +74,15 @@ export function authoritative(options: AuthoritativeOptions): Stage {
   };
 }
 
+/**
+ * Largest reply a template may hold: what one TCP message carries (RFC 1035 §4.2.2, a 16-bit
+ * length). A bigger one could be sent over neither transport.
+ */
+const MAX_REPLY_OCTETS = 0xffff;
+
 /** Encodes an outcome for the question asked (RFC 1035 §4.1.1 flags, RFC 2308 negative answers). */
 export function templateFor(query: { name: string; type: number }, outcome: Resolved): ResponseTemplate {
-  return buildTemplate({
+  const template = buildTemplate({
     question: { name: query.name, type: query.type, class: RRClass.IN },
     rcode: outcome.kind === 'nxdomain' ? Rcode.NXDOMAIN : outcome.kind === 'yxdomain' ? Rcode.YXDOMAIN : Rcode.NOERROR,
     // A referral is not an authoritative answer (RFC 1034 §4.3.2 step 3b).
@@ -69,4 +92,14 @@ export function templateFor(query: { name: string; type: number }, outcome: Reso
     additional: outcome.additional,
     additionalRequired: outcome.kind === 'referral',
   });
+  if (template.bytes.length > MAX_REPLY_OCTETS) throw new RangeError(`reply of ${template.bytes.length} octets exceeds ${MAX_REPLY_OCTETS}`);
+  return template;
+}
+
+/**
+ * The SERVFAIL cached for a question whose reply cannot be built (RFC 1035 §4.1.1 rcode 2: "the
+ * name server was unable to process this query"), so resolvers try another server.
+ */
+function unbuildableReply(query: { name: string; type: number }): ResponseTemplate {
+  return buildTemplate({ question: { name: query.name, type: query.type, class: RRClass.IN }, rcode: Rcode.SERVFAIL, authoritative: false, answer: [], authority: [], additional: [] });
 }

@@ -8,6 +8,7 @@ import { Opcode, RRClass, RRType, Rcode } from '../dns/constants.js';
 import { toPresentation, type Name } from '../dns/name.js';
 import type { RData, RR, RRset } from '../dns/records.js';
 import type { Logger } from '../log.js';
+import { LogLimit } from '../log-limit.js';
 import type { Snapshot } from '../table/snapshot.js';
 import type { ZoneView } from '../table/zone.js';
 import type { TransferJournal } from '../transfer/journal.js';
@@ -69,7 +70,8 @@ export interface TransferStageOptions {
 }
 
 export function transfer(options: TransferStageOptions): Stage {
-  const logLimit = new LogLimit();
+  // One "not served" line a second at most: any client can send transfer requests.
+  const logLimit = new LogLimit(() => options.nowSeconds() * 1000);
   const warned = new Set<string>();
   const warnOversize = (zone: ZoneView) => {
     for (const set of oversizeRRsets(zone)) {
@@ -103,7 +105,7 @@ function answerTransfer(
   const report = (outcome: TransferOutcome, detail?: string, key?: Name, counts = { messages: 1, records: 0, bytes: 0 }) => {
     const ours = options.snapshot().zones.has(name) ? name : undefined;
     options.observe?.({ type, zone: ours, outcome, ...counts, remoteAddress: client, key, detail });
-    if (outcome !== 'full' && outcome !== 'incremental' && outcome !== 'current' && logLimit.allow(options.nowSeconds())) {
+    if (outcome !== 'full' && outcome !== 'incremental' && outcome !== 'current' && logLimit.allow()) {
       options.logger.info({ type, zone: toPresentation(name), client, outcome, detail, suppressed: logLimit.take() }, 'zone transfer not served');
     }
   };
@@ -118,6 +120,9 @@ function answerTransfer(
     return replyWithoutRecords(request, rcode);
   };
 
+  // RFC 5936 §4.2: AXFR is not defined over UDP. First, whoever asks: the TSIG stage skips
+  // these requests (no MAC is checked, so none is needed to be told NOTIMP).
+  if (request.transport === 'udp' && type === 'AXFR') return refuse(Rcode.NOTIMP, 'bad-request', 'AXFR over UDP');
   if (!key && !options.allowedNetworks.allows(request.remoteAddress)) {
     return refuse(Rcode.REFUSED, 'refused', 'client not in --transfer-allow and request not signed with a --tsig-key');
   }
@@ -129,10 +134,8 @@ function answerTransfer(
   if (options.unavailableZones?.().has(zone.origin)) return refuse(Rcode.SERVFAIL, 'unavailable', 'etcd data not servable');
 
   if (request.transport === 'udp') {
-    // RFC 5936 §4.2: AXFR is not defined over UDP. RFC 1995 §2: an IXFR answer that does not
-    // fit in UDP is the SOA alone, which tells the client to come back over TCP (or that it is
-    // up to date).
-    if (type === 'AXFR') return refuse(Rcode.NOTIMP, 'bad-request', 'AXFR over UDP');
+    // RFC 1995 §2: an IXFR answer that does not fit in UDP is the SOA alone, which tells the
+    // client to come back over TCP (or that it is up to date).
     report('current', 'over UDP: SOA only', key?.name);
     return single(query, request, soaRecord(zone));
   }
@@ -156,31 +159,6 @@ function answerTransfer(
     case 'full':
       warnOversize(plan.zone);
       return stream(own, request, axfrSets(plan.zone), sign, done(plan.reason), 'full');
-  }
-}
-
-/**
- * One "not served" line per second at most: any client can send transfer requests, and a
- * scanner must not fill the log. The lines in between are counted in the next one.
- */
-class LogLimit {
-  #last = -Infinity;
-  #suppressed = 0;
-
-  allow(nowSeconds: number): boolean {
-    if (nowSeconds - this.#last >= 1) {
-      this.#last = nowSeconds;
-      return true;
-    }
-    this.#suppressed++;
-    return false;
-  }
-
-  /** Lines left out since the last one logged. */
-  take(): number {
-    const n = this.#suppressed;
-    this.#suppressed = 0;
-    return n;
   }
 }
 

@@ -54,4 +54,44 @@ describe('the TSIG stage (RFC 8945)', () => {
     expect(findTsig(reply)).toBeUndefined();
     expect(parseReply(reply).answers).toHaveLength(1);
   });
+
+  it('bounds the time window at 300 s whatever fudge the client sends (RFC 8945 §5.2.3)', () => {
+    const handle = setup();
+    const tsigError = (reply: Buffer) => {
+      const record = findTsig(reply);
+      return typeof record === 'object' ? record.error : undefined;
+    };
+    // Signed 60,000 s ago with fudge 65535: its own fudge would cover it.
+    const old = handle(signRequest(buildQuery({ name: 'ns.a.test', type: 'A' }), key, NOW - 60_000, 65_535).message, udp) as Buffer;
+    expect([parseReply(old).header.rcode, tsigError(old)]).toEqual([9, 18]);
+    // 301 s either way, fudge 65535: BADTIME; 300 s: accepted.
+    for (const skew of [301, -301]) {
+      const reply = handle(signRequest(buildQuery({ name: 'ns.a.test', type: 'A' }), key, NOW - skew, 65_535).message, udp) as Buffer;
+      expect(tsigError(reply)).toBe(18);
+    }
+    const edge = signRequest(buildQuery({ name: 'ns.a.test', type: 'A' }), key, NOW - 300, 65_535);
+    expect(verifyResponse(handle(edge.message, udp) as Buffer, key, edge.mac, NOW)).toBe(true);
+    // A smaller fudge of the client's own still counts: 10 s.
+    const tight = handle(signRequest(buildQuery({ name: 'ns.a.test', type: 'A' }), key, NOW - 11, 10).message, udp) as Buffer;
+    expect(tsigError(tight)).toBe(18);
+  });
+
+  it('refuses a signed transfer request seen before (BADTIME, signed), from any address; queries may repeat', () => {
+    const handle = setup();
+    const tcp = (remoteAddress: string) => ({ transport: 'tcp' as const, remoteAddress, remotePort: 5000, localPort: 53 });
+    const axfr = signRequest(buildQuery({ name: 'a.test', type: 252 }), key, NOW);
+    const first = handle(axfr.message, tcp('127.0.0.2'));
+    // Passed on (the transfer stage is not in this chain: REFUSED by the end of it), not a TSIG error.
+    expect(first instanceof Buffer && findTsig(first) !== undefined && (findTsig(first) as { error: number }).error).toBe(0);
+    for (const address of ['127.0.0.2', '127.0.0.3']) {
+      const again = handle(axfr.message, tcp(address)) as Buffer;
+      expect(parseReply(again).header.rcode).toBe(9);
+      expect((findTsig(again) as { error: number }).error).toBe(18);
+      // Signed (a full MAC over the request MAC, §5.3.2), unlike BADSIG/BADKEY replies.
+      expect((findTsig(again) as { mac: Buffer }).mac.length).toBe(32);
+    }
+    // An ordinary signed query sent twice (a UDP retry) is answered twice.
+    const q = signRequest(buildQuery({ name: 'ns.a.test', type: 'A' }), key, NOW);
+    for (let i = 0; i < 2; i++) expect(verifyResponse(handle(q.message, udp) as Buffer, key, q.mac, NOW)).toBe(true);
+  });
 });

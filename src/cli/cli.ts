@@ -14,7 +14,7 @@ import { loadServeConfig, redactConfig } from '../config/load.js';
 import type { ServeConfig } from '../config/serve-options.js';
 import { parseName, toPresentation, type Name } from '../dns/name.js';
 import { EtcdnsError, errorMessage, isEtcdnsError } from '../errors.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, flushLogger, type Logger } from '../log.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine as joinLines, processSignals, type CheckZoneResult, type CliContext } from './context.js';
 import { recordsCommands } from './records.js';
 import { register, registerOptions } from './register.js';
@@ -163,6 +163,7 @@ async function serve(argv: Record<string, unknown>, ctx: CliContext): Promise<nu
     logger.fatal(`cannot start: ${message}`);
     // With --log-level silent the reason would vanish; a failed start must always say why.
     if (!logger.isLevelEnabled('fatal')) ctx.stderr(`etcdns: cannot start: ${message}\n`);
+    await flushLogger(base);
     return EXIT_FAILURE;
   }
 
@@ -172,11 +173,13 @@ async function serve(argv: Record<string, unknown>, ctx: CliContext): Promise<nu
     await server.close();
   } catch (error) {
     logger.error({ err: error }, `error while shutting down: ${errorMessage(error)}`);
+    await flushLogger(base);
     return EXIT_FAILURE;
   } finally {
     signal.unsubscribe();
   }
   logger.info('stopped');
+  await flushLogger(base);
   return EXIT_OK;
 }
 

@@ -67,6 +67,18 @@ const code = await runCli(process.argv.slice(2), {
 });
 
 // Exit explicitly: once serve has closed its sockets, a stray timer or watcher must not keep
-// the process alive. Writes to a pipe may still be queued, so wait for both streams first.
-await Promise.all([process.stdout, process.stderr].map((s) => new Promise((done) => s.write('', done))));
+// the process alive. Writes to a pipe may still be queued, so wait for both streams first -
+// but not forever (a reader that stopped reading), and a write error (a full disk, a closed
+// pipe) must not turn a clean exit into a crash.
+await Promise.all(
+  [process.stdout, process.stderr].map(
+    (s) =>
+      new Promise<void>((done) => {
+        s.on('error', () => done());
+        // Ref'd: with nothing else left, an unref'd timer would end the process mid-await.
+        setTimeout(done, 2000);
+        s.write('', () => done());
+      }),
+  ),
+);
 process.exit(code);

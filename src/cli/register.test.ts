@@ -94,6 +94,19 @@ function messages(logs: string): string[] {
 }
 
 describe('register: flags', () => {
+  it('--port-name/--protocol (RFC 2782 name) and --takeover reach the registry', async () => {
+    const { registry } = fakeRegistry();
+    const h = harness(registry);
+    const running = h.run(...BASE, ...JSON_LOGS, '--id', 'g1', '--port-name', 'grpc', '--protocol', 'tcp', '--takeover');
+    await vi.waitFor(() => expect(h.out.stdout).not.toBe(''));
+    expect(registry.register).toHaveBeenCalledWith(
+      { service: 'payments', host: '10.0.0.5', port: 8443, id: 'g1', portName: 'grpc', protocol: 'tcp' },
+      { signal: expect.any(AbortSignal), timeoutMs: Infinity, takeover: true },
+    );
+    await h.signal('SIGTERM');
+    expect((await running).code).toBe(0);
+  });
+
   it('passes the instance and the registry options, prints the key, and revokes on SIGTERM', async () => {
     const { registry, registration } = fakeRegistry();
     const h = harness(registry, { ETCDNS_ETCD_PASSWORD: 's3cret' });
@@ -113,7 +126,7 @@ describe('register: flags', () => {
     await vi.waitFor(() => expect(h.out.stdout).toBe(`registered ${KEY} (lease 7587)\n`));
     expect(registry.register).toHaveBeenCalledWith(
       { service: 'payments', host: '10.0.0.5', port: 8443, id: 'x1', ttl: 30, priority: 5, weight: 200, metadata: { version: '1.2.3', zone: 'eu=west' } },
-      { signal: expect.any(AbortSignal), timeoutMs: Infinity },
+      { signal: expect.any(AbortSignal), timeoutMs: Infinity, takeover: false },
     );
     expect(h.options()).toEqual({
       endpoints: ['http://127.0.0.1:2379'],
@@ -184,6 +197,9 @@ describe('register: flags', () => {
     [[...BASE, '--weight', '65536'], 'etcdns: --weight "65536": must be 0-65535'],
     [[...BASE, '--meta', 'novalue'], 'etcdns: --meta "novalue": write KEY=VALUE (repeat --meta for more pairs)'],
     [[...BASE, '--meta', 'a=1', '--meta', 'a=2'], 'etcdns: --meta "a=2": key "a" given twice'],
+    [[...BASE, '--protocol', 'tcp'], expect.stringMatching(/^etcdns: --protocol: protocol needs portName/)],
+    [[...BASE, '--port-name', 'a b'], expect.stringMatching(/^etcdns: --port-name: portName "a b" must be one label/)],
+    [[...BASE, '--port-name', 'grpc', '--protocol', 'sctp'], expect.stringMatching(/^etcdns: --protocol: protocol must be "tcp" or "udp"/)],
     [[...BASE, '--etcd', 'localhost:2379'], 'etcdns: --etcd "localhost:2379": must start with http:// or https:// (e.g. http://127.0.0.1:2379)'],
     [[...BASE, '--etcd-cert', '/nonexistent.pem'], 'etcdns: --etcd-cert "/nonexistent.pem": file not found'],
     [[...BASE, '--log-level', 'loud'], expect.stringMatching(/^etcdns: --log-level "loud": /)],

@@ -43,6 +43,8 @@ export type RegisterContext = CliContext & Partial<RegisterDeps>;
 export interface RegisterPlan {
   readonly instance: ServiceInstance;
   readonly options: RegistryOptions;
+  /** Take the id over from another live registration instead of failing with a conflict. */
+  readonly takeover: boolean;
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
 }
@@ -74,11 +76,21 @@ export function registerOptions(y: Argv): Argv {
       priority: { type: 'string', requiresArg: true, describe: 'SRV priority, 0-65535 (lower is preferred; 0 is answered as 10).' },
       weight: { type: 'string', requiresArg: true, describe: 'SRV weight, 0-65535 (0 counts as 100 in the percentage split).' },
       meta: { type: 'string', requiresArg: true, describe: 'Metadata KEY=VALUE stored with the instance (SDK discovery sees it, DNS does not); repeat the flag for more.' },
+      'port-name': {
+        type: 'string',
+        requiresArg: true,
+        describe: 'RFC 2782 port name, e.g. grpc or http: the instance is then also answered at _NAME._PROTOCOL.SERVICE.DOMAIN SRV.',
+      },
+      protocol: { type: 'string', requiresArg: true, describe: 'RFC 2782 protocol with --port-name: tcp or udp. Default: tcp.' },
+      takeover: {
+        type: 'boolean',
+        describe: 'If another live process holds this --id, take the key over (it stands back) instead of exiting with a conflict.',
+      },
       ...etcdConnectionYargsOptions(),
       'log-level': sharedYargsOption('log-level'),
       'log-format': sharedYargsOption('log-format', 'json (one object per line), pretty (for people), or auto (pretty when stderr is a terminal). Logs go to stderr.'),
     })
-    .group(['name', 'host', 'port', 'domain', 'id', 'ttl', 'lease-ttl', 'priority', 'weight', 'meta'], 'Instance:')
+    .group(['name', 'host', 'port', 'domain', 'id', 'ttl', 'lease-ttl', 'priority', 'weight', 'meta', 'port-name', 'protocol', 'takeover'], 'Instance:')
     .group(Object.keys(etcdConnectionYargsOptions()), 'etcd connection:')
     .group(['log-level', 'log-format'], 'Logging (stderr):')
     .epilogue(
@@ -117,6 +129,10 @@ function readRegisterPlan(argv: Record<string, unknown>, env: NodeJS.ProcessEnv,
   if (weight !== undefined) instance.weight = weight;
   const metadata = readMeta(argv.meta);
   if (metadata !== undefined) instance.metadata = metadata;
+  const portName = lastValue(argv['port-name']);
+  if (portName !== undefined) instance.portName = String(portName);
+  const protocol = lastValue(argv.protocol);
+  if (protocol !== undefined) instance.protocol = String(protocol) as 'tcp' | 'udp'; // checked by the registry below
 
   const target = readEtcdTarget(argv, env, cwd);
   const options: RegistryOptions = { ...target.connection, prefix: target.prefix, domain };
@@ -130,6 +146,7 @@ function readRegisterPlan(argv: Record<string, unknown>, env: NodeJS.ProcessEnv,
   return {
     instance,
     options,
+    takeover: lastValue(argv.takeover) === true,
     logLevel: readSharedOption('log-level', argv, env, cwd) as LogLevel,
     logFormat: readSharedOption('log-format', argv, env, cwd) as LogFormat,
   };
@@ -163,6 +180,8 @@ const FIELD_FLAGS: readonly [RegExp, string][] = [
   [/^metadata\b/, 'meta'],
   [/^leaseTtlSeconds\b/, 'lease-ttl'],
   [/^ttl\b/, 'ttl'],
+  [/^portName\b/, 'port-name'],
+  [/^protocol\b/, 'protocol'],
 ];
 
 function checkWithRegistry(instance: ServiceInstance, options: RegistryOptions): void {
@@ -225,7 +244,7 @@ export async function register(argv: Record<string, unknown>, ctx: RegisterConte
     try {
       // Waits (and keeps trying, logging why) while etcd is unreachable: no deadline (the SDK's
       // default is 15 s), so only a signal ends the wait of this foreground command.
-      registration = await registry.register(plan.instance, { signal: stop.signal, timeoutMs: Infinity });
+      registration = await registry.register(plan.instance, { signal: stop.signal, timeoutMs: Infinity, takeover: plan.takeover });
     } catch (err) {
       if (stop.signal.aborted) {
         logger.info('stopped before the instance was registered');

@@ -40,7 +40,7 @@ describe('etcd endpoints (--etcd)', () => {
     expect(configFailure(['--etcd', 'http://etcd:2379/v3', ...zone])).toBe('--etcd "http://etcd:2379/v3": must not have a path, query or fragment (only scheme, host and port)');
     expect(configFailure(['--etcd', 'http://etcd:2379?x=1', ...zone])).toMatch(/must not have a path, query or fragment/);
     expect(configFailure(['--etcd', 'http://root:secret@etcd:2379', ...zone])).toBe(
-      '--etcd "http://root:secret@etcd:2379": must not contain a user or password (use --etcd-username and --etcd-password)',
+      '--etcd "http://[redacted]@etcd:2379": must not contain a user or password (use --etcd-username and --etcd-password)',
     );
     expect(configFailure(['--etcd', 'http://a:2379,http://A:2379', ...zone])).toBe('--etcd "http://A:2379": listed twice');
     expect(configFailure(['--etcd', 'http://a:2379,,http://b:2379', ...zone])).toBe('--etcd "http://a:2379,,http://b:2379": empty item in list');

@@ -85,4 +85,19 @@ describe('redaction', () => {
     expect(JSON.stringify(shown)).not.toContain('s3cret');
     expect(redactConfig(loadConfig()).etcdPassword).toBeUndefined();
   });
+
+  it('shows TSIG keys by name and algorithm, never their secret, in any form', () => {
+    const secret = Buffer.alloc(32, 0xab);
+    const config = loadConfig(['--tsig-key', `xfr:hmac-sha256:${secret.toString('base64')}`]);
+    const text = JSON.stringify(redactConfig(config));
+    expect(text).toContain('"name":"xfr"');
+    expect(text).toContain('"algorithm":"hmac-sha256"');
+    for (const form of [secret.toString('base64'), secret.toString('hex'), [...secret].join(','), '"type":"Buffer"']) expect(text).not.toContain(form);
+  });
+
+  it('never shows the password of a URL in an error', () => {
+    const message = configFailure(['--etcd', 'http://root:Pa55word@127.0.0.1:2379'], {});
+    expect(message).toBe('--etcd "http://[redacted]@127.0.0.1:2379": must not contain a user or password (use --etcd-username and --etcd-password)');
+    expect(configFailure([], { ETCDNS_ETCD: 'https://u:Pa55word@[::1]:2379/x' })).not.toContain('Pa55word');
+  });
 });

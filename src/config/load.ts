@@ -8,6 +8,7 @@
  * Every value given is checked, even one that a higher-precedence source overrides: a typo in
  * a config file is a mistake whether or not a flag happens to hide it today.
  */
+import { redactUrlCredentials } from '../net.js';
 import { ConfigError, ValueError } from './errors.js';
 import type { OptionSpec, ParseContext } from './option-spec.js';
 import { checkCombinations } from './rules.js';
@@ -61,8 +62,23 @@ export function loadServeConfig(input: LoadServeConfigInput): ServeConfig {
  */
 export function redactConfig(config: ServeConfig): Record<string, unknown> {
   const out: Record<string, unknown> = { ...config, explicit: [...config.explicit] };
-  for (const spec of OPTIONS) if (spec.secret && out[spec.key] !== undefined) out[spec.key] = REDACTED;
+  for (const spec of OPTIONS) {
+    if (spec.secret && out[spec.key] !== undefined) out[spec.key] = REDACTED;
+    else out[spec.key] = redactValue(out[spec.key]);
+  }
   return out;
+}
+
+/**
+ * Secrets inside values that are not secret as a whole: a TSIG key's secret (bytes: every byte
+ * array is one; no option holds other bytes) and the user information of URLs.
+ */
+function redactValue(value: unknown): unknown {
+  if (typeof value === 'string') return redactUrlCredentials(value);
+  if (ArrayBuffer.isView(value)) return REDACTED;
+  if (Array.isArray(value)) return value.map(redactValue);
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValue(v)]));
+  return value;
 }
 
 const REDACTED = '[redacted]';
@@ -103,7 +119,7 @@ function describe(spec: OptionSpec, where: Where, shown: unknown, problem: strin
 
 /** A value as it appears in an error line: strings quoted, always one line, never huge. */
 function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = redactUrlCredentials(JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

@@ -166,6 +166,13 @@ export const SERVE_OPTIONS = [
       'While etcd is unreachable, keep answering etcd zones from the last data seen for this long, then answer SERVFAIL; 0 serves the last data for as long as it takes.',
     default: '0',
   }),
+  durationOption({
+    name: 'etcd-max-lag',
+    key: 'etcdMaxLagMs',
+    description:
+      'Readiness fails (/ready 503) while the etcd mirror has been behind etcd for longer than this (it checks etcd\'s revision and key count every second); 0: never.',
+    default: '30s',
+  }),
   integerOption({
     name: 'edns-udp-size',
     key: 'ednsUdpSize',

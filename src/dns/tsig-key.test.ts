@@ -51,6 +51,10 @@ describe('parseTsigKeySpec', () => {
     expect(errorOf(() => parseTsigKeySpec('k:hmac-sha256:'))).toBe('TSIG key spec: key "k": secret is empty');
     expect(errorOf(() => parseTsigKeySpec('k:hmac-sha256:AAA'))).toMatch(/key "k": secret is not base64 \(wrong length or padding/);
     expect(errorOf(() => parseTsigKeySpec('k:hmac-sha256:AA*A'))).toMatch(/secret is not base64 \(character 3 is not a base64 character/);
+    // Under 16 octets: refused (a 1-octet secret falls to a few dozen guesses).
+    expect(errorOf(() => parseTsigKeySpec('k:hmac-sha256:AQ=='))).toBe('TSIG key spec: key "k": secret is 1 octet; at least 16 are needed (generate one with tsig-keygen or keymgr -t)');
+    expect(errorOf(() => parseTsigKeySpec(`k:hmac-sha256:${Buffer.alloc(15, 1).toString('base64')}`))).toMatch(/secret is 15 octets; at least 16/);
+    expect(parseTsigKeySpec(`k:hmac-sha256:${Buffer.alloc(16, 1).toString('base64')}`).secret).toHaveLength(16);
     expect(errorOf(() => parseTsigKeySpec(`k:hmac-sha999:${SECRET}`))).toBe(
       'TSIG key spec: unknown TSIG algorithm "hmac-sha999" (known: hmac-md5, hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384, hmac-sha512)',
     );

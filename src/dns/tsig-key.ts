@@ -83,7 +83,22 @@ function secretFrom(text: string): Buffer | string {
     return `secret is not base64 (${where}; it must read back the same, as tsig-keygen and keymgr print it)`;
   }
   if (secret.length === 0) return 'secret is empty';
+  // A short secret can be found by trying: a 1-octet one fell to 43 online queries. 16 octets
+  // (128 bits) is the floor; tsig-keygen and keymgr write as many as the hash gives (32 for
+  // hmac-sha256), as RFC 8945 §6 recommends.
+  if (secret.length < MIN_SECRET_OCTETS) return `secret is ${secret.length} octet${secret.length === 1 ? '' : 's'}; at least ${MIN_SECRET_OCTETS} are needed (generate one with tsig-keygen or keymgr -t)`;
   return secret;
+}
+
+/** Shortest secret accepted (RFC 8945 §6 recommends the hash's length: 32 octets for sha256). */
+const MIN_SECRET_OCTETS = 16;
+
+/**
+ * Algorithms that still work but are weak (RFC 8945 §6: HMAC-MD5 and HMAC-SHA1 are kept for
+ * compatibility only; use hmac-sha256): a warning at start names the key.
+ */
+export function isWeakTsigAlgorithm(algorithm: TsigAlgorithm): boolean {
+  return algorithm === 'hmac-md5' || algorithm === 'hmac-sha1';
 }
 
 function clip(text: string): string {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ExponentialBackoff, handleWhen, noop, retry, type IBackoff } from 'cockatiel';
 import type { Etcd3, IOptions } from 'etcd3';
 import { errorMessage } from '../errors.js';
+import { redactUrlCredentials } from '../net.js';
 import { etcd3 } from './etcd3.js';
 import { EtcdOptionsError } from './errors.js';
 
@@ -75,8 +76,8 @@ export function etcdClientOptions(o: EtcdConnectionOptions): IOptions {
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
       // grpc-js refuses messages over 4 MiB by default. Range pages are bounded by the mirror,
-      // but one watch response carries up to 1000 revisions of events with their previous
-      // values; Go's clientv3 allows math.MaxInt32 for the same reason.
+      // but one watch response carries up to 1000 revisions of events (a txn's events, or a
+      // large delete's, can be many per revision); Go's clientv3 allows math.MaxInt32.
       'grpc.max_receive_message_length': 2 ** 31 - 1,
     },
     // Unary calls only: a deadline on the watch or lease-keepalive stream would kill it.
@@ -132,16 +133,16 @@ function normalizeEndpoint(endpoint: string, tls: boolean): string {
   try {
     url = new URL(withScheme);
   } catch {
-    throw new EtcdOptionsError(`etcd: endpoint ${JSON.stringify(endpoint)} is not a URL or host:port`);
+    throw new EtcdOptionsError(`etcd: endpoint ${JSON.stringify(redactUrlCredentials(endpoint))} is not a URL or host:port`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new EtcdOptionsError(`etcd: endpoint ${JSON.stringify(endpoint)}: only http:// and https:// are supported`);
+    throw new EtcdOptionsError(`etcd: endpoint ${JSON.stringify(redactUrlCredentials(endpoint))}: only http:// and https:// are supported`);
   }
   if (url.port === '') {
-    throw new EtcdOptionsError(`etcd: endpoint ${JSON.stringify(endpoint)} has no port (etcd's client port is usually 2379)`);
+    throw new EtcdOptionsError(`etcd: endpoint ${JSON.stringify(redactUrlCredentials(endpoint))} has no port (etcd's client port is usually 2379)`);
   }
   if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') {
-    throw new EtcdOptionsError(`etcd: endpoint ${JSON.stringify(endpoint)} must not have a path or query`);
+    throw new EtcdOptionsError(`etcd: endpoint ${JSON.stringify(redactUrlCredentials(endpoint))} must not have a path or query`);
   }
   // etcd3 strips the scheme and hands host:port to gRPC; keep exactly scheme://host:port.
   return `${url.protocol}//${url.host}`;

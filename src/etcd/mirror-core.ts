@@ -13,7 +13,8 @@ export type AcceptResult =
  * What the mirror holds (key → revision and lease), the revision applied so far, and the lease
  * TTL cache. Decides which events are new (drops replays at or below the applied revision) and
  * whether the stream has a gap, from facts etcd gives with every event: `version` is 1 exactly
- * when a put creates the key, and prev_kv carries the previous mod revision.
+ * when a put creates the key; and prev_kv, when a watch asks for it, carries the previous mod
+ * revision (the mirror's own watch does not: etcd-io/etcd#16839, see mirror.ts).
  * After a gap is reported the core is inconsistent until the next reset().
  */
 export class MirrorCore {

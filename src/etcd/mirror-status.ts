@@ -24,6 +24,10 @@ export interface MirrorState {
 
 /** The mirror's state as the etcd source reports it: `keys` as the index counts them, plus its records and invalid keys. */
 export interface MirrorStatus extends MirrorState {
+  /** Revisions etcd is ahead of the mirror, as last measured (etcd/lag.ts); 0 in step. */
+  readonly lagRevisions?: number;
+  /** Clock ms since when the mirror has been behind etcd; undefined when in step. */
+  readonly behindSince?: number;
   /** Keys served as records. */
   readonly records: number;
   /** Keys whose value could not be used. */

@@ -270,7 +270,11 @@ export class EtcdMirror {
     const from = this.core.revision + 1;
     // watcher() attaches at once (create() would also race its own once-listeners against
     // ours); every listener is added before any stream event can be delivered.
-    const w = this.client.watch().prefix(this.prefix).withPreviousKV().startRevision(String(from)).watcher();
+    // No withPreviousKV(): the mirror holds every key's revision already, and asking etcd for
+    // previous values makes a large delete cost it minutes (etcd-io/etcd#16839: 20k deletes of
+    // a prefix came in 0.94 s without them, none in 12 s with them). The gap checks that need
+    // no previous value (a put's version) stay; compaction and cancels still re-list.
+    const w = this.client.watch().prefix(this.prefix).startRevision(String(from)).watcher();
     this.watcher = w;
     const current = () => w === this.watcher && epoch === this.epoch && !this.stopped;
     w.on('connecting', (req) => {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { systemClock, type Clock } from '../clock.js';
+import { LogLimit } from '../log-limit.js';
 import { Flag, Rcode } from '../dns/constants.js';
 import { isSubdomain, type Name } from '../dns/name.js';
 import type { Logger } from '../log.js';
@@ -40,6 +41,8 @@ interface FetchContext {
 export class Forwarder {
   readonly #routes: readonly ForwardRoute[];
   readonly #clock: Clock;
+  /** Failures are per query, which clients choose: at most one line a second. */
+  readonly #failureLog: LogLimit;
   readonly #logger: Logger;
   readonly #observe: ForwardObserver | undefined;
   readonly #client: UpstreamClient;
@@ -68,6 +71,7 @@ export class Forwarder {
     this.#routes = [...o.routes].sort((a, b) => b.zone.length - a.zone.length);
     this.#clock = o.clock ?? systemClock;
     this.#logger = o.logger;
+    this.#failureLog = new LogLimit(() => this.#clock.now());
     this.#observe = o.observe;
     this.#client = new UpstreamClient({ clock: this.#clock, logger: o.logger, udpSize: o.upstreamUdpSize ?? DEFAULT_UPSTREAM_UDP_SIZE });
     this.#pool = new UpstreamPool({
@@ -150,7 +154,7 @@ export class Forwarder {
       const found = await this.#cache.lookup(key, { query, upstreams: route.upstreams });
       return this.#reply(found, query, maxSize, advertisedUdpSize);
     } catch (e) {
-      this.#logger.error({ err: e, name: query.name }, 'forward: unexpected failure');
+      if (this.#failureLog.allow()) this.#logger.error({ err: e, name: query.name, suppressed: this.#failureLog.take() }, 'forward: unexpected failure');
       return this.#bare(query, Rcode.SERVFAIL, advertisedUdpSize);
     } finally {
       this.#inFlight--;

@@ -9,6 +9,8 @@ export interface LimitCounts {
   rateLimitDropped: number;
   rateLimitSlipped: number;
   forwardRefused: number;
+  /** Log lines dropped by the log sink (a stalled reader, a full disk, a closed pipe). */
+  logDropped: number;
 }
 
 /** Counters that call `read` at each scrape. */
@@ -17,6 +19,7 @@ export function registerLimitCounters(registry: Registry, read: () => LimitCount
     ['etcdns_ratelimit_dropped_total', 'UDP replies dropped by --rate-limit.', (v) => v.rateLimitDropped],
     ['etcdns_ratelimit_slipped_total', 'UDP replies sent truncated (TC=1) instead of dropped by --rate-limit-slip.', (v) => v.rateLimitSlipped],
     ['etcdns_forward_refused_over_limit_total', 'Queries refused because --forward-max-concurrent were already in flight.', (v) => v.forwardRefused],
+    ['etcdns_log_lines_dropped_total', 'Log lines dropped: stdout not keeping up (4 MiB queued) or a failed write (full disk, closed pipe).', (v) => v.logDropped],
   ];
   for (const [name, help, pick] of counters) {
     new Counter({

@@ -17,7 +17,7 @@ describe('Metrics: composition', () => {
       clock: fakeClock(),
       defaultMetrics: false,
       mirror: () => status,
-      limits: () => ({ rateLimitDropped: 0, rateLimitSlipped: 0, forwardRefused: 0 }),
+      limits: () => ({ rateLimitDropped: 0, rateLimitSlipped: 0, forwardRefused: 0, logDropped: 0 }),
       forwardCache: () => ({ entries: 0, bytes: 0 }),
     });
     const aggregators = Object.fromEntries((await m.registry.getMetricsAsJSON()).map((f) => [f.name, f.aggregator]));
@@ -29,6 +29,7 @@ describe('Metrics: composition', () => {
       etcdns_dns_response_size_bytes: 'sum',
       etcdns_dns_truncated_total: 'sum',
       etcdns_etcd_invalid_values_total: 'max',
+      etcdns_etcd_rrsets_cut_total: 'max',
       etcdns_zone_reload_failures_total: 'max',
       etcdns_forward_requests_total: 'sum',
       etcdns_forward_failures_total: 'sum',
@@ -38,6 +39,7 @@ describe('Metrics: composition', () => {
       etcdns_ratelimit_dropped_total: 'sum',
       etcdns_ratelimit_slipped_total: 'sum',
       etcdns_forward_refused_over_limit_total: 'sum',
+      etcdns_log_lines_dropped_total: 'sum',
       etcdns_cache_entries: 'sum',
       etcdns_cache_bytes: 'sum',
       etcdns_etcd_connected: 'min',
@@ -46,6 +48,8 @@ describe('Metrics: composition', () => {
       etcdns_etcd_seconds_since_last_event: 'max',
       etcdns_etcd_seconds_since_last_sync: 'max',
       etcdns_etcd_keys: 'max',
+      etcdns_etcd_lag_revisions: 'max',
+      etcdns_etcd_lag_seconds: 'max',
       etcdns_etcd_records: 'max',
       etcdns_etcd_invalid_keys: 'max',
       etcdns_etcd_relists_total: 'sum',
@@ -56,7 +60,7 @@ describe('Metrics: composition', () => {
     const m = new Metrics({ clock: fakeClock(), defaultMetrics: false });
     const names = (await m.registry.getMetricsAsJSON()).map((f) => f.name);
     // A zone-files-only server must not look like one that lost etcd.
-    expect(names.filter((n) => n.startsWith('etcdns_etcd_'))).toEqual(['etcdns_etcd_invalid_values_total']);
+    expect(names.filter((n) => n.startsWith('etcdns_etcd_'))).toEqual(['etcdns_etcd_invalid_values_total', 'etcdns_etcd_rrsets_cut_total']);
     expect(names).not.toContain('etcdns_ratelimit_dropped_total');
     expect(names).not.toContain('etcdns_cache_entries');
     expect(names).toContain('etcdns_dns_requests_total');
@@ -113,7 +117,7 @@ describe('Metrics: the whole exposition', () => {
     const m = new Metrics({
       clock,
       defaultMetrics: false,
-      limits: () => ({ rateLimitDropped: 7 + worker, rateLimitSlipped: 3, forwardRefused: 2 * worker }),
+      limits: () => ({ rateLimitDropped: 7 + worker, rateLimitSlipped: 3, forwardRefused: 2 * worker, logDropped: worker }),
       forwardCache: () => ({ entries: 4, bytes: 1900 + worker }),
       mirror: () =>
         worker === 0

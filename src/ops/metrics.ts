@@ -102,6 +102,10 @@ export class Metrics {
     this.#sources.invalidValue(reason);
   }
 
+  rrsetCut(): void {
+    this.#sources.rrsetCut();
+  }
+
   zoneReloadFailed(): void {
     this.#sources.zoneReloadFailed();
   }

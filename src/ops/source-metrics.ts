@@ -4,6 +4,7 @@ import { Counter, type Registry } from 'prom-client';
 export class SourceMetrics {
   readonly #invalidValues: Counter<'reason'>;
   readonly #zoneReloadFailures: Counter;
+  readonly #rrsetsCut: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -22,6 +23,17 @@ export class SourceMetrics {
       registers,
       aggregator: 'max',
     });
+    this.#rrsetsCut = new Counter({
+      name: 'etcdns_etcd_rrsets_cut_total',
+      help: 'Names and types whose answer was cut to the RRset bounds (4096 records, 48 KiB), each counted once.',
+      registers,
+      aggregator: 'max',
+    });
+  }
+
+  /** A name and type first found over the RRset bounds. */
+  rrsetCut(): void {
+    this.#rrsetsCut.inc();
   }
 
   /** An etcd value that could not be used. `reason` must come from a small fixed set: it is a label. */

@@ -170,7 +170,7 @@ export class EtcdRegistry extends EventEmitter<RegistryEvents> implements Regist
    */
   async unregister(instance: ServiceInstance | Registration, options?: AbortSignal | WaitOptions): Promise<void> {
     const r = this.need();
-    const call = waitOptions(options);
+    const call = checkedWait(options);
     if (call.signal?.aborted) throw abortedError(call.signal, 'unregister');
     let key: string;
     if (instance instanceof EtcdRegistration || isRegistration(instance)) {

@@ -24,8 +24,13 @@
  *    for longer than the TTL) declares the lease lost itself, so re-registration is already
  *    retrying every ≤ maxBackoffMs when etcd comes back, instead of waiting for 2×TTL.
  *  - after `lost` the Lease object is dead: a new client.lease() each time.
- *  - an 'error' emit without a listener crashes: this class's events are its own listener
- *    sets, never EventEmitter 'error'; etcd3 watchers always get an 'error' listener.
+ *  - an 'error' emit without a listener crashes: this class is an EventEmitter, but tell()
+ *    drops an 'error' nobody listens to; etcd3 watchers always get an 'error' listener.
+ *
+ * Duplicate ids: before a lease is granted, the key's holder is checked. Another live lease is
+ * a conflict (refused, or taken over when asked at the first registration); a running
+ * registration whose key another live lease takes stands back until the key is free. So two
+ * processes with one id never write the key in turn (it used to flip at every check).
  */
 import { EventEmitter } from 'node:events';
 import type { Etcd3, IKeyValue, Lease, Watcher } from 'etcd3';

@@ -250,27 +250,32 @@ describe('checkRequest on requests BIND dig signs', () => {
     expect(out).not.toMatch(TSIG_TROUBLE);
   });
 
-  it('accepts a truncated MAC down to the RFC floor; the full-length reply satisfies dig (RFC 8945 §5.2.2.1)', async () => {
+  it('refuses a truncated MAC: BADTRUNC from the RFC floor up, FORMERR below it (RFC 8945 §5.2.2.1, §5.2.4)', async () => {
     const checks: TsigCheck[] = [];
     const server = await udpServer((request) => {
       const check = checkRequest(request, keysOf(KEY), nowSeconds());
       checks.push(check);
+      if (check.kind === 'invalid') return tsigErrorReply(bareReply(request), check, nowSeconds());
       return check.kind === 'valid' ? new TsigSigner(KEY, check.record.mac, nowSeconds).sign(bareReply(request)) : undefined;
     });
-    // BIND's hmac-sha256-128: the first 16 octets of the MAC, half the hash.
+    // BIND's hmac-sha256-128: the first 16 octets of the MAC, half the hash. The MAC is right,
+    // the local policy (full MACs only) refuses it; dig reads the error from the unsigned TSIG.
     const out = await dig(server.port, ['-y', digKey(KEY, 'hmac-sha256-128'), 'example.test', 'SOA']);
     const [check] = checks;
-    if (check?.kind !== 'valid') throw new Error(JSON.stringify(check));
-    expect(check.record.mac.length).toBe(16);
-    expect(out).not.toMatch(TSIG_TROUBLE);
+    expect(invalid(check!)).toMatchObject({ error: 'BADTRUNC', reason: 'MAC truncated to 16 of 32 octets' });
+    expect(out).toMatch(/status: NOTAUTH/);
+    // The full-length MAC of the same key is accepted.
+    expect(await dig(server.port, ['-y', digKey(KEY), 'example.test', 'SOA'])).not.toMatch(TSIG_TROUBLE);
+    expect(checks[1]!.kind).toBe('valid');
     // Below half the hash (15 of 32 octets): FORMERR, not BADSIG; BIND's own floor is the same.
-    const cut = withMac(server.requests[0]!, check.record.mac.subarray(0, 15));
+    const full = (checks[1] as { record: { mac: Buffer } }).record.mac;
+    const cut = withMac(server.requests[1]!, full.subarray(0, 15));
     expect(invalid(checkRequest(cut, keysOf(KEY), nowSeconds()))).toMatchObject({ error: 'FORMERR', reason: expect.stringContaining('shorter than the minimum 16') });
     // Longer than the hash, and empty: FORMERR too.
-    expect(invalid(checkRequest(withMac(server.requests[0]!, Buffer.alloc(33)), keysOf(KEY), nowSeconds())).error).toBe('FORMERR');
-    expect(invalid(checkRequest(withMac(server.requests[0]!, Buffer.alloc(0)), keysOf(KEY), nowSeconds())).error).toBe('FORMERR');
-    // 16 octets that are not the MAC's first 16: BADSIG.
-    expect(invalid(checkRequest(withMac(server.requests[0]!, Buffer.alloc(16)), keysOf(KEY), nowSeconds())).error).toBe('BADSIG');
+    expect(invalid(checkRequest(withMac(server.requests[1]!, Buffer.alloc(33)), keysOf(KEY), nowSeconds())).error).toBe('FORMERR');
+    expect(invalid(checkRequest(withMac(server.requests[1]!, Buffer.alloc(0)), keysOf(KEY), nowSeconds())).error).toBe('FORMERR');
+    // 16 octets that are not the MAC's first 16: BADSIG (the MAC is checked before the policy).
+    expect(invalid(checkRequest(withMac(server.requests[1]!, Buffer.alloc(16)), keysOf(KEY), nowSeconds())).error).toBe('BADSIG');
   });
 });
 

@@ -21,7 +21,14 @@ import { readName } from '../dns/wire-name.js';
 const TSIG_TYPE = 250;
 
 /** TSIG error codes in the TSIG RR's Error field (RFC 8945 §3, IANA "DNS RCODEs"). */
-const TsigErrorCode = { BADSIG: 16, BADKEY: 17, BADTIME: 18 } as const;
+const TsigErrorCode = { BADSIG: 16, BADKEY: 17, BADTIME: 18, BADTRUNC: 22 } as const;
+
+/**
+ * The most clock difference accepted, whatever Fudge the request carries: the client's own
+ * fudge (up to 65535 s) would otherwise decide how old a captured request may be and still be
+ * accepted. 300 s is RFC 8945 §10's recommended fudge.
+ */
+export const MAX_FUDGE_SECONDS = 300;
 
 /** RCODE of a reply refused for a TSIG error (RFC 8945 §5.2.1–§5.2.3). */
 const NOTAUTH = 9;
@@ -115,7 +122,7 @@ export type TsigCheck =
   | { readonly kind: 'valid'; readonly key: TsigKey; readonly record: TsigRecord }
   | {
       readonly kind: 'invalid';
-      readonly error: 'BADKEY' | 'BADSIG' | 'BADTIME' | 'FORMERR';
+      readonly error: 'BADKEY' | 'BADSIG' | 'BADTIME' | 'BADTRUNC' | 'FORMERR';
       /** Absent when the TSIG could not be read at all. */
       readonly record?: TsigRecord;
       /** The key the record names, when it is ours (BADSIG, BADTIME, a too-short MAC). */
@@ -127,12 +134,14 @@ export type TsigCheck =
 /**
  * Checks a request's TSIG against `keys` (by key name) in RFC 8945 §5.2's order: the key
  * (§5.2.1, BADKEY for an unknown name or another algorithm), the MAC (§5.2.2, BADSIG), then
- * the time (§5.2.3, BADTIME when `nowSeconds` is more than Fudge away from Time Signed); the
- * time comes after the MAC so that an unauthenticated message cannot learn the server's clock.
+ * the time (§5.2.3, BADTIME when `nowSeconds` is more than the smaller of the request's Fudge
+ * and MAX_FUDGE_SECONDS away from Time Signed); the time comes after the MAC so that an
+ * unauthenticated message cannot learn the server's clock.
  *
- * Truncated MACs (§5.2.2.1) are accepted down to the RFC's floor, the larger of 10 octets and
- * half the hash; a shorter MAC, an empty one, or one longer than the hash is FORMERR as the RFC
- * says, so BADTRUNC (local policy above that floor, §5.2.4) is never returned.
+ * Truncated MACs (§5.2.2.1): shorter than the larger of 10 octets and half the hash, empty, or
+ * longer than the hash is FORMERR as the RFC says; between that floor and the full hash is
+ * BADTRUNC (§5.2.4), our local policy: full MACs only, as BIND does unless a key is configured
+ * truncated. A 16-octet hmac-sha256 MAC has half the strength the key promises.
  */
 export function checkRequest(message: Buffer, keys: ReadonlyMap<Name, TsigKey>, nowSeconds: number): TsigCheck {
   const record = findTsig(message);
@@ -148,8 +157,12 @@ export function checkRequest(message: Buffer, keys: ReadonlyMap<Name, TsigKey>, 
   if (sizeError) return { kind: 'invalid', error: 'FORMERR', record, key, reason: sizeError };
   const expected = receivedMac(message, record, key, undefined);
   if (!macMatches(expected, record.mac)) return { kind: 'invalid', error: 'BADSIG', record, key, reason: `MAC does not match key ${record.keyName}` };
-  if (Math.abs(Math.floor(nowSeconds) - record.timeSigned) > record.fudge) {
-    return { kind: 'invalid', error: 'BADTIME', record, key, reason: `signed at ${record.timeSigned}, now ${Math.floor(nowSeconds)}, fudge ${record.fudge}` };
+  const fudge = Math.min(record.fudge, MAX_FUDGE_SECONDS);
+  if (Math.abs(Math.floor(nowSeconds) - record.timeSigned) > fudge) {
+    return { kind: 'invalid', error: 'BADTIME', record, key, reason: `signed at ${record.timeSigned}, now ${Math.floor(nowSeconds)}, fudge ${fudge}` };
+  }
+  if (record.mac.length < algorithm.macLength) {
+    return { kind: 'invalid', error: 'BADTRUNC', record, key, reason: `MAC truncated to ${record.mac.length} of ${algorithm.macLength} octets` };
   }
   return { kind: 'valid', key, record };
 }
@@ -332,7 +345,7 @@ export class TsigSigner {
  * The error reply for a request `checkRequest` found invalid: a copy of `reply` (the header
  * and question the server would send, no TSIG) with the RCODE set here and the TSIG RR the
  * error calls for appended (RFC 8945 §5.3.2):
- * - BADKEY, BADSIG: RCODE NOTAUTH and an unsigned TSIG (MAC size 0) echoing the request's key
+ * - BADKEY, BADSIG, BADTRUNC: RCODE NOTAUTH and an unsigned TSIG (MAC size 0) echoing the request's key
  *   and algorithm names, Error 17 / 16. It must not be signed: the key is unknown, or the
  *   client's is not ours.
  * - BADTIME: RCODE NOTAUTH and a TSIG signed with the key over the request MAC, the reply and

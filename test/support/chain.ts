@@ -42,7 +42,7 @@ export function testChainParts(o: TestChainOptions): ChainParts {
     recursion: o.recursion && { policy: o.recursion, upstream: o.recursion },
     chaos: o.chaos,
     spread: o.spread && { random: o.spread },
-    authoritative: { snapshot: o.snapshot, cache: o.cache ?? new ReplyCache(), logger: o.logger ?? silentLogger(), unavailableZones: o.unavailableZones },
+    authoritative: { snapshot: o.snapshot, cache: o.cache ?? new ReplyCache(), logger: o.logger ?? silentLogger(), now: () => performance.now(), unavailableZones: o.unavailableZones },
     transfer: o.transfer,
   };
 }

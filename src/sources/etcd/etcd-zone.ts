@@ -9,7 +9,7 @@ import { childName, isSubdomain, type Name } from '../../dns/name.js';
 import type { Node, RRset } from '../../dns/records.js';
 import type { ChangedFrom, ZoneView } from '../../table/zone.js';
 import { child, type TNode } from './name-trie.js';
-import { EtcdNode, NO_ENTRIES } from './skydns-answers.js';
+import { EtcdNode, NO_ENTRIES, type OnOversize } from './skydns-answers.js';
 
 /** SOA timers of CoreDNS's synthesized SOA (backend_lookup.go `SOA`). */
 const SOA_REFRESH = 7200;
@@ -34,6 +34,7 @@ export class EtcdZoneView implements ZoneView {
   readonly #root: TNode;
   readonly #memo: WeakMap<TNode, EtcdNode>;
   readonly #args: { readonly revision: number; readonly defaultTtl: number; readonly prefix: string };
+  readonly #onOversize: OnOversize | undefined;
   #apex: EtcdNode | undefined;
   #search: Map<Name, EtcdNode | null> | undefined;
   #starSearch: Map<Name, EtcdNode | null> | undefined;
@@ -47,7 +48,9 @@ export class EtcdZoneView implements ZoneView {
     memo: WeakMap<TNode, EtcdNode>,
     compat: Compat = 'rfc',
     changedFrom?: ChangedFrom,
+    onOversize?: OnOversize,
   ) {
+    this.#onOversize = onOversize;
     this.origin = origin;
     this.skydns = compat;
     this.changedFrom = changedFrom;
@@ -91,14 +94,14 @@ export class EtcdZoneView implements ZoneView {
     for (let i = parts.length - 1; i >= 0 && t; i--) t = child(t, parts[i]!);
     if (!t) return undefined;
     let node = this.#memo.get(t);
-    if (!node) this.#memo.set(t, (node = new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined)));
+    if (!node) this.#memo.set(t, (node = new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined, this.#onOversize)));
     return node;
   }
 
   /** The same trie, a memo of its own (ZoneView.detached): nothing computed for queries is kept. */
   detached(): EtcdZoneView {
     const { revision, defaultTtl, prefix } = this.#args;
-    return new EtcdZoneView(this.origin, this.#root, revision, defaultTtl, prefix, new WeakMap(), this.skydns);
+    return new EtcdZoneView(this.origin, this.#root, revision, defaultTtl, prefix, new WeakMap(), this.skydns, undefined, this.#onOversize);
   }
 
   /**
@@ -119,7 +122,7 @@ export class EtcdZoneView implements ZoneView {
     push(this.#root);
     for (let t = stack.pop(); t; t = stack.pop()) {
       push(t);
-      const node = this.#memo.get(t) ?? new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined);
+      const node = this.#memo.get(t) ?? new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined, this.#onOversize);
       if (node.size > 0) yield [t.name, node];
     }
   }
@@ -139,7 +142,7 @@ export class EtcdZoneView implements ZoneView {
     const apexDir = dns && child(dns, 'apex');
     const nsDir = dns && child(dns, 'ns');
     const zoneWide = apexDir === undefined || apexDir.size === 0 ? this.#root : undefined;
-    return new EtcdNode(this.origin, apexDir ? [apexDir] : [], this.#root.entries ?? NO_ENTRIES, { soa: this.soa, nsDir, zoneWide });
+    return new EtcdNode(this.origin, apexDir ? [apexDir] : [], this.#root.entries ?? NO_ENTRIES, { soa: this.soa, nsDir, zoneWide }, this.#onOversize);
   }
 
   /**
@@ -171,7 +174,7 @@ export class EtcdZoneView implements ZoneView {
       }
       frontier = next;
     }
-    const node = frontier.length > 0 ? new EtcdNode(name, frontier, NO_ENTRIES, undefined) : null;
+    const node = frontier.length > 0 ? new EtcdNode(name, frontier, NO_ENTRIES, undefined, this.#onOversize) : null;
     if (cache.size >= SEARCH_CACHE_LIMIT) cache.clear();
     cache.set(name, node);
     return node ?? undefined;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RRType } from '../../dns/constants.js';
 import { answer, ask, listed, put, rdata, zone } from './test-support.js';
+import { MAX_RRSET_OCTETS, MAX_RRSET_RECORDS } from './skydns-answers.js';
 
 // CoreDNS lookup_test.go, as etcd keys; then the answer rules case by case.
 
@@ -399,5 +400,40 @@ describe('groups (CoreDNS msg.Group; SkyDNS README "Groups")', () => {
 
   it('the subtree of a name applies the same rule', () => {
     expect(rdata(zone(built, 'domain.local').node('sub.domain.local'), 'A')).toEqual(['127.0.0.3', '127.0.0.4', '127.0.0.5']);
+  });
+});
+
+describe('RRset bounds (a name aggregating more records than a DNS message holds)', () => {
+  const many = (n: number) => Array.from({ length: n }, (_, i) => put(`i${i}.big.example.test`, { host: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` }));
+
+  it('cuts A sets to the bounds, the same prefix every time, and reports the name once per computed set', () => {
+    const cut: [string, number, number][] = [];
+    const built = listed(['example.test'], many(20_000), { onOversize: (name, type, total) => cut.push([name, type, total]) });
+    const node = zone(built, 'example.test').node('big.example.test')!;
+    const a = node.get(RRType.A)!;
+    expect(a.records.length).toBeLessThanOrEqual(MAX_RRSET_RECORDS);
+    expect(a.records.length * 16).toBeLessThanOrEqual(MAX_RRSET_OCTETS);
+    expect(a.records.length).toBeGreaterThan(1000);
+    expect(node.get(RRType.A)).toBe(a);
+    // The apex of a zone without dns/apex aggregates every address: bounded as well.
+    const apexA = zone(built, 'example.test').node('example.test')!.get(RRType.A)!;
+    expect(apexA.records.length).toBe(a.records.length);
+    expect(cut).toEqual([
+      ['big.example.test', RRType.A, 20_000],
+      ['example.test', RRType.A, 20_000],
+    ]);
+    // A smaller set is whole and not reported.
+    expect(zone(built, 'example.test').node('i7.big.example.test')!.get(RRType.A)!.records).toHaveLength(1);
+    expect(cut).toHaveLength(2);
+  });
+
+  it('bounds SRV sets by octets (long targets), never above MAX_RRSET_OCTETS', () => {
+    const target = `${'x'.repeat(60)}.${'y'.repeat(60)}.example.org`;
+    const changes = Array.from({ length: 3000 }, (_, i) => put(`s${i}.svc.example.test`, { host: `${i}.${target}`, port: 80 }));
+    const built = listed(['example.test'], changes);
+    const srv = zone(built, 'example.test').node('svc.example.test')!.get(RRType.SRV)!;
+    expect(srv.records.length).toBeLessThan(3000);
+    const octets = srv.records.reduce((n, r) => n + 12 + 6 + (r as { target: string }).target.length + 2, 0);
+    expect(octets).toBeLessThanOrEqual(MAX_RRSET_OCTETS);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { RRType } from '../../dns/constants.js';
 import { isSubdomain, type Name } from '../../dns/name.js';
-import { txtStrings, type Node, type RData, type RRset } from '../../dns/records.js';
+import { hasShape, txtStrings, type Node, type RData, type RRset } from '../../dns/records.js';
 import { collect, type Entry, type TNode } from './name-trie.js';
 import { groupFilter, srvWeights, targetStrip } from '../../skydns/codec.js';
 
@@ -14,6 +14,20 @@ export const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 
 /** Types a node can hold, in the order ANY (first RRset, RFC 8482) and iteration see them. */
 const NODE_TYPES = [RRType.SOA, RRType.NS, RRType.A, RRType.AAAA, RRType.CNAME, RRType.MX, RRType.SRV, RRType.TXT, RRType.PTR] as const;
+
+/**
+ * Most records one RRset is served with, and most octets its records may take on the wire. A
+ * DNS message counts records in 16 bits and a TCP message carries at most 65,535 octets
+ * (RFC 1035 §4.1.1, §4.2.2): a name aggregating 100k services could not be answered at all, and
+ * every query for it would pay for the attempt. 48 KiB leaves room for the question, the
+ * authority section and additional addresses; the records beyond are left out (the first by key
+ * order are kept, so every replica serves the same subset).
+ */
+export const MAX_RRSET_RECORDS = 4096;
+export const MAX_RRSET_OCTETS = 48 * 1024;
+
+/** An RRset was cut to the bounds above: `total` records were there to serve. */
+export type OnOversize = (name: Name, type: number, total: number) => void;
 
 export interface ApexInfo {
   readonly soa: RRset;
@@ -34,6 +48,7 @@ export class EtcdNode implements Node {
   readonly #roots: readonly TNode[];
   readonly #exact: readonly Entry[];
   readonly #apex: ApexInfo | undefined;
+  readonly #onOversize: OnOversize | undefined;
   /** Grouped entries with a host: what A/AAAA/CNAME/SRV/MX queries see. */
   #hosts: readonly Entry[] | undefined;
   /** Grouped entries with a host or a text: what TXT queries see. */
@@ -43,8 +58,9 @@ export class EtcdNode implements Node {
   readonly #sets = new Map<number, RRset | null>();
   #all: Map<number, RRset> | undefined;
 
-  constructor(name: Name, roots: readonly TNode[], exact: readonly Entry[], apex: ApexInfo | undefined) {
+  constructor(name: Name, roots: readonly TNode[], exact: readonly Entry[], apex: ApexInfo | undefined, onOversize?: OnOversize) {
     this.#name = name;
+    this.#onOversize = onOversize;
     this.#roots = roots;
     this.#exact = exact;
     this.#apex = apex;
@@ -56,6 +72,14 @@ export class EtcdNode implements Node {
     if (set === undefined) {
       set = this.#compute(type);
       this.#sets.set(type, set);
+      const total = set ? (set as Bounded).total : undefined;
+      if (total !== undefined) {
+        try {
+          this.#onOversize?.(this.#name, type, total);
+        } catch {
+          // The caller's reporting must not cost the answer.
+        }
+      }
     }
     return set ?? undefined;
   }
@@ -275,22 +299,60 @@ export class EtcdNode implements Node {
   }
 }
 
-/** Collects distinct records and the lowest TTL among their sources (RFC 2181 §5.2). */
+/** An RRset cut to the bounds: how many distinct records there were. */
+type Bounded = RRset & { readonly total?: number };
+
+/**
+ * Collects distinct records and the lowest TTL among their sources (RFC 2181 §5.2), up to
+ * MAX_RRSET_RECORDS records and MAX_RRSET_OCTETS octets (an upper estimate: no compression).
+ */
 class SetBuilder {
   readonly #seen = new Set<string>();
   readonly #records: RData[] = [];
   #ttl = Infinity;
+  #octets = 0;
+  #full = false;
+  /** Distinct records seen, kept or not. */
+  #distinct = 0;
 
   add(id: string, data: RData, ttl: number): void {
     if (ttl < this.#ttl) this.#ttl = ttl;
     if (this.#seen.has(id)) return;
     this.#seen.add(id);
+    this.#distinct++;
+    if (this.#full) return;
+    // Owner (a compression pointer at best, but count the fixed fields generously) + RDATA.
+    const octets = 12 + rdataOctets(data);
+    // Later records may be smaller, but the kept set is a prefix in key order: stop at the first miss.
+    // The first record is always kept: one record alone fits a message (values are at most 64 KiB).
+    if (this.#records.length >= MAX_RRSET_RECORDS || (this.#records.length > 0 && this.#octets + octets > MAX_RRSET_OCTETS)) {
+      this.#full = true;
+      return;
+    }
+    this.#octets += octets;
     this.#records.push(data);
   }
 
   build(name: Name, type: number): RRset | null {
-    return this.#records.length === 0 ? null : freezeSet(name, type, this.#ttl, this.#records);
+    if (this.#records.length === 0) return null;
+    if (this.#distinct === this.#records.length) return freezeSet(name, type, this.#ttl, this.#records);
+    return Object.freeze({ name, type, ttl: this.#ttl, records: Object.freeze(this.#records), total: this.#distinct });
   }
+}
+
+/** Upper bound of a record's RDATA on the wire (names uncompressed: length + 2). */
+function rdataOctets(data: RData): number {
+  if (hasShape(data, RRType.A)) return 4;
+  if (hasShape(data, RRType.AAAA)) return 16;
+  if (hasShape(data, RRType.CNAME) || hasShape(data, RRType.PTR) || hasShape(data, RRType.NS)) return data.target.length + 2;
+  if (hasShape(data, RRType.MX)) return 2 + data.exchange.length + 2;
+  if (hasShape(data, RRType.SRV)) return 6 + data.target.length + 2;
+  if (hasShape(data, RRType.TXT)) {
+    let n = 0;
+    for (const s of data.strings) n += s.length + 1;
+    return n;
+  }
+  return 255;
 }
 
 function freezeSet(name: Name, type: number, ttl: number, records: RData[]): RRset {

@@ -13,7 +13,7 @@ import { zoneSerial, type ZoneView } from '../../table/zone.js';
 import type { KeyChange, MirrorBatch } from '../../etcd/changes.js';
 import { EtcdZoneView, type Compat } from './etcd-zone.js';
 import { findEntry, insertEntry, removeEntry, sameTrie, TNode, type Entry } from './name-trie.js';
-import type { EtcdNode } from './skydns-answers.js';
+import type { EtcdNode, OnOversize } from './skydns-answers.js';
 import { normalizePrefix, parseService, sameService, splitKey } from '../../skydns/codec.js';
 
 export interface EtcdIndexOptions {
@@ -29,6 +29,11 @@ export interface EtcdIndexOptions {
   readonly onInvalid?: (key: string, reason: string) => void;
   /** A key reported through onInvalid is valid again, or gone. */
   readonly onValid?: (key: string) => void;
+  /**
+   * An answer was cut to the RRset bounds (skydns-answers.ts MAX_RRSET_*): called when the cut
+   * set is computed, so once per name and type per version of the data that holds it.
+   */
+  readonly onOversize?: OnOversize;
   /**
    * Something that is not etcd data was skipped rather than thrown (apply never throws): a
    * change or batch object of the wrong shape (only a caller's bug makes one), or an
@@ -82,6 +87,7 @@ export class SkyDnsIndex {
   readonly #compat: Compat;
   readonly #onInvalid: ((key: string, reason: string) => void) | undefined;
   readonly #onValid: ((key: string) => void) | undefined;
+  readonly #onOversize: OnOversize | undefined;
   readonly #onSkipped: ((what: SkippedKind, error: unknown) => void) | undefined;
   /** Per-trie-node answers, shared by every view holding that node (see EtcdNode). */
   readonly #memo = new WeakMap<TNode, EtcdNode>();
@@ -108,6 +114,7 @@ export class SkyDnsIndex {
     this.#compat = o.compat ?? 'rfc';
     this.#onInvalid = o.onInvalid;
     this.#onValid = o.onValid;
+    this.#onOversize = o.onOversize;
     this.#onSkipped = o.onSkipped;
     // Every zone has a view from the start, so names in it are NXDOMAIN-with-SOA rather than
     // REFUSED while etcd is empty or not yet listed.
@@ -377,6 +384,6 @@ export class SkyDnsIndex {
     // revision: a delete leaves no key to date the zone by, and a serial must never go back
     // (RFC 1982: secondaries would stop following).
     const serial = revision !== undefined && previous !== undefined && revision > zoneSerial(previous) ? revision : this.#revision;
-    return new EtcdZoneView(zone, root, serial, this.#defaultTtl, this.#prefix, this.#memo, this.#compat, changedFrom);
+    return new EtcdZoneView(zone, root, serial, this.#defaultTtl, this.#prefix, this.#memo, this.#compat, changedFrom, this.#onOversize);
   }
 }

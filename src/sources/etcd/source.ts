@@ -7,6 +7,7 @@
 import type { Etcd3, ITxnRequest, ITxnResponse } from 'etcd3';
 import type { Clock } from '../../clock.js';
 import { createEtcdClient, type EtcdConnection } from '../../etcd/client.js';
+import { MirrorLag } from '../../etcd/lag.js';
 import { EtcdMirror } from '../../etcd/mirror.js';
 import type { MirrorStatus } from '../../etcd/mirror-status.js';
 import { RevisionWaiter } from '../../etcd/revision-waiter.js';
@@ -17,7 +18,7 @@ import { SkyDnsIndex, type EtcdIndexOptions, type SkippedKind } from './skydns-i
 
 export interface EtcdSourceOptions {
   readonly connection: EtcdConnection;
-  /** The index's settings (prefix, zones, default TTL, compat); its onInvalid is `onInvalid` below. */
+  /** The index's settings (prefix, zones, default TTL, compat, onOversize); its onInvalid is `onInvalid` below. */
   readonly index: Omit<EtcdIndexOptions, 'onInvalid' | 'onValid' | 'onSkipped'>;
   /** --max-stale: how long etcd may be unreachable before its zones get SERVFAIL; 0: forever. */
   readonly maxStaleMs: number;
@@ -37,6 +38,7 @@ export class EtcdSource {
   readonly #client: Etcd3;
   readonly #index: SkyDnsIndex;
   readonly #mirror: EtcdMirror;
+  readonly #lag: MirrorLag;
   readonly #maxStaleMs: number;
   readonly #clock: Clock;
   /** Which revision this replica serves, for writers that answer once it serves theirs. */
@@ -46,6 +48,7 @@ export class EtcdSource {
   static start(o: EtcdSourceOptions): EtcdSource {
     const source = new EtcdSource(o);
     source.#mirror.start();
+    source.#lag.start();
     return source;
   }
 
@@ -80,11 +83,19 @@ export class EtcdSource {
         this.#served.advance(batch.revision);
       },
     });
+    this.#lag = new MirrorLag({ client: this.#client, prefix: `${o.index.prefix}/`, mirror: () => this.#mirror.state, clock: o.clock, logger: o.logger });
   }
 
   status(): MirrorStatus {
     const index = this.#index;
-    return { ...this.#mirror.state, keys: index.keyCount, records: index.recordCount, invalid: index.invalidCount };
+    return {
+      ...this.#mirror.state,
+      keys: index.keyCount,
+      records: index.recordCount,
+      invalid: index.invalidCount,
+      lagRevisions: this.#lag.revisions,
+      behindSince: this.#lag.behindSince,
+    };
   }
 
   /** False once etcd has been unreachable longer than --max-stale, or before the first sync. */
@@ -119,6 +130,7 @@ export class EtcdSource {
   }
 
   async stop(): Promise<void> {
+    this.#lag.stop();
     await this.#mirror.stop();
     this.#client.close();
   }
