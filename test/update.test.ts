@@ -246,6 +246,15 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate ove
       expect(await send()).toBe(rcode);
       expect(await etcd.revision()).toBe(before);
     });
+
+    it('a signed UPDATE sent again (a replay) gets NOTAUTH and writes nothing', async () => {
+      const key = parseTsigKeySpec(`${ddns.name}:${ddns.algorithm}:${ddns.secret}`);
+      const signed = signRequest(updateMessage(`replay.${ZONE}`, [192, 0, 2, 88]), key, Date.now() / 1000).message;
+      expect((await udpExchange(server.port, signed))![3]! & 0xf).toBe(0);
+      const before = await etcd.revision();
+      expect((await udpExchange(server.port, signed))![3]! & 0xf).toBe(9);
+      expect(await etcd.revision()).toBe(before);
+    });
   });
 
   it("takes certbot's rfc2136 flow: SOA with RD clear answered with AA, then a signed TXT add and delete", async () => {
