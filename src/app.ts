@@ -19,12 +19,15 @@ import { formatHostPort } from './net.js';
 import { layerZones } from './table/layered.js';
 import { RecordTable } from './table/table.js';
 import { serverChainParts } from './app/chain-parts.js';
+import { updateStageOptions } from './app/update.js';
 import * as sub from './app/subsystems.js';
 
 export interface RunningServer {
   /** Where the server listens, as bound (port 0 resolved). */
   readonly addresses: readonly { transport: 'udp' | 'tcp'; host: string; port: number }[];
   close(): Promise<void>;
+  /** Reads the zone files again (SIGHUP). */
+  reload(): Promise<void>;
 }
 
 /**
@@ -46,6 +49,7 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
   const running: sub.Running = {};
   const metrics = sub.serverMetrics(config, clock, journal, rateLimiter, running, logger);
   sub.warnWeakTsigKeys(inputs.tsigKeys, logger);
+  sub.warnOpenFileLimit(config, logger);
 
   // Sources and the forwarder, stopped in reverse by `services`; the ops endpoints stop after
   // them and the DNS listeners before them (see gracefulShutdown).
@@ -54,12 +58,14 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
   try {
     if (config.notify.length > 0) await services.start('notify', () => sub.startNotify(config, inputs, table, metrics, logger, clock), (n) => n.stop());
     const { zonesDir, etcd } = inputs;
-    if (zonesDir !== undefined) running.zoneFiles = await services.start('zonefiles', () => sub.startZoneFiles(zonesDir, table, metrics, logger, clock), (z) => z.stop());
+    let zoneFiles: { rescan(): Promise<void> } | undefined;
+    if (zonesDir !== undefined) zoneFiles = running.zoneFiles = await services.start('zonefiles', () => sub.startZoneFiles(zonesDir, table, metrics, logger, clock), (z) => z.stop());
     else if (!etcd) logger.warn({ dir: resolvePath(config.zones) }, 'no zones directory and no etcd: serving no zones (set --zones or --etcd)');
     if (etcd) running.etcd = await services.start('etcd', () => sub.startEtcd(config, etcd, table, metrics, logger, clock), (e) => e.stop());
     if (config.forwarding) running.forwarder = await services.start('forwarder', () => sub.startForwarder(config, metrics, logger, clock), (f) => f.close());
 
-    const parts = serverChainParts(config, { table, journal, metrics, logger, clock, tsigKeys: inputs.tsigKeys, rateLimiter, ...running });
+    const update = updateStageOptions(config, { etcd: running.etcd, hasZoneFile: (origin) => table.sourceZones(sub.ZONE_FILES).has(origin), metrics, logger });
+    const parts = serverChainParts(config, { table, journal, metrics, logger, clock, tsigKeys: inputs.tsigKeys, rateLimiter, update, ...running });
     const handler = buildChain(parts, { observers: sub.queryObservers(config, metrics, logger), advertisedUdpSize: config.ednsUdpSize });
     ops = await sub.startOps(config, metrics, sub.readiness(running.etcd, config.etcdMaxLagMs, clock, running.zoneFiles), logger, worker);
 
@@ -80,7 +86,13 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     const o = ops;
     let closing: Promise<void> | undefined;
     const steps = { lameduckMs: config.lameduckMs, clock, logger, drain: () => o.drain(), stopListening: () => transport.close(), stopSources: () => services.stop(), stopOps: () => o.stop() };
-    return { addresses, close: () => (closing ??= gracefulShutdown(steps)) };
+    // SIGHUP: read the zone files again now (they are also watched and polled); the
+    // listeners stay open, so no query is dropped, and etcd data is followed anyway.
+    const reload = async () => {
+      logger.info({ zoneFiles: zoneFiles !== undefined }, 'SIGHUP: reloading zone files');
+      await zoneFiles?.rescan();
+    };
+    return { addresses, close: () => (closing ??= gracefulShutdown(steps)), reload };
   } catch (error) {
     await ops?.stop();
     await services.stop();

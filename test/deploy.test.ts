@@ -22,6 +22,7 @@ import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DockerfileParser, ModifiableInstruction, type Dockerfile, type Instruction } from 'dockerfile-ast';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { ConfigMap, Namespace, Pod, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
@@ -246,6 +247,7 @@ const MODELS: Record<string, Model> = {
   'apps/v1/Deployment': Deployment,
   'apps/v1/StatefulSet': StatefulSet,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
 };
@@ -516,6 +518,44 @@ describe('Kubernetes manifests', () => {
       const clientPort = containerPort(etcd, 'client');
       const members = Array.from({ length: sts.spec.replicas }, (_, i) => `http://${sts.metadata.name}-${i}.${sts.spec.serviceName}:${clientPort}`);
       expect([...podConfig(objects).config.etcd]).toEqual(members);
+    });
+  });
+
+  describe('NetworkPolicies', () => {
+    type Policy = K8sObject & {
+      spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        policyTypes: string[];
+        ingress: { from?: { podSelector?: { matchLabels: Record<string, string> }; namespaceSelector?: unknown }[]; ports: { port: string; protocol: string }[] }[];
+      };
+    };
+    /** Which ports each ingress rule opens, and to whom ('anyone' without a from). */
+    const rules = (p: Policy) =>
+      p.spec.ingress.map((r) => ({ ports: r.ports.map((x) => `${x.port}/${x.protocol}`).sort(), from: r.from ? r.from.map((f) => f.podSelector?.matchLabels['app.kubernetes.io/name'] ?? 'namespace') : 'anyone' }));
+
+    it('base: DNS from anyone, /metrics from the monitoring namespace, /health and /ready from no pod', () => {
+      const policy = find(rendered.base, 'NetworkPolicy', 'etcdns') as Policy;
+      expect(policy.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'etcdns' });
+      expect(policy.spec.policyTypes).toEqual(['Ingress']);
+      expect(rules(policy)).toEqual([
+        { ports: ['dns-tcp/TCP', 'dns-udp/UDP'], from: 'anyone' },
+        { ports: ['metrics/TCP'], from: ['namespace'] },
+      ]);
+      // The named ports are the container's, on the ports the config file serves.
+      const container = podSpecOf(find(rendered.base, 'Deployment', 'etcdns'))!.containers[0]!;
+      for (const rule of policy.spec.ingress) for (const p of rule.ports) expect(containerPort(container, p.port, p.protocol)).toBeGreaterThan(0);
+      expect(JSON.stringify(policy)).not.toMatch(/"port":"(health|ready)"/);
+    });
+
+    it('with-etcd: etcd clients only etcdns and external-dns; peers only the members', () => {
+      const policy = find(rendered['with-etcd'], 'NetworkPolicy', 'etcd') as Policy;
+      expect(policy.spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'etcd' });
+      expect(rules(policy)).toEqual([
+        { ports: ['client/TCP'], from: ['etcdns', 'external-dns'] },
+        { ports: ['client/TCP', 'metrics/TCP', 'peer/TCP'], from: ['etcd'] },
+      ]);
+      // And the overlay still has the base's policy for etcdns.
+      expect(find(rendered['with-etcd'], 'NetworkPolicy', 'etcdns')).toBeDefined();
     });
   });
 

@@ -13,6 +13,7 @@ import { isWeakTsigAlgorithm, type TsigKey } from '../dns/tsig-key.js';
 import { defaultUpstreams } from '../forward/default-upstreams.js';
 import { Forwarder } from '../forward/forwarder.js';
 import type { ForwardRoute } from '../forward/types.js';
+import { MIN_OPEN_FILES, openFileLimit, openFileLimitAdvice } from '../fd-limit.js';
 import { logLinesDropped, type Logger } from '../log.js';
 import { formatHostPort } from '../net.js';
 import { OpsServer, type OpsUrls, type Readiness } from '../ops/http.js';
@@ -76,6 +77,7 @@ export function serverMetrics(config: ServeConfig, clock: Clock, journal: Transf
   return new Metrics({
     clock,
     journal: () => journal.size(),
+    updates: config.updatePolicy.length > 0 || config.updateAllow.length > 0,
     mirror: config.etcd.length > 0 ? () => running.etcd?.status() : undefined,
     forwardCache: config.forwarding ? () => running.forwarder?.cacheSize ?? { entries: 0, bytes: 0 } : undefined,
     limits: () => ({
@@ -239,4 +241,13 @@ export function warnWeakTsigKeys(keys: ReadonlyMap<Name, TsigKey>, logger: Logge
   for (const key of keys.values()) {
     if (isWeakTsigAlgorithm(key.algorithm)) logger.warn({ key: toPresentation(key.name), algorithm: key.algorithm }, 'TSIG key uses a weak algorithm (RFC 8945 §6: use hmac-sha256)');
   }
+}
+
+/**
+ * Warns when the open-file limit is below what the configured limits can use: past it, new TCP
+ * connections, zone reloads and etcd reconnects fail with EMFILE under load rather than at start.
+ */
+export function warnOpenFileLimit(config: ServeConfig, logger: Logger, limit: number | undefined = openFileLimit()): void {
+  const needed = MIN_OPEN_FILES + config.tcpMaxConnections;
+  if (limit !== undefined && limit < needed) logger.warn({ limit, needed, tcpMaxConnections: config.tcpMaxConnections }, openFileLimitAdvice(limit, needed));
 }

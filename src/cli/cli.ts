@@ -16,7 +16,7 @@ import type { ServeConfig } from '../config/serve-options.js';
 import { parseName, toPresentation, type Name } from '../dns/name.js';
 import { EtcdnsError, errorMessage, isEtcdnsError } from '../errors.js';
 import { createLogger, flushLogger, type Logger } from '../log.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine as joinLines, processSignals, type CheckZoneResult, type CliContext } from './context.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, oneLine as joinLines, processReload, processSignals, type CheckZoneResult, type CliContext } from './context.js';
 import { recordsCommands } from './records.js';
 import { register, registerOptions } from './register.js';
 import { PRECEDENCE_NOTE, serveOptionsSummary, serveYargsOptions } from './serve-options.js';
@@ -154,7 +154,7 @@ async function serve(argv: Record<string, unknown>, ctx: CliContext): Promise<nu
   const serviceLinks = kubeletServiceVariables(ctx.env);
   if (serviceLinks.length > 0) logger.debug({ variables: serviceLinks }, 'ignoring the variables kubelet sets for a Service named etcdns (enableServiceLinks)');
 
-  let server: { close(): Promise<void> };
+  let server: { close(): Promise<void>; reload?(): Promise<void> };
   try {
     server = await ctx.runServer(config, logger);
   } catch (error) {
@@ -170,7 +170,11 @@ async function serve(argv: Record<string, unknown>, ctx: CliContext): Promise<nu
     return EXIT_FAILURE;
   }
 
+  const stopReloading = (ctx.onReload ?? processReload)(() => {
+    server.reload?.().catch((error: unknown) => logger.error({ err: error }, `reload failed: ${errorMessage(error)}`));
+  });
   const signal = await firstSignal(ctx, logger);
+  stopReloading();
   logger.info({ signal: signal.name }, 'shutting down');
   try {
     await server.close();

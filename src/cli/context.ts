@@ -27,7 +27,7 @@ export interface CheckZoneResult {
 
 /** What the commands call; main.ts passes the real ones, tests pass fakes. */
 export interface CliDeps {
-  runServer(config: ServeConfig, logger: Logger): Promise<{ close(): Promise<void> }>;
+  runServer(config: ServeConfig, logger: Logger): Promise<{ close(): Promise<void>; reload?(): Promise<void> }>;
   checkZoneFile(path: string, origin?: Name): Promise<CheckZoneResult>;
 }
 
@@ -44,6 +44,8 @@ export interface CliContext extends CliDeps {
   readonly logFields?: Readonly<Record<string, unknown>>;
   /** Calls `listener` on SIGINT/SIGTERM until the returned function is called. Default: process signals. */
   onSignal?(listener: (signal: NodeJS.Signals) => void): () => void;
+  /** Calls `listener` on SIGHUP until the returned function is called. Default: process SIGHUP. */
+  onReload?(listener: () => void): () => void;
   /** Ends the process now (a second signal during shutdown). Default: process.exit. */
   exit?(code: number): void;
 }
@@ -64,4 +66,16 @@ export function oneLine(message: string): string {
     .map((l) => l.trim())
     .filter((l) => l !== '')
     .join('; ');
+}
+
+/**
+ * The real SIGHUP subscription. Listening also replaces Node's default for SIGHUP, which ends
+ * the process (exit 129, no drain): a terminal closing, or an operator used to daemons that
+ * reload on HUP, took the server down.
+ */
+export function processReload(listener: () => void): () => void {
+  process.on('SIGHUP', listener);
+  return () => {
+    process.off('SIGHUP', listener);
+  };
 }

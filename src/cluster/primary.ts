@@ -77,6 +77,8 @@ export function restartDelayMs(failures: number): number {
 export interface RunningCluster {
   readonly addresses: readonly { transport: 'udp' | 'tcp'; host: string; port: number }[];
   close(): Promise<void>;
+  /** SIGHUP: every worker reloads its zone files (each gets a SIGHUP of its own). */
+  reload(): Promise<void>;
 }
 
 /**
@@ -231,6 +233,12 @@ export async function runCluster(config: ServeConfig, logger: Logger, clock: Clo
     close() {
       closing ??= shutdown();
       return closing;
+    },
+    async reload() {
+      for (const slot of slots) {
+        const w = slot.worker;
+        if (w && w.process.exitCode === null && w.process.signalCode === null) w.process.kill('SIGHUP');
+      }
     },
   };
 }

@@ -270,3 +270,26 @@ describe('OpsServer robustness and lifecycle', () => {
     expect(error).toMatchObject({ code: 'ETCDNS_ERR_OPS_STATE', message: 'OpsServer.listen: already listening' });
   });
 });
+
+describe('OpsServer idle connections', () => {
+  it('closes a connection that sends nothing, and one kept alive after its request, after the idle timeout', async () => {
+    const s = server({ idleTimeoutMs: 300 });
+    const urls = await s.listen();
+    const { port, hostname } = new URL(urls.health!);
+    const closedAfter = async (send?: string) => {
+      const socket = connect(Number(port), hostname);
+      const started = performance.now();
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      if (send) socket.write(send);
+      socket.resume();
+      await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      return performance.now() - started;
+    };
+    // Nothing sent: closed by the server (it was held forever before).
+    const silent = await closedAfter();
+    expect(silent).toBeGreaterThanOrEqual(250);
+    expect(silent).toBeLessThan(5000);
+    // A kept-alive connection after one answered request: closed too.
+    expect(await closedAfter('GET /health HTTP/1.1\r\nHost: x\r\n\r\n')).toBeLessThan(5000);
+  });
+});

@@ -47,7 +47,19 @@ export interface OpsServerOptions {
   /** What GET /metrics serves: a prom-client Registry, or anything that renders like one. */
   readonly metrics: MetricsExposition;
   readonly logger: Logger;
+  /**
+   * A connection with no bytes moving for this long is closed, whatever state it is in (idle
+   * before its first request, between keep-alive requests, or stalled): a probe or a scrape
+   * never needs long, and each open socket is a file descriptor the DNS server also needs.
+   * Default IDLE_TIMEOUT_MS.
+   */
+  readonly idleTimeoutMs?: number;
 }
+
+/** See OpsServerOptions.idleTimeoutMs. */
+const IDLE_TIMEOUT_MS = 30_000;
+/** Connections per ops listener: Prometheus and the kubelet need a handful; the rest wait or are refused. */
+const MAX_CONNECTIONS = 256;
 
 /** The part of prom-client's Registry that /metrics needs. */
 export interface MetricsExposition {
@@ -165,6 +177,11 @@ export class OpsServer {
     const server = createServer((req, res) => this.#handle(endpoints, req, res));
     server.requestTimeout = REQUEST_TIMEOUT_MS;
     server.headersTimeout = REQUEST_TIMEOUT_MS;
+    // requestTimeout and headersTimeout only start with a request: a connection that sends
+    // nothing was held open forever. An inactivity timeout closes it (and a kept-alive one).
+    server.timeout = this.#o.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    server.keepAliveTimeout = Math.min(5000, server.timeout);
+    server.maxConnections = MAX_CONNECTIONS;
     // A malformed request, a reset or a timeout on one connection is that client's problem:
     // answer 400/408 if the socket still takes it, and never let it reach 'error' (which,
     // unhandled, would end the process that serves DNS).

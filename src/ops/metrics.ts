@@ -22,6 +22,7 @@ import { registerMirrorGauges } from './mirror-metrics.js';
 import { QueryMetrics, type QueryObservation } from './query-metrics.js';
 import { SourceMetrics, type ZoneFileErrors } from './source-metrics.js';
 import { TransferMetrics } from './transfer-metrics.js';
+import { UpdateMetrics } from './update-metrics.js';
 
 export interface MetricsOptions {
   /** Counts kept by the abuse limits, read at each scrape (copied into counters). */
@@ -54,6 +55,8 @@ export interface MetricsOptions {
   readonly journal?: () => { entries: number; bytes: number };
   /** The zone files present and their errors, read at each scrape; absent: no `etcdns_zone_file_errors`. */
   readonly zoneFiles?: () => readonly ZoneFileErrors[];
+  /** DNS UPDATE is enabled (--update-policy, --update-allow): count its outcomes. */
+  readonly updates?: boolean;
 }
 
 export class Metrics {
@@ -67,6 +70,8 @@ export class Metrics {
   readonly forward: ForwardMetrics;
   /** Hooks for zone transfers and NOTIFY; present when `journal` was given. */
   readonly transfers: TransferMetrics | undefined;
+  /** DNS UPDATE outcomes by zone; present when `updates` was set. */
+  readonly updates: UpdateMetrics | undefined;
   readonly #sources: SourceMetrics;
 
   constructor(o: MetricsOptions = {}) {
@@ -88,6 +93,7 @@ export class Metrics {
     this.#sources = new SourceMetrics(registry, o.zoneFiles);
     this.forward = new ForwardMetrics(registry);
     this.transfers = o.journal ? new TransferMetrics(registry, o.journal) : undefined;
+    this.updates = o.updates ? new UpdateMetrics(registry) : undefined;
     if (o.limits) registerLimitCounters(registry, o.limits);
     if (o.forwardCache) registerForwardCacheGauges(registry, o.forwardCache);
     if (o.mirror) registerMirrorGauges(registry, clock, o.mirror);

@@ -22,6 +22,7 @@ export const INVALID_REASONS = [
   'skipped-change',
   'skipped-batch',
   'skipped-callback',
+  'outside-zones',
   'other',
 ] as const;
 export type InvalidReason = (typeof INVALID_REASONS)[number];
@@ -30,7 +31,7 @@ const FIELDS: ReadonlySet<string> = new Set(['host', 'port', 'priority', 'weight
 
 /** Maps a reason from the codec (splitKey, parseService), the index or the source (`skipped-…`) to its label. */
 export function invalidReasonLabel(reason: string): InvalidReason {
-  if (reason === 'skipped-change' || reason === 'skipped-batch' || reason === 'skipped-callback') return reason;
+  if (reason === 'skipped-change' || reason === 'skipped-batch' || reason === 'skipped-callback' || reason === 'outside-zones') return reason;
   const field = /^([a-z]+): /.exec(reason)?.[1];
   if (field !== undefined && FIELDS.has(field)) return field as InvalidReason;
   if (reason.startsWith('invalid JSON')) return 'json';

@@ -187,6 +187,16 @@ export class ZoneDirectory {
     return report;
   }
 
+  /**
+   * Reads the directory again now (SIGHUP), as a change notice would, and resolves once that
+   * pass is done. What loads replaces the old version zone by zone; a file that fails keeps its
+   * last good version, as with any reload.
+   */
+  rescan(): Promise<void> {
+    this.#requestScan();
+    return this.#chain.then(() => undefined);
+  }
+
   stop(): void {
     this.#stopped = true;
     this.#clock.clearInterval(this.#pollTimer);
