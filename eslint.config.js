@@ -18,7 +18,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /** Folder layers of src/ (eslint-plugin-boundaries "elements"). */
-const folders = ['dns', 'etcd', 'skydns', 'table', 'sources', 'resolve', 'wire', 'transfer', 'chain', 'forward',
+const folders = ['dns', 'etcd', 'skydns', 'table', 'sources', 'resolve', 'wire', 'transfer', 'update', 'chain', 'forward',
   'transport', 'config', 'ops', 'registry', 'cluster', 'cli'];
 
 /** Single-file layers at the top of src/ (eslint-plugin-boundaries file "categories"). */
@@ -67,17 +67,20 @@ const policies = [
   // Zone transfers out (AXFR, IXFR, NOTIFY) read whole zones of the table and differences
   // between its snapshots, and write them as messages: table and wire, never the resolver.
   may('transfer', ['dns', 'table', 'wire', 'utils']),
-  may('chain', ['dns', 'table', 'resolve', 'wire', 'transfer', 'utils']),
+  // DNS UPDATE (RFC 2136) into etcd: what a decoded UPDATE means (pure), the SkyDNS keys it
+  // writes and the etcd transaction that writes them. The chain's update stage calls it.
+  may('update', ['dns', 'wire', 'skydns', 'etcd', 'utils']),
+  may('chain', ['dns', 'table', 'resolve', 'wire', 'transfer', 'update', 'utils']),
   mayTypes('chain', ['transport', 'forward']),
   // Forwarding relays a query upstream: dns names and wire bytes, nothing of the table.
   may('forward', ['dns', 'wire', 'utils']),
   // Sockets carry bytes they do not read: no dns, no wire, no resolver.
   may('transport', ['utils']),
   // Config is parsed once at the edge: the dns vocabulary, and the forwarder's parsers of its
-  // own option values (ACLs, resolv.conf). It is handed to the layers as values. Before
-  // anything starts, it asks the etcd client to check its TLS files and the transport whether
-  // the native UDP engine loads (--udp-io batch).
-  may('config', ['dns', 'etcd', 'forward', 'transport', 'utils']),
+  // own option values (ACLs, resolv.conf) and DNS UPDATE's grants. It is handed to the layers
+  // as values. Before anything starts, it asks the etcd client to check its TLS files and the
+  // transport whether the native UDP engine loads (--udp-io batch).
+  may('config', ['dns', 'etcd', 'forward', 'transport', 'update', 'utils']),
   // Operations (metrics, HTTP) observe: events come to them. They name query types and rcodes
   // (dns) and see the etcd mirror's status as a type, never the chain they observe.
   may('ops', ['dns', 'utils']),

@@ -6,13 +6,14 @@
 # test/resolvers.test.ts puts in front of (unbound, pdns-recursor) and beside (knot) a real
 # etcdns, NSD (nsd), which test/transfer-secondaries.test.ts runs with knot as secondaries of
 # etcdns, and BIND's named-compilezone (bind9-utils), which test/named-compilezone.test.ts
-# checks the zone-file parser against; those tests skip, printing the apt line, when the tools
+# checks the zone-file parser against, and BIND's nsupdate (bind9-dnsutils), which
+# test/update.test.ts drives DNS UPDATE with against etcdns and a Knot primary; those tests skip, printing the apt line, when the tools
 # are missing, so without root they are only reported here, not fatal. Uses apt when running
 # as root; otherwise says exactly what to install. Safe to run repeatedly.
 set -euo pipefail
 
 declare -A wanted=([dig]=dnsutils [etcd]=etcd-server [etcdctl]=etcd-client)
-declare -A optional=([unbound]=unbound [pdns_recursor]=pdns-recursor [knotd]=knot [nsd]=nsd [named-compilezone]=bind9-utils)
+declare -A optional=([unbound]=unbound [pdns_recursor]=pdns-recursor [knotd]=knot [nsd]=nsd [named-compilezone]=bind9-utils [nsupdate]=bind9-dnsutils)
 # Daemons live in sbin, which a non-root PATH may lack.
 has() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 missing_pkgs=()

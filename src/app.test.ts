@@ -70,6 +70,8 @@ describe('config errors exit before anything opens', () => {
     ['--tsig-key-file is not a key file', () => ['--zones', zones.dir, '--tsig-key-file', files.file('bad.key', 'not a key file\n')]],
     ['--tsig-key-file holds a key --tsig-key defines too', () => ['--zones', zones.dir, '--tsig-key-file', files.file('dup.key', 'key "k.test" { algorithm hmac-sha256; secret "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"; };\n')]],
     ['--notify-key names no key', () => ['--zones', zones.dir, '--notify-key', 'other.test']],
+    ['--update-policy grants a key the server does not have', () => ['--zones', zones.dir, '--update-policy', 'other.test subdomain e.test']],
+    ['--update-lease-min longer than --update-lease-max', () => ['--zones', zones.dir, '--update-allow', '127.0.0.1', '--update-lease-min', '2h', '--update-lease-max', '1h']],
     // The stand-in endpoint over https://, as TLS files need.
     ['--etcd-ca names a file that is not PEM', () => ['--zones', zones.dir, '--etcd-ca', files.file('ca.pem', 'not a certificate\n')], 'https'],
   ];

@@ -19,6 +19,7 @@ import { formatHostPort } from './net.js';
 import { layerZones } from './table/layered.js';
 import { RecordTable } from './table/table.js';
 import { serverChainParts } from './app/chain-parts.js';
+import { updateStageOptions } from './app/update.js';
 import * as sub from './app/subsystems.js';
 
 export interface RunningServer {
@@ -63,7 +64,8 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     if (etcd) running.etcd = await services.start('etcd', () => sub.startEtcd(config, etcd, table, metrics, logger, clock), (e) => e.stop());
     if (config.forwarding) running.forwarder = await services.start('forwarder', () => sub.startForwarder(config, metrics, logger, clock), (f) => f.close());
 
-    const parts = serverChainParts(config, { table, journal, metrics, logger, clock, tsigKeys: inputs.tsigKeys, rateLimiter, ...running });
+    const update = updateStageOptions(config, { etcd: running.etcd, hasZoneFile: (origin) => table.sourceZones(sub.ZONE_FILES).has(origin), metrics, logger });
+    const parts = serverChainParts(config, { table, journal, metrics, logger, clock, tsigKeys: inputs.tsigKeys, rateLimiter, update, ...running });
     const handler = buildChain(parts, { observers: sub.queryObservers(config, metrics, logger), advertisedUdpSize: config.ednsUdpSize });
     ops = await sub.startOps(config, metrics, sub.readiness(running.etcd, config.etcdMaxLagMs, clock), logger, worker);
 

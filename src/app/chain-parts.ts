@@ -36,6 +36,8 @@ export interface ChainDeps {
   readonly tsigKeys: ReadonlyMap<Name, TsigKey>;
   readonly rateLimiter?: ChainParts['rateLimiter'];
   readonly forwarder?: Forwarder;
+  /** --update-policy, --update-allow: the update stage (app/update.ts). */
+  readonly update?: ChainParts['update'];
   /** The etcd source, when --etcd is set: whether its zones may be served, and its CHAOS text. */
   readonly etcd?: { servable(): boolean; describe(): string[] };
 }
@@ -62,6 +64,7 @@ export function serverChainParts(config: ServeConfig, d: ChainDeps): ChainParts 
     rateLimiter: d.rateLimiter,
     // Only with keys configured: without, a signed query is answered as any other.
     tsig: d.tsigKeys.size > 0 ? { keys: d.tsigKeys, nowSeconds, onInvalid: countBadTsig } : undefined,
+    update: d.update,
     nsid: config.nsid !== 'off' ? Buffer.from(config.nsid === 'auto' ? hostname() : config.nsid, 'utf8') : undefined,
     recursion,
     chaos: config.chaos ? chaosNames(packageVersion(), etcd ? [['revision.etcdns', () => etcd.describe()]] : []) : undefined,

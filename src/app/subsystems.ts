@@ -67,6 +67,7 @@ export function serverMetrics(config: ServeConfig, clock: Clock, journal: Transf
   return new Metrics({
     clock,
     journal: () => journal.size(),
+    updates: config.updatePolicy.length > 0 || config.updateAllow.length > 0,
     mirror: config.etcd.length > 0 ? () => running.etcd?.status() : undefined,
     forwardCache: config.forwarding ? () => running.forwarder?.cacheSize ?? { entries: 0, bytes: 0 } : undefined,
     limits: () => ({

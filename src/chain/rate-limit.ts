@@ -25,7 +25,7 @@ export function rateLimit(limiter: { check(address: string): RateLimitVerdict })
 function slip(request: Request): Buffer {
   const d = request.decoded;
   const question = d.kind === 'query' ? { ...d.query, inline: d.query.nameInline } : d.question;
-  const rcode = d.kind === 'query' ? Rcode.NOERROR : d.rcode;
+  const rcode = d.kind === 'error' ? d.rcode : Rcode.NOERROR;
   request.rcode = rcode;
   return renderBare({
     id: d.kind === 'query' ? d.query.id : d.id,

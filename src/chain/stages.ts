@@ -18,6 +18,7 @@ import type { RateLimitVerdict } from './response-rate-limiter.js';
 import { spreadLoad } from './spread.js';
 import { transfer, type TransferStageOptions } from './transfer.js';
 import { tsig, type TsigStageOptions } from './tsig.js';
+import { update, type UpdateStageOptions } from './update.js';
 
 /** What a chain is made of: each part that is present adds its stage; absent ones add none. */
 export interface ChainParts {
@@ -25,6 +26,8 @@ export interface ChainParts {
   readonly rateLimiter?: { check(address: string): RateLimitVerdict };
   /** --tsig-key, --tsig-key-file: verify and sign (RFC 8945). */
   readonly tsig?: TsigStageOptions;
+  /** --update-policy, --update-allow with --etcd: DNS UPDATE (RFC 2136) of etcd zones. */
+  readonly update?: UpdateStageOptions;
   /** --nsid: the identifier returned to clients that ask (RFC 5001). */
   readonly nsid?: Uint8Array;
   /** Forwarding: who may recurse (RA on their replies), and where their questions go. */
@@ -43,6 +46,8 @@ export interface ChainParts {
  * The stages, outermost first (see chain/request.ts for what a stage is). The order matters:
  * - rate limiting first, so a limited flood costs one decode and nothing more;
  * - TSIG outside every stage that changes a reply: the signature covers the final bytes;
+ * - UPDATE inside TSIG (which verifies the signer it checks and signs its replies), before every
+ *   stage that answers queries; without it, an UPDATE reaches the end (NOTIMP);
  * - NSID outside the stages that answer, as it adds an option to whatever they answer;
  * - RA is set before any stage answers, so every reply to a recursing client carries it;
  * - the authoritative stage answers every name in our zones and passes only meta types (to the
@@ -50,8 +55,9 @@ export interface ChainParts {
  */
 const STAGES = [
   ['rate-limit', (p) => p.rateLimiter && rateLimit(p.rateLimiter)],
-  ['malformed', () => answerMalformed],
+  ['malformed', (p) => answerMalformed({ updates: p.update !== undefined })],
   ['tsig', (p) => p.tsig && tsig(p.tsig)],
+  ['update', (p) => p.update && update(p.update)],
   ['nsid', (p) => p.nsid && nsid(p.nsid)],
   ['recursion-available', (p) => p.recursion && recursionAvailable(p.recursion.policy)],
   ['chaos', (p) => p.chaos && chaos(p.chaos)],

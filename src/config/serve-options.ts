@@ -24,6 +24,7 @@ import {
 import { parseTsigKeySpec } from '../dns/tsig-key.js';
 import { checkEtcdPrefix, parseEtcdUrl, parseEtcdZone } from './etcd-values.js';
 import { ValueError } from './errors.js';
+import { UPDATE_OPTIONS } from './update-options.js';
 import {
   booleanOption,
   byteSizeOption,
@@ -466,6 +467,7 @@ export const SERVE_OPTIONS = [
     description: 'Most bytes the versions kept for IXFR may hold per zone (estimated: 512 per changed name); the oldest go first.',
     default: '64m',
   }),
+  ...UPDATE_OPTIONS,
   listenOrOffOption({
     name: 'health-listen',
     key: 'healthListen',

@@ -11,6 +11,7 @@ import { parseTsigKeyFile, type TsigKey } from '../dns/tsig-key.js';
 import { etcdClientOptions, type EtcdConnection } from '../etcd/client.js';
 import { EtcdOptionsError } from '../etcd/errors.js';
 import { resolveUdpIo } from '../transport/server.js';
+import { formatGrant } from '../update/policy.js';
 import { ConfigError } from './errors.js';
 import type { ServeConfig } from './serve-options.js';
 
@@ -29,7 +30,19 @@ export interface ServerInputs {
 
 export function checkServerInputs(config: ServeConfig): ServerInputs {
   const tsigKeys = loadTsigKeys(config);
+  checkUpdates(config, tsigKeys);
   return { tsigKeys, notifyKey: notifyKey(config, tsigKeys), zonesDir: zonesDir(config), udpFallback: udpFallback(config), etcd: etcdConnection(config) };
+}
+
+/** DNS UPDATE writes to etcd zones, and each grant names a key the server has. */
+function checkUpdates(config: ServeConfig, keys: ReadonlyMap<Name, TsigKey>): void {
+  if (config.updatePolicy.length === 0 && config.updateAllow.length === 0) return;
+  const option = config.updatePolicy.length > 0 ? '--update-policy' : '--update-allow';
+  if (config.etcd.length === 0 || config.etcdZone.length === 0) throw new ConfigError(`${option}: updates are written to etcd zones; set --etcd and --etcd-zone`);
+  for (const grant of config.updatePolicy) {
+    if (!keys.has(grant.key)) throw new ConfigError(`--update-policy "${formatGrant(grant)}": no --tsig-key or --tsig-key-file key is named ${toPresentation(grant.key)}`);
+  }
+  if (config.updateLeaseMinMs > config.updateLeaseMaxMs) throw new ConfigError('--update-lease-min is longer than --update-lease-max');
 }
 
 /** The flag of each file the etcd client reads, for its error messages. */

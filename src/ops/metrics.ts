@@ -22,6 +22,7 @@ import { registerMirrorGauges } from './mirror-metrics.js';
 import { QueryMetrics, type QueryObservation } from './query-metrics.js';
 import { SourceMetrics } from './source-metrics.js';
 import { TransferMetrics } from './transfer-metrics.js';
+import { UpdateMetrics } from './update-metrics.js';
 
 export interface MetricsOptions {
   /** Counts kept by the abuse limits, read at each scrape (copied into counters). */
@@ -52,6 +53,8 @@ export interface MetricsOptions {
    * embedding without transfers); the server always passes it, so refusals are counted.
    */
   readonly journal?: () => { entries: number; bytes: number };
+  /** DNS UPDATE is enabled (--update-policy, --update-allow): count its outcomes. */
+  readonly updates?: boolean;
 }
 
 export class Metrics {
@@ -65,6 +68,8 @@ export class Metrics {
   readonly forward: ForwardMetrics;
   /** Hooks for zone transfers and NOTIFY; present when `journal` was given. */
   readonly transfers: TransferMetrics | undefined;
+  /** DNS UPDATE outcomes by zone; present when `updates` was set. */
+  readonly updates: UpdateMetrics | undefined;
   readonly #sources: SourceMetrics;
 
   constructor(o: MetricsOptions = {}) {
@@ -86,6 +91,7 @@ export class Metrics {
     this.#sources = new SourceMetrics(registry);
     this.forward = new ForwardMetrics(registry);
     this.transfers = o.journal ? new TransferMetrics(registry, o.journal) : undefined;
+    this.updates = o.updates ? new UpdateMetrics(registry) : undefined;
     if (o.limits) registerLimitCounters(registry, o.limits);
     if (o.forwardCache) registerForwardCacheGauges(registry, o.forwardCache);
     if (o.mirror) registerMirrorGauges(registry, clock, o.mirror);

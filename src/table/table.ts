@@ -38,6 +38,13 @@ export class RecordTable {
     return this.#current;
   }
 
+  /** The zones `sourceId` published last, by origin. */
+  sourceZones(sourceId: string): ReadonlyMap<Name, ZoneView> {
+    const zones = this.#sources.get(sourceId);
+    if (!zones) throw new Error(`unknown record source "${sourceId}"`);
+    return zones;
+  }
+
   /** Replaces everything `sourceId` holds and swaps in the new snapshot. */
   publish(sourceId: string, zones: ReadonlyMap<Name, ZoneView>): Snapshot {
     if (!this.#sources.has(sourceId)) throw new Error(`unknown record source "${sourceId}"`);

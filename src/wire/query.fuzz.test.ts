@@ -146,6 +146,11 @@ describe('decodeQuery under fuzzing', () => {
           if (d.edns) expect(d.edns.udpSize).toBeGreaterThanOrEqual(512);
           return;
         }
+        if (d.kind === 'update') {
+          expect((d.flags >> 11) & 0xf).toBe(5);
+          expect(d.question.type).toBe(6);
+          return;
+        }
         const q = d.query;
         expect(q.opcode).toBe(0);
         expect(q.name.length + 2).toBeLessThanOrEqual(255);

@@ -3,6 +3,7 @@ import { Flag, Opcode, Rcode, RRType } from '../dns/constants.js';
 import type { Name } from '../dns/name.js';
 import { readName } from '../dns/wire-name.js';
 import { NSID_OPTION } from './nsid.js';
+import { readUpdateSections, type UpdateMessage } from './update.js';
 
 /** EDNS(0) as the client sent it (RFC 6891 §6.1.3). */
 export interface Edns {
@@ -58,6 +59,16 @@ export type Decoded =
       readonly edns: Edns | undefined;
       readonly reason: string;
     }
+  | {
+      /** An UPDATE (RFC 2136) whose sections could be read; what they mean is src/update/'s. */
+      readonly kind: 'update';
+      readonly id: number;
+      readonly flags: number;
+      /** The zone section, which has the shape of a question (RFC 2136 §2.3). */
+      readonly question: QuestionInfo;
+      readonly edns: Edns | undefined;
+      readonly update: UpdateMessage;
+    }
   | { readonly kind: 'drop'; readonly reason: string };
 
 const HEADER = 12;
@@ -80,14 +91,15 @@ export function decodeQuery(message: Buffer): Decoded {
   const nscount = message.readUInt16BE(8);
   const arcount = message.readUInt16BE(10);
 
-  // RFC 9619: a QUERY carries exactly one question.
-  if (qdcount !== 1) return errorReply(id, flags, opcode === Opcode.QUERY ? Rcode.FORMERR : Rcode.NOTIMP, `QDCOUNT is ${qdcount}`);
+  // RFC 9619: a QUERY carries exactly one question; RFC 2136 §3.1.1: an UPDATE one zone.
+  if (qdcount !== 1) return errorReply(id, flags, opcode === Opcode.QUERY || opcode === Opcode.UPDATE ? Rcode.FORMERR : Rcode.NOTIMP, `QDCOUNT is ${qdcount}`);
   const qname = readName(message, HEADER);
   if (typeof qname === 'string') return errorReply(id, flags, Rcode.FORMERR, `question name: ${qname}`);
   if (qname.end + 4 > message.length) return errorReply(id, flags, Rcode.FORMERR, 'question truncated');
   const type = message.readUInt16BE(qname.end);
   const qclass = message.readUInt16BE(qname.end + 2);
   const questionEnd = qname.end + 4;
+  if (opcode === Opcode.UPDATE) return decodeUpdate(message, id, flags, questionInfo(qname, type, qclass));
 
   let edns: Edns | undefined;
   if (ancount === 0 && nscount === 0 && arcount <= 1) {
@@ -124,6 +136,16 @@ export function decodeQuery(message: Buffer): Decoded {
       edns,
     },
   };
+}
+
+/** The sections of an UPDATE (RFC 2136 §2): read whole, as they are rare and all of them matter. */
+function decodeUpdate(message: Buffer, id: number, flags: number, zone: QuestionInfo): Decoded {
+  // RFC 2136 §3.1.1: the zone section's type must be SOA.
+  if (zone.type !== RRType.SOA) return errorReply(id, flags, Rcode.FORMERR, 'zone section type is not SOA', zone);
+  const read = readUpdateSections(message, { name: zone.name, class: zone.class, end: zone.nameEnd + 4 });
+  if (typeof read === 'string') return errorReply(id, flags, Rcode.FORMERR, read, zone);
+  if (read.edns && read.edns.version !== 0) return errorReply(id, flags, Rcode.BADVERS, `EDNS version ${read.edns.version}`, zone, { ...read.edns, version: 0 });
+  return { kind: 'update', id, flags, question: zone, edns: read.edns, update: read.update };
 }
 
 /** Only error replies need the question on its own: built on those paths, not per query. */

@@ -4,12 +4,13 @@
  * metrics and /ready, whether its zones may still be served (--max-stale), and the CHAOS text
  * of `revision.etcdns`. One list, then a watch: no etcd read on the query path.
  */
-import type { Etcd3 } from 'etcd3';
+import type { Etcd3, ITxnRequest, ITxnResponse } from 'etcd3';
 import type { Clock } from '../../clock.js';
 import { createEtcdClient, type EtcdConnection } from '../../etcd/client.js';
 import { MirrorLag } from '../../etcd/lag.js';
 import { EtcdMirror } from '../../etcd/mirror.js';
 import type { MirrorStatus } from '../../etcd/mirror-status.js';
+import { RevisionWaiter } from '../../etcd/revision-waiter.js';
 import type { Logger } from '../../log.js';
 import type { Name } from '../../dns/name.js';
 import type { ZoneView } from '../../table/zone.js';
@@ -40,6 +41,8 @@ export class EtcdSource {
   readonly #lag: MirrorLag;
   readonly #maxStaleMs: number;
   readonly #clock: Clock;
+  /** Which revision this replica serves, for writers that answer once it serves theirs. */
+  readonly #served: RevisionWaiter;
 
   /** Starts at once: etcd zones exist from now on, empty, so their names get SERVFAIL (not REFUSED) until synced. */
   static start(o: EtcdSourceOptions): EtcdSource {
@@ -52,6 +55,7 @@ export class EtcdSource {
   private constructor(o: EtcdSourceOptions) {
     this.#maxStaleMs = o.maxStaleMs;
     this.#clock = o.clock;
+    this.#served = new RevisionWaiter(o.clock);
     this.#client = createEtcdClient(o.connection);
     const skippedKinds = new Set<SkippedKind>();
     this.#index = new SkyDnsIndex({
@@ -74,7 +78,10 @@ export class EtcdSource {
       prefix: `${o.index.prefix}/`,
       logger: o.logger,
       clock: o.clock,
-      onBatch: (batch) => o.publish(this.#index.apply(batch)),
+      onBatch: (batch) => {
+        o.publish(this.#index.apply(batch));
+        this.#served.advance(batch.revision);
+      },
     });
     this.#lag = new MirrorLag({ client: this.#client, prefix: `${o.index.prefix}/`, mirror: () => this.#mirror.state, clock: o.clock, logger: o.logger });
   }
@@ -105,6 +112,21 @@ export class EtcdSource {
     const s = this.#mirror.state;
     const since = s.disconnectedSince === undefined ? 0 : (this.#clock.now() - s.disconnectedSince) / 1000;
     return [`revision=${s.revision}`, `synced=${s.synced}`, `connected=${s.connected}`, `keys=${this.#index.keyCount}`, `disconnected-for=${since.toFixed(1)}s`];
+  }
+
+  /** etcd's transaction RPC, for DNS UPDATE's writes (src/update/writer.ts). */
+  txn(request: ITxnRequest): Promise<ITxnResponse> {
+    return this.#client.kv.txn(request);
+  }
+
+  /** A new etcd lease of `ttl` seconds (DNS UPDATE's Update Lease); resolves with its ID. */
+  async leaseGrant(ttl: number): Promise<string> {
+    return (await this.#client.leaseClient.leaseGrant({ TTL: ttl })).ID;
+  }
+
+  /** True once the zones published include etcd `revision` (read your write); false after `timeoutMs`. */
+  served(revision: number, timeoutMs: number): Promise<boolean> {
+    return this.#served.reached(revision, timeoutMs);
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,52 @@
+/**
+ * DNS UPDATE's wiring: the update stage's parts from the config and the running etcd source.
+ */
+import type { UpdateStageOptions } from '../chain/update.js';
+import type { ServeConfig } from '../config/serve-options.js';
+import type { Name } from '../dns/name.js';
+import type { EtcdLeaseGrant, EtcdTxn } from '../update/writer.js';
+import { NetworkAcl } from '../forward/acl.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../ops/metrics.js';
+import { unstorable } from '../skydns/update-records.js';
+import { UpdatePolicy } from '../update/policy.js';
+import { UpdateWriter } from '../update/writer.js';
+
+export interface UpdateDeps {
+  /** The etcd source: its transaction and lease RPCs, and when this replica serves a revision. */
+  readonly etcd: { txn: EtcdTxn; leaseGrant: EtcdLeaseGrant; served(revision: number, timeoutMs: number): Promise<boolean> } | undefined;
+  /** Whether a zone file defines zone `origin` (such zones are not updated). */
+  readonly hasZoneFile: (origin: Name) => boolean;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+}
+
+/** Longest an UPDATE's reply waits for this replica's mirror to serve what it wrote. */
+const READ_YOUR_WRITE_MS = 2000;
+
+/**
+ * The update stage's options; undefined when no update is allowed (UPDATE then gets NOTIMP).
+ * The options were checked together at start (config/server-inputs.ts).
+ */
+export function updateStageOptions(config: ServeConfig, d: UpdateDeps): UpdateStageOptions | undefined {
+  if (config.updatePolicy.length === 0 && config.updateAllow.length === 0) return undefined;
+  const etcd = d.etcd;
+  if (!etcd) throw new Error('updates need the etcd source (config/server-inputs.ts checks --etcd)');
+  const policy = new UpdatePolicy(config.updatePolicy, new NetworkAcl(config.updateAllow, 'update-allow'));
+  const writer = new UpdateWriter({
+    txn: (request) => etcd.txn(request),
+    prefix: config.etcdPrefix,
+    lease: { grant: (ttl) => etcd.leaseGrant(ttl), min: config.updateLeaseMinMs / 1000, max: config.updateLeaseMaxMs / 1000 },
+  });
+  const etcdZones = new Set(config.etcdZone);
+  return {
+    zoneKind: (origin) => (d.hasZoneFile(origin) ? 'file' : etcdZones.has(origin) ? 'etcd' : undefined),
+    refusal: (key, address, updates) => policy.refusal(key, address, updates),
+    unstorable: (zone, rr) => (rr.data ? unstorable(zone, rr.name, rr.data, rr.ttl) : undefined),
+    write: (zone, update) => writer.write(zone, update),
+    served: (revision) => etcd.served(revision, READ_YOUR_WRITE_MS),
+    observe: (zone, outcome) => d.metrics.updates?.update(zone, outcome),
+    observeLeased: (zone, count) => d.metrics.updates?.leased(zone, count),
+    logger: d.logger.child({ component: 'update' }),
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * An UPDATE as one etcd transaction (docs/etcd-data.md, "Written by DNS UPDATE"): read the
+ * UPDATE records of every name it mentions at one revision R (one read-only transaction),
+ * evaluate prerequisites and changes (semantics.ts), then commit every put and delete in one
+ * transaction whose compares hold only if nothing it read changed since R:
+ * - `mod_revision < R+1` over each name's record-key range: no key there modified or created
+ *   since R, by anyone (another replica, the SDK, etcdctl);
+ * - `mod_revision = M` for each record read: none of them deleted.
+ * When a compare fails, everything is read and evaluated again, a bounded number of times.
+ * etcd applies a transaction whole or not at all, so an UPDATE is never partly written.
+ */
+import type { ICompare, IRequestOp, ITxnRequest, ITxnResponse } from 'etcd3';
+import { RRType, Rcode } from '../dns/constants.js';
+import type { Name } from '../dns/name.js';
+import { prefixRangeEnd } from '../etcd/etcd-kv.js';
+import { nameToKey } from '../skydns/codec.js';
+import { ownKeyHoldsPtr, readOwnPtr, readRecord, recordKey, recordKeyPrefix, recordValue } from '../skydns/update-records.js';
+import { recordHash, type UpdateLease, type UpdateMessage } from '../wire/update.js';
+import { applyUpdates, checkPrerequisites, namesOf, type HeldRecord, type Verdict } from './semantics.js';
+
+/** etcd's `--max-txn-ops` default: more compares or operations in one transaction are refused. */
+const MAX_TXN_OPS = 128;
+/** Attempts before an UPDATE that keeps meeting concurrent writes is answered SERVFAIL. */
+const DEFAULT_MAX_ATTEMPTS = 5;
+
+/** etcd's transaction RPC (the client's `kv.txn`), passed in so that tests and callers choose the client. */
+export type EtcdTxn = (request: ITxnRequest) => Promise<ITxnResponse>;
+
+/** etcd's LeaseGrant RPC: a lease of `ttl` seconds; resolves with its ID. */
+export type EtcdLeaseGrant = (ttl: number) => Promise<string>;
+
+export interface UpdateWriterOptions {
+  readonly txn: EtcdTxn;
+  /** --etcd-prefix, normalised. */
+  readonly prefix: string;
+  readonly maxAttempts?: number;
+  /**
+   * Update Lease (RFC 9664): how leases are granted, and the bounds a client's lease is
+   * clamped to (--update-lease-min, --update-lease-max, seconds).
+   */
+  readonly lease: { readonly grant: EtcdLeaseGrant; readonly min: number; readonly max: number };
+}
+
+/** What became of an UPDATE: committed (at `revision`, or nothing to write), or a verdict. */
+export type WriteOutcome =
+  | {
+      readonly kind: 'done';
+      readonly revision: number;
+      readonly written: number;
+      readonly attempts: number;
+      /** Seconds of the lease the added records were written under (RFC 9664 §4), when the update asked for one. */
+      readonly lease?: UpdateLease;
+      /** Records written under that lease. */
+      readonly leased?: number;
+    }
+  | { readonly kind: 'refused'; readonly verdict: Verdict; readonly attempts: number };
+
+interface HeldKey extends HeldRecord {
+  readonly key: string;
+  readonly modRevision: number;
+  /** The etcd lease the key is attached to, if any. */
+  readonly lease: string | undefined;
+}
+
+export class UpdateWriter {
+  readonly #o: UpdateWriterOptions;
+
+  constructor(options: UpdateWriterOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Applies `update` to `zone` (an etcd zone). With an Update Lease, the records it adds are
+   * written under a new etcd lease of the (clamped) length asked, those already there too:
+   * that is the refresh (the same UPDATE again). Without one, they are written without a
+   * lease (permanent), a record that had one included. The old lease, left without keys,
+   * expires by itself.
+   */
+  async write(zone: Name, update: UpdateMessage): Promise<WriteOutcome> {
+    const { prefix } = this.#o;
+    const granted = update.lease && {
+      lease: this.#clamp(update.lease.lease),
+      keyLease: update.lease.keyLease === undefined ? undefined : this.#clamp(update.lease.keyLease),
+    };
+    let lease: string | undefined;
+    const names = namesOf(update.prerequisites, update.updates);
+    // What each name's records are read from: its record keys, and under arpa its own key (a PTR).
+    const ranges = names.flatMap((name) => {
+      const start = Buffer.from(recordKeyPrefix(prefix, zone, name), 'utf8');
+      const own = Buffer.from(nameToKey(name, prefix), 'utf8');
+      return [{ name, start, end: prefixRangeEnd(start), own: false }, ...(ownKeyHoldsPtr(name) ? [{ name, start: own, end: undefined, own: true }] : [])];
+    });
+    const maxAttempts = this.#o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      // One read-only transaction: every range at the same revision.
+      const read = await this.#o.txn({ success: ranges.map((r) => ({ request_range: { key: r.start, ...(r.end ? { range_end: r.end } : {}) } })) });
+      const revision = Number(read.header.revision);
+      const held = new Map<Name, HeldKey[]>();
+      read.responses.forEach((response, i) => {
+        const { name, start, own } = ranges[i]!;
+        const records = held.get(name) ?? [];
+        for (const kv of response.response_range.kvs) {
+          const key = kv.key.toString('utf8');
+          const label = `_rr-${key.slice(start.length)}`;
+          if (!own && label.includes('/')) continue;
+          const record = own ? readOwnPtr(kv.value) : readRecord(label, kv.value);
+          const leased = kv.lease === undefined || String(kv.lease) === '0' ? undefined : String(kv.lease);
+          if (record) records.push({ id: recordHash(record.data), data: record.data, ttl: record.ttl, key, modRevision: Number(kv.mod_revision), lease: leased });
+        }
+        held.set(name, records);
+      });
+
+      const failed = checkPrerequisites(zone, update.prerequisites, held);
+      if (failed) return { kind: 'refused', verdict: failed, attempts: attempt };
+      const difference = applyUpdates(zone, update.updates, held);
+      const relet = difference.readded.filter(({ name, record }) => granted || held.get(name)!.find((r) => r.id === record.id)!.lease !== undefined);
+      const puts = [...difference.puts, ...relet].map(({ name, record }) => ({ key: recordKey(prefix, zone, name, record.data.type, record.id), name, record }));
+      const crowded = puts.find((p) => p.record.data.type === RRType.PTR && puts.some((q) => q !== p && q.key === p.key));
+      const keptPtr = puts.find((p) => p.record.data.type === RRType.PTR && held.get(p.name)!.some((r) => r.key === p.key && r.id !== p.record.id && !difference.deletes.some((d) => d.id === r.id)));
+      if (crowded || keptPtr) {
+        const name = (crowded ?? keptPtr)!.name;
+        return { kind: 'refused', verdict: { rcode: Rcode.REFUSED, reason: `SkyDNS holds one PTR per name, in its own key: ${name} has one` }, attempts: attempt };
+      }
+      // A key both deleted and written (a PTR replaced) is written: etcd refuses a key twice in one transaction.
+      const written = new Set(puts.map((p) => p.key));
+      const ops: IRequestOp[] = [
+        ...difference.deletes
+          .map(({ name, id }) => held.get(name)!.find((r) => r.id === id)!.key)
+          .filter((key) => !written.has(key))
+          .map((key) => ({ request_delete_range: { key: Buffer.from(key, 'utf8') } })),
+        ...puts.map(({ key, record }) => ({
+          request_put: { key: Buffer.from(key, 'utf8'), value: Buffer.from(recordValue(record.data, record.ttl), 'utf8') },
+        })),
+      ];
+      if (ops.length === 0) return { kind: 'done', revision, written: 0, attempts: attempt, lease: granted };
+      const compare: ICompare[] = [
+        ...ranges.map((r) => ({ key: r.start, ...(r.end ? { range_end: r.end } : {}), target: 'Mod' as const, result: 'Less' as const, mod_revision: revision + 1 })),
+        ...[...held.values()].flat().map((r) => ({ key: Buffer.from(r.key, 'utf8'), target: 'Mod' as const, result: 'Equal' as const, mod_revision: r.modRevision })),
+      ];
+      if (compare.length > MAX_TXN_OPS || ops.length > MAX_TXN_OPS) {
+        return { kind: 'refused', verdict: { rcode: Rcode.REFUSED, reason: `update needs ${ops.length} writes and ${compare.length} checks; one etcd transaction holds ${MAX_TXN_OPS}` }, attempts: attempt };
+      }
+      // One lease for every attempt: granted when there is first something to put under it.
+      if (granted && puts.length > 0 && lease === undefined) {
+        lease = await this.#o.lease.grant(granted.lease);
+        for (const op of ops) if (op.request_put) op.request_put.lease = lease;
+      } else if (lease !== undefined) {
+        for (const op of ops) if (op.request_put) op.request_put.lease = lease;
+      }
+      const committed = await this.#o.txn({ compare, success: ops, failure: [] });
+      if (committed.succeeded) {
+        return { kind: 'done', revision: Number(committed.header.revision), written: ops.length, attempts: attempt, lease: granted, leased: lease ? puts.length : 0 };
+      }
+    }
+    return { kind: 'refused', verdict: { rcode: Rcode.SERVFAIL, reason: `the records changed under ${maxAttempts} attempts in a row` }, attempts: maxAttempts };
+  }
+
+  #clamp(seconds: number): number {
+    return Math.min(this.#o.lease.max, Math.max(this.#o.lease.min, seconds));
+  }
+}
