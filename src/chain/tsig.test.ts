@@ -76,7 +76,7 @@ describe('the TSIG stage (RFC 8945)', () => {
     expect(tsigError(tight)).toBe(18);
   });
 
-  it('refuses a signed transfer request seen before (BADTIME, signed), from any address; queries may repeat', () => {
+  it('refuses a signed transfer or UPDATE request seen before (BADTIME, signed), from any address; queries may repeat', () => {
     const handle = setup();
     const tcp = (remoteAddress: string) => ({ transport: 'tcp' as const, remoteAddress, remotePort: 5000, localPort: 53 });
     const axfr = signRequest(buildQuery({ name: 'a.test', type: 252 }), key, NOW);
@@ -90,6 +90,12 @@ describe('the TSIG stage (RFC 8945)', () => {
       // Signed (a full MAC over the request MAC, §5.3.2), unlike BADSIG/BADKEY replies.
       expect((findTsig(again) as { mac: Buffer }).mac.length).toBe(32);
     }
+    // A signed UPDATE (opcode 5, RFC 2136) is remembered too: the second copy is refused.
+    const update = buildQuery({ name: 'a.test', type: 'SOA' });
+    update[2] = (update[2]! & 0x87) | (5 << 3);
+    const signedUpdate = signRequest(update, key, NOW).message;
+    expect((findTsig(handle(signedUpdate, tcp('127.0.0.2')) as Buffer) as { error: number }).error).not.toBe(18);
+    expect((findTsig(handle(signedUpdate, tcp('127.0.0.4')) as Buffer) as { error: number }).error).toBe(18);
     // An ordinary signed query sent twice (a UDP retry) is answered twice.
     const q = signRequest(buildQuery({ name: 'ns.a.test', type: 'A' }), key, NOW);
     for (let i = 0; i < 2; i++) expect(verifyResponse(handle(q.message, udp) as Buffer, key, q.mac, NOW)).toBe(true);

@@ -170,7 +170,7 @@ export const SERVE_OPTIONS = [
     name: 'etcd-max-lag',
     key: 'etcdMaxLagMs',
     description:
-      'Readiness fails (/ready 503) while the etcd mirror has been behind etcd for longer than this (it checks etcd\'s revision and key count every second); 0: never.',
+      'Readiness fails (/ready 503) while the etcd mirror has been behind etcd for longer than this (it checks etcd\'s revision and key count every 5 s); 0: never.',
     default: '30s',
   }),
   integerOption({

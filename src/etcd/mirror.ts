@@ -26,6 +26,9 @@ import { LeaseTtlLookup } from './lease-ttls.js';
 import { MirrorCore } from './mirror-core.js';
 import type { MirrorState } from './mirror-status.js';
 
+/** Pending watch changes beyond which the mirror re-lists instead (see onWatchData). */
+const RELIST_ABOVE_CHANGES = 50_000;
+
 export interface EtcdMirrorOptions {
   client: Etcd3;
   prefix: string;
@@ -369,6 +372,13 @@ export class EtcdMirror {
       if (result.changes.length === 0) return; // replays after a resume
       for (const c of result.changes) this.pending.push(c);
       this.pendingRevision = result.revision;
+      // A change set this large (a prefix deleted, a bulk import) is cheaper to take as one
+      // fresh list, which the consumer compares zone by zone, than key by key; and the events
+      // still streaming in for it need not be read at all.
+      if (this.pending.length > RELIST_ABOVE_CHANGES) {
+        this.requestRelist(`${this.pending.length} changes at once: a fresh list is cheaper than applying them one by one`);
+        return;
+      }
       // Coalesce: everything that arrives before the next macrotask goes out as one batch.
       if (this.flushTimer === undefined) {
         this.flushTimer = this.clock.setTimeout(() => {

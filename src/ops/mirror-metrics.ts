@@ -34,7 +34,7 @@ export function registerMirrorGauges(registry: Registry, clock: Clock, mirror: (
       (s) => since(s.lastSyncAt),
     ],
     ['etcdns_etcd_keys', 'etcd keys held under the prefix.', 'max', (s) => s.keys],
-    ['etcdns_etcd_lag_revisions', 'Revisions etcd is ahead of the mirror, checked against etcd every second; 0 in step.', 'max', (s) => s.lagRevisions ?? 0],
+    ['etcdns_etcd_lag_revisions', 'Revisions etcd is ahead of the mirror, checked against etcd every 5 s; 0 in step.', 'max', (s) => s.lagRevisions ?? 0],
     ['etcdns_etcd_lag_seconds', 'Seconds the mirror has been behind etcd (its key count or newest revision differs); 0 in step.', 'max', (s) => since(s.behindSince) ?? 0],
     ['etcdns_etcd_records', 'DNS records built from the etcd keys.', 'max', (s) => s.records],
     ['etcdns_etcd_invalid_keys', 'etcd keys under the prefix whose value is currently unusable.', 'max', (s) => s.invalid],
