@@ -28,6 +28,8 @@ export interface AuthoritativeOptions {
 }
 
 const INTERNAL_ERROR: ExtendedError = { code: EdeCode.Other, text: 'internal error (logged by the server)' };
+/** RFC 8914 has no code for an answer too large for any message: Other (0), with the reason. */
+const TOO_LARGE: ExtendedError = { code: EdeCode.Other, text: 'the answer does not fit a DNS message (65,535 octets)' };
 
 /**
  * Answers every class-IN question that falls in one of our zones, from the reply cache or by
@@ -36,6 +38,8 @@ const INTERNAL_ERROR: ExtendedError = { code: EdeCode.Other, text: 'internal err
  */
 export function authoritative(options: AuthoritativeOptions): Stage {
   const { cache, logger } = options;
+  // The cached SERVFAILs of unbuildable replies, told apart from cached answers at render time.
+  const unbuildable = new WeakSet<ResponseTemplate>();
   const logLimit = new LogLimit(options.now);
   const logFailure = (error: unknown, query: { name: Name; type: number }, msg: string) => {
     if (logLimit.allow()) logger.error({ err: error, name: toPresentation(query.name), type: typeName(query.type), suppressed: logLimit.take() }, msg);
@@ -63,6 +67,7 @@ export function authoritative(options: AuthoritativeOptions): Stage {
           // so the next query costs a cache hit, not another attempt and another log line.
           logFailure(error, query, 'cannot build the reply: answering SERVFAIL until the data changes');
           template = unbuildableReply(query);
+          unbuildable.add(template);
         }
         cached = { template, zone: outcome.zone, consulted: outcome.consulted };
         cache.set(key, cached);
@@ -78,7 +83,8 @@ export function authoritative(options: AuthoritativeOptions): Stage {
       return options.unavailableReason ? withExtendedError(reply, options.unavailableReason(), request.maxSize) : reply;
     }
     request.template = cached.template;
-    return render(cached.template, query, request.maxSize, request.advertisedUdpSize, request.extraFlags);
+    const reply = render(cached.template, query, request.maxSize, request.advertisedUdpSize, request.extraFlags);
+    return unbuildable.has(cached.template) ? withExtendedError(reply, TOO_LARGE, request.maxSize) : reply;
   };
 }
 

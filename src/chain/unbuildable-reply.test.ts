@@ -43,6 +43,14 @@ describe('a reply that cannot be built', () => {
     // The first query paid for building 80 kB; the cached ones cost a lookup. Generous for a busy box.
     const later = times.slice(1).sort((a, b) => a - b);
     expect(later[Math.floor(later.length / 2)]!).toBeLessThan(times[0]!);
+    // An EDNS client is told why (RFC 8914, option 15 with INFO-CODE 0 and the reason).
+    const withEdns = handle(buildQuery({ name: 'many.big.test', type: 'A', edns: {} }), udp);
+    if (!(withEdns instanceof Buffer)) throw new Error('expected a synchronous reply');
+    expect(parseReply(withEdns).header.rcode).toBe(RCODE.SERVFAIL);
+    const ede = withEdns.indexOf(Buffer.from([0, 15]), withEdns.lastIndexOf(Buffer.from([0, 0, 41])) + 11);
+    expect(ede).toBeGreaterThan(0);
+    expect(withEdns.readUInt16BE(ede + 4)).toBe(0);
+    expect(withEdns.subarray(ede + 6).toString('utf8')).toContain('does not fit a DNS message');
     // Other names of the zone are answered as usual.
     expect(ask('small.big.test').answers.map((a) => (a as unknown as { address: string }).address)).toEqual(['192.0.2.1']);
   });
