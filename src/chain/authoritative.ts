@@ -38,8 +38,6 @@ const TOO_LARGE: ExtendedError = { code: EdeCode.Other, text: 'the answer does n
  */
 export function authoritative(options: AuthoritativeOptions): Stage {
   const { cache, logger } = options;
-  // The cached SERVFAILs of unbuildable replies, told apart from cached answers at render time.
-  const unbuildable = new WeakSet<ResponseTemplate>();
   const logLimit = new LogLimit(options.now);
   const logFailure = (error: unknown, query: { name: Name; type: number }, msg: string) => {
     if (logLimit.allow()) logger.error({ err: error, name: toPresentation(query.name), type: typeName(query.type), suppressed: logLimit.take() }, msg);
@@ -59,6 +57,7 @@ export function authoritative(options: AuthoritativeOptions): Stage {
         const outcome = resolve({ name: query.name, type: query.type }, snapshot);
         if (outcome.kind === 'notours') return next(request);
         let template: ResponseTemplate;
+        let failure: ExtendedError | undefined;
         try {
           template = templateFor(query, outcome);
         } catch (error) {
@@ -67,9 +66,10 @@ export function authoritative(options: AuthoritativeOptions): Stage {
           // so the next query costs a cache hit, not another attempt and another log line.
           logFailure(error, query, 'cannot build the reply: answering SERVFAIL until the data changes');
           template = unbuildableReply(query);
-          unbuildable.add(template);
+          failure = TOO_LARGE;
         }
-        cached = { template, zone: outcome.zone, consulted: outcome.consulted };
+        // One object shape for every entry (failure undefined for answers): the read below stays monomorphic.
+        cached = { template, zone: outcome.zone, consulted: outcome.consulted, failure };
         cache.set(key, cached);
       }
     } catch (error) {
@@ -84,7 +84,7 @@ export function authoritative(options: AuthoritativeOptions): Stage {
     }
     request.template = cached.template;
     const reply = render(cached.template, query, request.maxSize, request.advertisedUdpSize, request.extraFlags);
-    return unbuildable.has(cached.template) ? withExtendedError(reply, TOO_LARGE, request.maxSize) : reply;
+    return cached.failure ? withExtendedError(reply, cached.failure, request.maxSize) : reply;
   };
 }
 

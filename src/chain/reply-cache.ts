@@ -3,6 +3,7 @@ import type { Name } from '../dns/name.js';
 import type { Snapshot } from '../table/snapshot.js';
 import type { ZoneView } from '../table/zone.js';
 import type { ResponseTemplate } from '../wire/response.js';
+import type { ExtendedError } from '../wire/ede.js';
 
 /** An encoded reply and what it was built from. */
 export interface CachedReply {
@@ -11,6 +12,8 @@ export interface CachedReply {
   readonly zone: Name;
   /** The zone views the answer was read from (Resolved.consulted). */
   readonly consulted: readonly ZoneView[];
+  /** Why the template is a SERVFAIL instead of the answer, sent as an Extended DNS Error (RFC 8914). */
+  readonly failure?: ExtendedError;
 }
 
 export interface ReplyCacheOptions {
