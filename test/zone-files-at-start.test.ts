@@ -3,12 +3,16 @@
  * 503 naming the file, the per-file gauge and the failure counter show it, a log line says
  * which zone is not served and why; fixing the file makes the server ready on the next poll.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig } from './support/dig.js';
 import { startServer, type ServerProcess } from './support/server.js';
 import { tempZones } from './support/zones.js';
 
 const zone = (address: string, extra = '') => `$TTL 5\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 192.0.2.53\nwww A ${address}\n${extra}`;
+
+const run = promisify(execFile);
 
 let server: ServerProcess;
 const zones = tempZones({ 'good.test.zone': zone('192.0.2.1'), 'broken.test.zone': zone('192.0.2.2', 'bad A not-an-address\n') });
@@ -43,6 +47,15 @@ describe('a zone file broken at start', () => {
     const r = await dig(server.port, ['www.good.test', 'A', '+norecurse']);
     expect(r.status).toBe('NOERROR');
     expect(r.answer.map((a) => a.data)).toEqual(['192.0.2.1']);
+  });
+
+  it("answers the broken zone's names SERVFAIL with the reason (RFC 8914), never from upstream", async () => {
+    // RD set, as a stub resolver sends it: the name is ours, so it must not be forwarded.
+    const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(server.port), '+recurse', '+time=2', '+tries=1', '+nocookie', 'www.broken.test', 'A'], { timeout: 15_000 });
+    expect(/status: (\w+)/.exec(stdout)?.[1]).toBe('SERVFAIL');
+    expect(stdout).toMatch(/EDE: 0 \(Other\): \(zone broken\.test\. not loaded: .*broken\.test\.zone: line \d+/);
+    // A name outside every zone, with or without a zone file behind it, is not ours: not SERVFAIL.
+    expect((await dig(server.port, ['www.elsewhere.invalid', 'A', '+norecurse'])).status).not.toBe('SERVFAIL');
   });
 
   it('says at start which zone is not served and why, with file and line', () => {

@@ -19,6 +19,8 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { LogLimit } from '../log-limit.js';
 import type { Metrics } from '../ops/metrics.js';
+import type { ZoneFileStatus } from '../sources/zonefile/directory.js';
+import { notLoadedReason } from '../sources/zonefile/file-report.js';
 import type { RecordTable } from '../table/table.js';
 import type { TransferJournal } from '../transfer/journal.js';
 import { packageVersion } from '../version.js';
@@ -39,8 +41,28 @@ export interface ChainDeps {
   readonly forwarder?: Forwarder;
   /** --update-policy, --update-allow: the update stage (app/update.ts). */
   readonly update?: ChainParts['update'];
+  /** The zone-file directory, when there is one: the files that never loaded keep their names ours. */
+  readonly zoneFiles?: { fileStatus(): readonly ZoneFileStatus[] };
   /** The etcd source, when --etcd is set: whether its zones may be served, and its CHAOS text. */
   readonly etcd?: { servable(): boolean; describe(): string[]; status(): { readonly synced: boolean } };
+}
+
+/**
+ * Names of zones whose file never loaded, for the authoritative stage. Asked for every name in
+ * none of our zones (each forwarded query): the list of failed files is read again at most once
+ * a second, so that path costs a clock read while every file is fine.
+ */
+function notLoadedCheck(zoneFiles: NonNullable<ChainDeps['zoneFiles']>, clock: Clock): (name: Name) => string | undefined {
+  let failed: readonly ZoneFileStatus[] = [];
+  let readAt = -Infinity;
+  return (name) => {
+    const now = clock.now();
+    if (now - readAt >= 1000) {
+      readAt = now;
+      failed = zoneFiles.fileStatus().filter((f) => !f.everLoaded && f.errors.length > 0);
+    }
+    return failed.length === 0 ? undefined : notLoadedReason(failed, name);
+  };
 }
 
 /** Wall-clock seconds for TSIG times, which are absolute (RFC 8945 §5.2.3). */
@@ -53,6 +75,7 @@ export function serverChainParts(config: ServeConfig, d: ChainDeps): ChainParts 
   const unavailableZones = etcd ? () => (etcd.servable() ? NO_ZONES : etcdZones) : undefined;
   // Said with the SERVFAIL as an Extended DNS Error (RFC 8914).
   const unavailableReason = etcd ? () => etcdUnavailable(etcd.status(), config.maxStaleMs) : undefined;
+  const notLoaded = d.zoneFiles ? notLoadedCheck(d.zoneFiles, d.clock) : undefined;
   const recursion = config.forwarding && d.forwarder ? { policy: new NetworkAcl(config.allowRecursion), upstream: d.forwarder } : undefined;
   const countBadTsig = (request: Request, check: { error: string }) => {
     const q = request.decoded.kind === 'query' ? request.decoded.query : undefined;
@@ -72,7 +95,7 @@ export function serverChainParts(config: ServeConfig, d: ChainDeps): ChainParts 
     recursion,
     chaos: config.chaos ? chaosNames(packageVersion(), etcd ? [['revision.etcdns', () => etcd.describe()]] : []) : undefined,
     spread: config.rotate === 'on' ? { random: Math.random } : undefined,
-    authoritative: { snapshot, cache: new ReplyCache(), logger, now: () => d.clock.now(), unavailableZones, unavailableReason },
+    authoritative: { snapshot, cache: new ReplyCache(), logger, now: () => d.clock.now(), unavailableZones, unavailableReason, notLoaded },
     transfer: {
       snapshot,
       journal: d.journal,

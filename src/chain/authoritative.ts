@@ -25,6 +25,11 @@ export interface AuthoritativeOptions {
   readonly unavailableZones?: () => ReadonlySet<Name>;
   /** Why those zones are unavailable, sent with the SERVFAIL as an Extended DNS Error (RFC 8914). */
   readonly unavailableReason?: () => ExtendedError;
+  /**
+   * For a name in none of the zones served: why, when it belongs to a zone whose file never
+   * loaded (sources/zonefile/file-report.ts). Such a name gets SERVFAIL, not the next stage.
+   */
+  readonly notLoaded?: (name: Name) => string | undefined;
 }
 
 const INTERNAL_ERROR: ExtendedError = { code: EdeCode.Other, text: 'internal error (logged by the server)' };
@@ -55,7 +60,13 @@ export function authoritative(options: AuthoritativeOptions): Stage {
       cached = cache.get(snapshot, key);
       if (!cached) {
         const outcome = resolve({ name: query.name, type: query.type }, snapshot);
-        if (outcome.kind === 'notours') return next(request);
+        if (outcome.kind === 'notours') {
+          const why = options.notLoaded?.(query.name);
+          if (why === undefined) return next(request);
+          // Ours, but its data did not load (RFC 1035 §4.1.1 rcode 2, "unable to process"): a
+          // resolver tries another replica; RFC 8914 has no closer INFO-CODE than Other.
+          return withExtendedError(replyWithoutRecords(request, Rcode.SERVFAIL), { code: EdeCode.Other, text: why }, request.maxSize);
+        }
         let template: ResponseTemplate;
         let failure: ExtendedError | undefined;
         try {
