@@ -25,6 +25,7 @@ import { freePort } from './support/ports.js';
 import { startServer, type ServerProcess } from './support/server.js';
 import { tempZones } from './support/zones.js';
 import { findTool } from './support/tools.js';
+import { knotConfHead } from './support/secondaries.js';
 
 /** The programs, and the Debian packages that hold them. */
 const TOOLS = { unbound: 'unbound', pdns_recursor: 'pdns-recursor', kresd: 'knot-resolver', knotd: 'knot' } as const;
@@ -249,15 +250,7 @@ function startKnot(dir: string, port: number, zoneText: string): Daemon {
   const conf = join(dir, 'knot.conf');
   writeFileSync(
     conf,
-    `server:
-    rundir: "${dir}/run"
-    listen: 127.0.0.1@${port}
-log:
-  - target: stderr
-    any: warning
-database:
-    storage: "${dir}/storage"
-template:
+    `${knotConfHead(dir, port, 'warning')}template:
   - id: default
     storage: "${dir}/zones"
     file: "%s.zone"

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dig } from './dig.js';
-import { findTool, freeUdpTcpPort, runDaemon, type Tsig } from './secondaries.js';
+import { findTool, freeUdpTcpPort, knotConfHead, runDaemon, type Tsig } from './secondaries.js';
 
 const KNOTD = findTool('knotd');
 
@@ -27,15 +27,7 @@ export async function startKnotPrimary(zones: Record<string, string>, key: Tsig)
   const conf = join(dir, 'knot.conf');
   writeFileSync(
     conf,
-    `server:
-    rundir: "${dir}/run"
-    listen: 127.0.0.1@${port}
-log:
-  - target: stderr
-    any: info
-database:
-    storage: "${dir}/storage"
-key:
+    `${knotConfHead(dir, port)}key:
   - id: ${key.name}
     algorithm: ${key.algorithm}
     secret: ${key.secret}

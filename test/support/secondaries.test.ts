@@ -21,6 +21,7 @@ import {
   compareWithPrimary,
   findTool,
   freeUdpTcpPort,
+  knotConfHead,
   runDaemon,
   startKnotSecondary,
   startNsdSecondary,
@@ -79,15 +80,7 @@ async function startKnotPrimary(zones: Record<string, { text: string; notify: nu
   const conf = join(dir, 'knot.conf');
   writeFileSync(
     conf,
-    `server:
-    rundir: "${dir}/run"
-    listen: 127.0.0.1@${port}
-log:
-  - target: stderr
-    any: info
-database:
-    storage: "${dir}/storage"
-key:
+    `${knotConfHead(dir, port)}key:
   - id: ${KEY.name}
     algorithm: ${KEY.algorithm}
     secret: ${KEY.secret}

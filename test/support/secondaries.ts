@@ -191,6 +191,22 @@ async function waitForAnswering(daemon: Daemon, port: number, zone: string, with
   }
 }
 
+/**
+ * The start of every knot.conf the tests write: its run and storage folders under `dir`, one
+ * loopback listener, the log on stderr at `level`. Sections that differ follow it.
+ */
+export function knotConfHead(dir: string, port: number, level: 'info' | 'warning' = 'info'): string {
+  return `server:
+    rundir: "${dir}/run"
+    listen: 127.0.0.1@${port}
+log:
+  - target: stderr
+    any: ${level}
+database:
+    storage: "${dir}/storage"
+`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Secondaries
 
@@ -203,16 +219,8 @@ export async function startKnotSecondary(o: SecondaryOptions): Promise<Secondary
     const conf = join(dir, 'knot.conf');
     writeFileSync(
       conf,
-      `server:
-    rundir: "${dir}/run"
-    listen: 127.0.0.1@${port}
-log:
-  # info: the transfer lines ("AXFR, incoming, ... finished"), refreshes and failures.
-  - target: stderr
-    any: info
-database:
-    storage: "${dir}/storage"
-${key ? `key:\n  - id: ${key.name}\n    algorithm: ${key.algorithm}\n    secret: ${key.secret}\n` : ''}remote:
+      // Log level info: the transfer lines ("AXFR, incoming, ... finished"), refreshes and failures.
+      `${knotConfHead(dir, port)}${key ? `key:\n  - id: ${key.name}\n    algorithm: ${key.algorithm}\n    secret: ${key.secret}\n` : ''}remote:
   - id: primary
     address: ${primary}
 ${key ? `    key: ${key.name}\n` : ''}acl:
