@@ -12,18 +12,20 @@
  * Then what the extension holds beside DHCID (CAA at the apex, SSHFP), written with nsupdate,
  * answers dig exactly as written.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig, digUntil } from './support/dig.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
 import { findTool, freeUdpTcpPort, runDaemon, type Daemon } from './support/secondaries.js';
 import { REPO_ROOT, startServer, type ServerProcess } from './support/server.js';
 
+const run = promisify(execFile);
 const D2 = findTool('kea-dhcp-ddns');
 const NSUPDATE = findTool('nsupdate');
 const ZONE = 'example.test';
@@ -85,6 +87,16 @@ function nsupdate(port: number, lines: readonly string[]): Promise<string> {
     });
     child.stdin.end([`server 127.0.0.1 ${port}`, `zone ${ZONE}.`, ...lines, 'send', ''].join('\n'));
   });
+}
+
+/** The records of a TSIG-signed AXFR of `zone` from dig, as [name, ttl, class, type, data]. */
+async function axfr(port: number, zone: string): Promise<string[][]> {
+  const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(port), '-y', `hmac-sha256:kea:${SECRET}`, '+nocookie', '+time=5', zone, 'AXFR'], { timeout: 15_000 });
+  if (/Transfer failed|communications error/.test(stdout)) throw new Error(`AXFR of ${zone} failed:\n${stdout}`);
+  return stdout
+    .split('\n')
+    .filter((l) => l !== '' && !l.startsWith(';'))
+    .map((l) => { const [name, ttl, cls, type, ...data] = l.split(/\s+/); return [name!, ttl!, cls!, type!, data.join(' ')]; });
 }
 
 /** Occurrences of a Kea log message ID (e.g. DHCP_DDNS_ADD_SUCCEEDED) in D2's output so far. */
@@ -176,6 +188,12 @@ const TITLE = 'ISC Kea DHCP-DDNS (kea-dhcp-ddns) updating etcd zones through etc
     expect(forward.answer.map((r) => [r.type, r.data])).toEqual([['DHCID', first.toString('base64')]]);
     expect((await dig(server.port, [reverseName, 'PTR'])).answer.map((r) => r.data)).toEqual([fqdn]);
     expect((await dig(server.port, [reverseName, 'DHCID'])).answer.map((r) => r.data)).toEqual([first.toString('base64')]);
+
+    // A zone transfer (signed with the same key) carries each DHCID once, at its name.
+    for (const [zone, owner] of [[ZONE, fqdn], [REVERSE, `${reverseName}.`]] as const) {
+      const dhcids = (await axfr(server.port, zone)).filter((r) => r[3] === 'DHCID');
+      expect(dhcids).toEqual([[owner, expect.any(String), 'IN', 'DHCID', first.toString('base64')]]);
+    }
   }, 60_000);
 
   it('refuses a second client that wants the same name, by its DHCID prerequisite (RFC 4703 §5.3.1)', async () => {
