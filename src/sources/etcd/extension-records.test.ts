@@ -62,6 +62,17 @@ describe('extension records in the index', () => {
     expect(ask(b.index.zones, 'h1.example.test. DHCID').kind).toBe('nxdomain');
   });
 
+  it('are found among many children (several chunks of the trie), whatever labels sort around _rr-', () => {
+    const changes = [];
+    for (let i = 0; i < 150; i++) {
+      const hash = i.toString(16).padStart(16, '0');
+      changes.push(put(`/skydns/test/example/big/_rr-dhcid-${hash}`, ext(RRType.DHCID, Buffer.from([0, 1, 1, i]), 60)));
+      changes.push(put(`/skydns/test/example/big/${['_rq', '_rs', 'a', '_', 'z'][i % 5]}${i}`, { host: '192.0.2.1' }));
+    }
+    const b = listed(['example.test'], changes);
+    expect(answer(b.index.zones, 'big.example.test. DHCID')).toHaveLength(150);
+  });
+
   it('are capped by their lease like any value', () => {
     const b = listed(['example.test'], [put('/skydns/test/example/h1/_rr-dhcid-' + HASH1, ext(RRType.DHCID, dhcidRdata, 300), { lease: '42', leaseTtl: 20 })]);
     expect(answer(b.index.zones, 'h1.example.test. DHCID')[0]).toMatch(/^h1\.example\.test\. 20 IN /);

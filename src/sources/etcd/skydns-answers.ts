@@ -12,6 +12,7 @@ import { groupFilter, srvWeights, targetStrip } from '../../skydns/codec.js';
 
 export const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 const NO_NAMES: readonly Name[] = Object.freeze([]);
+const NO_SETS: ReadonlyMap<number, RRset> = new Map();
 /** Reverse-mapping names answer PTR (RFC 1035 §3.5, RFC 3596 §2.5): never an alias. */
 const REVERSE = /(^|\.)(in-addr|ip6)\.arpa$/;
 
@@ -65,7 +66,7 @@ export class EtcdNode implements Node {
   #zoneHosts: readonly Entry[] | undefined;
   readonly #sets = new Map<number, RRset | null>();
   #all: Map<number, RRset> | undefined;
-  #extension: Map<number, RRset> | undefined;
+  #extension: ReadonlyMap<number, RRset> | undefined;
   /** `--compat rfc`: one answer shape per name whatever type is asked (see #alias). */
   readonly #rfc: boolean;
   #aliasMemo: boolean | undefined;
@@ -241,8 +242,7 @@ export class EtcdNode implements Node {
       const builders = new Map<number, SetBuilder>();
       const holders = this.#apex ? (this.#apex.zoneRoot ? [this.#apex.zoneRoot] : []) : this.#roots;
       for (const t of holders) {
-        t.kids?.forEach((kid) => {
-          if (!kid.name.startsWith(RECORD_LABEL)) return;
+        t.kids?.forEachWithPrefix(RECORD_LABEL, (kid) => {
           for (const e of kid.entries ?? NO_ENTRIES) {
             const data = e.service.extension;
             if (!data) continue;
@@ -252,11 +252,13 @@ export class EtcdNode implements Node {
           }
         });
       }
-      this.#extension = new Map();
+      // Nearly every name has none: share one empty map rather than hold one per memoised name.
+      const sets = new Map<number, RRset>();
       for (const [type, b] of builders) {
         const set = b.build(this.#name, type);
-        if (set) this.#extension.set(type, set);
+        if (set) sets.set(type, set);
       }
+      this.#extension = sets.size === 0 ? NO_SETS : sets;
     }
     return this.#extension;
   }
