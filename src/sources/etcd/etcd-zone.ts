@@ -170,7 +170,7 @@ export class EtcdZoneView implements ZoneView {
     const apexDir = dns && child(dns, 'apex');
     const nsDir = dns && child(dns, 'ns');
     const zoneWide = apexDir === undefined || apexDir.size === 0 ? this.#root : undefined;
-    return new EtcdNode(this.origin, apexDir ? [apexDir] : [], this.#root.entries ?? NO_ENTRIES, { soa: this.soa, nsDir, zoneWide }, this.#onOversize, this.#rfc);
+    return new EtcdNode(this.origin, apexDir ? [apexDir] : [], this.#root.entries ?? NO_ENTRIES, { soa: this.soa, nsDir, zoneWide, zoneRoot: this.#root }, this.#onOversize, this.#rfc);
   }
 
   /**
