@@ -13,7 +13,7 @@ import { txtStrings, type RData } from '../dns/records.js';
 import { nameToKey, parseService } from './codec.js';
 
 /** The first characters of an UPDATE record's label: no other writer's keys start this way. */
-const LABEL_PREFIX = '_rr-';
+export const LABEL_PREFIX = '_rr-';
 const STORED_TYPES = new Set<number>([RRType.A, RRType.AAAA, RRType.CNAME, RRType.TXT, RRType.MX, RRType.SRV, RRType.PTR]);
 const APEX_TYPES = new Set<number>([RRType.A, RRType.AAAA]);
 
