@@ -248,17 +248,20 @@ export class EtcdNode implements Node {
   #extensions(): ReadonlyMap<number, RRset> {
     if (!this.#extension) {
       const builders = new Map<number, SetBuilder>();
+      const add = (e: Entry): void => {
+        const data = e.service.extension;
+        if (!data) return;
+        let b = builders.get(data.type);
+        if (!b) builders.set(data.type, (b = new SetBuilder()));
+        b.add(Buffer.from(data.raw.buffer, data.raw.byteOffset, data.raw.byteLength).toString('base64'), data, e.ttl);
+      };
+      // `--compat rfc` files a record key under its owner (record-owner.ts): the name's own
+      // entries. `--compat coredns` keeps the `_rr-` label a name, so they are its children.
+      for (const e of this.#exact) add(e);
       const holders = this.#apex ? (this.#apex.zoneRoot ? [this.#apex.zoneRoot] : []) : this.#roots;
       for (const t of holders) {
         t.kids?.forEach((kid) => {
-          if (!kid.name.startsWith(RECORD_LABEL)) return;
-          for (const e of kid.entries ?? NO_ENTRIES) {
-            const data = e.service.extension;
-            if (!data) continue;
-            let b = builders.get(data.type);
-            if (!b) builders.set(data.type, (b = new SetBuilder()));
-            b.add(Buffer.from(data.raw.buffer, data.raw.byteOffset, data.raw.byteLength).toString('base64'), data, e.ttl);
-          }
+          if (kid.name.startsWith(RECORD_LABEL)) for (const e of kid.entries ?? NO_ENTRIES) add(e);
         });
       }
       this.#extension = new Map();
