@@ -20,7 +20,7 @@ import { MAX_VALUE_BYTES, nameToKey, parseService } from './codec.js';
 import { extensionRefusal, extensionValue } from './extension.js';
 
 /** The first characters of an UPDATE record's label: no other writer's keys start this way. */
-const LABEL_PREFIX = '_rr-';
+export const LABEL_PREFIX = '_rr-';
 /** An UPDATE record's label: the type's mnemonic (or `type<N>`, RFC 3597 §5) and the record's hash. */
 const LABEL = /^_rr-([a-z0-9]+)-[0-9a-f]{16}$/;
 const STORED_TYPES = new Set<number>([RRType.A, RRType.AAAA, RRType.CNAME, RRType.TXT, RRType.MX, RRType.SRV, RRType.PTR]);

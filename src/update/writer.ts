@@ -16,7 +16,7 @@ import { prefixRangeEnd } from '../etcd/etcd-kv.js';
 import { nameToKey } from '../skydns/codec.js';
 import { inItsPlace, ownKeyHoldsPtr, readOwnPtr, readRecord, recordKey, recordKeyPrefixes, recordValue } from '../skydns/update-records.js';
 import { recordHash, type UpdateLease, type UpdateMessage } from '../wire/update.js';
-import { applyUpdates, checkPrerequisites, namesOf, type HeldRecord, type Verdict } from './semantics.js';
+import { evaluate, namesOf, type HeldRecord, type Verdict, type ZoneRules } from './semantics.js';
 
 /** etcd's `--max-txn-ops` default: more compares or operations in one transaction are refused. */
 const MAX_TXN_OPS = 128;
@@ -74,9 +74,9 @@ export class UpdateWriter {
    * written under a new etcd lease of the (clamped) length asked, those already there too:
    * that is the refresh (the same UPDATE again). Without one, they are written without a
    * lease (permanent), a record that had one included. The old lease, left without keys,
-   * expires by itself.
+   * expires by itself. `rules`: the zone's prescan and file layer (semantics.ts `evaluate`).
    */
-  async write(zone: Name, update: UpdateMessage): Promise<WriteOutcome> {
+  async write(zone: Name, update: UpdateMessage, rules: ZoneRules = { prescan: () => undefined }): Promise<WriteOutcome> {
     const { prefix } = this.#o;
     const granted = update.lease && {
       lease: this.#clamp(update.lease.lease),
@@ -118,9 +118,10 @@ export class UpdateWriter {
         held.set(name, records);
       });
 
-      const failed = checkPrerequisites(zone, update.prerequisites, held);
-      if (failed) return { kind: 'refused', verdict: failed, attempts: attempt };
-      const difference = applyUpdates(zone, update.updates, held);
+      // Prerequisites, then the update section's prescan, then the update (RFC 2136 §3.2-§3.4).
+      const evaluated = evaluate(zone, update, held, rules);
+      if ('verdict' in evaluated) return { kind: 'refused', verdict: evaluated.verdict, attempts: attempt };
+      const difference = evaluated.difference;
       const relet = difference.readded.filter(({ name, record }) => granted || held.get(name)!.find((r) => r.id === record.id)!.lease !== undefined);
       const puts = [...difference.puts, ...relet].map(({ name, record }) => ({ key: recordKey(prefix, zone, name, record.data.type, record.id), name, record }));
       const crowded = puts.find((p) => p.record.data.type === RRType.PTR && puts.some((q) => q !== p && q.key === p.key));
