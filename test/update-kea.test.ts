@@ -89,14 +89,16 @@ function nsupdate(port: number, lines: readonly string[]): Promise<string> {
   });
 }
 
-/** The records of a TSIG-signed AXFR of `zone` from dig, as [name, ttl, class, type, data]. */
-async function axfr(port: number, zone: string): Promise<string[][]> {
-  const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(port), '-y', `hmac-sha256:kea:${SECRET}`, '+nocookie', '+time=5', zone, 'AXFR'], { timeout: 15_000 });
-  if (/Transfer failed|communications error/.test(stdout)) throw new Error(`AXFR of ${zone} failed:\n${stdout}`);
+/** The records of a TSIG-signed AXFR or IXFR (`IXFR=<serial>`) of `zone` from dig, as [name, ttl, class, type, data]. */
+async function transfer(port: number, zone: string, kind: string): Promise<string[][]> {
+  const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(port), '-y', `hmac-sha256:kea:${SECRET}`, '+nocookie', '+time=5', zone, kind], { timeout: 15_000 });
+  if (/Transfer failed|communications error/.test(stdout)) throw new Error(`${kind} of ${zone} failed:\n${stdout}`);
   return stdout
     .split('\n')
     .filter((l) => l !== '' && !l.startsWith(';'))
-    .map((l) => { const [name, ttl, cls, type, ...data] = l.split(/\s+/); return [name!, ttl!, cls!, type!, data.join(' ')]; });
+    .map((l) => { const [name, ttl, cls, type, ...data] = l.split(/\s+/); return [name!, ttl!, cls!, type!, data.join(' ')]; })
+    // dig prints the signature of each message too: not zone data.
+    .filter((r) => r[3] !== 'TSIG');
 }
 
 /** Occurrences of a Kea log message ID (e.g. DHCP_DDNS_ADD_SUCCEEDED) in D2's output so far. */
@@ -170,6 +172,7 @@ const TITLE = 'ISC Kea DHCP-DDNS (kea-dhcp-ddns) updating etcd zones through etc
   });
 
   it('adds the lease: A + DHCID at the name and PTR + DHCID at the reverse name, in etcd and in DNS', async () => {
+    const serialBefore = (await dig(server.port, [ZONE, 'SOA'])).answer[0]!.data.split(' ')[2]!;
     await sendNcr(d2Port, ncr({}));
     await d2.waitForOutput(/DHCP_DDNS_ADD_SUCCEEDED/, 20_000);
     expect(await keys('/skydns/test/example/host1')).toEqual([
@@ -191,9 +194,15 @@ const TITLE = 'ISC Kea DHCP-DDNS (kea-dhcp-ddns) updating etcd zones through etc
 
     // A zone transfer (signed with the same key) carries each DHCID once, at its name.
     for (const [zone, owner] of [[ZONE, fqdn], [REVERSE, `${reverseName}.`]] as const) {
-      const dhcids = (await axfr(server.port, zone)).filter((r) => r[3] === 'DHCID');
+      const dhcids = (await transfer(server.port, zone, 'AXFR')).filter((r) => r[3] === 'DHCID');
       expect(dhcids).toEqual([[owner, expect.any(String), 'IN', 'DHCID', first.toString('base64')]]);
     }
+    // So does an IXFR from the serial before the lease (RFC 1995: new SOA, old SOA, deletions,
+    // new SOA, additions): the A and the DHCID are the additions.
+    const ixfr = await transfer(server.port, ZONE, `IXFR=${serialBefore}`);
+    expect(ixfr.map((r) => r[3])).toEqual(['SOA', 'SOA', 'SOA', 'A', 'DHCID', 'SOA']);
+    expect(ixfr[1]![4]!.split(' ')[2]).toBe(serialBefore);
+    expect(ixfr[4]).toEqual([fqdn, expect.any(String), 'IN', 'DHCID', first.toString('base64')]);
   }, 60_000);
 
   it('refuses a second client that wants the same name, by its DHCID prerequisite (RFC 4703 §5.3.1)', async () => {
