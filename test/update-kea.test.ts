@@ -236,7 +236,7 @@ const TITLE = 'ISC Kea DHCP-DDNS (kea-dhcp-ddns) updating etcd zones through etc
     expect((await dig(server.port, [reverseName, 'PTR'])).status).toBe('NXDOMAIN');
   }, 60_000);
 
-  it('other types SkyDNS cannot express (CAA at the apex, SSHFP) answer dig as nsupdate wrote them, and leave', async () => {
+  it('other types SkyDNS cannot express (CAA at the apex, SSHFP) answer dig as nsupdate wrote them, never share a name with a CNAME, and leave', async () => {
     const fingerprint = randomBytes(32).toString('hex').toUpperCase();
     expect(await nsupdate(server.port, [`update add ${ZONE}. 3600 CAA 0 issue "ca.example.net"`, `update add host2.${ZONE}. 300 SSHFP 4 2 ${fingerprint}`])).toBe('NOERROR');
     const caa = await digUntil(server.port, [ZONE, 'CAA'], (r) => r.answer.length > 0);
@@ -247,7 +247,13 @@ const TITLE = 'ISC Kea DHCP-DDNS (kea-dhcp-ddns) updating etcd zones through etc
     // A CAA of the apex is under the zone's own key, not dns/apex: the apex's addresses are unchanged.
     expect(await keys('/skydns/test/example/_rr-caa-')).toHaveLength(1);
     expect(await keys('/skydns/test/example/dns/apex')).toEqual([]);
-    expect(await nsupdate(server.port, [`update delete ${ZONE}. CAA`, `update delete host2.${ZONE}. SSHFP`])).toBe('NOERROR');
+    // RFC 2136 §3.4.2.2: they are "other data" for the CNAME rule, both ways; the update still succeeds.
+    expect(await nsupdate(server.port, [`update add host2.${ZONE}. 300 CNAME host1.${ZONE}.`, `update add c.${ZONE}. 300 CNAME host1.${ZONE}.`])).toBe('NOERROR');
+    expect(await nsupdate(server.port, [`update add c.${ZONE}. 300 DHCID AAIBqg==`])).toBe('NOERROR');
+    expect((await dig(server.port, [`host2.${ZONE}`, 'CNAME'])).answer).toEqual([]);
+    expect((await dig(server.port, [`c.${ZONE}`, 'CNAME'])).answer.map((r) => r.data)).toEqual([`host1.${ZONE}.`]);
+    expect(await keys(`/skydns/test/example/c/_rr-dhcid-`)).toEqual([]);
+    expect(await nsupdate(server.port, [`update delete ${ZONE}. CAA`, `update delete host2.${ZONE}. SSHFP`, `update delete c.${ZONE}.`])).toBe('NOERROR');
     expect((await dig(server.port, [ZONE, 'CAA'])).answer).toEqual([]);
     expect((await dig(server.port, [`host2.${ZONE}`, 'SSHFP'])).status).toBe('NXDOMAIN');
   }, 60_000);
