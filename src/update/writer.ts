@@ -14,7 +14,7 @@ import { RRType, Rcode } from '../dns/constants.js';
 import type { Name } from '../dns/name.js';
 import { prefixRangeEnd } from '../etcd/etcd-kv.js';
 import { nameToKey } from '../skydns/codec.js';
-import { ownKeyHoldsPtr, readOwnPtr, readRecord, recordKey, recordKeyPrefix, recordValue } from '../skydns/update-records.js';
+import { inItsPlace, ownKeyHoldsPtr, readOwnPtr, readRecord, recordKey, recordKeyPrefixes, recordValue } from '../skydns/update-records.js';
 import { recordHash, type UpdateLease, type UpdateMessage } from '../wire/update.js';
 import { evaluate, namesOf, type HeldRecord, type Verdict, type ZoneRules } from './semantics.js';
 
@@ -84,11 +84,17 @@ export class UpdateWriter {
     };
     let lease: string | undefined;
     const names = namesOf(update.prerequisites, update.updates);
-    // What each name's records are read from: its record keys, and under arpa its own key (a PTR).
+    // What each name's records are read from: its record keys (at the apex, two prefixes: see
+    // recordKeyPrefixes), and under arpa its own key (a PTR).
     const ranges = names.flatMap((name) => {
-      const start = Buffer.from(recordKeyPrefix(prefix, zone, name), 'utf8');
       const own = Buffer.from(nameToKey(name, prefix), 'utf8');
-      return [{ name, start, end: prefixRangeEnd(start), own: false }, ...(ownKeyHoldsPtr(name) ? [{ name, start: own, end: undefined, own: true }] : [])];
+      return [
+        ...recordKeyPrefixes(prefix, zone, name).map((p) => {
+          const start = Buffer.from(p, 'utf8');
+          return { name, start, end: prefixRangeEnd(start) as Buffer | undefined, own: false };
+        }),
+        ...(ownKeyHoldsPtr(name) ? [{ name, start: own, end: undefined, own: true }] : []),
+      ];
     });
     const maxAttempts = this.#o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -103,7 +109,9 @@ export class UpdateWriter {
           const key = kv.key.toString('utf8');
           const label = `_rr-${key.slice(start.length)}`;
           if (!own && label.includes('/')) continue;
-          const record = own ? readOwnPtr(kv.value) : readRecord(label, kv.value);
+          const read = own ? readOwnPtr(kv.value) : readRecord(label, kv.value);
+          // A record under the other apex prefix than its type's is not one UPDATE wrote, nor one the index answers there.
+          const record = read && (own || inItsPlace(prefix, zone, name, read.data.type, start.toString('utf8'))) ? read : undefined;
           const leased = kv.lease === undefined || String(kv.lease) === '0' ? undefined : String(kv.lease);
           if (record) records.push({ id: recordHash(record.data), data: record.data, ttl: record.ttl, key, modRevision: Number(kv.mod_revision), lease: leased });
         }
