@@ -442,7 +442,7 @@ async function main() {
     const load = { duration: o.duration, clients: o.clients, maxQps: o.maxQps };
     console.log(`\nDNS UPDATE (RFC 2136, TSIG-signed, into ${CHURN_ZONE} on etcd): UPDATEs/s with ${o.updateInflight} in flight vs etcd's puts/s; zone-file q/s quiet / during ${o.updateRate} UPDATEs/s / during the churn step's control (${o.updateRate} puts/s outside /skydns): etcdns-update — dnsperf ${describeArgs(load)}`);
     await seedChurn(etcdClient);
-    const res = await runUpdateStep(ROOT, etcdClient, await reg.get('etcdns-update'), { load, rounds: o.rounds, rate: o.updateRate, inFlight: o.updateInflight, seconds: o.updateDuration });
+    const res = await runUpdateStep(ROOT, etcdClient, await reg.get('etcdns-update'), { load, rounds: o.rounds, rate: o.updateRate, inFlight: o.updateInflight, seconds: o.updateDuration, etcdPid: ctx.etcd.child.pid });
     const extra = reportUpdate(res.summary, { rate: o.updateRate, churnControlQps: result.churn?.summary['etcdns-churn']?.controlQps });
     result.update = { args: describeArgs(load), etcdZone: CHURN_ZONE, ...res.summary, ...extra, runs: res.runs };
     await reg.keepOnly([]);

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { die, median, pct, ratio, round, sleep } from './lib.mjs';
+import { CLK_TCK, cpuTicks, die, median, pct, ratio, round, sleep } from './lib.mjs';
 import { NAME_WIDTH, formatRun, runDnsperf } from './dnsperf.mjs';
 import { CHURN_PREFIX, CHURN_ZONE, CONTROL_PREFIX, startWriter } from './churn.mjs';
 import { dig } from './check.mjs';
@@ -72,8 +72,12 @@ function updateClient(port, wire) {
 
 const countRcode = (counts, rcode) => { const k = RCODES[rcode] ?? (rcode < 0 ? 'timeout' : String(rcode)); counts[k] = (counts[k] ?? 0) + 1; };
 
-/** `inFlight` loops, each replacing a name of its own (no two in flight touch one name), for `seconds`. */
-async function saturate(send, inFlight, seconds) {
+/**
+ * `inFlight` loops, each replacing a name of its own (no two in flight touch one name), for
+ * `seconds`; with the CPU time the processes `pids` spent per request (ms), from /proc.
+ */
+async function saturate(send, inFlight, seconds, pids) {
+  const ticks0 = pids.map(cpuTicks);
   const deadline = performance.now() + seconds * 1000;
   const latencies = [];
   const rcodes = {};
@@ -87,8 +91,9 @@ async function saturate(send, inFlight, seconds) {
     }
   }));
   const wall = (performance.now() - t0) / 1000;
+  const cpuMs = pids.map((pid, i) => round((((cpuTicks(pid) - ticks0[i]) / CLK_TCK) * 1000) / Math.max(1, latencies.length), 2));
   latencies.sort((a, b) => a - b);
-  return { perSec: round(latencies.length / wall, 1), p50Ms: round(pct(latencies, 50), 2), p99Ms: round(pct(latencies, 99), 2), rcodes };
+  return { perSec: round(latencies.length / wall, 1), p50Ms: round(pct(latencies, 50), 2), p99Ms: round(pct(latencies, 99), 2), rcodes, cpuMs };
 }
 
 /** UPDATEs at `rate`/s for `seconds` on a fixed schedule (at most 64 in flight), as the churn step's writer puts. */
@@ -122,7 +127,7 @@ const PHASES = ['quiet', 'update', 'control'];
  * over the zone-file questions quiet / during `rate` UPDATEs/s / during `rate` etcd puts/s
  * outside /skydns (phase order rotating). Returns the runs and the medians.
  */
-export async function runUpdateStep(root, etcd, srv, { load, rounds, rate, inFlight, seconds }) {
+export async function runUpdateStep(root, etcd, srv, { load, rounds, rate, inFlight, seconds, etcdPid }) {
   const wire = await wireCode(root);
   const client = updateClient(srv.port, wire);
   const runs = { updates: [], puts: [], quiet: [], update: [], control: [] };
@@ -130,20 +135,23 @@ export async function runUpdateStep(root, etcd, srv, { load, rounds, rate, inFli
     // Every in-flight slot's name exists before the first timed UPDATE (its first one only adds).
     await Promise.all(Array.from({ length: inFlight }, (_, i) => client.send(`u${i}.${CHURN_ZONE}`, randomAddress())));
     for (let r = 0; r < rounds; r++) {
-      const updates = await saturate((i) => client.send(`u${i}.${CHURN_ZONE}`, randomAddress()), inFlight, seconds);
+      const updates = await saturate((i) => client.send(`u${i}.${CHURN_ZONE}`, randomAddress()), inFlight, seconds, [srv.pid, etcdPid]);
       const puts = await saturate(async (i) => {
         try { await etcd.put(`${CONTROL_PREFIX}/u${i}`).value(JSON.stringify({ host: randomAddress().join('.'), port: 8080 })); return 0; } catch { return 2; }
-      }, inFlight, seconds);
+      }, inFlight, seconds, [etcdPid]);
       runs.updates.push(updates);
       runs.puts.push(puts);
-      console.log(`  round ${r + 1}/${rounds} ${inFlight} in flight, ${seconds} s: ${updates.perSec} UPDATEs/s (p50 ${updates.p50Ms} ms, p99 ${updates.p99Ms} ms, ${JSON.stringify(updates.rcodes)}); etcd ${puts.perSec} puts/s (p50 ${puts.p50Ms} ms, p99 ${puts.p99Ms} ms)`);
+      console.log(`  round ${r + 1}/${rounds} ${inFlight} in flight, ${seconds} s: ${updates.perSec} UPDATEs/s (p50 ${updates.p50Ms} ms, p99 ${updates.p99Ms} ms, ${JSON.stringify(updates.rcodes)}; CPU per UPDATE: etcdns ${updates.cpuMs[0]} ms, etcd ${updates.cpuMs[1]} ms); etcd ${puts.perSec} puts/s (p50 ${puts.p50Ms} ms, p99 ${puts.p99Ms} ms; etcd CPU per put ${puts.cpuMs[0]} ms)`);
       if (Object.keys(updates.rcodes).some((k) => k !== 'NOERROR')) die(`UPDATEs to ${srv.name} were not all NOERROR: ${JSON.stringify(updates.rcodes)}; see ${srv.child.logFile}`);
       for (const phase of PHASES.map((_, i) => PHASES[(i + r) % PHASES.length])) {
         const writer = phase === 'update' ? pacedUpdates(client, rate, load.duration) : phase === 'control' ? startWriter(etcd, rate, load.duration, CONTROL_PREFIX) : null;
+        const etcd0 = cpuTicks(etcdPid);
+        const t0 = performance.now();
         const res = await runDnsperf(srv, load, `update-${srv.name}-${phase}-${r}`);
+        res.etcdCpuPct = round((((cpuTicks(etcdPid) - etcd0) / CLK_TCK) * 100000) / (performance.now() - t0), 0);
         if (writer) res.writer = await writer;
         runs[phase].push(res);
-        const w = res.writer ? `  writer ${res.writer.achievedRate} ${phase === 'update' ? 'UPDATEs' : 'puts'}/s${res.writer.rcodes ? ` ${JSON.stringify(res.writer.rcodes)}` : ''}` : '';
+        const w = `  etcd CPU ${res.etcdCpuPct}%${res.writer ? `  writer ${res.writer.achievedRate} ${phase === 'update' ? 'UPDATEs' : 'puts'}/s${res.writer.rcodes ? ` ${JSON.stringify(res.writer.rcodes)}` : ''}` : ''}`;
         console.log(`  round ${r + 1}/${rounds} ${srv.name.padEnd(NAME_WIDTH)} ${phase.padEnd(7)} ${formatRun(res)}${w}`);
         await sleep(500);
       }
@@ -162,8 +170,11 @@ export async function runUpdateStep(root, etcd, srv, { load, rounds, rate, inFli
   const summary = {
     inFlight, seconds,
     updatesPerSec: round(m(runs.updates, (x) => x.perSec), 1), updateLatencyP50Ms: round(m(runs.updates, (x) => x.p50Ms), 2), updateLatencyP99Ms: round(m(runs.updates, (x) => x.p99Ms), 2),
-    etcdPutsPerSec: round(m(runs.puts, (x) => x.perSec), 1), etcdPutLatencyP50Ms: round(m(runs.puts, (x) => x.p50Ms), 2),
+    etcdnsCpuMsPerUpdate: round(m(runs.updates, (x) => x.cpuMs[0]), 2), etcdCpuMsPerUpdate: round(m(runs.updates, (x) => x.cpuMs[1]), 2),
+    etcdPutsPerSec: round(m(runs.puts, (x) => x.perSec), 1), etcdPutLatencyP50Ms: round(m(runs.puts, (x) => x.p50Ms), 2), etcdCpuMsPerPut: round(m(runs.puts, (x) => x.cpuMs[0]), 2),
     quietQps: round(m(runs.quiet, (x) => x.qps), 1), updateQps: round(m(runs.update, (x) => x.qps), 1), controlQps: round(m(runs.control, (x) => x.qps), 1),
+    quietEtcdCpuPct: m(runs.quiet, (x) => x.etcdCpuPct), updateEtcdCpuPct: m(runs.update, (x) => x.etcdCpuPct), controlEtcdCpuPct: m(runs.control, (x) => x.etcdCpuPct),
+    quietServerCpuPct: round(m(runs.quiet, (x) => x.serverCpuPct), 0), updateServerCpuPct: round(m(runs.update, (x) => x.serverCpuPct), 0), controlServerCpuPct: round(m(runs.control, (x) => x.serverCpuPct), 0),
     quietP99Ms: round(m(runs.quiet, (x) => x.p99LatencyMs), 3), updateP99Ms: round(m(runs.update, (x) => x.p99LatencyMs), 3), controlP99Ms: round(m(runs.control, (x) => x.p99LatencyMs), 3),
     updatesPerSecAchieved: round(m(runs.update, (x) => x.writer.achievedRate), 1), controlPutsPerSec: round(m(runs.control, (x) => x.writer.achievedRate), 1),
   };
@@ -185,8 +196,9 @@ export function reportUpdate(summary, { rate, churnControlQps }) {
   const vsChurnControl = ratio(s.updateQps, churnControlQps);
   const meetsTarget = s.updateVsControl != null && s.updateVsControl >= UPDATE_TARGET;
   console.log(`\n  Medians:`);
-  console.log(`  UPDATEs sustained (${s.inFlight} in flight, signed, read-your-write replies): ${s.updatesPerSec}/s (latency p50 ${s.updateLatencyP50Ms} ms, p99 ${s.updateLatencyP99Ms} ms); etcd's own puts, same client concurrency: ${s.etcdPutsPerSec}/s (p50 ${s.etcdPutLatencyP50Ms} ms): UPDATEs ÷ puts ${s.updatesVsEtcdPuts}`);
+  console.log(`  UPDATEs sustained (${s.inFlight} in flight, signed, read-your-write replies): ${s.updatesPerSec}/s (latency p50 ${s.updateLatencyP50Ms} ms, p99 ${s.updateLatencyP99Ms} ms; CPU per UPDATE: etcdns ${s.etcdnsCpuMsPerUpdate} ms, etcd ${s.etcdCpuMsPerUpdate} ms); etcd's own puts, same client concurrency: ${s.etcdPutsPerSec}/s (p50 ${s.etcdPutLatencyP50Ms} ms; etcd CPU per put ${s.etcdCpuMsPerPut} ms): UPDATEs ÷ puts ${s.updatesVsEtcdPuts}`);
   console.log(`  zone-file q/s: quiet ${Math.round(s.quietQps)}, during ${s.updatesPerSecAchieved} UPDATEs/s ${Math.round(s.updateQps)} (p99 ${s.updateP99Ms} ms), during the control's ${s.controlPutsPerSec} puts/s outside /skydns ${Math.round(s.controlQps)} (p99 ${s.controlP99Ms} ms)`);
+  console.log(`  CPU (quiet / update / control): etcdns ${s.quietServerCpuPct} / ${s.updateServerCpuPct} / ${s.controlServerCpuPct}%, etcd ${s.quietEtcdCpuPct} / ${s.updateEtcdCpuPct} / ${s.controlEtcdCpuPct}%`);
   console.log(`  UPDATEs ÷ control ${s.updateVsControl} (target ≥ ${UPDATE_TARGET}: ${meetsTarget ? 'met' : 'MISSED'}), ÷ quiet ${s.updateVsQuiet}${vsChurnControl != null ? `, ÷ the churn step's control (${Math.round(churnControlQps)} q/s, another process) ${vsChurnControl}` : ''}`);
   if (Math.abs(s.updatesPerSecAchieved - rate) > rate * 0.05) console.log(`  note: the UPDATE writer achieved ${s.updatesPerSecAchieved}/s, not ${rate}`);
   return { target: UPDATE_TARGET, meetsTarget, vsChurnControl };
