@@ -62,7 +62,7 @@ export async function etcdLoad(client, count, entry, batch = 5000) {
  */
 export const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=4', '--min-semi-space-size=4'];
 
-export async function startEtcdns(name, cli, { zonesDir, etcdUrl, prefix, zone, upstream, workers, metrics, udpIo, rotate, nodeFlags = SHIPPED_NODE_FLAGS } = {}) {
+export async function startEtcdns(name, cli, { zonesDir, etcdUrl, prefix, zone, upstream, workers, metrics, udpIo, rotate, extra = [], nodeFlags = SHIPPED_NODE_FLAGS } = {}) {
   const port = await freePort();
   const ready = await freePort();
   const args = [cli, 'serve', '--listen', `127.0.0.1:${port}`, '--zones', zonesDir,
@@ -83,6 +83,7 @@ export async function startEtcdns(name, cli, { zonesDir, etcdUrl, prefix, zone, 
   if (workers) args.push('--workers', String(workers));
   if (udpIo) args.push('--udp-io', udpIo);
   if (rotate) args.push('--rotate', rotate);
+  args.push(...extra);
   const child = startProc(name, process.execPath, [...nodeFlags, ...args]);
   const readyMs = await waitFor(name, async () => (await httpStatus(`http://127.0.0.1:${ready}/ready`)) === 200, 600000, child);
   return { name, child, port, pid: child.pid, readyMs, metricsUrl, args: [...nodeFlags, ...args.slice(1)].join(' ') };
