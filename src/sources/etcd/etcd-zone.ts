@@ -9,6 +9,7 @@ import { childName, isSubdomain, type Name } from '../../dns/name.js';
 import type { Node, RRset } from '../../dns/records.js';
 import type { ChangedFrom, ZoneView } from '../../table/zone.js';
 import { child, type TNode } from './name-trie.js';
+import { isRecordKey } from './record-owner.js';
 import { serviceNode } from './service-node.js';
 import { EtcdNode, NO_ENTRIES, type OnOversize } from './skydns-answers.js';
 
@@ -169,8 +170,11 @@ export class EtcdZoneView implements ZoneView {
     const dns = child(this.#root, 'dns');
     const apexDir = dns && child(dns, 'apex');
     const nsDir = dns && child(dns, 'ns');
-    const zoneWide = apexDir === undefined || apexDir.size === 0 ? this.#root : undefined;
-    return new EtcdNode(this.origin, apexDir ? [apexDir] : [], this.#root.entries ?? NO_ENTRIES, { soa: this.soa, nsDir, zoneWide }, this.#onOversize, this.#rfc);
+    // Addresses DNS UPDATE wrote at the apex (record-owner.ts puts them on the root) are apex
+    // records, as `dns/apex` keys are: no zone-wide fallback beside them.
+    const updated = this.#root.entries?.some((e) => isRecordKey(e.key)) === true;
+    const zoneWide = (apexDir === undefined || apexDir.size === 0) && !updated ? this.#root : undefined;
+    return new EtcdNode(this.origin, apexDir ? [apexDir] : [], this.#root.entries ?? NO_ENTRIES, { soa: this.soa, nsDir, zoneWide, zoneRoot: this.#root }, this.#onOversize, this.#rfc);
   }
 
   /**

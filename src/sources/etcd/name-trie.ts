@@ -178,10 +178,18 @@ export function findEntry(root: TNode, segments: readonly string[], from: number
   return undefined;
 }
 
-/** Everything in the subtree, parents before children, siblings in label order. */
-export function collect(t: TNode, out: Entry[]): void {
+/**
+ * Everything in the subtree, parents before children, siblings in label order. `ownOnly`: keys
+ * whose records belong to their own name alone (record-owner.ts), left out below `t`.
+ */
+export function collect(t: TNode, out: Entry[], ownOnly?: (key: string) => boolean): void {
   if (t.entries) for (const e of t.entries) out.push(e);
-  if (t.kids) for (const c of t.kids.chunks) for (const n of c.nodes) collect(n, out);
+  if (t.kids) for (const c of t.kids.chunks) for (const n of c.nodes) collectBelow(n, out, ownOnly);
+}
+
+function collectBelow(t: TNode, out: Entry[], ownOnly: ((key: string) => boolean) | undefined): void {
+  if (t.entries) for (const e of t.entries) if (!ownOnly?.(e.key)) out.push(e);
+  if (t.kids) for (const c of t.kids.chunks) for (const n of c.nodes) collectBelow(n, out, ownOnly);
 }
 
 // -- updates (path copying) -----------------------------------------------------------------------
