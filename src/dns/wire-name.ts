@@ -5,6 +5,7 @@
  * wire/; one reader keeps both to the same rules.
  */
 import { DOT_IN_LABEL, MAX_NAME_OCTETS, type Name } from './name.js';
+import { latin1Interned } from './name-intern.js';
 
 /**
  * Reads a (possibly compressed) name into canonical form. Returns an error string for
@@ -53,8 +54,10 @@ export function readName(msg: Buffer, offset: number): { name: Name; end: number
     pos += len + 1;
   }
   // Latin-1 maps each octet to the code point of the same value, as String.fromCharCode does.
+  // Interned: the same question name comes with query after query (name-intern.ts).
+  if (!dotsInLabels) return { name: latin1Interned(nameBytes, length), end, inline: lowestJump === offset };
   let name = nameBytes.toString('latin1', 0, length);
-  if (dotsInLabels) for (const at of dotsInLabels) name = name.slice(0, at) + DOT_IN_LABEL + name.slice(at + 1);
+  for (const at of dotsInLabels) name = name.slice(0, at) + DOT_IN_LABEL + name.slice(at + 1);
   return { name, end, inline: lowestJump === offset };
 }
 
