@@ -31,6 +31,9 @@ fi
 for tool in "${!optional[@]}"; do
   has "$tool" || missing_optional+=("${optional[$tool]}")
 done
+# dnspython (python3-dnspython), a module rather than a tool: test/update-clients.test.ts builds
+# certbot's and external-dns's RFC 2136 messages with it, under Debian's own /usr/bin/python3.
+/usr/bin/python3 -c 'import dns.update, dns.tsigkeyring' >/dev/null 2>&1 || missing_optional+=(python3-dnspython)
 [ ${#missing_pkgs[@]} -eq 0 ] && [ ${#missing_optional[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
