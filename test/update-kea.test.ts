@@ -236,6 +236,25 @@ const TITLE = 'ISC Kea DHCP-DDNS (kea-dhcp-ddns) updating etcd zones through etc
     expect((await dig(server.port, [reverseName, 'PTR'])).status).toBe('NXDOMAIN');
   }, 60_000);
 
+  it('a bad extension value written by hand is skipped, logged once and counted; the name keeps its other records', async () => {
+    const bad = '/skydns/test/example/host3/_rr-dhcid-00000000000000aa';
+    await etcd.client.put('/skydns/test/example/host3/_rr-a-00000000000000aa').value(JSON.stringify({ host: '192.0.2.60', ttl: 300, port: -1 }));
+    await etcd.client.put(bad).value('{"ttl":300,"etcdns":{"type":49,"rdata":"not base64"}}');
+    const logged = await server.waitForLog((l) => l.msg === 'skipping invalid etcd value' && l.key === bad);
+    expect(String(logged.reason)).toMatch(/^etcdns: rdata/);
+    await digUntil(server.port, [`host3.${ZONE}`, 'A'], (r) => r.answer.length === 1);
+    expect((await dig(server.port, [`host3.${ZONE}`, 'DHCID'])).status).toBe('NOERROR');
+    expect((await dig(server.port, [`host3.${ZONE}`, 'DHCID'])).answer).toEqual([]);
+    const metricsUrl = `${String(server.logs.find((l) => l.msg === 'listening')!.metrics)}/metrics`;
+    expect(await (await fetch(metricsUrl)).text()).toMatch(/^etcdns_etcd_invalid_values_total\{reason="etcdns"\} 1$/m);
+    // The same bad value again: not logged again.
+    await etcd.client.put(bad).value('{"ttl":300,"etcdns":{"type":49,"rdata":"not base64"}}');
+    await etcd.client.delete().key('/skydns/test/example/host3/_rr-a-00000000000000aa');
+    await digUntil(server.port, [`host3.${ZONE}`, 'A'], (r) => r.answer.length === 0);
+    expect(server.logs.filter((l) => l.msg === 'skipping invalid etcd value' && l.key === bad)).toHaveLength(1);
+    await etcd.client.delete().key(bad);
+  }, 60_000);
+
   it('other types SkyDNS cannot express (CAA at the apex, SSHFP) answer dig as nsupdate wrote them, never share a name with a CNAME, and leave', async () => {
     const fingerprint = randomBytes(32).toString('hex').toUpperCase();
     expect(await nsupdate(server.port, [`update add ${ZONE}. 3600 CAA 0 issue "ca.example.net"`, `update add host2.${ZONE}. 300 SSHFP 4 2 ${fingerprint}`])).toBe('NOERROR');
