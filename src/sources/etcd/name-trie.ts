@@ -7,6 +7,7 @@
  */
 import { childName, type Name } from '../../dns/name.js';
 import { sameService, type Service } from '../../skydns/codec.js';
+import { isRecordKey } from './record-owner.js';
 
 /** One valid key, as stored in the trie. */
 export interface Entry {
@@ -179,17 +180,21 @@ export function findEntry(root: TNode, segments: readonly string[], from: number
 }
 
 /**
- * Everything in the subtree, parents before children, siblings in label order. `ownOnly`: keys
- * whose records belong to their own name alone (record-owner.ts), left out below `t`.
+ * Everything in the subtree, parents before children, siblings in label order. `ownOnly`: the
+ * records DNS UPDATE wrote (record-owner.ts) belong to their own name, so below `t` they are
+ * left out.
  */
-export function collect(t: TNode, out: Entry[], ownOnly?: (key: string) => boolean): void {
+export function collect(t: TNode, out: Entry[], ownOnly = false): void {
   if (t.entries) for (const e of t.entries) out.push(e);
-  if (t.kids) for (const c of t.kids.chunks) for (const n of c.nodes) collectBelow(n, out, ownOnly);
+  if (!t.kids) return;
+  const below = ownOnly ? collectOthers : collect;
+  for (const c of t.kids.chunks) for (const n of c.nodes) below(n, out);
 }
 
-function collectBelow(t: TNode, out: Entry[], ownOnly: ((key: string) => boolean) | undefined): void {
-  if (t.entries) for (const e of t.entries) if (!ownOnly?.(e.key)) out.push(e);
-  if (t.kids) for (const c of t.kids.chunks) for (const n of c.nodes) collectBelow(n, out, ownOnly);
+/** `collect` without the records DNS UPDATE wrote: a loop of its own, no test per entry in the other. */
+function collectOthers(t: TNode, out: Entry[]): void {
+  if (t.entries) for (const e of t.entries) if (!isRecordKey(e.key)) out.push(e);
+  if (t.kids) for (const c of t.kids.chunks) for (const n of c.nodes) collectOthers(n, out);
 }
 
 // -- updates (path copying) -----------------------------------------------------------------------
