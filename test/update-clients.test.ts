@@ -10,7 +10,8 @@
  *   records and adds of the new (no prerequisites), TSIG-signed, with its TXT registry's ownership
  *   records in both forms (the plain name of older releases, `a-<name>`/`cname-<name>`), then a
  *   TSIG-signed AXFR, which must list exactly the records written (the SOA aside) after each
- *   round: create, change, delete.
+ *   round: create, change, delete; and an IXFR across the change, whose differences delete only
+ *   records that were there and add only records that were not.
  *
  * Not the real certbot: it cannot get a certificate without an ACME server, so its messages are
  * made by the same dnspython calls its plugin makes (certbot_dns_rfc2136/_internal/dns_rfc2136.py).
@@ -165,15 +166,21 @@ describe.skipIf(!HAVE_DNSPYTHON)('RFC 2136 clients built with dnspython: certbot
       for (const ep of [...(changes.create ?? []), ...(changes.update_new ?? [])]) for (const t of ep.targets) expected.add(line(ep, t, MIN_TTL));
     }
 
+    const serialOf = (soa: AxfrRecord) => Number(soa.data.split(' ')[2]);
+    const text = (r: AxfrRecord) => `${r.name} ${r.ttl} ${r.type} ${r.data}`;
+    /** The serial of the last listing. */
+    let serial = 0;
+
     /** A signed AXFR as external-dns lists the zone: the SOA first and last, and the records. */
     async function listing(): Promise<string[]> {
-      const { records } = await client<{ messages: number; records: AxfrRecord[] }>('axfr', { server: '127.0.0.1', port: server.port, key: externalDns, zone: ZONE });
+      const { records } = await client<{ messages: number; records: AxfrRecord[] }>('xfr', { server: '127.0.0.1', port: server.port, key: externalDns, zone: ZONE });
       expect(records[0]).toMatchObject({ name: `${ZONE}.`, type: 'SOA' });
+      serial = serialOf(records[0]!);
       expect(records.at(-1)).toMatchObject({ name: `${ZONE}.`, type: 'SOA' });
       const rest = records.slice(1, -1);
       // The etcd zone synthesises its SOA; a zone written only by UPDATE has no NS (none written under dns/ns).
       expect(rest.filter((r) => r.type === 'SOA' || r.type === 'NS')).toEqual([]);
-      const lines = rest.map((r) => `${r.name} ${r.ttl} ${r.type} ${r.data}`);
+      const lines = rest.map(text);
       // Each record once: no duplicates from SkyDNS names (a key's own name, subtree aggregates).
       expect(new Set(lines).size).toBe(lines.length);
       return lines.sort();
@@ -204,8 +211,34 @@ describe.skipIf(!HAVE_DNSPYTHON)('RFC 2136 clients built with dnspython: certbot
       const www2: Endpoint = { ...www, targets: ['192.0.2.12'] };
       const alias2: Endpoint = { ...alias, targets: [`api.apps.${ZONE}`] };
       const api2: Endpoint = { ...api, ttl: 120, targets: ['192.0.2.21'] };
+      const before = new Set(await listing());
+      const from = serial;
       await apply({ update_old: [www, alias, api], update_new: [www2, alias2, api2], create: owned({ name: `db.${ZONE}`, type: 'A', targets: ['192.0.2.30'] }, 'service/default/db', false) });
       expect(await listing()).toEqual([...expected].sort());
+
+      // A secondary's IXFR (RFC 1995 §4) from the serial before: each difference deletes a record
+      // that was there and adds one that was not (no SkyDNS aggregates coming and going), and
+      // they end at what was written.
+      const { records } = await client<{ records: AxfrRecord[] }>('xfr', { server: '127.0.0.1', port: server.port, key: externalDns, zone: ZONE, serial: from });
+      expect(records.map((r) => r.type).slice(0, 2)).toEqual(['SOA', 'SOA']);
+      expect(serialOf(records[0]!)).toBe(serial);
+      const zone = new Set(before);
+      // Each difference: the SOA it starts from, its deletions, the SOA it ends at, its additions.
+      let adding = true;
+      let deltas = 0;
+      for (const r of records.slice(1, -1)) {
+        if (r.type === 'SOA') {
+          adding = !adding;
+          if (adding) deltas++;
+          continue;
+        }
+        if (adding) expect({ added: text(r), was: zone.has(text(r)) }).toEqual({ added: text(r), was: false });
+        else expect({ deleted: text(r), was: zone.has(text(r)) }).toEqual({ deleted: text(r), was: true });
+        if (adding) zone.add(text(r));
+        else zone.delete(text(r));
+      }
+      expect(deltas).toBeGreaterThan(0);
+      expect([...zone].sort()).toEqual([...expected].sort());
       expect((await dig(server.port, [`www.${ZONE}`, 'A'])).answer.map((a) => a.data)).toEqual(['192.0.2.12']);
     });
 
