@@ -13,6 +13,7 @@ import { groupFilter, srvWeights, targetStrip } from '../../skydns/codec.js';
 
 export const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 const NO_NAMES: readonly Name[] = Object.freeze([]);
+const NO_SETS: ReadonlyMap<number, RRset> = new Map();
 /** Reverse-mapping names answer PTR (RFC 1035 §3.5, RFC 3596 §2.5): never an alias. */
 const REVERSE = /(^|\.)(in-addr|ip6)\.arpa$/;
 
@@ -38,7 +39,12 @@ export interface ApexInfo {
   readonly nsDir: TNode | undefined;
   /** The zone's root when `dns/apex` is empty: A and AAAA then come from the whole zone. */
   readonly zoneWide?: TNode | undefined;
+  /** The zone's root, whose `_rr-` children hold the apex's extension records (#extensions). */
+  readonly zoneRoot?: TNode;
 }
+
+/** The label UPDATE's record keys start with (skydns/update-records.ts). */
+const RECORD_LABEL = '_rr-';
 
 /**
  * The records at one name, computed lazily per type and memoised. Immutable from the outside:
@@ -61,6 +67,7 @@ export class EtcdNode implements Node {
   #zoneHosts: readonly Entry[] | undefined;
   readonly #sets = new Map<number, RRset | null>();
   #all: Map<number, RRset> | undefined;
+  #extension: ReadonlyMap<number, RRset> | undefined;
   /** `--compat rfc`: one answer shape per name whatever type is asked (see #alias). */
   readonly #rfc: boolean;
   #aliasMemo: boolean | undefined;
@@ -168,6 +175,10 @@ export class EtcdNode implements Node {
         const set = this.get(type);
         if (set) all.set(type, set);
       }
+      for (const type of this.#extensions().keys()) {
+        const set = this.get(type);
+        if (set) all.set(type, set);
+      }
       this.#all = all;
     }
     return this.#all;
@@ -221,8 +232,43 @@ export class EtcdNode implements Node {
       case RRType.NS:
         return this.#ns();
       default:
-        return null;
+        return this.#extensions().get(type) ?? null;
     }
+  }
+
+  /**
+   * Records of types SkyDNS cannot express (skydns/extension.ts), by type: the values of this
+   * name's `_rr-<type>-<hash>` children (the zone key's at the apex). Exact, like PTR: they
+   * answer at the name UPDATE wrote them at, never aggregated into the names above it.
+   */
+  #extensions(): ReadonlyMap<number, RRset> {
+    if (!this.#extension) {
+      const builders = new Map<number, SetBuilder>();
+      const add = (e: Entry): void => {
+        const data = e.service.extension;
+        if (!data) return;
+        let b = builders.get(data.type);
+        if (!b) builders.set(data.type, (b = new SetBuilder()));
+        b.add(Buffer.from(data.raw.buffer, data.raw.byteOffset, data.raw.byteLength).toString('base64'), data, e.ttl);
+      };
+      // `--compat rfc` files a record key under its owner (record-owner.ts): the name's own
+      // entries. `--compat coredns` keeps the `_rr-` label a name, so they are its children.
+      for (const e of this.#exact) add(e);
+      const holders = this.#apex ? (this.#apex.zoneRoot ? [this.#apex.zoneRoot] : []) : this.#roots;
+      for (const t of holders) {
+        t.kids?.forEachWithPrefix(RECORD_LABEL, (kid) => {
+          for (const e of kid.entries ?? NO_ENTRIES) add(e);
+        });
+      }
+      // Nearly every name has none: share one empty map rather than hold one per memoised name.
+      const sets = new Map<number, RRset>();
+      for (const [type, b] of builders) {
+        const set = b.build(this.#name, type);
+        if (set) sets.set(type, set);
+      }
+      this.#extension = sets.size === 0 ? NO_SETS : sets;
+    }
+    return this.#extension;
   }
 
   /** CoreDNS backend_lookup.go `A`/`AAAA`: address hosts of the family, deduplicated by address. */
@@ -406,6 +452,7 @@ function rdataOctets(data: RData): number {
     for (const s of data.strings) n += s.length + 1;
     return n;
   }
+  if ('generic' in data) return data.raw.length;
   return 255;
 }
 

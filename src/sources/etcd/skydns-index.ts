@@ -15,6 +15,7 @@ import { EtcdZoneView, type Compat } from './etcd-zone.js';
 import { findEntry, insertEntry, removeEntry, sameTrie, TNode, type Entry } from './name-trie.js';
 import type { EtcdNode, OnOversize } from './skydns-answers.js';
 import { normalizePrefix, parseService, sameService, splitKey, type KeyParts } from '../../skydns/codec.js';
+import { extensionLabelError } from '../../skydns/update-records.js';
 import { isRecordLabel, ownerSegments } from './record-owner.js';
 
 export interface EtcdIndexOptions {
@@ -276,7 +277,7 @@ export class SkyDnsIndex {
         ? service.error
         : (service.kind === 'name' || service.kind === 'none') && segments[z.depth] === 'dns' && segments[z.depth + 1] === 'ns'
           ? `name server entry under ${childName('ns', childName('dns', zone))} needs an IP address as host, got ${JSON.stringify(service.host)}`
-          : undefined;
+          : service.extension && extensionLabelError(key.slice(key.lastIndexOf('/') + 1), service.extension.type);
     if (reason !== undefined || 'error' in service) {
       if (prev) this.#remove(work, prev);
       return this.#setOther(work, key, { kind: 'invalid', reason: reason ?? '' });
