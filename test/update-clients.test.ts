@@ -13,17 +13,23 @@
  *   round: create, change, delete; and an IXFR across the change, whose differences delete only
  *   records that were there and add only records that were not.
  *
- * Not the real certbot: it cannot get a certificate without an ACME server, so its messages are
- * made by the same dnspython calls its plugin makes (certbot_dns_rfc2136/_internal/dns_rfc2136.py).
+ * And the real thing: Debian's certbot with python3-certbot-dns-rfc2136 gets a certificate from
+ * Pebble (Let's Encrypt's ACME test server, Debian `pebble`) on loopback, which checks the DNS-01
+ * TXT by asking etcdns itself (`-dnsserver`). The dnspython flows above pin each message and its
+ * reply; the real run shows the whole flow works as shipped.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig } from './support/dig.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
-import type { Tsig } from './support/secondaries.js';
+import { freePort } from './support/ports.js';
+import { findTool, runDaemon, type Tsig } from './support/secondaries.js';
 import { startServer, type ServerProcess } from './support/server.js';
 import { tempZones } from './support/zones.js';
 
@@ -32,6 +38,14 @@ const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./support/rfc2136_clients.py', import.meta.url));
 const HAVE_DNSPYTHON = spawnSync(PYTHON, ['-c', 'import dns.update, dns.tsigkeyring'], { stdio: 'ignore' }).status === 0;
 if (!HAVE_DNSPYTHON) console.warn('update-clients: skipped, dnspython missing: sudo apt-get install python3-dnspython');
+/** The real certbot with its rfc2136 plugin, and Pebble, Let's Encrypt's ACME test server, to get a certificate from. */
+const HAVE_CERTBOT =
+  HAVE_DNSPYTHON &&
+  findTool('certbot') !== undefined &&
+  findTool('pebble') !== undefined &&
+  findTool('openssl') !== undefined &&
+  spawnSync(PYTHON, ['-c', 'import certbot_dns_rfc2136'], { stdio: 'ignore' }).status === 0;
+if (HAVE_DNSPYTHON && !HAVE_CERTBOT) console.warn('update-clients: the real certbot run skipped: sudo apt-get install certbot python3-certbot-dns-rfc2136 pebble');
 
 const run = promisify(execFile);
 const ZONE = 'example.test';
@@ -94,6 +108,8 @@ describe.skipIf(!HAVE_DNSPYTHON)('RFC 2136 clients built with dnspython: certbot
     zones = tempZones({});
     server = await startServer([
       '--zones', zones.dir,
+      // One line per query: the real certbot test finds Pebble's DNS-01 lookup there.
+      '--log-queries',
       '--etcd', etcd.endpoints.join(','),
       '--etcd-zone', ZONE,
       '--etcd-zone', SUB,
@@ -143,6 +159,61 @@ describe.skipIf(!HAVE_DNSPYTHON)('RFC 2136 clients built with dnspython: certbot
       expect(await etcd.etcdctl(['get', '--prefix', '--keys-only', `/skydns/${recordName.split('.').reverse().join('/')}/`])).toBe('');
     });
   });
+
+  it.skipIf(!HAVE_CERTBOT)(
+    'the real certbot (--dns-rfc2136) gets a certificate from Pebble, which checks the DNS-01 TXT at etcdns; the TXT is gone after',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'etcdns-certbot-'));
+      let pebble: ReturnType<typeof runDaemon> | undefined;
+      try {
+        // Pebble serves ACME over HTTPS only: a throwaway certificate (certbot runs with --no-verify-ssl).
+        await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+        const [acme, management, http, tls] = [await freePort(), await freePort(), await freePort(), await freePort()];
+        writeFileSync(
+          join(dir, 'pebble.json'),
+          JSON.stringify({ pebble: { listenAddress: `127.0.0.1:${acme}`, managementListenAddress: `127.0.0.1:${management}`, certificate: join(dir, 'cert.pem'), privateKey: join(dir, 'key.pem'), httpPort: http, tlsPort: tls, ocspResponderURL: '', externalAccountBindingRequired: false } }),
+        );
+        // Pebble resolves the challenge name at etcdns itself; no random sleeps or nonce rejections (a test, not a client's robustness drill).
+        pebble = runDaemon('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${server.port}`], { PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' });
+        await pebble.waitForOutput(/Listening on: 127\.0\.0\.1:\d+/, 20_000);
+        const credentials = join(dir, 'rfc2136.ini');
+        writeFileSync(
+          credentials,
+          [`dns_rfc2136_server = 127.0.0.1`, `dns_rfc2136_port = ${server.port}`, `dns_rfc2136_name = ${certbotSha512.name}`, `dns_rfc2136_secret = ${certbotSha512.secret}`, `dns_rfc2136_algorithm = HMAC-SHA512`, ''].join('\n'),
+          { mode: 0o600 },
+        );
+        const before = await etcd.revision();
+        const logsBefore = server.logs.length;
+        // Asynchronously: the server's and Pebble's output is read while certbot runs.
+        const certbot = await run(
+          'certbot',
+          ['certonly', '--non-interactive', '--agree-tos', '--register-unsafely-without-email', '--no-verify-ssl', '--server', `https://127.0.0.1:${acme}/dir`,
+            '--authenticator', 'dns-rfc2136', '--dns-rfc2136-credentials', credentials, '--dns-rfc2136-propagation-seconds', '1',
+            '--config-dir', join(dir, 'config'), '--work-dir', join(dir, 'work'), '--logs-dir', join(dir, 'logs'), '-d', SUB],
+          { encoding: 'utf8', timeout: 180_000 },
+        ).then(
+          () => ({ status: 0, stderr: '' }),
+          (e: { code?: number; stderr?: string }) => ({ status: e.code ?? -1, stderr: e.stderr ?? String(e) }),
+        );
+        const log = existsSync(join(dir, 'logs', 'letsencrypt.log')) ? readFileSync(join(dir, 'logs', 'letsencrypt.log'), 'utf8') : '';
+        expect({ status: certbot.status, stderr: certbot.status === 0 ? '' : `${certbot.stderr}\n${log.slice(-4000)}\n${pebble.output().slice(-2000)}` }).toEqual({ status: 0, stderr: '' });
+        const cert = new X509Certificate(readFileSync(join(dir, 'config', 'live', SUB, 'fullchain.pem')));
+        expect(cert.subjectAltName).toBe(`DNS:${SUB}`);
+        // Pebble asked etcdns for the TXT certbot had added (its DNS-01 validation), and certbot deleted it after.
+        // (certbot itself asks only SOA: a TXT answered NOERROR while it ran is Pebble's query.)
+        const validations = server.logs.slice(logsBefore).filter((l) => l.msg === 'query' && l.name === `_acme-challenge.${SUB}.` && l.type === 'TXT' && l.rcode === 'NOERROR');
+        expect(validations.length).toBeGreaterThan(0);
+        expect((await dig(server.port, [`_acme-challenge.${SUB}`, 'TXT'])).status).toBe('NXDOMAIN');
+        expect(await etcd.etcdctl(['get', '--prefix', '--keys-only', `/skydns/${SUB.split('.').reverse().join('/')}/_acme-challenge/`])).toBe('');
+        // Written then deleted: two etcd revisions at least (the add, the delete).
+        expect((await etcd.revision()) - before).toBeGreaterThanOrEqual(2);
+      } finally {
+        await pebble?.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    240_000,
+  );
 
   describe("external-dns's rfc2136 provider", () => {
     /** What the zone should hold: `name. ttl TYPE data` as dnspython prints records. */
