@@ -34,6 +34,12 @@ done
 # dnspython (python3-dnspython), a module rather than a tool: test/update-clients.test.ts builds
 # certbot's and external-dns's RFC 2136 messages with it, under Debian's own /usr/bin/python3.
 /usr/bin/python3 -c 'import dns.update, dns.tsigkeyring' >/dev/null 2>&1 || missing_optional+=(python3-dnspython)
+# The same test runs the real certbot with its rfc2136 plugin against etcdns, getting a certificate
+# from Pebble (an ACME test server; openssl makes its HTTPS certificate).
+has certbot || missing_optional+=(certbot)
+/usr/bin/python3 -c 'import certbot_dns_rfc2136' >/dev/null 2>&1 || missing_optional+=(python3-certbot-dns-rfc2136)
+has pebble || missing_optional+=(pebble)
+has openssl || missing_optional+=(openssl)
 [ ${#missing_pkgs[@]} -eq 0 ] && [ ${#missing_optional[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
