@@ -184,12 +184,14 @@ export class Kids {
 
   /** Children whose label starts with `prefix`, in label order: a binary search, then only those. */
   forEachWithPrefix(prefix: string, f: (node: TNode) => void): void {
-    for (let ci = this.chunks.length === 0 ? 0 : this.#locate(prefix); ci < this.chunks.length; ci++) {
-      const c = this.chunks[ci]!;
-      for (let i = lowerBound(c.labels, prefix); i < c.labels.length; i++) {
-        if (!c.labels[i]!.startsWith(prefix)) return;
-        f(c.nodes[i]!);
-      }
+    const chunks = this.chunks;
+    if (!chunks) {
+      eachWithPrefix(this.labels, this.nodes, prefix, f);
+      return;
+    }
+    for (let ci = chunks.length === 0 ? 0 : this.#locate(prefix); ci < chunks.length; ci++) {
+      const c = chunks[ci]!;
+      if (!eachWithPrefix(c.labels, c.nodes, prefix, f)) return;
     }
   }
 
@@ -214,6 +216,18 @@ export class Kids {
     this.chunks = this.chunks!.with(ci, copy);
     return copy;
   }
+}
+
+/**
+ * Calls `f` for the nodes whose label starts with `prefix` in one sorted run; false once a label
+ * past them is seen (no later run can hold more).
+ */
+function eachWithPrefix(labels: readonly string[], nodes: readonly TNode[], prefix: string, f: (node: TNode) => void): boolean {
+  for (let i = lowerBound(labels, prefix); i < labels.length; i++) {
+    if (!labels[i]!.startsWith(prefix)) return false;
+    f(nodes[i]!);
+  }
+  return true;
 }
 
 /** First index whose label is >= `label`. */
