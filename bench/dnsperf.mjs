@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CLK_TCK, cpuTicks, die, median, memory, pct, round, sleep, state, track } from './lib.mjs';
 import { cacheCounters } from './servers.mjs';
+import { formatGc, gcPausesSince, logOffset } from './gc-trace.mjs';
 
 /** Width of the server-name column in printed tables (etcdns-zone-norotate is the longest name). */
 export const NAME_WIDTH = 20;
@@ -49,6 +50,7 @@ export async function runDnsperf(srv, load, tag) {
   if (srv.warmUp) await srv.warmUp();
   const cache0 = srv.metricsUrl ? await cacheCounters(srv.metricsUrl) : null;
   const ticks0 = cpuTicks(srv.pid);
+  const log0 = srv.traceGc ? logOffset(srv.child.logFile) : 0;
   const t0 = performance.now();
   const { code, outFile } = await dnsperf([...dnsperfArgs({ ...load, port: srv.port, qfile: load.qfile ?? srv.qfile }), '-v'], tag);
   const wall = (performance.now() - t0) / 1000;
@@ -76,6 +78,7 @@ export async function runDnsperf(srv, load, tag) {
     serverCpuPct: (((ticks1 - ticks0) / CLK_TCK) / wall) * 100,
   };
   if (cache0 && cache1) res.cache = cacheDelta(cache0, cache1);
+  if (srv.traceGc) res.gc = gcPausesSince(srv.child.logFile, log0);
   return res;
 }
 
@@ -101,7 +104,8 @@ function cacheDelta(a, b) {
 
 export function formatRun(r) {
   const cache = r.cache ? `  cache hits ${r.cache.hitPct}% (${r.cache.hit ?? 0} hit, ${r.cache.miss ?? 0} miss)` : '';
-  return `${Math.round(r.qps).toString().padStart(7)} q/s  avg ${r.avgLatencyMs.toFixed(3)} ms  p50 ${r.p50LatencyMs.toFixed(3)}  p99 ${r.p99LatencyMs.toFixed(3)} ms  loss ${r.lossPct}%  server CPU ${r.serverCpuPct.toFixed(0)}%${cache}  [${r.rcodes}]`;
+  const gc = r.gc ? `  GC: ${formatGc(r.gc) || 'none'}` : '';
+  return `${Math.round(r.qps).toString().padStart(7)} q/s  avg ${r.avgLatencyMs.toFixed(3)} ms  p50 ${r.p50LatencyMs.toFixed(3)}  p99 ${r.p99LatencyMs.toFixed(3)} ms  loss ${r.lossPct}%  server CPU ${r.serverCpuPct.toFixed(0)}%${cache}  [${r.rcodes}]${gc}`;
 }
 
 /**

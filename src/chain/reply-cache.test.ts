@@ -5,7 +5,8 @@ import { layerZones } from '../table/layered.js';
 import type { ZoneView } from '../table/zone.js';
 import { testChain } from '../../test/support/chain.js';
 import { buildQuery, parseReply } from '../../test/support/packets.js';
-import { ReplyCache } from './reply-cache.js';
+import { ReplyCache, replyKey } from './reply-cache.js';
+import fc from 'fast-check';
 
 function zone(text: string): ZoneView {
   const parsed = parseZoneFile(text, { file: 't' });
@@ -98,5 +99,19 @@ describe('ReplyCache (per zone view)', () => {
       expect(addresses('www.a.test')).toEqual(['192.0.2.1']);
       expect(addresses('www.b.test')).toEqual([`198.51.100.${i}`]);
     }
+  });
+});
+
+describe('replyKey', () => {
+  it('is type and name, whichever (type, name) pairs came before and shared its slot', () => {
+    // Remembered in a fixed table: collisions and evictions must never give another question's key.
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 65535 }), fc.string({ maxLength: 30 })), { minLength: 1, maxLength: 300 }), (questions) => {
+        for (const [type, name] of questions) expect(replyKey(type, name)).toBe(`${type}:${name}`);
+        for (const [type, name] of questions.toReversed()) expect(replyKey(type, name)).toBe(`${type}:${name}`);
+      }),
+      { numRuns: 200 },
+    );
+    expect(replyKey(1, 'a.test')).not.toBe(replyKey(28, 'a.test'));
   });
 });

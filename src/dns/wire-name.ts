@@ -5,13 +5,22 @@
  * wire/; one reader keeps both to the same rules.
  */
 import { DOT_IN_LABEL, MAX_NAME_OCTETS, type Name } from './name.js';
+import { latin1Interned } from './name-intern.js';
+
+/** A name read from a message: its canonical form, the offset just past it, and whether it was written without a pointer. */
+export interface ReadName {
+  name: Name;
+  end: number;
+  inline: boolean;
+}
 
 /**
- * Reads a (possibly compressed) name into canonical form. Returns an error string for
+ * Reads a (possibly compressed) name into canonical form. `into`, when given, is filled and
+ * returned instead of a new object (the query decoder reuses one: it runs for every query). Returns an error string for
  * anything malformed: reserved label types, pointers that do not point backwards (which rules
  * out loops), names over 255 octets (RFC 1035 §4.1.4, §2.3.4).
  */
-export function readName(msg: Buffer, offset: number): { name: Name; end: number; inline: boolean } | string {
+export function readName(msg: Buffer, offset: number, into?: ReadName): ReadName | string {
   // The canonical text is assembled as bytes in `nameBytes` and turned into a string once: one
   // allocation per name instead of one per character (this runs for every query).
   let length = 0;
@@ -53,10 +62,20 @@ export function readName(msg: Buffer, offset: number): { name: Name; end: number
     pos += len + 1;
   }
   // Latin-1 maps each octet to the code point of the same value, as String.fromCharCode does.
+  // Interned: the same question name comes with query after query (name-intern.ts).
+  if (!dotsInLabels) return result(latin1Interned(nameBytes, length), end, lowestJump === offset, into);
   let name = nameBytes.toString('latin1', 0, length);
-  if (dotsInLabels) for (const at of dotsInLabels) name = name.slice(0, at) + DOT_IN_LABEL + name.slice(at + 1);
-  return { name, end, inline: lowestJump === offset };
+  for (const at of dotsInLabels) name = name.slice(0, at) + DOT_IN_LABEL + name.slice(at + 1);
+  return result(name, end, lowestJump === offset, into);
 }
 
 /** Scratch space for readName; a name is at most 255 octets, so its text at most 254 characters. */
 const nameBytes = Buffer.alloc(MAX_NAME_OCTETS);
+
+function result(name: Name, end: number, inline: boolean, into: ReadName | undefined): ReadName {
+  if (into === undefined) return { name, end, inline };
+  into.name = name;
+  into.end = end;
+  into.inline = inline;
+  return into;
+}

@@ -342,6 +342,8 @@ export class DnsTransport {
       this.reporter.handlerFailed(new TypeError('handler returned neither a Buffer, null nor a Promise'));
       return null;
     }
+    // The batched engine reuses the context for its next datagram: this reply keeps a copy.
+    const to: QueryContext = { transport: context.transport, remoteAddress: context.remoteAddress, remotePort: context.remotePort, localPort: context.localPort };
     result.then(
       (reply) => {
         if (reply === null || reply === undefined) return;
@@ -350,7 +352,7 @@ export class DnsTransport {
           return;
         }
         const sendable = this.sendable(reply);
-        if (sendable !== null) later(sendable, context);
+        if (sendable !== null) later(sendable, to);
       },
       (err: unknown) => this.reporter.handlerFailed(err),
     );

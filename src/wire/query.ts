@@ -1,7 +1,7 @@
 import dns2 from 'dns2';
 import { Flag, Opcode, Rcode, RRType } from '../dns/constants.js';
 import type { Name } from '../dns/name.js';
-import { readName } from '../dns/wire-name.js';
+import { readName, type ReadName } from '../dns/wire-name.js';
 import { NSID_OPTION } from './nsid.js';
 import { readUpdateSections, type UpdateMessage } from './update.js';
 
@@ -73,6 +73,8 @@ export type Decoded =
 
 const HEADER = 12;
 
+const questionName: ReadName = { name: '', end: 0, inline: false };
+
 /**
  * Decodes a query. The common shape (one question, at most an OPT record) is read by hand in
  * one pass with no parsing library on the hot path; anything else (answer/authority records,
@@ -93,7 +95,8 @@ export function decodeQuery(message: Buffer): Decoded {
 
   // RFC 9619: a QUERY carries exactly one question; RFC 2136 §3.1.1: an UPDATE one zone.
   if (qdcount !== 1) return errorReply(id, flags, opcode === Opcode.QUERY || opcode === Opcode.UPDATE ? Rcode.FORMERR : Rcode.NOTIMP, `QDCOUNT is ${qdcount}`);
-  const qname = readName(message, HEADER);
+  // Into one reused object: every field is copied out below, before the next query.
+  const qname = readName(message, HEADER, questionName);
   if (typeof qname === 'string') return errorReply(id, flags, Rcode.FORMERR, `question name: ${qname}`);
   if (qname.end + 4 > message.length) return errorReply(id, flags, Rcode.FORMERR, 'question truncated');
   const type = message.readUInt16BE(qname.end);

@@ -176,8 +176,9 @@ export class EtcdZoneView implements ZoneView {
     const apexDir = dns && child(dns, 'apex');
     const nsDir = dns && child(dns, 'ns');
     // Addresses DNS UPDATE wrote at the apex (record-owner.ts puts them on the root) are apex
-    // records, as `dns/apex` keys are: no zone-wide fallback beside them.
-    const updated = this.#root.entries?.some((e) => isRecordKey(e.key)) === true;
+    // records, as `dns/apex` keys are: no zone-wide fallback beside them. Its other records
+    // there (CAA, …: skydns/extension.ts) leave the fallback alone, as CoreDNS does.
+    const updated = this.#root.entries?.some((e) => isRecordKey(e.key) && (e.service.kind === 'ipv4' || e.service.kind === 'ipv6')) === true;
     const zoneWide = (apexDir === undefined || apexDir.size === 0) && !updated ? this.#root : undefined;
     return new EtcdNode(this.origin, apexDir ? [apexDir] : [], this.#root.entries ?? NO_ENTRIES, { soa: this.soa, nsDir, zoneWide, zoneRoot: this.#root }, this.#onOversize, this.#rfc);
   }

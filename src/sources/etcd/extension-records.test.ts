@@ -28,7 +28,8 @@ describe('extension records in the index', () => {
     expect(ask(b.index.zones, 'h1.example.test. CAA').kind).toBe('nodata');
     // Exact, like PTR: the apex above does not aggregate it, nor does the record's own key name answer it.
     expect(ask(b.index.zones, 'example.test. DHCID').kind).toBe('nodata');
-    expect(ask(b.index.zones, `_rr-dhcid-${HASH1}.h1.example.test. DHCID`).kind).toBe('nodata');
+    // `--compat rfc`: a record key is no name of its own (record-owner.ts).
+    expect(ask(b.index.zones, `_rr-dhcid-${HASH1}.h1.example.test. DHCID`).kind).toBe('nxdomain');
     // In a transfer: the DHCID RRset at h1 and nothing at the _rr- names but what SkyDNS answers there.
     const types = new Map([...zone(b, 'example.test').transferNodes()].map(([name, node]) => [name, [...node.keys()]]));
     expect(types.get('h1.example.test')).toEqual([RRType.A, RRType.DHCID]);
@@ -60,6 +61,17 @@ describe('extension records in the index', () => {
     expect(answer(b.index.zones, 'h1.example.test. DHCID')).toContain('h1.example.test. 60 IN DHCID \\# 3 000102');
     b.index.apply(batch([del('/skydns/test/example/h1/_rr-dhcid-' + HASH1), del('/skydns/test/example/h1/_rr-dhcid-' + HASH2)], 102));
     expect(ask(b.index.zones, 'h1.example.test. DHCID').kind).toBe('nxdomain');
+  });
+
+  it.each(['rfc', 'coredns'] as const)('are found among many children (several chunks of the trie in --compat coredns, where _rr- labels stay names), whatever labels sort around _rr- (--compat %s)', (compat) => {
+    const changes = [];
+    for (let i = 0; i < 150; i++) {
+      const hash = i.toString(16).padStart(16, '0');
+      changes.push(put(`/skydns/test/example/big/_rr-dhcid-${hash}`, ext(RRType.DHCID, Buffer.from([0, 1, 1, i]), 60)));
+      changes.push(put(`/skydns/test/example/big/${['_rq', '_rs', 'a', '_', 'z'][i % 5]}${i}`, { host: '192.0.2.1' }));
+    }
+    const b = listed(['example.test'], changes, { compat });
+    expect(answer(b.index.zones, 'big.example.test. DHCID')).toHaveLength(150);
   });
 
   it('are capped by their lease like any value', () => {

@@ -182,6 +182,17 @@ export class Kids {
     return [this.chunks.flatMap((c) => c.labels), this.chunks.flatMap((c) => c.nodes)];
   }
 
+  /** Children whose label starts with `prefix`, in label order: a binary search, then only those. */
+  forEachWithPrefix(prefix: string, f: (node: TNode) => void): void {
+    for (let ci = this.chunks.length === 0 ? 0 : this.#locate(prefix); ci < this.chunks.length; ci++) {
+      const c = this.chunks[ci]!;
+      for (let i = lowerBound(c.labels, prefix); i < c.labels.length; i++) {
+        if (!c.labels[i]!.startsWith(prefix)) return;
+        f(c.nodes[i]!);
+      }
+    }
+  }
+
   /** The last chunk whose first label is <= label (or the first chunk). */
   #locate(label: string): number {
     const chunks = this.chunks!;

@@ -13,6 +13,7 @@ import { groupFilter, srvWeights, targetStrip } from '../../skydns/codec.js';
 
 export const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 const NO_NAMES: readonly Name[] = Object.freeze([]);
+const NO_SETS: ReadonlyMap<number, RRset> = new Map();
 /** Reverse-mapping names answer PTR (RFC 1035 §3.5, RFC 3596 §2.5): never an alias. */
 const REVERSE = /(^|\.)(in-addr|ip6)\.arpa$/;
 
@@ -66,7 +67,7 @@ export class EtcdNode implements Node {
   #zoneHosts: readonly Entry[] | undefined;
   readonly #sets = new Map<number, RRset | null>();
   #all: Map<number, RRset> | undefined;
-  #extension: Map<number, RRset> | undefined;
+  #extension: ReadonlyMap<number, RRset> | undefined;
   /** `--compat rfc`: one answer shape per name whatever type is asked (see #alias). */
   readonly #rfc: boolean;
   #aliasMemo: boolean | undefined;
@@ -248,24 +249,29 @@ export class EtcdNode implements Node {
   #extensions(): ReadonlyMap<number, RRset> {
     if (!this.#extension) {
       const builders = new Map<number, SetBuilder>();
+      const add = (e: Entry): void => {
+        const data = e.service.extension;
+        if (!data) return;
+        let b = builders.get(data.type);
+        if (!b) builders.set(data.type, (b = new SetBuilder()));
+        b.add(Buffer.from(data.raw.buffer, data.raw.byteOffset, data.raw.byteLength).toString('base64'), data, e.ttl);
+      };
+      // `--compat rfc` files a record key under its owner (record-owner.ts): the name's own
+      // entries. `--compat coredns` keeps the `_rr-` label a name, so they are its children.
+      for (const e of this.#exact) add(e);
       const holders = this.#apex ? (this.#apex.zoneRoot ? [this.#apex.zoneRoot] : []) : this.#roots;
       for (const t of holders) {
-        t.kids?.forEach((kid) => {
-          if (!kid.name.startsWith(RECORD_LABEL)) return;
-          for (const e of kid.entries ?? NO_ENTRIES) {
-            const data = e.service.extension;
-            if (!data) continue;
-            let b = builders.get(data.type);
-            if (!b) builders.set(data.type, (b = new SetBuilder()));
-            b.add(Buffer.from(data.raw.buffer, data.raw.byteOffset, data.raw.byteLength).toString('base64'), data, e.ttl);
-          }
+        t.kids?.forEachWithPrefix(RECORD_LABEL, (kid) => {
+          for (const e of kid.entries ?? NO_ENTRIES) add(e);
         });
       }
-      this.#extension = new Map();
+      // Nearly every name has none: share one empty map rather than hold one per memoised name.
+      const sets = new Map<number, RRset>();
       for (const [type, b] of builders) {
         const set = b.build(this.#name, type);
-        if (set) this.#extension.set(type, set);
+        if (set) sets.set(type, set);
       }
+      this.#extension = sets.size === 0 ? NO_SETS : sets;
     }
     return this.#extension;
   }

@@ -277,7 +277,7 @@ export class SkyDnsIndex {
         ? service.error
         : (service.kind === 'name' || service.kind === 'none') && segments[z.depth] === 'dns' && segments[z.depth + 1] === 'ns'
           ? `name server entry under ${childName('ns', childName('dns', zone))} needs an IP address as host, got ${JSON.stringify(service.host)}`
-          : service.extension && extensionLabelError(segments[segments.length - 1]!, service.extension.type);
+          : service.extension && extensionLabelError(key.slice(key.lastIndexOf('/') + 1), service.extension.type);
     if (reason !== undefined || 'error' in service) {
       if (prev) this.#remove(work, prev);
       return this.#setOther(work, key, { kind: 'invalid', reason: reason ?? '' });
