@@ -184,6 +184,13 @@ export class Kids {
 
   /** Children whose label starts with `prefix`, in label order: a binary search, then only those. */
   forEachWithPrefix(prefix: string, f: (node: TNode) => void): void {
+    if (!this.chunks) {
+      for (let i = lowerBound(this.labels, prefix); i < this.labels.length; i++) {
+        if (!this.labels[i]!.startsWith(prefix)) return;
+        f(this.nodes[i]!);
+      }
+      return;
+    }
     for (let ci = this.chunks.length === 0 ? 0 : this.#locate(prefix); ci < this.chunks.length; ci++) {
       const c = this.chunks[ci]!;
       for (let i = lowerBound(c.labels, prefix); i < c.labels.length; i++) {
