@@ -35,7 +35,7 @@ export async function clearChurn(etcd) {
  * schedule, at most 64 in flight), then wait up to 2 s for the outstanding acknowledgements.
  * Returns what was achieved: acknowledged puts ÷ time from the first put to the last ack.
  */
-function startWriter(etcd, rate, seconds, prefix) {
+export function startWriter(etcd, rate, seconds, prefix) {
   const total = Math.round(rate * seconds);
   const interval = 1000 / rate;
   let acked = 0, errors = 0, inFlight = 0, issued = 0, lastAckAt = 0;

@@ -3,7 +3,8 @@
 // has it), a naive dns2 server and Knot DNS on one data set under the same dnsperf query mix; then
 // p99 latency at a steady rate, TCP, forwarder cache hits, zone size (1k vs 100k records), etcd→DNS
 // propagation, zone-file q/s under etcd churn, zone transfers out of a 100k-key etcd zone (AXFR and
-// IXFR vs Knot) and initial sync time/RSS. With --baseline DIR, the
+// IXFR vs Knot), DNS UPDATEs per second beside etcd's put rate and zone-file q/s during
+// 100 UPDATEs/s, and initial sync time/RSS. With --baseline DIR, the
 // same etcdns servers from another (built) checkout run beside these for before/after ratios.
 // Not part of `npm test`. See bench/README.md for what is measured and how.
 //
@@ -16,6 +17,7 @@
 //          --no-udp (skip the main UDP throughput step; the steady-rate and TCP steps still run on the --only servers)
 //          --no-steady  --no-tcp  --no-forward  --no-scale  --scale-knot  --no-workers  --no-norotate
 //          --no-propagation  --no-churn  --no-transfer  --no-sync  --big (adds 1M keys to the sync test)
+//          --no-update  --update-rate P (100 UPDATEs/s)  --update-inflight N (16)  --update-duration S (5)
 import { spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -28,6 +30,7 @@ import { checkServer } from './check.mjs';
 import { NAME_WIDTH, describeArgs, printSummary, runRounds, warmUp } from './dnsperf.mjs';
 import { measurePropagation, measureSync } from './etcd-tests.mjs';
 import { CHURN_ZONE, clearChurn, runChurn, seedChurn } from './churn.mjs';
+import { UPDATE_SERVER_ARGS, reportUpdate, runUpdateStep } from './update.mjs';
 import { TRANSFER_SERVERS, XFR_CHANGES, XFR_KEYS, XFR_ZONE, runTransfer } from './transfer.mjs';
 import { svgChart } from './chart.mjs';
 
@@ -56,14 +59,15 @@ function parseArgs(argv) {
   const o = { services: 1000, rounds: 3, duration: 10, clients: 4, maxQps: 1000000, puts: 200, big: false,
     only: MAIN_SERVERS, udp: true, steady: true, steadyQps: 10000, steadyDuration: 5, tcp: true, tcpDuration: 5,
     forward: true, scale: true, scaleKnot: false, workers: true, norotate: true, sync: true, propagation: true,
-    churn: true, churnRate: 100, transfer: true, transferServers: TRANSFER_SERVERS, baseline: null };
+    churn: true, churnRate: 100, update: true, updateRate: 100, updateInflight: 16, updateDuration: 5, transfer: true, transferServers: TRANSFER_SERVERS, baseline: null };
   const flags = { '--big': ['big', true], '--no-sync': ['sync', false], '--no-propagation': ['propagation', false],
     '--no-udp': ['udp', false], '--no-steady': ['steady', false], '--no-tcp': ['tcp', false], '--no-forward': ['forward', false],
     '--no-scale': ['scale', false], '--scale-knot': ['scaleKnot', true], '--no-workers': ['workers', false],
     '--no-norotate': ['norotate', false], '--no-churn': ['churn', false],
-    '--no-transfer': ['transfer', false] };
+    '--no-transfer': ['transfer', false], '--no-update': ['update', false] };
   const ints = { '--services': 'services', '--rounds': 'rounds', '--duration': 'duration', '--clients': 'clients',
-    '--max-qps': 'maxQps', '--puts': 'puts', '--steady-qps': 'steadyQps', '--steady-duration': 'steadyDuration', '--tcp-duration': 'tcpDuration', '--churn-rate': 'churnRate' };
+    '--max-qps': 'maxQps', '--puts': 'puts', '--steady-qps': 'steadyQps', '--steady-duration': 'steadyDuration', '--tcp-duration': 'tcpDuration', '--churn-rate': 'churnRate',
+    '--update-rate': 'updateRate', '--update-inflight': 'updateInflight', '--update-duration': 'updateDuration' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => { const v = argv[++i]; if (v === undefined) die(`${a} needs a value`); return v; };
@@ -151,6 +155,7 @@ function serverSpecs(ctx) {
     'etcdns-zone-base': { data: () => main, baseline: true, start: () => startEtcdns('etcdns-zone-base', ctx.baseCli, { zonesDir: main.zonesDir }) },
     'etcdns-etcd-base': { data: () => main, baseline: true, start: () => startEtcdns('etcdns-etcd-base', ctx.baseCli, { zonesDir: ctx.emptyZones, etcdUrl: ctx.etcd.url }) },
     'etcdns-churn': { data: () => main, start: () => startEtcdns('etcdns-churn', CLI, churnOpts()) },
+    'etcdns-update': { data: () => main, start: () => startEtcdns('etcdns-update', CLI, { ...churnOpts(), extra: UPDATE_SERVER_ARGS }) },
     'etcdns-churn-base': { data: () => main, baseline: true, start: () => startEtcdns('etcdns-churn-base', ctx.baseCli, churnOpts()) },
     'etcdns-zone-dgram': { data: () => main, start: () => startEtcdns('etcdns-zone-dgram', CLI, { zonesDir: main.zonesDir, udpIo: 'dgram' }) },
     'etcdns-zone-w2': { data: () => main, start: () => startEtcdns('etcdns-zone-w2', CLI, { zonesDir: main.zonesDir, workers: 2 }) },
@@ -397,7 +402,8 @@ async function main() {
   const steps = plan(o, mainServers);
   const churn = o.churn && o.only.length > 0; // `--only none`: no dnsperf at all
   const transfer = o.transfer && o.transferServers.length > 0;
-  const needsEtcd = mainServers.includes('etcdns-etcd') || o.propagation || o.sync || churn || transfer;
+  const update = o.update && o.only.length > 0; // dnsperf too
+  const needsEtcd = mainServers.includes('etcdns-etcd') || o.propagation || o.sync || churn || transfer || update;
   let etcdClient;
   if (needsEtcd) {
     ctx.etcd = await startEtcd();
@@ -448,6 +454,16 @@ async function main() {
     result.churn = { args: describeArgs(step.load), etcdZone: CHURN_ZONE, ...extra, summary: res.summary, runs: res.runs };
     await reg.keepOnly([]);
     await clearChurn(etcdClient);
+  }
+
+  if (update) {
+    const load = { duration: o.duration, clients: o.clients, maxQps: o.maxQps };
+    console.log(`\nDNS UPDATE (RFC 2136, TSIG-signed, into ${CHURN_ZONE} on etcd): UPDATEs/s with ${o.updateInflight} in flight vs etcd's puts/s; zone-file q/s quiet / during ${o.updateRate} UPDATEs/s / during the churn step's control (${o.updateRate} puts/s outside /skydns): etcdns-update — dnsperf ${describeArgs(load)}`);
+    await seedChurn(etcdClient);
+    const res = await runUpdateStep(ROOT, etcdClient, await reg.get('etcdns-update'), { load, rounds: o.rounds, rate: o.updateRate, inFlight: o.updateInflight, seconds: o.updateDuration, etcdPid: ctx.etcd.child.pid });
+    const extra = reportUpdate(res.summary, { rate: o.updateRate, churnControlQps: result.churn?.summary['etcdns-churn']?.controlQps });
+    result.update = { args: describeArgs(load), etcdZone: CHURN_ZONE, ...res.summary, ...extra, runs: res.runs };
+    await reg.keepOnly([]);
   }
 
   if (transfer) {

@@ -76,7 +76,7 @@ export const SHIPPED_NODE_FLAGS = shippedNodeFlags(fileURLToPath(new URL('../src
  */
 const TRACE_FLAGS = ['--trace-gc'];
 
-export async function startEtcdns(name, cli, { zonesDir, etcdUrl, prefix, zone, upstream, workers, metrics, udpIo, rotate, nodeFlags = shippedNodeFlags(cli) } = {}) {
+export async function startEtcdns(name, cli, { zonesDir, etcdUrl, prefix, zone, upstream, workers, metrics, udpIo, rotate, extra = [], nodeFlags = shippedNodeFlags(cli) } = {}) {
   const port = await freePort();
   const ready = await freePort();
   const args = [cli, 'serve', '--listen', `127.0.0.1:${port}`, '--zones', zonesDir,
@@ -97,6 +97,7 @@ export async function startEtcdns(name, cli, { zonesDir, etcdUrl, prefix, zone, 
   if (workers) args.push('--workers', String(workers));
   if (udpIo) args.push('--udp-io', udpIo);
   if (rotate) args.push('--rotate', rotate);
+  args.push(...extra);
   const child = startProc(name, process.execPath, [...nodeFlags, ...TRACE_FLAGS, ...args]);
   const readyMs = await waitFor(name, async () => (await httpStatus(`http://127.0.0.1:${ready}/ready`)) === 200, 600000, child);
   return { name, child, port, pid: child.pid, readyMs, metricsUrl, traceGc: true, args: [...nodeFlags, ...args.slice(1)].join(' ') };

@@ -64,7 +64,7 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     if (etcd) running.etcd = await services.start('etcd', () => sub.startEtcd(config, etcd, table, metrics, logger, clock), (e) => e.stop());
     if (config.forwarding) running.forwarder = await services.start('forwarder', () => sub.startForwarder(config, metrics, logger, clock), (f) => f.close());
 
-    const update = updateStageOptions(config, { etcd: running.etcd, hasZoneFile: (origin) => table.sourceZones(sub.ZONE_FILES).has(origin), metrics, logger });
+    const update = updateStageOptions(config, { etcd: running.etcd, zoneFile: (origin) => table.sourceZones(sub.ZONE_FILES).get(origin), metrics, logger });
     const parts = serverChainParts(config, { table, journal, metrics, logger, clock, tsigKeys: inputs.tsigKeys, rateLimiter, update, ...running });
     const handler = buildChain(parts, { observers: sub.queryObservers(config, metrics, logger), advertisedUdpSize: config.ednsUdpSize });
     ops = await sub.startOps(config, metrics, sub.readiness(running.etcd, config.etcdMaxLagMs, clock, running.zoneFiles), logger, worker);

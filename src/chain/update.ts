@@ -1,16 +1,23 @@
 /**
- * The DNS UPDATE stage (RFC 2136): answers every UPDATE. Checks, in order, that the zone is
- * one of our etcd zones (NOTAUTH otherwise, RFC 2136 §3.1.2; REFUSED for a zone with a zone
- * file, whose records are the file's), the update section's form (§3.4.1) and that the
- * signer's policy grants every change (REFUSED, §3.3); then the writer reads etcd, checks the
- * prerequisites and commits (src/update/writer.ts), and the reply goes out once this replica
- * serves the revision written, so that a query right after sees the change. Sits inside the
- * TSIG stage, which verified the request (`request.tsig`) and signs the reply.
+ * The DNS UPDATE stage (RFC 2136): answers every UPDATE. Checks, in order:
+ * 1. the zone is one of our etcd zones (NOTAUTH otherwise, RFC 2136 §3.1.2; REFUSED for a
+ *    zone only a zone file defines, whose records are the file's);
+ * 2. permission (REFUSED, §3.3): the signer's policy grants every change within the zone, and
+ *    in a layered zone none touches an RRset the zone file defines (update/file-layer.ts);
+ * 3. then the writer reads etcd, checks the prerequisites (§3.2, their own RCODEs), the update
+ *    section's form (§3.4.1: FORMERR, NOTZONE) and commits (src/update/writer.ts).
+ * Permission before prerequisites, as Knot DNS and BIND's named both do: a requestor without
+ * permission learns nothing of the zone from its prerequisites. Prerequisites before the form
+ * of the update section, as RFC 2136 §3 orders them and Knot answers (test/update.test.ts).
+ * The reply goes out once this replica serves the revision written, so that a query right
+ * after sees the change. Sits inside the TSIG stage, which verified the request
+ * (`request.tsig`) and signs the reply.
  */
 import { RRClass, Rcode } from '../dns/constants.js';
-import { toPresentation, type Name } from '../dns/name.js';
+import { isSubdomain, toPresentation, type Name } from '../dns/name.js';
 import type { Logger } from '../log.js';
-import { prescan, type Verdict } from '../update/semantics.js';
+import { fileLayerRefusal, type FileLayer } from '../update/file-layer.js';
+import { UpdateRcode, prescan, type Verdict, type ZoneRules } from '../update/semantics.js';
 import type { WriteOutcome } from '../update/writer.js';
 import type { UpdateLease, UpdateMessage, UpdateRecord } from '../wire/update.js';
 import { renderUpdateReply } from '../wire/update.js';
@@ -21,13 +28,15 @@ import type { Stage } from './request.js';
 const EDE = { OTHER: 0, PROHIBITED: 18, NOT_AUTHORITATIVE: 20, NOT_SUPPORTED: 21 } as const;
 
 export interface UpdateStageOptions {
-  /** Whether `origin` is a zone we serve from etcd only ('etcd'), one with a zone file ('file'), or none of ours. */
+  /** Whether `origin` is an etcd zone ('etcd', perhaps layered with a zone file), a zone only a zone file defines ('file'), or none of ours. */
   zoneKind(origin: Name): 'etcd' | 'file' | undefined;
+  /** The zone file of a layered zone (an etcd zone that also has one); undefined for a zone without. */
+  fileLayer(origin: Name): FileLayer | undefined;
   /** Why the signer (`key`, undefined: unsigned) at `address` may not make these changes; undefined: it may. */
   refusal(key: Name | undefined, address: string, updates: readonly UpdateRecord[]): string | undefined;
   /** Why a record to add cannot be stored in the zone; undefined when it can. */
   unstorable(zone: Name, rr: UpdateRecord): string | undefined;
-  write(zone: Name, update: UpdateMessage): Promise<WriteOutcome>;
+  write(zone: Name, update: UpdateMessage, rules: ZoneRules): Promise<WriteOutcome>;
   /** Resolves true once this replica serves etcd `revision`, false when it gave up waiting. */
   served(revision: number): Promise<boolean>;
   /** Each update answered: zone (presentation, 'other' when not ours) and outcome. */
@@ -59,19 +68,18 @@ export function update(o: UpdateStageOptions): Stage {
     if (!kind) return refuse(false, 'not-authoritative', { rcode: Rcode.NOTAUTH, reason: 'not a zone of this server' }, EDE.NOT_AUTHORITATIVE);
     request.zone = u.zone;
     if (kind === 'file') return refuse(true, 'refused', { rcode: Rcode.REFUSED, reason: 'the zone has a zone file: its records are the file\'s' }, EDE.PROHIBITED);
-    // The update section's form first (NOTZONE, FORMERR), as Knot and BIND answer it, then the grant.
-    const malformed = prescan(u.zone, u.updates, (rr) => o.unstorable(u.zone, rr));
-    if (malformed) {
-      const outcome = malformed.rcode === Rcode.REFUSED ? 'refused' : 'bad-request';
-      return refuse(true, outcome, malformed, malformed.rcode === Rcode.REFUSED ? EDE.NOT_SUPPORTED : EDE.OTHER);
-    }
-    const denied = o.refusal(key, client, u.updates);
+    // Records outside the zone are no change a key could be granted: NOTZONE, after the prerequisites.
+    const denied = o.refusal(key, client, u.updates.filter((rr) => isSubdomain(rr.name, u.zone)));
     if (denied) return refuse(true, 'refused', { rcode: Rcode.REFUSED, reason: denied }, EDE.PROHIBITED);
+    const file = o.fileLayer(u.zone);
+    const fileOwned = file && fileLayerRefusal(u.zone, file, u.updates);
+    if (fileOwned) return refuse(true, 'refused', fileOwned, EDE.PROHIBITED);
+    const rules: ZoneRules = { prescan: (updates) => prescan(u.zone, updates, (rr) => o.unstorable(u.zone, rr)), file };
 
     return (async () => {
       let outcome: WriteOutcome;
       try {
-        outcome = await o.write(u.zone, u);
+        outcome = await o.write(u.zone, u, rules);
       } catch (err) {
         o.observe(zoneLabel(true), 'failed');
         o.logger.warn({ zone: toPresentation(u.zone), client, err }, 'update failed: etcd');
@@ -79,8 +87,9 @@ export function update(o: UpdateStageOptions): Stage {
       }
       if (outcome.kind === 'refused') {
         const v = outcome.verdict;
-        const label = v.rcode === Rcode.SERVFAIL ? 'conflict' : v.rcode === Rcode.REFUSED ? 'refused' : 'prerequisite';
-        return refuse(true, label, v, EDE.OTHER);
+        if (v.rcode === Rcode.REFUSED) return refuse(true, 'refused', v, EDE.NOT_SUPPORTED);
+        const malformed = v.rcode === Rcode.FORMERR || v.rcode === UpdateRcode.NOTZONE;
+        return refuse(true, v.rcode === Rcode.SERVFAIL ? 'conflict' : malformed ? 'bad-request' : 'prerequisite', v, EDE.OTHER);
       }
       // Read your write: answer once this replica serves what was committed (bounded).
       if (!(await o.served(outcome.revision))) {

@@ -22,6 +22,8 @@ export const RRType = {
   RRSIG: 46,
   NSEC: 47,
   DNSKEY: 48,
+  /** RFC 4701: what DHCP servers (ISC Kea's D2) write beside a client's records, RFC 4703 §5. */
+  DHCID: 49,
   TLSA: 52,
   SVCB: 64,
   HTTPS: 65,

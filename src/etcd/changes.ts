@@ -7,6 +7,7 @@ export interface KeyPut {
   readonly type: 'put';
   /** The full etcd key, e.g. `/skydns/test/example/api/x1`. */
   readonly key: string;
+  /** A view into the etcd response that carried it: read it, do not keep it (copy if needed). */
   readonly value: Uint8Array;
   /** Lease ID as etcd3 reports it (a decimal string); undefined when the key has no lease. */
   readonly lease: string | undefined;

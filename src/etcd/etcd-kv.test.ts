@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { IKeyValue, IWatchResponse } from 'etcd3';
 import { prefixRangeEnd, rawEvents, rawKv } from './etcd-kv.js';
 
-const bytes = (s: string) => new TextEncoder().encode(s);
+const bytes = (s: string) => Buffer.from(s);
 const ikv = (key: string, value: string, mod: number, version: number, lease = '0'): IKeyValue =>
   ({ key: Buffer.from(key), value: Buffer.from(value), mod_revision: String(mod), create_revision: String(mod), version: String(version), lease }) as unknown as IKeyValue;
 
@@ -28,13 +28,12 @@ describe('rawKv', () => {
     expect(rawKv(ikv('/a', '', 1, 1, '')).lease).toBeUndefined();
   });
 
-  it('copies the value out of the message buffer', () => {
+  it('keeps the value as a view of the message buffer (no ArrayBuffer per key)', () => {
     const message = Buffer.from('xxhelloxx');
     const kv = { ...ikv('/a', '', 1, 1), value: message.subarray(2, 7) } as IKeyValue;
     const decoded = rawKv(kv);
-    message.fill(0);
     expect(Buffer.from(decoded.value).toString()).toBe('hello');
-    expect(decoded.value.buffer.byteLength).toBe(5);
+    expect(decoded.value.buffer).toBe(message.buffer);
   });
 });
 

@@ -188,6 +188,34 @@ async function started(options: Parameters<typeof setup>[0] = {}) {
 }
 
 describe('EtcdMirror (fake etcd)', () => {
+  it('without a pageSize, sizes the pages after the first (10,000 keys) to ~8 MiB by the bytes per key, at most 100,000 keys', async () => {
+    const t = setup();
+    // 250,000 keys of 90 bytes (key + value): 8 MiB / 90 bytes would be 93,206 keys per page.
+    const value = 'v'.repeat(90 - '/p/k000000'.length);
+    for (let i = 0; i < 250_000; i++) t.etcd.set(`/p/k${String(i).padStart(6, '0')}`, value);
+    t.mirror.start();
+    await t.clock.advance(0);
+    expect(t.etcd.ranges.map((r) => Number(r.limit))).toEqual([10_000, 93_206, 93_206, 93_206]);
+    expect(t.batches[0]!.changes).toHaveLength(250_000);
+    await t.mirror.stop();
+  });
+
+  it('does not grow pages past 100,000 keys, nor below the first page for large values', async () => {
+    const small = setup();
+    for (let i = 0; i < 10_001; i++) small.etcd.set(`/p/${i}`, '');
+    small.mirror.start();
+    await small.clock.advance(0);
+    expect(small.etcd.ranges.map((r) => Number(r.limit))).toEqual([10_000, 100_000]);
+    await small.mirror.stop();
+    const large = setup();
+    const value = 'v'.repeat(60_000);
+    for (let i = 0; i < 10_001; i++) large.etcd.set(`/p/${i}`, value);
+    large.mirror.start();
+    await large.clock.advance(0);
+    expect(large.etcd.ranges.map((r) => Number(r.limit))).toEqual([10_000, 10_000]);
+    await large.mirror.stop();
+  });
+
   it('lists in pages pinned to the first page revision, in one reset batch, then watches from R+1', async () => {
     const t = setup({ pageSize: 3 });
     for (let i = 0; i < 10; i++) t.etcd.set(`/p/k${i}`, `v${i}`);

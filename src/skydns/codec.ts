@@ -9,6 +9,8 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { canonicalIPv6, ipv6Bytes } from '../dns/ip.js';
 import { labels, lowerAscii, MAX_LABEL_OCTETS, MAX_NAME_OCTETS, wireLength, type Name } from '../dns/name.js';
+import type { GenericRData } from '../dns/records.js';
+import { readExtension, sameExtension } from './extension.js';
 
 /** CoreDNS `path` default (`setup.go`). */
 export const DEFAULT_PREFIX = '/skydns';
@@ -64,6 +66,11 @@ export interface Service {
   readonly targetstrip: number;
   /** '' when no group. */
   readonly group: string;
+  /**
+   * A record of a type SkyDNS cannot express, from the `etcdns` field (extension.ts); such a
+   * value has no host and no text, so CoreDNS skips it. Absent on every other value.
+   */
+  readonly extension?: GenericRData;
 }
 
 export type ParsedService = Service | { readonly error: string };
@@ -206,6 +213,7 @@ export function parseService(value: Uint8Array): ParsedService {
   let ttl: unknown = 0;
   let targetstrip: unknown = 0;
   let group: unknown = '';
+  let extension: unknown;
   const obj = json as Record<string, unknown>;
   for (const k in obj) {
     const v = obj[k];
@@ -238,6 +246,9 @@ export function parseService(value: Uint8Array): ParsedService {
       case 'group':
         group = v;
         break;
+      case 'etcdns':
+        extension = v;
+        break;
       default:
       // Unknown fields are ignored, as in CoreDNS.
     }
@@ -259,6 +270,8 @@ export function parseService(value: Uint8Array): ParsedService {
 
   const classified = classifyHost(host);
   if ('error' in classified) return classified;
+  const record = extension === undefined ? undefined : readExtension(extension, host, txt);
+  if (record && 'error' in record) return record;
 
   return {
     host,
@@ -273,6 +286,7 @@ export function parseService(value: Uint8Array): ParsedService {
     ttl: ttl === 0 ? undefined : ttl,
     targetstrip,
     group,
+    ...(record ? { extension: record } : {}),
   };
 }
 
@@ -356,7 +370,8 @@ export function sameService(a: Service, b: Service): boolean {
     a.mail === b.mail &&
     a.ttl === b.ttl &&
     a.targetstrip === b.targetstrip &&
-    a.group === b.group
+    a.group === b.group &&
+    sameExtension(a.extension, b.extension)
   );
 }
 

@@ -1,17 +1,19 @@
 /**
  * What an UPDATE means (RFC 2136 §3.2-§3.4), as pure functions over the records a zone holds
- * at the names the UPDATE mentions: prerequisites checked, then the update section applied to
- * a working copy, in order, and the difference returned. No etcd and no bytes here: the
- * writer (writer.ts) reads the records and commits the difference; the stage answers.
+ * at the names the UPDATE mentions: prerequisites checked, then the update section's prescan,
+ * then the update section applied to a working copy, in order, and the difference returned
+ * (`evaluate`). No etcd and no bytes here: the writer (writer.ts) reads the records and
+ * commits the difference; the stage answers.
  */
 import { RRClass, RRType, Rcode, isMetaType } from '../dns/constants.js';
 import { isSubdomain, type Name } from '../dns/name.js';
 import type { RData } from '../dns/records.js';
 import { recordHash } from '../wire/update.js';
 import type { UpdateRecord } from '../wire/update.js';
+import { layeredHeld, type FileLayer } from './file-layer.js';
 
 /** RFC 2136 §2.2 RCODEs beyond RFC 1035's. */
-const UpdateRcode = {
+export const UpdateRcode = {
   YXDOMAIN: 6,
   YXRRSET: 7,
   NXRRSET: 8,
@@ -41,6 +43,32 @@ export interface Difference {
   readonly deletes: readonly { readonly name: Name; readonly id: string }[];
   /** Records the update section adds that were there already, unchanged (a lease refresh re-puts them). */
   readonly readded: readonly { readonly name: Name; readonly record: HeldRecord }[];
+}
+
+/** What an UPDATE is judged by besides the records etcd holds: the zone's own rules. */
+export interface ZoneRules {
+  /** The update section's prescan (RFC 2136 §3.4.1, `prescan` below with the zone's storable types). */
+  readonly prescan: (updates: readonly UpdateRecord[]) => Verdict | undefined;
+  /** A layered zone's file, whose RRsets the prerequisites see above etcd's (file-layer.ts). */
+  readonly file?: FileLayer;
+}
+
+/**
+ * RFC 2136 §3.2 then §3.4, in that order: prerequisites first (against what a query answers:
+ * in a layered zone the file's RRsets over etcd's), then the update section's form, then the
+ * update applied to etcd's records (the stage has refused anything touching the file's). So a
+ * failed prerequisite answers its own RCODE even when the update section is malformed, as
+ * Knot DNS answers (BIND 9.18's named prescans first).
+ */
+export function evaluate(
+  zone: Name,
+  update: { readonly prerequisites: readonly UpdateRecord[]; readonly updates: readonly UpdateRecord[] },
+  held: HeldRecords,
+  rules: ZoneRules,
+): { readonly verdict: Verdict } | { readonly difference: Difference } {
+  const view = rules.file ? layeredHeld(held, namesOf(update.prerequisites, []), rules.file) : held;
+  const failed = checkPrerequisites(zone, update.prerequisites, view) ?? rules.prescan(update.updates);
+  return failed ? { verdict: failed } : { difference: applyUpdates(zone, update.updates, held) };
 }
 
 /** The names an UPDATE reads: every owner in its prerequisite and update sections. */

@@ -14,9 +14,9 @@ import { RRType, Rcode } from '../dns/constants.js';
 import type { Name } from '../dns/name.js';
 import { prefixRangeEnd } from '../etcd/etcd-kv.js';
 import { nameToKey } from '../skydns/codec.js';
-import { ownKeyHoldsPtr, readOwnPtr, readRecord, recordKey, recordKeyPrefix, recordValue } from '../skydns/update-records.js';
+import { inItsPlace, ownKeyHoldsPtr, readOwnPtr, readRecord, recordKey, recordKeyPrefixes, recordValue } from '../skydns/update-records.js';
 import { recordHash, type UpdateLease, type UpdateMessage } from '../wire/update.js';
-import { applyUpdates, checkPrerequisites, namesOf, type HeldRecord, type Verdict } from './semantics.js';
+import { evaluate, namesOf, type HeldRecord, type Verdict, type ZoneRules } from './semantics.js';
 
 /** etcd's `--max-txn-ops` default: more compares or operations in one transaction are refused. */
 const MAX_TXN_OPS = 128;
@@ -74,9 +74,9 @@ export class UpdateWriter {
    * written under a new etcd lease of the (clamped) length asked, those already there too:
    * that is the refresh (the same UPDATE again). Without one, they are written without a
    * lease (permanent), a record that had one included. The old lease, left without keys,
-   * expires by itself.
+   * expires by itself. `rules`: the zone's prescan and file layer (semantics.ts `evaluate`).
    */
-  async write(zone: Name, update: UpdateMessage): Promise<WriteOutcome> {
+  async write(zone: Name, update: UpdateMessage, rules: ZoneRules = { prescan: () => undefined }): Promise<WriteOutcome> {
     const { prefix } = this.#o;
     const granted = update.lease && {
       lease: this.#clamp(update.lease.lease),
@@ -84,11 +84,17 @@ export class UpdateWriter {
     };
     let lease: string | undefined;
     const names = namesOf(update.prerequisites, update.updates);
-    // What each name's records are read from: its record keys, and under arpa its own key (a PTR).
+    // What each name's records are read from: its record keys (at the apex, two prefixes: see
+    // recordKeyPrefixes), and under arpa its own key (a PTR).
     const ranges = names.flatMap((name) => {
-      const start = Buffer.from(recordKeyPrefix(prefix, zone, name), 'utf8');
       const own = Buffer.from(nameToKey(name, prefix), 'utf8');
-      return [{ name, start, end: prefixRangeEnd(start), own: false }, ...(ownKeyHoldsPtr(name) ? [{ name, start: own, end: undefined, own: true }] : [])];
+      return [
+        ...recordKeyPrefixes(prefix, zone, name).map((p) => {
+          const start = Buffer.from(p, 'utf8');
+          return { name, start, end: prefixRangeEnd(start) as Buffer | undefined, own: false };
+        }),
+        ...(ownKeyHoldsPtr(name) ? [{ name, start: own, end: undefined, own: true }] : []),
+      ];
     });
     const maxAttempts = this.#o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -103,16 +109,19 @@ export class UpdateWriter {
           const key = kv.key.toString('utf8');
           const label = `_rr-${key.slice(start.length)}`;
           if (!own && label.includes('/')) continue;
-          const record = own ? readOwnPtr(kv.value) : readRecord(label, kv.value);
+          const read = own ? readOwnPtr(kv.value) : readRecord(label, kv.value);
+          // A record under the other apex prefix than its type's is not one UPDATE wrote, nor one the index answers there.
+          const record = read && (own || inItsPlace(prefix, zone, name, read.data.type, start.toString('utf8'))) ? read : undefined;
           const leased = kv.lease === undefined || String(kv.lease) === '0' ? undefined : String(kv.lease);
           if (record) records.push({ id: recordHash(record.data), data: record.data, ttl: record.ttl, key, modRevision: Number(kv.mod_revision), lease: leased });
         }
         held.set(name, records);
       });
 
-      const failed = checkPrerequisites(zone, update.prerequisites, held);
-      if (failed) return { kind: 'refused', verdict: failed, attempts: attempt };
-      const difference = applyUpdates(zone, update.updates, held);
+      // Prerequisites, then the update section's prescan, then the update (RFC 2136 §3.2-§3.4).
+      const evaluated = evaluate(zone, update, held, rules);
+      if ('verdict' in evaluated) return { kind: 'refused', verdict: evaluated.verdict, attempts: attempt };
+      const difference = evaluated.difference;
       const relet = difference.readded.filter(({ name, record }) => granted || held.get(name)!.find((r) => r.id === record.id)!.lease !== undefined);
       const puts = [...difference.puts, ...relet].map(({ name, record }) => ({ key: recordKey(prefix, zone, name, record.data.type, record.id), name, record }));
       const crowded = puts.find((p) => p.record.data.type === RRType.PTR && puts.some((q) => q !== p && q.key === p.key));

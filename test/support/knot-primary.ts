@@ -17,8 +17,15 @@ export interface KnotPrimary {
   stop(): Promise<void>;
 }
 
+/** A second key Knot lets update one name and some types only (ACL `update-owner`, `update-type`). */
+export interface RestrictedKey {
+  readonly key: Tsig;
+  readonly name: string;
+  readonly types: readonly string[];
+}
+
 /** Starts knotd with `zones` (origin → zone-file text) on a free loopback port; resolves once it answers. */
-export async function startKnotPrimary(zones: Record<string, string>, key: Tsig): Promise<KnotPrimary> {
+export async function startKnotPrimary(zones: Record<string, string>, key: Tsig, restricted?: RestrictedKey): Promise<KnotPrimary> {
   if (!KNOTD) throw new Error('knotd not found: apt-get install knot');
   const dir = mkdtempSync(join(tmpdir(), 'etcdns-knot-primary-'));
   for (const d of ['run', 'storage', 'zones']) mkdirSync(join(dir, d));
@@ -31,15 +38,26 @@ export async function startKnotPrimary(zones: Record<string, string>, key: Tsig)
   - id: ${key.name}
     algorithm: ${key.algorithm}
     secret: ${key.secret}
-acl:
+${restricted ? `  - id: ${restricted.key.name}\n    algorithm: ${restricted.key.algorithm}\n    secret: ${restricted.key.secret}\n` : ''}acl:
   - id: update
     key: ${key.name}
     action: update
-template:
+${
+  restricted
+    ? `  - id: restricted
+    key: ${restricted.key.name}
+    action: update
+    update-type: [${restricted.types.join(', ')}]
+    update-owner: name
+    update-owner-match: equal
+    update-owner-name: [${restricted.name}.]
+`
+    : ''
+}template:
   - id: default
     storage: "${dir}/zones"
     file: "%s.zone"
-    acl: update
+    acl: [update${restricted ? ', restricted' : ''}]
     # Updates live in the journal; the zone file is never rewritten.
     zonefile-sync: -1
     journal-content: changes

@@ -127,8 +127,11 @@ export interface Daemon {
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
-/** Spawns `command` in its own process group (NSD forks helpers: a SIGKILL must reach them too). */
-export function runDaemon(command: string, args: readonly string[]): Daemon {
+/**
+ * Spawns `command` in its own process group (NSD forks helpers: a SIGKILL must reach them too),
+ * with `env` added to the test's environment (Kea finds its PID and lock file folders there).
+ */
+export function runDaemon(command: string, args: readonly string[], env?: NodeJS.ProcessEnv): Daemon {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     // Synchronous, so it runs on 'exit': nothing started here outlives a failed test run.
@@ -136,7 +139,7 @@ export function runDaemon(command: string, args: readonly string[]): Daemon {
       for (const c of live) killGroup(c.pid!, 'SIGKILL');
     });
   }
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(env ? { env: { ...process.env, ...env } } : {}) });
   live.add(child);
   let output = '';
   const onData = (d: Buffer) => (output += d.toString());

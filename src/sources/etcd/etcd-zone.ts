@@ -9,6 +9,8 @@ import { childName, isSubdomain, type Name } from '../../dns/name.js';
 import type { Node, RRset } from '../../dns/records.js';
 import type { ChangedFrom, ZoneView } from '../../table/zone.js';
 import { child, type TNode } from './name-trie.js';
+import { leafNode } from './leaf-node.js';
+import { isRecordKey } from './record-owner.js';
 import { serviceNode } from './service-node.js';
 import { EtcdNode, NO_ENTRIES, type OnOversize } from './skydns-answers.js';
 
@@ -136,13 +138,16 @@ export class EtcdZoneView implements ZoneView {
    * The apex, then every name with a key at or below it, depth first in label order: each
    * node as node() gives it (the services of its subtree, aggregated), so a secondary answers
    * what we answer. Nodes not already memoised are made for the transfer and dropped after it:
-   * a transfer of a 100k-key zone must not leave the aggregate of every name in memory.
+   * a transfer of a 100k-key zone must not leave the aggregate of every name in memory. A name
+   * with one address key and nothing below it (most names) has its records written straight
+   * from that key (leaf-node.ts): the same RRsets without the aggregation.
    */
   *transferNodes(): IterableIterator<readonly [Name, Node]> {
     const apex = this.node(this.origin)!;
     if (apex.size > 0) yield [this.origin, apex];
     const stack: TNode[] = [];
     const push = (t: TNode): void => {
+      if (!t.kids) return;
       const kids: TNode[] = [];
       t.kids?.forEach((k) => kids.push(k));
       for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
@@ -150,7 +155,8 @@ export class EtcdZoneView implements ZoneView {
     push(this.#root);
     for (let t = stack.pop(); t; t = stack.pop()) {
       push(t);
-      const node = this.#withTargets(this.#memo.get(t) ?? new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined, this.#onOversize, this.#rfc));
+      const memo = this.#memo.get(t);
+      const node = (!memo && leafNode(t)) || this.#withTargets(memo ?? new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined, this.#onOversize, this.#rfc));
       if (node.size > 0) yield [t.name, node];
     }
   }
@@ -169,8 +175,12 @@ export class EtcdZoneView implements ZoneView {
     const dns = child(this.#root, 'dns');
     const apexDir = dns && child(dns, 'apex');
     const nsDir = dns && child(dns, 'ns');
-    const zoneWide = apexDir === undefined || apexDir.size === 0 ? this.#root : undefined;
-    return new EtcdNode(this.origin, apexDir ? [apexDir] : [], this.#root.entries ?? NO_ENTRIES, { soa: this.soa, nsDir, zoneWide }, this.#onOversize, this.#rfc);
+    // Addresses DNS UPDATE wrote at the apex (record-owner.ts puts them on the root) are apex
+    // records, as `dns/apex` keys are: no zone-wide fallback beside them. Its other records
+    // there (CAA, …: skydns/extension.ts) leave the fallback alone, as CoreDNS does.
+    const updated = this.#root.entries?.some((e) => isRecordKey(e.key) && (e.service.kind === 'ipv4' || e.service.kind === 'ipv6')) === true;
+    const zoneWide = (apexDir === undefined || apexDir.size === 0) && !updated ? this.#root : undefined;
+    return new EtcdNode(this.origin, apexDir ? [apexDir] : [], this.#root.entries ?? NO_ENTRIES, { soa: this.soa, nsDir, zoneWide, zoneRoot: this.#root }, this.#onOversize, this.#rfc);
   }
 
   /**

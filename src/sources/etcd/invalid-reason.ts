@@ -18,6 +18,7 @@ export const INVALID_REASONS = [
   'ttl',
   'targetstrip',
   'group',
+  'etcdns',
   'name-server',
   'skipped-change',
   'skipped-batch',
@@ -27,7 +28,7 @@ export const INVALID_REASONS = [
 ] as const;
 export type InvalidReason = (typeof INVALID_REASONS)[number];
 
-const FIELDS: ReadonlySet<string> = new Set(['host', 'port', 'priority', 'weight', 'text', 'mail', 'ttl', 'targetstrip', 'group']);
+const FIELDS: ReadonlySet<string> = new Set(['host', 'port', 'priority', 'weight', 'text', 'mail', 'ttl', 'targetstrip', 'group', 'etcdns']);
 
 /** Maps a reason from the codec (splitKey, parseService), the index or the source (`skipped-…`) to its label. */
 export function invalidReasonLabel(reason: string): InvalidReason {

@@ -50,12 +50,20 @@ interface Chunk {
 /** Children per chunk before a split: bounds what one copy-on-write copies. */
 const CHUNK_MAX = 64;
 
+const NO_LABELS: readonly string[] = Object.freeze([]);
+const NO_NODES: readonly TNode[] = Object.freeze([]);
+
 /**
- * The children of a trie node, sorted by label, in chunks of at most CHUNK_MAX. A Map would
- * be O(1) to read but O(fan-out) to copy, and path copying copies the children of every node
- * on the path: with 100k instances under one name a 1-key batch cost 20-40 ms. Chunked, a copy
- * is the chunk index (fan-out/64 pointers) plus one chunk; a lookup is two binary searches.
- * Sorted order also gives answers in a stable order without sorting.
+ * The children of a trie node, sorted by label: up to CHUNK_MAX of them in two plain arrays
+ * (`labels`, `nodes`; `chunks` undefined), more in chunks of at most CHUNK_MAX. A Map would be
+ * O(1) to read but O(fan-out) to copy, and path copying copies the children of every node on
+ * the path: with 100k instances under one name a 1-key batch cost 20-40 ms. Chunked, a copy is
+ * the chunk index (fan-out/64 pointers) plus one chunk; a lookup is two binary searches. Sorted
+ * order also gives answers in a stable order without sorting.
+ *
+ * Most names have one to three children: for them a chunk index and a chunk object (about 100
+ * bytes) would cost more than the children (measured: ~88 bytes per key of the bench's sync
+ * data set, 3 instances per service), hence the plain arrays up to CHUNK_MAX.
  *
  * A Kids object belongs to one TNode and is copied with it; chunks carry their own owner.
  *
@@ -67,24 +75,56 @@ const CHUNK_MAX = 64;
  */
 export class Kids {
   constructor(
-    public chunks: readonly Chunk[],
+    public labels: readonly string[],
+    public nodes: readonly TNode[],
+    public chunks: readonly Chunk[] | undefined,
     public size: number,
   ) {}
 
+  static empty(): Kids {
+    return new Kids(NO_LABELS, NO_NODES, undefined, 0);
+  }
+
   clone(): Kids {
-    // The chunk index is replaced, never written in place: the copy may share it.
-    return new Kids(this.chunks, this.size);
+    // The arrays and the chunk index are replaced, never written in place: the copy may share them.
+    return new Kids(this.labels, this.nodes, this.chunks, this.size);
   }
 
   get(label: string): TNode | undefined {
     const chunks = this.chunks;
-    if (chunks.length === 0) return undefined;
-    const c = chunks[chunks.length === 1 ? 0 : this.#locate(label)]!;
-    const i = lowerBound(c.labels, label);
-    return c.labels[i] === label ? c.nodes[i] : undefined;
+    let labels = this.labels;
+    let nodes = this.nodes;
+    if (chunks) {
+      if (chunks.length === 0) return undefined;
+      const c = chunks[chunks.length === 1 ? 0 : this.#locate(label)]!;
+      labels = c.labels;
+      nodes = c.nodes;
+    }
+    const i = lowerBound(labels, label);
+    return labels[i] === label ? nodes[i] : undefined;
   }
 
   set(label: string, node: TNode, epoch: number): void {
+    if (!this.chunks) {
+      const i = lowerBound(this.labels, label);
+      if (this.labels[i] === label) {
+        this.nodes = this.nodes.with(i, node);
+        return;
+      }
+      this.labels = this.labels.toSpliced(i, 0, label);
+      this.nodes = this.nodes.toSpliced(i, 0, node);
+      this.size++;
+      if (this.size > CHUNK_MAX) {
+        const half = this.size >> 1;
+        this.chunks = [
+          { owner: epoch, labels: this.labels.slice(0, half), nodes: this.nodes.slice(0, half) },
+          { owner: epoch, labels: this.labels.slice(half), nodes: this.nodes.slice(half) },
+        ];
+        this.labels = NO_LABELS;
+        this.nodes = NO_NODES;
+      }
+      return;
+    }
     if (this.chunks.length === 0) {
       this.chunks = [{ owner: epoch, labels: [label], nodes: [node] }];
       this.size = 1;
@@ -110,6 +150,14 @@ export class Kids {
   }
 
   delete(label: string, epoch: number): void {
+    if (!this.chunks) {
+      const i = lowerBound(this.labels, label);
+      if (this.labels[i] !== label) return;
+      this.labels = this.labels.toSpliced(i, 1);
+      this.nodes = this.nodes.toSpliced(i, 1);
+      this.size--;
+      return;
+    }
     if (this.chunks.length === 0) return;
     const ci = this.#locate(label);
     const c0 = this.chunks[ci]!;
@@ -124,12 +172,32 @@ export class Kids {
 
   /** Children in label order. */
   forEach(f: (node: TNode) => void): void {
-    for (const c of this.chunks) for (const n of c.nodes) f(n);
+    if (!this.chunks) for (const n of this.nodes) f(n);
+    else for (const c of this.chunks) for (const n of c.nodes) f(n);
+  }
+
+  /** Labels and children in label order, as two arrays (the chunks' copied into new ones). */
+  flat(): readonly [readonly string[], readonly TNode[]] {
+    if (!this.chunks) return [this.labels, this.nodes];
+    return [this.chunks.flatMap((c) => c.labels), this.chunks.flatMap((c) => c.nodes)];
+  }
+
+  /** Children whose label starts with `prefix`, in label order: a binary search, then only those. */
+  forEachWithPrefix(prefix: string, f: (node: TNode) => void): void {
+    const chunks = this.chunks;
+    if (!chunks) {
+      eachWithPrefix(this.labels, this.nodes, prefix, f);
+      return;
+    }
+    for (let ci = chunks.length === 0 ? 0 : this.#locate(prefix); ci < chunks.length; ci++) {
+      const c = chunks[ci]!;
+      if (!eachWithPrefix(c.labels, c.nodes, prefix, f)) return;
+    }
   }
 
   /** The last chunk whose first label is <= label (or the first chunk). */
   #locate(label: string): number {
-    const chunks = this.chunks;
+    const chunks = this.chunks!;
     let lo = 0;
     let hi = chunks.length - 1;
     while (lo < hi) {
@@ -141,13 +209,25 @@ export class Kids {
   }
 
   #own(ci: number, epoch: number): Chunk {
-    const c = this.chunks[ci]!;
+    const c = this.chunks![ci]!;
     if (c.owner === epoch) return c;
     // The arrays are never written in place (see above): sharing them until replaced is safe.
     const copy: Chunk = { owner: epoch, labels: c.labels, nodes: c.nodes };
-    this.chunks = this.chunks.with(ci, copy);
+    this.chunks = this.chunks!.with(ci, copy);
     return copy;
   }
+}
+
+/**
+ * Calls `f` for the nodes whose label starts with `prefix` in one sorted run; false once a label
+ * past them is seen (no later run can hold more).
+ */
+function eachWithPrefix(labels: readonly string[], nodes: readonly TNode[], prefix: string, f: (node: TNode) => void): boolean {
+  for (let i = lowerBound(labels, prefix); i < labels.length; i++) {
+    if (!labels[i]!.startsWith(prefix)) return false;
+    f(nodes[i]!);
+  }
+  return true;
 }
 
 /** First index whose label is >= `label`. */
@@ -178,10 +258,24 @@ export function findEntry(root: TNode, segments: readonly string[], from: number
   return undefined;
 }
 
-/** Everything in the subtree, parents before children, siblings in label order. */
-export function collect(t: TNode, out: Entry[]): void {
+/**
+ * Everything in the subtree, parents before children, siblings in label order. `ownOnly`: keys
+ * whose records belong to their own name alone (record-owner.ts), left out below `t`.
+ */
+export function collect(t: TNode, out: Entry[], ownOnly?: (key: string) => boolean): void {
   if (t.entries) for (const e of t.entries) out.push(e);
-  if (t.kids) for (const c of t.kids.chunks) for (const n of c.nodes) collect(n, out);
+  const k = t.kids;
+  if (!k) return;
+  if (!k.chunks) for (const n of k.nodes) collectBelow(n, out, ownOnly);
+  else for (const c of k.chunks) for (const n of c.nodes) collectBelow(n, out, ownOnly);
+}
+
+function collectBelow(t: TNode, out: Entry[], ownOnly: ((key: string) => boolean) | undefined): void {
+  if (t.entries) for (const e of t.entries) if (!ownOnly?.(e.key)) out.push(e);
+  const k = t.kids;
+  if (!k) return;
+  if (!k.chunks) for (const n of k.nodes) collectBelow(n, out, ownOnly);
+  else for (const c of k.chunks) for (const n of c.nodes) collectBelow(n, out, ownOnly);
 }
 
 // -- updates (path copying) -----------------------------------------------------------------------
@@ -208,7 +302,7 @@ export function insertEntry(roots: Map<Name, TNode>, epoch: number, entry: Entry
     const name = i === segments.length - 1 ? entry.name : childName(label, t.name);
     const next = existing ? own(existing, epoch) : new TNode(name, epoch, undefined, undefined, 0);
     next.size += delta;
-    if (next !== existing) (t.kids ??= new Kids([], 0)).set(label, next, epoch);
+    if (next !== existing) (t.kids ??= Kids.empty()).set(label, next, epoch);
     t = next;
   }
   t.entries = withEntry(t.entries, entry);
@@ -272,20 +366,9 @@ export function sameTrie(a: TNode, b: TNode): boolean {
   const kb = b.kids;
   if (!ka || !kb) return ka === kb;
   if (ka.size !== kb.size) return false;
-  // Both in label order; chunks are never empty, so one step moves to the next chunk of b.
-  let bc = 0;
-  let bi = 0;
-  for (const c of ka.chunks) {
-    for (let i = 0; i < c.labels.length; i++) {
-      let cb = kb.chunks[bc]!;
-      if (bi === cb.labels.length) {
-        cb = kb.chunks[++bc]!;
-        bi = 0;
-      }
-      if (c.labels[i] !== cb.labels[bi] || !sameTrie(c.nodes[i]!, cb.nodes[bi]!)) return false;
-      bi++;
-    }
-  }
+  const [la, na] = ka.flat();
+  const [lb, nb] = kb.flat();
+  for (let i = 0; i < la.length; i++) if (la[i] !== lb[i] || !sameTrie(na[i]!, nb[i]!)) return false;
   return true;
 }
 

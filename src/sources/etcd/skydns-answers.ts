@@ -8,10 +8,12 @@ import { RRType } from '../../dns/constants.js';
 import { isSubdomain, type Name } from '../../dns/name.js';
 import { hasShape, txtStrings, type Node, type RData, type RRset } from '../../dns/records.js';
 import { collect, type Entry, type TNode } from './name-trie.js';
+import { isCnameKey, isRecordKey } from './record-owner.js';
 import { groupFilter, srvWeights, targetStrip } from '../../skydns/codec.js';
 
 export const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 const NO_NAMES: readonly Name[] = Object.freeze([]);
+const NO_SETS: ReadonlyMap<number, RRset> = new Map();
 /** Reverse-mapping names answer PTR (RFC 1035 §3.5, RFC 3596 §2.5): never an alias. */
 const REVERSE = /(^|\.)(in-addr|ip6)\.arpa$/;
 
@@ -37,7 +39,12 @@ export interface ApexInfo {
   readonly nsDir: TNode | undefined;
   /** The zone's root when `dns/apex` is empty: A and AAAA then come from the whole zone. */
   readonly zoneWide?: TNode | undefined;
+  /** The zone's root, whose `_rr-` children hold the apex's extension records (#extensions). */
+  readonly zoneRoot?: TNode;
 }
+
+/** The label UPDATE's record keys start with (skydns/update-records.ts). */
+const RECORD_LABEL = '_rr-';
 
 /**
  * The records at one name, computed lazily per type and memoised. Immutable from the outside:
@@ -60,6 +67,7 @@ export class EtcdNode implements Node {
   #zoneHosts: readonly Entry[] | undefined;
   readonly #sets = new Map<number, RRset | null>();
   #all: Map<number, RRset> | undefined;
+  #extension: ReadonlyMap<number, RRset> | undefined;
   /** `--compat rfc`: one answer shape per name whatever type is asked (see #alias). */
   readonly #rfc: boolean;
   #aliasMemo: boolean | undefined;
@@ -90,7 +98,7 @@ export class EtcdNode implements Node {
         !this.#apex &&
         !REVERSE.test(this.#name) &&
         hosts.length > 0 &&
-        hosts.every((e) => e.service.kind === 'name' && e.service.port <= 0 && !e.service.mail);
+        hosts.every((e) => e.service.kind === 'name' && e.service.port <= 0 && !e.service.mail && (!isRecordKey(e.key) || isCnameKey(e.key)));
     }
     return this.#aliasMemo;
   }
@@ -102,7 +110,10 @@ export class EtcdNode implements Node {
   nameTargets(): readonly Name[] {
     if (!this.#rfc || this.#apex || this.#alias()) return NO_NAMES;
     const out: Name[] = [];
-    for (const e of this.#hostEntries()) if (e.service.kind === 'name' && e.service.hostName !== this.#name && !out.includes(e.service.hostName!)) out.push(e.service.hostName!);
+    for (const e of this.#hostEntries()) {
+      // An MX or SRV that DNS UPDATE wrote is that record only, as in a plain zone (record-owner.ts).
+      if (e.service.kind === 'name' && e.service.hostName !== this.#name && !isRecordKey(e.key) && !out.includes(e.service.hostName!)) out.push(e.service.hostName!);
+    }
     return out;
   }
 
@@ -164,6 +175,10 @@ export class EtcdNode implements Node {
         const set = this.get(type);
         if (set) all.set(type, set);
       }
+      for (const type of this.#extensions().keys()) {
+        const set = this.get(type);
+        if (set) all.set(type, set);
+      }
       this.#all = all;
     }
     return this.#all;
@@ -176,9 +191,14 @@ export class EtcdNode implements Node {
    */
   #load(): void {
     const all: Entry[] = [...(this.#apex ? this.#exact : NO_ENTRIES)];
-    for (const root of this.#roots) collect(root, all);
+    for (const root of this.#roots) collect(root, all, this.#ownOnly());
     this.#hosts = groupFilter(all.filter((e) => e.service.kind !== 'none'));
     this.#texts = groupFilter(all.filter((e) => e.service.kind !== 'none' || e.service.text !== ''));
+  }
+
+  /** `--compat rfc`: the records DNS UPDATE wrote belong to their name alone (record-owner.ts). */
+  #ownOnly(): ((key: string) => boolean) | undefined {
+    return this.#rfc ? isRecordKey : undefined;
   }
 
   #hostEntries(): readonly Entry[] {
@@ -192,7 +212,7 @@ export class EtcdNode implements Node {
     if (!zoneWide) return this.#hostEntries();
     if (!this.#zoneHosts) {
       const all: Entry[] = [];
-      collect(zoneWide, all);
+      collect(zoneWide, all, this.#ownOnly());
       this.#zoneHosts = groupFilter(all.filter((e) => e.service.kind !== 'none'));
     }
     return this.#zoneHosts;
@@ -217,8 +237,43 @@ export class EtcdNode implements Node {
       case RRType.NS:
         return this.#ns();
       default:
-        return null;
+        return this.#extensions().get(type) ?? null;
     }
+  }
+
+  /**
+   * Records of types SkyDNS cannot express (skydns/extension.ts), by type: the values of this
+   * name's `_rr-<type>-<hash>` children (the zone key's at the apex). Exact, like PTR: they
+   * answer at the name UPDATE wrote them at, never aggregated into the names above it.
+   */
+  #extensions(): ReadonlyMap<number, RRset> {
+    if (!this.#extension) {
+      const builders = new Map<number, SetBuilder>();
+      const add = (e: Entry): void => {
+        const data = e.service.extension;
+        if (!data) return;
+        let b = builders.get(data.type);
+        if (!b) builders.set(data.type, (b = new SetBuilder()));
+        b.add(Buffer.from(data.raw.buffer, data.raw.byteOffset, data.raw.byteLength).toString('base64'), data, e.ttl);
+      };
+      // `--compat rfc` files a record key under its owner (record-owner.ts): the name's own
+      // entries. `--compat coredns` keeps the `_rr-` label a name, so they are its children.
+      for (const e of this.#exact) add(e);
+      const holders = this.#apex ? (this.#apex.zoneRoot ? [this.#apex.zoneRoot] : []) : this.#roots;
+      for (const t of holders) {
+        t.kids?.forEachWithPrefix(RECORD_LABEL, (kid) => {
+          for (const e of kid.entries ?? NO_ENTRIES) add(e);
+        });
+      }
+      // Nearly every name has none: share one empty map rather than hold one per memoised name.
+      const sets = new Map<number, RRset>();
+      for (const [type, b] of builders) {
+        const set = b.build(this.#name, type);
+        if (set) sets.set(type, set);
+      }
+      this.#extension = sets.size === 0 ? NO_SETS : sets;
+    }
+    return this.#extension;
   }
 
   /** CoreDNS backend_lookup.go `A`/`AAAA`: address hosts of the family, deduplicated by address. */
@@ -318,11 +373,15 @@ export class EtcdNode implements Node {
     return b.build(this.#name, RRType.MX);
   }
 
-  /** CoreDNS `PTR`: exact key only (`exact=true`), hosts that are names. */
+  /**
+   * CoreDNS `PTR`: exact key only (`exact=true`), hosts that are names. Not a record DNS UPDATE
+   * wrote as another type (its MX, SRV, CNAME: record-owner.ts); UPDATE writes a PTR at the
+   * name's own key.
+   */
   #ptr(): RRset | null {
     const b = new SetBuilder();
     for (const e of this.#exact) {
-      if (e.service.kind === 'name') b.add(e.service.hostName!, { type: RRType.PTR, target: e.service.hostName! }, e.ttl);
+      if (e.service.kind === 'name' && !(this.#rfc && isRecordKey(e.key))) b.add(e.service.hostName!, { type: RRType.PTR, target: e.service.hostName! }, e.ttl);
     }
     return b.build(this.#name, RRType.PTR);
   }
@@ -398,6 +457,7 @@ function rdataOctets(data: RData): number {
     for (const s of data.strings) n += s.length + 1;
     return n;
   }
+  if ('generic' in data) return data.raw.length;
   return 255;
 }
 

@@ -14,7 +14,9 @@ import type { KeyChange, MirrorBatch } from '../../etcd/changes.js';
 import { EtcdZoneView, type Compat } from './etcd-zone.js';
 import { findEntry, insertEntry, removeEntry, sameTrie, TNode, type Entry } from './name-trie.js';
 import type { EtcdNode, OnOversize } from './skydns-answers.js';
-import { normalizePrefix, parseService, sameService, splitKey } from '../../skydns/codec.js';
+import { normalizePrefix, parseService, sameService, splitKey, type KeyParts } from '../../skydns/codec.js';
+import { extensionLabelError } from '../../skydns/update-records.js';
+import { ownerSegments } from './record-owner.js';
 
 export interface EtcdIndexOptions {
   /** Key prefix, e.g. `/skydns` (CoreDNS `path`). */
@@ -250,7 +252,7 @@ export class SkyDnsIndex {
     const key = change.key;
     if (typeof key !== 'string') return;
     if (change.type !== 'put' && change.type !== 'delete') return;
-    const parts = splitKey(key, this.#prefix);
+    const parts = this.#owner(splitKey(key, this.#prefix));
     // Where the key's entry would be, when the key names something in a zone.
     const z = 'error' in parts ? undefined : this.#zoneOf(parts.segments);
     const prev = z && !('error' in parts) ? findEntry(work.roots.get(z.zone!)!, parts.segments, z.depth, key) : undefined;
@@ -275,7 +277,7 @@ export class SkyDnsIndex {
         ? service.error
         : (service.kind === 'name' || service.kind === 'none') && segments[z.depth] === 'dns' && segments[z.depth + 1] === 'ns'
           ? `name server entry under ${childName('ns', childName('dns', zone))} needs an IP address as host, got ${JSON.stringify(service.host)}`
-          : undefined;
+          : service.extension && extensionLabelError(key.slice(key.lastIndexOf('/') + 1), service.extension.type);
     if (reason !== undefined || 'error' in service) {
       if (prev) this.#remove(work, prev);
       return this.#setOther(work, key, { kind: 'invalid', reason: reason ?? '' });
@@ -294,6 +296,19 @@ export class SkyDnsIndex {
     }
     this.#insert(work, { key, name, zone, depth: segments.length, service, ttl }, segments, z.depth, prev !== undefined);
     this.#setOther(work, key, undefined);
+  }
+
+  /**
+   * Where a key's entry goes: the name it stands for, or in `--compat rfc` for a record DNS
+   * UPDATE wrote, the name the record belongs to (record-owner.ts).
+   */
+  #owner(parts: KeyParts | { error: string }): KeyParts | { error: string } {
+    if (this.#compat !== 'rfc' || 'error' in parts) return parts;
+    const z = this.#zoneOf(parts.segments);
+    const owner = z && ownerSegments(parts.segments, z.depth);
+    if (!owner) return parts;
+    const name = [...owner].reverse().join('.');
+    return { name: name === '' ? z.zone! : name, segments: owner };
   }
 
   /**
