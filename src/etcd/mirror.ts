@@ -43,8 +43,9 @@ export interface EtcdMirrorOptions {
 }
 
 /**
- * List pages unless `pageSize` says otherwise: the first of FIRST_PAGE_KEYS keys, the next ones
- * sized from the bytes per key seen so far to about PAGE_BYTES, at most MAX_PAGE_KEYS. For every
+ * List pages unless `pageSize` says otherwise: FIRST_PAGE_KEYS keys each; and when etcd counts
+ * more than LARGE_LIST_KEYS in the range (the first page's `count`), the next pages sized from
+ * the bytes per key seen so far to about PAGE_BYTES, at most MAX_PAGE_KEYS. For every
  * page, etcd 3.4 walks its in-memory index over the whole *remaining* range (to count it), so a
  * list costs O(keys² / page size): measured on etcd 3.4.23, loopback, 1M SkyDNS keys (~90 bytes
  * each), listing alone: 103 s at 1000 per page, 22 s at 10000, 11 s at 50000, 9.4 s at 100000.
@@ -57,6 +58,12 @@ export interface EtcdMirrorOptions {
  * size (not below MIN_PAGE_KEYS), and the list keeps that size.
  */
 const FIRST_PAGE_KEYS = 10_000;
+/**
+ * Larger pages pay off only for large lists: with 100k keys, pages of ~46k instead of 10k left
+ * etcdns ~30 MiB more resident after the sync (237/234 against 204/207 MiB, two runs each) and
+ * were no faster; 20 pages of 10k cost etcd little.
+ */
+const LARGE_LIST_KEYS = 200_000;
 const PAGE_BYTES = 4 * 1024 * 1024;
 const MAX_PAGE_KEYS = 50_000;
 const MIN_PAGE_KEYS = 1000;
@@ -250,6 +257,7 @@ export class EtcdMirror {
       let limit = this.pageSize;
       let bytes = 0;
       let shrunk = false;
+      let large = false;
       try {
         for (;;) {
           if (epoch !== this.epoch || this.stopped) return undefined;
@@ -273,12 +281,13 @@ export class EtcdMirror {
           if (revision === 0) {
             revision = Number(res.header.revision);
             clusterId = res.header.cluster_id;
+            large = Number(res.count) > LARGE_LIST_KEYS;
           }
           for (const kv of res.kvs) {
             bytes += kv.key.length + kv.value.length;
             kvs.push(rawKv(kv));
           }
-          if (this.o.pageSize === undefined && kvs.length > 0 && !shrunk) {
+          if (this.o.pageSize === undefined && kvs.length > 0 && !shrunk && large) {
             limit = Math.max(FIRST_PAGE_KEYS, Math.min(MAX_PAGE_KEYS, Math.floor(PAGE_BYTES / (bytes / kvs.length))));
           }
           const lastKv = res.kvs[res.kvs.length - 1];
