@@ -490,20 +490,54 @@ sub NS ns.elsewhere.test.
       const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
       const show = (xs: number[]) => `median ${quantile(xs, 0.5).toFixed(1)} ms, p90 ${quantile(xs, 0.9).toFixed(1)} ms, p95 ${quantile(xs, 0.95).toFixed(1)} ms, max ${quantile(xs, 1).toFixed(1)} ms`;
       console.log(`update race: wins ${wins.join('/')}; the other replica answered each change ${show(catchUp)} after the winner's reply (${show(fromSend)} after the send)`);
-      // The issue's bound: the second replica answers each change within 50 ms. Asserted on the
-      // median and p90 of 100 changes, not on the max: on a loaded CI box (2 cores, load average
-      // 10 and more) any of the three processes involved (this test, the replica, etcd) can lose
-      // the CPU for a scheduler slice or two, tens of ms, in a round or two, whatever etcdns
-      // does; anything etcdns itself adds to every change (a poll, a timer, batching in the watch
-      // path) moves the median and p90, which stay near 1-3 ms on a quiet box. Every round is
-      // still bounded at 2 s above, and the max is reported.
+      // Seen from this process, which shares the CPU with both replicas and etcd: the issue's 50 ms
+      // bound is asserted in the next test, on the replicas' own clocks.
       expect(quantile(catchUp, 0.5)).toBeLessThanOrEqual(50);
-      expect(quantile(catchUp, 0.9)).toBeLessThanOrEqual(50);
     } finally {
       await second.stop();
     }
   }, 120_000);
 
+  it("has a second replica serve each change within 50 ms of its commit (100 changes, on the replicas' own clocks)", async () => {
+    // Both replicas log at debug: the first when etcd committed an UPDATE ('update committed',
+    // its revision, as soon as the commit's reply reaches it), the second when it starts
+    // answering a revision ('etcd revision served', right after the new snapshot is swapped in).
+    // Their timestamps come from the one machine clock, so the lag excludes this process's own
+    // scheduling, sockets and dig, which the race above includes.
+    const debug = [...serverArgs(), '--log-level', 'debug'];
+    const [a, b] = await Promise.all([startServer(debug), startServer(debug)]);
+    try {
+      await Promise.all([a, b].map((s) => s.waitForLog((l) => l.msg === 'serving zones' && Array.isArray(l.zones) && l.zones.length === 4)));
+      const key = parseTsigKeySpec(`${ddns.name}:${ddns.algorithm}:${ddns.secret}`);
+      const committed = () => a.logs.filter((l) => l.msg === 'update committed');
+      const lags: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        const name = `lag-${i}.${ZONE}`;
+        const reply = await udpExchange(a.port, signRequest(updateMessage(name, [192, 0, 2, 1 + (i % 250)]), key, Date.now() / 1000).message, { timeoutMs: 5000 });
+        expect({ i, rcode: reply && reply[3]! & 0xf }).toEqual({ i, rcode: 0 });
+        await a.waitForLog(() => committed().length > i, 5000);
+        const commit = committed()[i]!;
+        const revision = Number(commit.revision);
+        const served = await b.waitForLog((l) => l.msg === 'etcd revision served' && Number(l.revision) >= revision, 5000);
+        lags.push(Number(served.time) - Number(commit.time));
+      }
+      // The second replica answers the last change (what it serves is what it answers).
+      expect(answerOf(await dig(b.port, [`lag-99.${ZONE}`, 'A']))).toEqual(['NOERROR', `lag-99.${ZONE}. 300 IN A 192.0.2.100`]);
+      const sorted = [...lags].sort((x, y) => x - y);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+      console.log(`second replica, commit → served on the replicas' clocks (ms, 1 ms resolution): median ${at(0.5)}, p90 ${at(0.9)}, p99 ${at(0.99)}, max ${at(1)}`);
+      // The issue's bound, on the median and p90 of 100 changes, not the max: on a loaded CI box
+      // (2 cores, load average 10 and more) a replica or etcd can lose the CPU for a scheduler
+      // slice or two (tens of ms) in a round or two, whatever etcdns does; anything etcdns itself
+      // adds to every change (a poll, a timer, batching in the watch path) moves the median and
+      // p90, which are 1-3 ms on a quiet box. Each change is still bounded by the 5 s waits above,
+      // and the max is reported.
+      expect(at(0.5)).toBeLessThanOrEqual(50);
+      expect(at(0.9)).toBeLessThanOrEqual(50);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  }, 120_000);
 
   it('survives 10,000 fuzzed UPDATEs (random bytes, signed valid ones mutated): no write but what the valid ones ask', async () => {
     const key = parseTsigKeySpec(`${ddns.name}:${ddns.algorithm}:${ddns.secret}`);

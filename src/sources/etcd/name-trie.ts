@@ -293,15 +293,25 @@ function own(node: TNode, epoch: number): TNode {
 /**
  * Puts `entry` at the path segments[from..] below its zone's root in `roots`; copies the nodes
  * on the path that batch `epoch` does not own yet. `replacing`: the key is already there.
+ * `intern`: the string to keep for a new child's label (label-table.ts).
  */
-export function insertEntry(roots: Map<Name, TNode>, epoch: number, entry: Entry, segments: readonly string[], from: number, replacing: boolean): void {
+export function insertEntry(
+  roots: Map<Name, TNode>,
+  epoch: number,
+  entry: Entry,
+  segments: readonly string[],
+  from: number,
+  replacing: boolean,
+  intern: (label: string) => string = (label) => label,
+): void {
   const delta = replacing ? 0 : 1;
   let t = own(roots.get(entry.zone)!, epoch);
   roots.set(entry.zone, t);
   t.size += delta;
   for (let i = from; i < segments.length; i++) {
-    const label = segments[i]!;
+    let label = segments[i]!;
     const existing = child(t, label);
+    if (!existing) label = intern(label);
     // The leaf's name is the entry's (already a flat string): one string fewer per key.
     const name = i === segments.length - 1 ? entry.name : childName(label, t.name);
     const next = existing ? own(existing, epoch) : new TNode(name, epoch, undefined, undefined, 0);
