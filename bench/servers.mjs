@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { freePort, httpGet, httpStatus, startProc, state, waitFor, which } from './lib.mjs';
 import { ZONE } from './data.mjs';
@@ -56,18 +57,26 @@ export async function etcdLoad(client, count, entry, batch = 5000) {
  * before load spreading does not know the option, so the baseline servers never get it).
  */
 /**
- * Node flags etcdns is started with, as the Dockerfile's ENTRYPOINT and the etcdns bin's shebang
- * start it (a young generation fixed at 4 MiB: less resident memory after a big etcd sync, fewer
- * collections at a steady query rate).
+ * The Node flags of an etcdns CLI's shebang (`#!/usr/bin/env -S node --flag ...`), with which
+ * the bin, `npm start` and the Dockerfile's ENTRYPOINT start it (test/deploy.test.ts keeps them
+ * equal): a young generation fixed at 4 MiB, collected on the main thread alone
+ * (docs/performance.md). Read from each build's own file, so that a --baseline build runs with
+ * the flags it shipped with.
  */
-export const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=4', '--min-semi-space-size=4'];
+export function shippedNodeFlags(cli) {
+  const first = readFileSync(cli, 'utf8').split('\n', 1)[0];
+  const m = /^#!\/usr\/bin\/env -S node (.+)$/.exec(first);
+  return m ? m[1].trim().split(/\s+/) : [];
+}
+/** This checkout's. */
+export const SHIPPED_NODE_FLAGS = shippedNodeFlags(fileURLToPath(new URL('../src/cli/main.ts', import.meta.url)));
 /**
  * Added to every etcdns: one log line per garbage collection, which the dnsperf runs read to
  * report the GC pauses of each run (gc-trace.mjs). A line a second at a steady 10k q/s.
  */
 const TRACE_FLAGS = ['--trace-gc'];
 
-export async function startEtcdns(name, cli, { zonesDir, etcdUrl, prefix, zone, upstream, workers, metrics, udpIo, rotate, extra = [], nodeFlags = SHIPPED_NODE_FLAGS } = {}) {
+export async function startEtcdns(name, cli, { zonesDir, etcdUrl, prefix, zone, upstream, workers, metrics, udpIo, rotate, extra = [], nodeFlags = shippedNodeFlags(cli) } = {}) {
   const port = await freePort();
   const ready = await freePort();
   const args = [cli, 'serve', '--listen', `127.0.0.1:${port}`, '--zones', zonesDir,

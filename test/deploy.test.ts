@@ -678,7 +678,12 @@ describe('Dockerfile', () => {
   });
 
   it('starts node on the CLI directly, stops it with SIGTERM and checks /health with node itself', () => {
-    expect(execForm(last(finalStage(), 'ENTRYPOINT')!)).toEqual(['node', '--max-semi-space-size=4', '--min-semi-space-size=4', '/app/dist/cli/main.js']);
+    // With the Node flags the etcdns bin's shebang gives (src/cli/main.ts), as `npm start` does.
+    const shebang = readFileSync(join(REPO_ROOT, 'src/cli/main.ts'), 'utf8').split('\n', 1)[0]!;
+    const flags = /^#!\/usr\/bin\/env -S node (.+)$/.exec(shebang)![1]!.split(' ');
+    expect(flags).toContain('--no-parallel-scavenge');
+    expect(execForm(last(finalStage(), 'ENTRYPOINT')!)).toEqual(['node', ...flags, '/app/dist/cli/main.js']);
+    expect((JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start).toBe(`node ${flags.join(' ')} dist/cli/main.js serve`);
     expect(execForm(last(finalStage(), 'CMD')!)[0]).toBe('serve');
     expect(args(last(finalStage(), 'STOPSIGNAL')!)).toEqual(['SIGTERM']);
     const health = last(finalStage(), 'HEALTHCHECK')!;

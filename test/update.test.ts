@@ -2,9 +2,9 @@
  * DNS UPDATE (RFC 2136) against a real etcd and the built server, driven by BIND's `nsupdate`
  * and judged against Knot DNS as a primary taking the same updates: every step gets the same
  * rcode from both, and after every step each name and type the script has touched answers the
- * same from both (status and answer section, compared by the real `dig`). The script only
- * touches names whose SkyDNS answers equal a plain zone's (docs/etcd-data.md, "Written by DNS
- * UPDATE": no nested names, no apex, MX at a name queried for MX only).
+ * same from both (status and answer section, compared by the real `dig`), nested names, the
+ * apex and the addresses of a name holding an MX included (docs/etcd-data.md, "What a client
+ * reads back": etcdns reads UPDATE's records as a plain zone has them).
  *
  * Then what is refused (unsigned, unknown key, wrong secret, wrong time, a key outside its
  * grant, a zone-file zone) leaves etcd's revision where it was; certbot's rfc2136 flow (an SOA
@@ -251,6 +251,14 @@ sub NS ns.elsewhere.test.
     { zone: REVERSE, lines: ['update add 10.2.0.192.in-addr.arpa. 300 PTR www.example.test.'], rcode: 'NOERROR', touches: [['10.2.0.192.in-addr.arpa', 'PTR']] },
     { zone: ZONE, lines: ['update delete txt.example.test. TXT', 'update delete mx.example.test.'], rcode: 'NOERROR', touches: [] },
     { zone: ZONE, lines: ['prereq nxdomain txt.example.test.', 'update delete www.example.test. A'], rcode: 'NOERROR', touches: [] },
+    // A nested name (b is an empty non-terminal, no subtree answers), the apex, and an MX whose
+    // exchange has an address (the MX's name has none).
+    {
+      zone: ZONE,
+      lines: ['update add a.b.example.test. 300 A 192.0.2.30', 'update add example.test. 300 A 192.0.2.31', 'update add mx2.example.test. 300 MX 10 www.example.test.'],
+      rcode: 'NOERROR',
+      touches: [['a.b.example.test', 'A'], ['b.example.test', 'A'], ['example.test', 'A'], ['mx2.example.test', 'MX'], ['mx2.example.test', 'AAAA']],
+    },
     { zone: ZONE, lines: ['update add www.other.test. 300 A 192.0.2.1'], rcode: 'NOTZONE', touches: [] },
     // external-dns's rfc2136 shape: one message of class NONE deletes of the old records and adds
     // of the new, with its ownership TXT, no prerequisites.

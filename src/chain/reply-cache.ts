@@ -86,25 +86,20 @@ export class ReplyCache {
 
 /** The cache key of a question: type and canonical name. */
 export function replyKey(type: number, name: Name): string {
-  // Remembered per (type, name), like the names themselves (dns/name-intern.ts): building the
-  // string anew for each query allocated it twice (the concatenation, then its flat copy in
-  // the Map lookup), a seventh of what a query allocated. Two entries per hash, fixed size.
-  let hash = type;
-  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 0x01000193);
-  const slot = hash & (KEY_SLOTS - 2);
-  if (keyNames[slot] === name && keyTypes[slot] === type) return keys[slot]!;
-  if (keyNames[slot + 1] === name && keyTypes[slot + 1] === type) return keys[slot + 1]!;
-  const key = `${type}:${name}`;
-  keyNames[slot + 1] = keyNames[slot];
-  keyTypes[slot + 1] = keyTypes[slot]!;
-  keys[slot + 1] = keys[slot];
-  keyNames[slot] = name;
-  keyTypes[slot] = type;
-  keys[slot] = key;
+  // Remembered per (type, name): building the string anew for each query allocated it twice
+  // (the concatenation, then its flat copy in the Map lookup), a seventh of what a query
+  // allocated. Question names come interned (dns/name-intern.ts), so the lookup reuses the
+  // hash V8 keeps in the string. Bounded: a table that fills up starts again.
+  let byName = keysByType.get(type);
+  if (byName === undefined) keysByType.set(type, (byName = new Map()));
+  let key = byName.get(name);
+  if (key === undefined) {
+    if (byName.size >= KEYS_PER_TYPE) byName.clear();
+    key = `${type}:${name}`;
+    byName.set(name, key);
+  }
   return key;
 }
 
-const KEY_SLOTS = 16384; // a power of two
-const keyNames: (Name | undefined)[] = new Array<Name | undefined>(KEY_SLOTS).fill(undefined);
-const keyTypes = new Int32Array(KEY_SLOTS);
-const keys: (string | undefined)[] = new Array<string | undefined>(KEY_SLOTS).fill(undefined);
+const KEYS_PER_TYPE = 16384;
+const keysByType = new Map<number, Map<Name, string>>();

@@ -7,7 +7,11 @@
  * to 16 MiB during a large initial etcd sync and keep it (100k keys: ~240 → ~197 MiB
  * resident). Floored: after idle V8 shrinks it to 1 MiB, and at a steady query rate it then
  * collects every ~0.1 s instead of every ~0.4 s, each pause delaying the queries behind it
- * (p99 at 10k q/s ~0.2 → ~0.15 ms). `env -S` is coreutils >= 8.30 and BSD env.
+ * (p99 at 10k q/s ~0.2 → ~0.15 ms). And it collects the young generation on the main thread
+ * alone (--no-parallel-scavenge): with a few KB surviving each collection the helper threads
+ * save nothing, and on a busy machine the main thread waited for a helper the kernel did not
+ * schedule (scavenges of up to 181 ms instead of at most 14; docs/performance.md, Latency).
+ * `env -S` is coreutils >= 8.30 and BSD env.
  *
  * With `serve --workers N` (N > 1) this process becomes the cluster primary and forks N
  * workers, each running this same file with the same arguments; Node marks them as workers,
