@@ -156,6 +156,7 @@ function serverSpecs(ctx) {
     'etcdns-etcd-base': { data: () => main, baseline: true, start: () => startEtcdns('etcdns-etcd-base', ctx.baseCli, { zonesDir: ctx.emptyZones, etcdUrl: ctx.etcd.url }) },
     'etcdns-churn': { data: () => main, start: () => startEtcdns('etcdns-churn', CLI, churnOpts()) },
     'etcdns-update': { data: () => main, start: () => startEtcdns('etcdns-update', CLI, { ...churnOpts(), extra: UPDATE_SERVER_ARGS }) },
+    'etcdns-update-b': { data: () => main, start: () => startEtcdns('etcdns-update-b', CLI, { ...churnOpts(), extra: UPDATE_SERVER_ARGS }) },
     'etcdns-churn-base': { data: () => main, baseline: true, start: () => startEtcdns('etcdns-churn-base', ctx.baseCli, churnOpts()) },
     'etcdns-zone-dgram': { data: () => main, start: () => startEtcdns('etcdns-zone-dgram', CLI, { zonesDir: main.zonesDir, udpIo: 'dgram' }) },
     'etcdns-zone-w2': { data: () => main, start: () => startEtcdns('etcdns-zone-w2', CLI, { zonesDir: main.zonesDir, workers: 2 }) },
@@ -458,9 +459,9 @@ async function main() {
 
   if (update) {
     const load = { duration: o.duration, clients: o.clients, maxQps: o.maxQps };
-    console.log(`\nDNS UPDATE (RFC 2136, TSIG-signed, into ${CHURN_ZONE} on etcd): UPDATEs/s with ${o.updateInflight} in flight vs etcd's puts/s; zone-file q/s quiet / during ${o.updateRate} UPDATEs/s / during the churn step's control (${o.updateRate} puts/s outside /skydns): etcdns-update — dnsperf ${describeArgs(load)}`);
+    console.log(`\nDNS UPDATE (RFC 2136, TSIG-signed, into ${CHURN_ZONE} on etcd): UPDATEs/s with ${o.updateInflight} in flight vs etcd's puts/s; zone-file q/s quiet / during ${o.updateRate} UPDATEs/s / during ${o.updateRate} UPDATEs/s to a second replica / during the churn step's control (${o.updateRate} puts/s outside /skydns): etcdns-update (etcdns-update-b: the second replica) — dnsperf ${describeArgs(load)}`);
     await seedChurn(etcdClient);
-    const res = await runUpdateStep(ROOT, etcdClient, await reg.get('etcdns-update'), { load, rounds: o.rounds, rate: o.updateRate, inFlight: o.updateInflight, seconds: o.updateDuration, etcdPid: ctx.etcd.child.pid });
+    const res = await runUpdateStep(ROOT, etcdClient, await reg.get('etcdns-update'), await reg.get('etcdns-update-b'), { load, rounds: o.rounds, rate: o.updateRate, inFlight: o.updateInflight, seconds: o.updateDuration, etcdPid: ctx.etcd.child.pid });
     const extra = reportUpdate(res.summary, { rate: o.updateRate, churnControlQps: result.churn?.summary['etcdns-churn']?.controlQps });
     result.update = { args: describeArgs(load), etcdZone: CHURN_ZONE, ...res.summary, ...extra, runs: res.runs };
     await reg.keepOnly([]);

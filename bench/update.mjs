@@ -2,7 +2,8 @@
 // code (dist/): how many UPDATEs per second it sustains with several in flight, beside etcd's own
 // put rate at the same concurrency from the same machine; then zone-file q/s while 100 UPDATEs/s
 // go in, against the churn step's control (the same etcd write rate outside /skydns, which etcdns
-// never sees) measured in the same rounds on the same process.
+// never sees) measured in the same rounds on the same process, and during 100 UPDATEs/s sent
+// to a second replica instead (what the UPDATEs cost the machine rather than the replica).
 //
 // Each UPDATE replaces one name's A record: "delete the A RRset" (class ANY, RFC 2136 §2.5.2) and
 // "add this A" in one message, i.e. one etcd read transaction and one write transaction, and the
@@ -119,18 +120,20 @@ async function pacedUpdates(client, rate, seconds) {
   return { targetRate: rate, issued: total, done, achievedRate: round(done / ((lastAt - t0) / 1000), 1), rcodes };
 }
 
-const PHASES = ['quiet', 'update', 'control'];
+const PHASES = ['quiet', 'update', 'elsewhere', 'control'];
 
 /**
  * The update step against `srv` (etcdns serving the zone file and CHURN_ZONE from etcd, started
- * with UPDATE_SERVER_ARGS): per round, the UPDATE and etcd put rates at `inFlight`, then dnsperf
- * over the zone-file questions quiet / during `rate` UPDATEs/s / during `rate` etcd puts/s
- * outside /skydns (phase order rotating). Returns the runs and the medians.
+ * with UPDATE_SERVER_ARGS; `other`, a second such replica): per round, the UPDATE and etcd put
+ * rates at `inFlight`, then dnsperf over the zone-file questions to `srv` quiet / during `rate`
+ * UPDATEs/s to it / during `rate` UPDATEs/s to `other` / during `rate` etcd puts/s outside
+ * /skydns (phase order rotating). Returns the runs and the medians.
  */
-export async function runUpdateStep(root, etcd, srv, { load, rounds, rate, inFlight, seconds, etcdPid }) {
+export async function runUpdateStep(root, etcd, srv, other, { load, rounds, rate, inFlight, seconds, etcdPid }) {
   const wire = await wireCode(root);
   const client = updateClient(srv.port, wire);
-  const runs = { updates: [], puts: [], quiet: [], update: [], control: [] };
+  const otherClient = updateClient(other.port, wire);
+  const runs = { updates: [], puts: [], quiet: [], update: [], elsewhere: [], control: [] };
   try {
     // Every in-flight slot's name exists before the first timed UPDATE (its first one only adds).
     await Promise.all(Array.from({ length: inFlight }, (_, i) => client.send(`u${i}.${CHURN_ZONE}`, randomAddress())));
@@ -144,14 +147,17 @@ export async function runUpdateStep(root, etcd, srv, { load, rounds, rate, inFli
       console.log(`  round ${r + 1}/${rounds} ${inFlight} in flight, ${seconds} s: ${updates.perSec} UPDATEs/s (p50 ${updates.p50Ms} ms, p99 ${updates.p99Ms} ms, ${JSON.stringify(updates.rcodes)}; CPU per UPDATE: etcdns ${updates.cpuMs[0]} ms, etcd ${updates.cpuMs[1]} ms); etcd ${puts.perSec} puts/s (p50 ${puts.p50Ms} ms, p99 ${puts.p99Ms} ms; etcd CPU per put ${puts.cpuMs[0]} ms)`);
       if (Object.keys(updates.rcodes).some((k) => k !== 'NOERROR')) die(`UPDATEs to ${srv.name} were not all NOERROR: ${JSON.stringify(updates.rcodes)}; see ${srv.child.logFile}`);
       for (const phase of PHASES.map((_, i) => PHASES[(i + r) % PHASES.length])) {
-        const writer = phase === 'update' ? pacedUpdates(client, rate, load.duration) : phase === 'control' ? startWriter(etcd, rate, load.duration, CONTROL_PREFIX) : null;
-        const etcd0 = cpuTicks(etcdPid);
+        const writers = { update: () => pacedUpdates(client, rate, load.duration), elsewhere: () => pacedUpdates(otherClient, rate, load.duration), control: () => startWriter(etcd, rate, load.duration, CONTROL_PREFIX) };
+        const writer = writers[phase]?.() ?? null;
+        const [etcd0, other0] = [cpuTicks(etcdPid), cpuTicks(other.pid)];
         const t0 = performance.now();
         const res = await runDnsperf(srv, load, `update-${srv.name}-${phase}-${r}`);
-        res.etcdCpuPct = round((((cpuTicks(etcdPid) - etcd0) / CLK_TCK) * 100000) / (performance.now() - t0), 0);
+        const pctOf = (ticks) => round(((ticks / CLK_TCK) * 100000) / (performance.now() - t0), 0);
+        res.etcdCpuPct = pctOf(cpuTicks(etcdPid) - etcd0);
+        res.otherCpuPct = pctOf(cpuTicks(other.pid) - other0);
         if (writer) res.writer = await writer;
         runs[phase].push(res);
-        const w = `  etcd CPU ${res.etcdCpuPct}%${res.writer ? `  writer ${res.writer.achievedRate} ${phase === 'update' ? 'UPDATEs' : 'puts'}/s${res.writer.rcodes ? ` ${JSON.stringify(res.writer.rcodes)}` : ''}` : ''}`;
+        const w = `  etcd CPU ${res.etcdCpuPct}%, ${other.name} CPU ${res.otherCpuPct}%${res.writer ? `  writer ${res.writer.achievedRate} ${phase === 'control' ? 'puts' : 'UPDATEs'}/s${res.writer.rcodes ? ` ${JSON.stringify(res.writer.rcodes)}` : ''}` : ''}`;
         console.log(`  round ${r + 1}/${rounds} ${srv.name.padEnd(NAME_WIDTH)} ${phase.padEnd(7)} ${formatRun(res)}${w}`);
         await sleep(500);
       }
@@ -163,6 +169,7 @@ export async function runUpdateStep(root, etcd, srv, { load, rounds, rate, inFli
     }
   } finally {
     client.close();
+    otherClient.close();
     await etcd.delete().prefix(`${CHURN_PREFIX}/`);
     await etcd.delete().prefix(`${CONTROL_PREFIX}/`);
   }
@@ -172,8 +179,9 @@ export async function runUpdateStep(root, etcd, srv, { load, rounds, rate, inFli
     updatesPerSec: round(m(runs.updates, (x) => x.perSec), 1), updateLatencyP50Ms: round(m(runs.updates, (x) => x.p50Ms), 2), updateLatencyP99Ms: round(m(runs.updates, (x) => x.p99Ms), 2),
     etcdnsCpuMsPerUpdate: round(m(runs.updates, (x) => x.cpuMs[0]), 2), etcdCpuMsPerUpdate: round(m(runs.updates, (x) => x.cpuMs[1]), 2),
     etcdPutsPerSec: round(m(runs.puts, (x) => x.perSec), 1), etcdPutLatencyP50Ms: round(m(runs.puts, (x) => x.p50Ms), 2), etcdCpuMsPerPut: round(m(runs.puts, (x) => x.cpuMs[0]), 2),
-    quietQps: round(m(runs.quiet, (x) => x.qps), 1), updateQps: round(m(runs.update, (x) => x.qps), 1), controlQps: round(m(runs.control, (x) => x.qps), 1),
-    quietEtcdCpuPct: m(runs.quiet, (x) => x.etcdCpuPct), updateEtcdCpuPct: m(runs.update, (x) => x.etcdCpuPct), controlEtcdCpuPct: m(runs.control, (x) => x.etcdCpuPct),
+    quietQps: round(m(runs.quiet, (x) => x.qps), 1), updateQps: round(m(runs.update, (x) => x.qps), 1), elsewhereQps: round(m(runs.elsewhere, (x) => x.qps), 1), controlQps: round(m(runs.control, (x) => x.qps), 1),
+    quietEtcdCpuPct: m(runs.quiet, (x) => x.etcdCpuPct), updateEtcdCpuPct: m(runs.update, (x) => x.etcdCpuPct), elsewhereEtcdCpuPct: m(runs.elsewhere, (x) => x.etcdCpuPct), controlEtcdCpuPct: m(runs.control, (x) => x.etcdCpuPct),
+    elsewhereOtherCpuPct: m(runs.elsewhere, (x) => x.otherCpuPct), elsewhereServerCpuPct: round(m(runs.elsewhere, (x) => x.serverCpuPct), 0),
     quietServerCpuPct: round(m(runs.quiet, (x) => x.serverCpuPct), 0), updateServerCpuPct: round(m(runs.update, (x) => x.serverCpuPct), 0), controlServerCpuPct: round(m(runs.control, (x) => x.serverCpuPct), 0),
     quietP99Ms: round(m(runs.quiet, (x) => x.p99LatencyMs), 3), updateP99Ms: round(m(runs.update, (x) => x.p99LatencyMs), 3), controlP99Ms: round(m(runs.control, (x) => x.p99LatencyMs), 3),
     updatesPerSecAchieved: round(m(runs.update, (x) => x.writer.achievedRate), 1), controlPutsPerSec: round(m(runs.control, (x) => x.writer.achievedRate), 1),
@@ -181,6 +189,7 @@ export async function runUpdateStep(root, etcd, srv, { load, rounds, rate, inFli
   summary.updatesVsEtcdPuts = ratio(summary.updatesPerSec, summary.etcdPutsPerSec);
   summary.updateVsControl = ratio(summary.updateQps, summary.controlQps);
   summary.updateVsQuiet = ratio(summary.updateQps, summary.quietQps);
+  summary.elsewhereVsControl = ratio(summary.elsewhereQps, summary.controlQps);
   return { runs, summary };
 }
 
@@ -199,6 +208,7 @@ export function reportUpdate(summary, { rate, churnControlQps }) {
   console.log(`  UPDATEs sustained (${s.inFlight} in flight, signed, read-your-write replies): ${s.updatesPerSec}/s (latency p50 ${s.updateLatencyP50Ms} ms, p99 ${s.updateLatencyP99Ms} ms; CPU per UPDATE: etcdns ${s.etcdnsCpuMsPerUpdate} ms, etcd ${s.etcdCpuMsPerUpdate} ms); etcd's own puts, same client concurrency: ${s.etcdPutsPerSec}/s (p50 ${s.etcdPutLatencyP50Ms} ms; etcd CPU per put ${s.etcdCpuMsPerPut} ms): UPDATEs ÷ puts ${s.updatesVsEtcdPuts}`);
   console.log(`  zone-file q/s: quiet ${Math.round(s.quietQps)}, during ${s.updatesPerSecAchieved} UPDATEs/s ${Math.round(s.updateQps)} (p99 ${s.updateP99Ms} ms), during the control's ${s.controlPutsPerSec} puts/s outside /skydns ${Math.round(s.controlQps)} (p99 ${s.controlP99Ms} ms)`);
   console.log(`  CPU (quiet / update / control): etcdns ${s.quietServerCpuPct} / ${s.updateServerCpuPct} / ${s.controlServerCpuPct}%, etcd ${s.quietEtcdCpuPct} / ${s.updateEtcdCpuPct} / ${s.controlEtcdCpuPct}%`);
+  console.log(`  with the ${s.updatesPerSecAchieved} UPDATEs/s sent to a second replica instead: ${Math.round(s.elsewhereQps)} q/s, ÷ control ${s.elsewhereVsControl} (the second replica ${s.elsewhereOtherCpuPct}% CPU, etcd ${s.elsewhereEtcdCpuPct}%, this one ${s.elsewhereServerCpuPct}%): what the UPDATEs cost the shared machine rather than the replica`);
   console.log(`  UPDATEs ÷ control ${s.updateVsControl} (target ≥ ${UPDATE_TARGET}: ${meetsTarget ? 'met' : 'MISSED'}), ÷ quiet ${s.updateVsQuiet}${vsChurnControl != null ? `, ÷ the churn step's control (${Math.round(churnControlQps)} q/s, another process) ${vsChurnControl}` : ''}`);
   if (Math.abs(s.updatesPerSecAchieved - rate) > rate * 0.05) console.log(`  note: the UPDATE writer achieved ${s.updatesPerSecAchieved}/s, not ${rate}`);
   return { target: UPDATE_TARGET, meetsTarget, vsChurnControl };

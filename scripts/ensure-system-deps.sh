@@ -9,13 +9,15 @@
 # checks the zone-file parser against, kdig (knot-dnsutils), which test/ede.test.ts reads
 # Extended DNS Errors with beside dig, and BIND's nsupdate (bind9-dnsutils), which
 # test/update.test.ts drives DNS UPDATE with against etcdns and a Knot primary, and ISC Kea's DHCP-DDNS
-# daemon (kea-dhcp-ddns-server), which test/update-kea.test.ts feeds NameChangeRequests to; those tests skip, printing the apt line, when the tools
+# daemon (kea-dhcp-ddns-server), which test/update-kea.test.ts feeds NameChangeRequests to, and Go
+# (golang-go), whose encoding/json test/coredns-extension.test.ts decodes the etcdns extension values with
+# as CoreDNS does (standard library only: nothing is downloaded); those tests skip, printing the apt line, when the tools
 # are missing, so without root they are only reported here, not fatal. Uses apt when running
 # as root; otherwise says exactly what to install. Safe to run repeatedly.
 set -euo pipefail
 
 declare -A wanted=([dig]=dnsutils [etcd]=etcd-server [etcdctl]=etcd-client)
-declare -A optional=([unbound]=unbound [pdns_recursor]=pdns-recursor [kresd]=knot-resolver [knotd]=knot [kdig]=knot-dnsutils [nsd]=nsd [named-compilezone]=bind9-utils [nsupdate]=bind9-dnsutils [kea-dhcp-ddns]=kea-dhcp-ddns-server)
+declare -A optional=([unbound]=unbound [pdns_recursor]=pdns-recursor [kresd]=knot-resolver [knotd]=knot [kdig]=knot-dnsutils [nsd]=nsd [named-compilezone]=bind9-utils [nsupdate]=bind9-dnsutils [kea-dhcp-ddns]=kea-dhcp-ddns-server [go]=golang-go)
 # Daemons live in sbin, which a non-root PATH may lack.
 has() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 missing_pkgs=()
@@ -32,6 +34,12 @@ done
 # dnspython (python3-dnspython), a module rather than a tool: test/update-clients.test.ts builds
 # certbot's and external-dns's RFC 2136 messages with it, under Debian's own /usr/bin/python3.
 /usr/bin/python3 -c 'import dns.update, dns.tsigkeyring' >/dev/null 2>&1 || missing_optional+=(python3-dnspython)
+# The same test runs the real certbot with its rfc2136 plugin against etcdns, getting a certificate
+# from Pebble (an ACME test server; openssl makes its HTTPS certificate).
+has certbot || missing_optional+=(certbot)
+/usr/bin/python3 -c 'import certbot_dns_rfc2136' >/dev/null 2>&1 || missing_optional+=(python3-certbot-dns-rfc2136)
+has pebble || missing_optional+=(pebble)
+has openssl || missing_optional+=(openssl)
 [ ${#missing_pkgs[@]} -eq 0 ] && [ ${#missing_optional[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

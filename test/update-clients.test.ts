@@ -10,19 +10,26 @@
  *   records and adds of the new (no prerequisites), TSIG-signed, with its TXT registry's ownership
  *   records in both forms (the plain name of older releases, `a-<name>`/`cname-<name>`), then a
  *   TSIG-signed AXFR, which must list exactly the records written (the SOA aside) after each
- *   round: create, change, delete.
+ *   round: create, change, delete; and an IXFR across the change, whose differences delete only
+ *   records that were there and add only records that were not.
  *
- * Not the real certbot: it cannot get a certificate without an ACME server, so its messages are
- * made by the same dnspython calls its plugin makes (certbot_dns_rfc2136/_internal/dns_rfc2136.py).
+ * And the real thing: Debian's certbot with python3-certbot-dns-rfc2136 gets a certificate from
+ * Pebble (Let's Encrypt's ACME test server, Debian `pebble`) on loopback, which checks the DNS-01
+ * TXT by asking etcdns itself (`-dnsserver`). The dnspython flows above pin each message and its
+ * reply; the real run shows the whole flow works as shipped.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig } from './support/dig.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
-import type { Tsig } from './support/secondaries.js';
+import { freePort } from './support/ports.js';
+import { findTool, runDaemon, type Tsig } from './support/secondaries.js';
 import { startServer, type ServerProcess } from './support/server.js';
 import { tempZones } from './support/zones.js';
 
@@ -31,6 +38,14 @@ const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('./support/rfc2136_clients.py', import.meta.url));
 const HAVE_DNSPYTHON = spawnSync(PYTHON, ['-c', 'import dns.update, dns.tsigkeyring'], { stdio: 'ignore' }).status === 0;
 if (!HAVE_DNSPYTHON) console.warn('update-clients: skipped, dnspython missing: sudo apt-get install python3-dnspython');
+/** The real certbot with its rfc2136 plugin, and Pebble, Let's Encrypt's ACME test server, to get a certificate from. */
+const HAVE_CERTBOT =
+  HAVE_DNSPYTHON &&
+  findTool('certbot') !== undefined &&
+  findTool('pebble') !== undefined &&
+  findTool('openssl') !== undefined &&
+  spawnSync(PYTHON, ['-c', 'import certbot_dns_rfc2136'], { stdio: 'ignore' }).status === 0;
+if (HAVE_DNSPYTHON && !HAVE_CERTBOT) console.warn('update-clients: the real certbot run skipped: sudo apt-get install certbot python3-certbot-dns-rfc2136 pebble');
 
 const run = promisify(execFile);
 const ZONE = 'example.test';
@@ -93,6 +108,8 @@ describe.skipIf(!HAVE_DNSPYTHON)('RFC 2136 clients built with dnspython: certbot
     zones = tempZones({});
     server = await startServer([
       '--zones', zones.dir,
+      // One line per query: the real certbot test finds Pebble's DNS-01 lookup there.
+      '--log-queries',
       '--etcd', etcd.endpoints.join(','),
       '--etcd-zone', ZONE,
       '--etcd-zone', SUB,
@@ -143,6 +160,61 @@ describe.skipIf(!HAVE_DNSPYTHON)('RFC 2136 clients built with dnspython: certbot
     });
   });
 
+  it.skipIf(!HAVE_CERTBOT)(
+    'the real certbot (--dns-rfc2136) gets a certificate from Pebble, which checks the DNS-01 TXT at etcdns; the TXT is gone after',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'etcdns-certbot-'));
+      let pebble: ReturnType<typeof runDaemon> | undefined;
+      try {
+        // Pebble serves ACME over HTTPS only: a throwaway certificate (certbot runs with --no-verify-ssl).
+        await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+        const [acme, management, http, tls] = [await freePort(), await freePort(), await freePort(), await freePort()];
+        writeFileSync(
+          join(dir, 'pebble.json'),
+          JSON.stringify({ pebble: { listenAddress: `127.0.0.1:${acme}`, managementListenAddress: `127.0.0.1:${management}`, certificate: join(dir, 'cert.pem'), privateKey: join(dir, 'key.pem'), httpPort: http, tlsPort: tls, ocspResponderURL: '', externalAccountBindingRequired: false } }),
+        );
+        // Pebble resolves the challenge name at etcdns itself; no random sleeps or nonce rejections (a test, not a client's robustness drill).
+        pebble = runDaemon('pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${server.port}`], { PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' });
+        await pebble.waitForOutput(/Listening on: 127\.0\.0\.1:\d+/, 20_000);
+        const credentials = join(dir, 'rfc2136.ini');
+        writeFileSync(
+          credentials,
+          [`dns_rfc2136_server = 127.0.0.1`, `dns_rfc2136_port = ${server.port}`, `dns_rfc2136_name = ${certbotSha512.name}`, `dns_rfc2136_secret = ${certbotSha512.secret}`, `dns_rfc2136_algorithm = HMAC-SHA512`, ''].join('\n'),
+          { mode: 0o600 },
+        );
+        const before = await etcd.revision();
+        const logsBefore = server.logs.length;
+        // Asynchronously: the server's and Pebble's output is read while certbot runs.
+        const certbot = await run(
+          'certbot',
+          ['certonly', '--non-interactive', '--agree-tos', '--register-unsafely-without-email', '--no-verify-ssl', '--server', `https://127.0.0.1:${acme}/dir`,
+            '--authenticator', 'dns-rfc2136', '--dns-rfc2136-credentials', credentials, '--dns-rfc2136-propagation-seconds', '1',
+            '--config-dir', join(dir, 'config'), '--work-dir', join(dir, 'work'), '--logs-dir', join(dir, 'logs'), '-d', SUB],
+          { encoding: 'utf8', timeout: 180_000 },
+        ).then(
+          () => ({ status: 0, stderr: '' }),
+          (e: { code?: number; stderr?: string }) => ({ status: e.code ?? -1, stderr: e.stderr ?? String(e) }),
+        );
+        const log = existsSync(join(dir, 'logs', 'letsencrypt.log')) ? readFileSync(join(dir, 'logs', 'letsencrypt.log'), 'utf8') : '';
+        expect({ status: certbot.status, stderr: certbot.status === 0 ? '' : `${certbot.stderr}\n${log.slice(-4000)}\n${pebble.output().slice(-2000)}` }).toEqual({ status: 0, stderr: '' });
+        const cert = new X509Certificate(readFileSync(join(dir, 'config', 'live', SUB, 'fullchain.pem')));
+        expect(cert.subjectAltName).toBe(`DNS:${SUB}`);
+        // Pebble asked etcdns for the TXT certbot had added (its DNS-01 validation), and certbot deleted it after.
+        // (certbot itself asks only SOA: a TXT answered NOERROR while it ran is Pebble's query.)
+        const validations = server.logs.slice(logsBefore).filter((l) => l.msg === 'query' && l.name === `_acme-challenge.${SUB}.` && l.type === 'TXT' && l.rcode === 'NOERROR');
+        expect(validations.length).toBeGreaterThan(0);
+        expect((await dig(server.port, [`_acme-challenge.${SUB}`, 'TXT'])).status).toBe('NXDOMAIN');
+        expect(await etcd.etcdctl(['get', '--prefix', '--keys-only', `/skydns/${SUB.split('.').reverse().join('/')}/_acme-challenge/`])).toBe('');
+        // Written then deleted: two etcd revisions at least (the add, the delete).
+        expect((await etcd.revision()) - before).toBeGreaterThanOrEqual(2);
+      } finally {
+        await pebble?.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    240_000,
+  );
+
   describe("external-dns's rfc2136 provider", () => {
     /** What the zone should hold: `name. ttl TYPE data` as dnspython prints records. */
     const expected = new Set<string>();
@@ -165,15 +237,21 @@ describe.skipIf(!HAVE_DNSPYTHON)('RFC 2136 clients built with dnspython: certbot
       for (const ep of [...(changes.create ?? []), ...(changes.update_new ?? [])]) for (const t of ep.targets) expected.add(line(ep, t, MIN_TTL));
     }
 
+    const serialOf = (soa: AxfrRecord) => Number(soa.data.split(' ')[2]);
+    const text = (r: AxfrRecord) => `${r.name} ${r.ttl} ${r.type} ${r.data}`;
+    /** The serial of the last listing. */
+    let serial = 0;
+
     /** A signed AXFR as external-dns lists the zone: the SOA first and last, and the records. */
     async function listing(): Promise<string[]> {
-      const { records } = await client<{ messages: number; records: AxfrRecord[] }>('axfr', { server: '127.0.0.1', port: server.port, key: externalDns, zone: ZONE });
+      const { records } = await client<{ messages: number; records: AxfrRecord[] }>('xfr', { server: '127.0.0.1', port: server.port, key: externalDns, zone: ZONE });
       expect(records[0]).toMatchObject({ name: `${ZONE}.`, type: 'SOA' });
+      serial = serialOf(records[0]!);
       expect(records.at(-1)).toMatchObject({ name: `${ZONE}.`, type: 'SOA' });
       const rest = records.slice(1, -1);
       // The etcd zone synthesises its SOA; a zone written only by UPDATE has no NS (none written under dns/ns).
       expect(rest.filter((r) => r.type === 'SOA' || r.type === 'NS')).toEqual([]);
-      const lines = rest.map((r) => `${r.name} ${r.ttl} ${r.type} ${r.data}`);
+      const lines = rest.map(text);
       // Each record once: no duplicates from SkyDNS names (a key's own name, subtree aggregates).
       expect(new Set(lines).size).toBe(lines.length);
       return lines.sort();
@@ -204,8 +282,34 @@ describe.skipIf(!HAVE_DNSPYTHON)('RFC 2136 clients built with dnspython: certbot
       const www2: Endpoint = { ...www, targets: ['192.0.2.12'] };
       const alias2: Endpoint = { ...alias, targets: [`api.apps.${ZONE}`] };
       const api2: Endpoint = { ...api, ttl: 120, targets: ['192.0.2.21'] };
+      const before = new Set(await listing());
+      const from = serial;
       await apply({ update_old: [www, alias, api], update_new: [www2, alias2, api2], create: owned({ name: `db.${ZONE}`, type: 'A', targets: ['192.0.2.30'] }, 'service/default/db', false) });
       expect(await listing()).toEqual([...expected].sort());
+
+      // A secondary's IXFR (RFC 1995 §4) from the serial before: each difference deletes a record
+      // that was there and adds one that was not (no SkyDNS aggregates coming and going), and
+      // they end at what was written.
+      const { records } = await client<{ records: AxfrRecord[] }>('xfr', { server: '127.0.0.1', port: server.port, key: externalDns, zone: ZONE, serial: from });
+      expect(records.map((r) => r.type).slice(0, 2)).toEqual(['SOA', 'SOA']);
+      expect(serialOf(records[0]!)).toBe(serial);
+      const zone = new Set(before);
+      // Each difference: the SOA it starts from, its deletions, the SOA it ends at, its additions.
+      let adding = true;
+      let deltas = 0;
+      for (const r of records.slice(1, -1)) {
+        if (r.type === 'SOA') {
+          adding = !adding;
+          if (adding) deltas++;
+          continue;
+        }
+        if (adding) expect({ added: text(r), was: zone.has(text(r)) }).toEqual({ added: text(r), was: false });
+        else expect({ deleted: text(r), was: zone.has(text(r)) }).toEqual({ deleted: text(r), was: true });
+        if (adding) zone.add(text(r));
+        else zone.delete(text(r));
+      }
+      expect(deltas).toBeGreaterThan(0);
+      expect([...zone].sort()).toEqual([...expected].sort());
       expect((await dig(server.port, [`www.${ZONE}`, 'A'])).answer.map((a) => a.data)).toEqual(['192.0.2.12']);
     });
 

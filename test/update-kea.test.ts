@@ -89,14 +89,16 @@ function nsupdate(port: number, lines: readonly string[]): Promise<string> {
   });
 }
 
-/** The records of a TSIG-signed AXFR of `zone` from dig, as [name, ttl, class, type, data]. */
-async function axfr(port: number, zone: string): Promise<string[][]> {
-  const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(port), '-y', `hmac-sha256:kea:${SECRET}`, '+nocookie', '+time=5', zone, 'AXFR'], { timeout: 15_000 });
-  if (/Transfer failed|communications error/.test(stdout)) throw new Error(`AXFR of ${zone} failed:\n${stdout}`);
+/** The records of a TSIG-signed AXFR or IXFR (`IXFR=<serial>`) of `zone` from dig, as [name, ttl, class, type, data]. */
+async function transfer(port: number, zone: string, kind: string): Promise<string[][]> {
+  const { stdout } = await run('dig', ['@127.0.0.1', '-p', String(port), '-y', `hmac-sha256:kea:${SECRET}`, '+nocookie', '+time=5', zone, kind], { timeout: 15_000 });
+  if (/Transfer failed|communications error/.test(stdout)) throw new Error(`${kind} of ${zone} failed:\n${stdout}`);
   return stdout
     .split('\n')
     .filter((l) => l !== '' && !l.startsWith(';'))
-    .map((l) => { const [name, ttl, cls, type, ...data] = l.split(/\s+/); return [name!, ttl!, cls!, type!, data.join(' ')]; });
+    .map((l) => { const [name, ttl, cls, type, ...data] = l.split(/\s+/); return [name!, ttl!, cls!, type!, data.join(' ')]; })
+    // dig prints the signature of each message too: not zone data.
+    .filter((r) => r[3] !== 'TSIG');
 }
 
 /** Occurrences of a Kea log message ID (e.g. DHCP_DDNS_ADD_SUCCEEDED) in D2's output so far. */
@@ -150,6 +152,8 @@ const TITLE = 'ISC Kea DHCP-DDNS (kea-dhcp-ddns) updating etcd zones through etc
     const config = readmeD2Config();
     const d = config.DhcpDdns;
     d.port = d2Port;
+    // A loaded CI machine may take longer than a DHCP server's usual wait for an answer.
+    d['dns-server-timeout'] = 10_000;
     (d['tsig-keys'] as { secret: string }[])[0]!.secret = SECRET;
     for (const direction of ['forward-ddns', 'reverse-ddns']) {
       for (const domain of (d[direction] as { 'ddns-domains': { 'dns-servers': { port: number }[] }[] })['ddns-domains']) {
@@ -170,6 +174,8 @@ const TITLE = 'ISC Kea DHCP-DDNS (kea-dhcp-ddns) updating etcd zones through etc
   });
 
   it('adds the lease: A + DHCID at the name and PTR + DHCID at the reverse name, in etcd and in DNS', async () => {
+    // Until its first etcd sync an etcd zone answers SERVFAIL: wait for the SOA.
+    const serialBefore = (await digUntil(server.port, [ZONE, 'SOA'], (r) => r.answer.length === 1, 10_000)).answer[0]!.data.split(' ')[2]!;
     await sendNcr(d2Port, ncr({}));
     await d2.waitForOutput(/DHCP_DDNS_ADD_SUCCEEDED/, 20_000);
     expect(await keys('/skydns/test/example/host1')).toEqual([
@@ -191,9 +197,15 @@ const TITLE = 'ISC Kea DHCP-DDNS (kea-dhcp-ddns) updating etcd zones through etc
 
     // A zone transfer (signed with the same key) carries each DHCID once, at its name.
     for (const [zone, owner] of [[ZONE, fqdn], [REVERSE, `${reverseName}.`]] as const) {
-      const dhcids = (await axfr(server.port, zone)).filter((r) => r[3] === 'DHCID');
+      const dhcids = (await transfer(server.port, zone, 'AXFR')).filter((r) => r[3] === 'DHCID');
       expect(dhcids).toEqual([[owner, expect.any(String), 'IN', 'DHCID', first.toString('base64')]]);
     }
+    // So does an IXFR from the serial before the lease (RFC 1995: new SOA, old SOA, deletions,
+    // new SOA, additions): the A and the DHCID are the additions.
+    const ixfr = await transfer(server.port, ZONE, `IXFR=${serialBefore}`);
+    expect(ixfr.map((r) => r[3])).toEqual(['SOA', 'SOA', 'SOA', 'A', 'DHCID', 'SOA']);
+    expect(ixfr[1]![4]!.split(' ')[2]).toBe(serialBefore);
+    expect(ixfr[4]).toEqual([fqdn, expect.any(String), 'IN', 'DHCID', first.toString('base64')]);
   }, 60_000);
 
   it('refuses a second client that wants the same name, by its DHCID prerequisite (RFC 4703 §5.3.1)', async () => {
@@ -227,7 +239,26 @@ const TITLE = 'ISC Kea DHCP-DDNS (kea-dhcp-ddns) updating etcd zones through etc
     expect((await dig(server.port, [reverseName, 'PTR'])).status).toBe('NXDOMAIN');
   }, 60_000);
 
-  it('other types SkyDNS cannot express (CAA at the apex, SSHFP) answer dig as nsupdate wrote them, and leave', async () => {
+  it('a bad extension value written by hand is skipped, logged once and counted; the name keeps its other records', async () => {
+    const bad = '/skydns/test/example/host3/_rr-dhcid-00000000000000aa';
+    await etcd.client.put('/skydns/test/example/host3/_rr-a-00000000000000aa').value(JSON.stringify({ host: '192.0.2.60', ttl: 300, port: -1 }));
+    await etcd.client.put(bad).value('{"ttl":300,"etcdns":{"type":49,"rdata":"not base64"}}');
+    const logged = await server.waitForLog((l) => l.msg === 'skipping invalid etcd value' && l.key === bad);
+    expect(String(logged.reason)).toMatch(/^etcdns: rdata/);
+    await digUntil(server.port, [`host3.${ZONE}`, 'A'], (r) => r.answer.length === 1);
+    expect((await dig(server.port, [`host3.${ZONE}`, 'DHCID'])).status).toBe('NOERROR');
+    expect((await dig(server.port, [`host3.${ZONE}`, 'DHCID'])).answer).toEqual([]);
+    const metricsUrl = `${String(server.logs.find((l) => l.msg === 'listening')!.metrics)}/metrics`;
+    expect(await (await fetch(metricsUrl)).text()).toMatch(/^etcdns_etcd_invalid_values_total\{reason="etcdns"\} 1$/m);
+    // The same bad value again: not logged again.
+    await etcd.client.put(bad).value('{"ttl":300,"etcdns":{"type":49,"rdata":"not base64"}}');
+    await etcd.client.delete().key('/skydns/test/example/host3/_rr-a-00000000000000aa');
+    await digUntil(server.port, [`host3.${ZONE}`, 'A'], (r) => r.answer.length === 0);
+    expect(server.logs.filter((l) => l.msg === 'skipping invalid etcd value' && l.key === bad)).toHaveLength(1);
+    await etcd.client.delete().key(bad);
+  }, 60_000);
+
+  it('other types SkyDNS cannot express (CAA at the apex, SSHFP) answer dig as nsupdate wrote them, never share a name with a CNAME, and leave', async () => {
     const fingerprint = randomBytes(32).toString('hex').toUpperCase();
     expect(await nsupdate(server.port, [`update add ${ZONE}. 3600 CAA 0 issue "ca.example.net"`, `update add host2.${ZONE}. 300 SSHFP 4 2 ${fingerprint}`])).toBe('NOERROR');
     const caa = await digUntil(server.port, [ZONE, 'CAA'], (r) => r.answer.length > 0);
@@ -238,7 +269,13 @@ const TITLE = 'ISC Kea DHCP-DDNS (kea-dhcp-ddns) updating etcd zones through etc
     // A CAA of the apex is under the zone's own key, not dns/apex: the apex's addresses are unchanged.
     expect(await keys('/skydns/test/example/_rr-caa-')).toHaveLength(1);
     expect(await keys('/skydns/test/example/dns/apex')).toEqual([]);
-    expect(await nsupdate(server.port, [`update delete ${ZONE}. CAA`, `update delete host2.${ZONE}. SSHFP`])).toBe('NOERROR');
+    // RFC 2136 §3.4.2.2: they are "other data" for the CNAME rule, both ways; the update still succeeds.
+    expect(await nsupdate(server.port, [`update add host2.${ZONE}. 300 CNAME host1.${ZONE}.`, `update add c.${ZONE}. 300 CNAME host1.${ZONE}.`])).toBe('NOERROR');
+    expect(await nsupdate(server.port, [`update add c.${ZONE}. 300 DHCID AAIBqg==`])).toBe('NOERROR');
+    expect((await dig(server.port, [`host2.${ZONE}`, 'CNAME'])).answer).toEqual([]);
+    expect((await dig(server.port, [`c.${ZONE}`, 'CNAME'])).answer.map((r) => r.data)).toEqual([`host1.${ZONE}.`]);
+    expect(await keys(`/skydns/test/example/c/_rr-dhcid-`)).toEqual([]);
+    expect(await nsupdate(server.port, [`update delete ${ZONE}. CAA`, `update delete host2.${ZONE}. SSHFP`, `update delete c.${ZONE}.`])).toBe('NOERROR');
     expect((await dig(server.port, [ZONE, 'CAA'])).answer).toEqual([]);
     expect((await dig(server.port, [`host2.${ZONE}`, 'SSHFP'])).status).toBe('NXDOMAIN');
   }, 60_000);

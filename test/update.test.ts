@@ -2,9 +2,9 @@
  * DNS UPDATE (RFC 2136) against a real etcd and the built server, driven by BIND's `nsupdate`
  * and judged against Knot DNS as a primary taking the same updates: every step gets the same
  * rcode from both, and after every step each name and type the script has touched answers the
- * same from both (status and answer section, compared by the real `dig`). The script only
- * touches names whose SkyDNS answers equal a plain zone's (docs/etcd-data.md, "Written by DNS
- * UPDATE": no nested names, no apex, MX at a name queried for MX only).
+ * same from both (status and answer section, compared by the real `dig`), nested names, the
+ * apex and the addresses of a name holding an MX included (docs/etcd-data.md, "What a client
+ * reads back": etcdns reads UPDATE's records as a plain zone has them).
  *
  * Then what is refused (unsigned, unknown key, wrong secret, wrong time, a key outside its
  * grant, a zone-file zone) leaves etcd's revision where it was; certbot's rfc2136 flow (an SOA
@@ -251,6 +251,14 @@ sub NS ns.elsewhere.test.
     { zone: REVERSE, lines: ['update add 10.2.0.192.in-addr.arpa. 300 PTR www.example.test.'], rcode: 'NOERROR', touches: [['10.2.0.192.in-addr.arpa', 'PTR']] },
     { zone: ZONE, lines: ['update delete txt.example.test. TXT', 'update delete mx.example.test.'], rcode: 'NOERROR', touches: [] },
     { zone: ZONE, lines: ['prereq nxdomain txt.example.test.', 'update delete www.example.test. A'], rcode: 'NOERROR', touches: [] },
+    // A nested name (b is an empty non-terminal, no subtree answers), the apex, and an MX whose
+    // exchange has an address (the MX's name has none).
+    {
+      zone: ZONE,
+      lines: ['update add a.b.example.test. 300 A 192.0.2.30', 'update add example.test. 300 A 192.0.2.31', 'update add mx2.example.test. 300 MX 10 www.example.test.'],
+      rcode: 'NOERROR',
+      touches: [['a.b.example.test', 'A'], ['b.example.test', 'A'], ['example.test', 'A'], ['mx2.example.test', 'MX'], ['mx2.example.test', 'AAAA']],
+    },
     { zone: ZONE, lines: ['update add www.other.test. 300 A 192.0.2.1'], rcode: 'NOTZONE', touches: [] },
     // external-dns's rfc2136 shape: one message of class NONE deletes of the old records and adds
     // of the new, with its ownership TXT, no prerequisites.
@@ -482,20 +490,54 @@ sub NS ns.elsewhere.test.
       const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
       const show = (xs: number[]) => `median ${quantile(xs, 0.5).toFixed(1)} ms, p90 ${quantile(xs, 0.9).toFixed(1)} ms, p95 ${quantile(xs, 0.95).toFixed(1)} ms, max ${quantile(xs, 1).toFixed(1)} ms`;
       console.log(`update race: wins ${wins.join('/')}; the other replica answered each change ${show(catchUp)} after the winner's reply (${show(fromSend)} after the send)`);
-      // The issue's bound: the second replica answers each change within 50 ms. Asserted on the
-      // median and p90 of 100 changes, not on the max: on a loaded CI box (2 cores, load average
-      // 10 and more) any of the three processes involved (this test, the replica, etcd) can lose
-      // the CPU for a scheduler slice or two, tens of ms, in a round or two, whatever etcdns
-      // does; anything etcdns itself adds to every change (a poll, a timer, batching in the watch
-      // path) moves the median and p90, which stay near 1-3 ms on a quiet box. Every round is
-      // still bounded at 2 s above, and the max is reported.
+      // Seen from this process, which shares the CPU with both replicas and etcd: the issue's 50 ms
+      // bound is asserted in the next test, on the replicas' own clocks.
       expect(quantile(catchUp, 0.5)).toBeLessThanOrEqual(50);
-      expect(quantile(catchUp, 0.9)).toBeLessThanOrEqual(50);
     } finally {
       await second.stop();
     }
   }, 120_000);
 
+  it("has a second replica serve each change within 50 ms of its commit (100 changes, on the replicas' own clocks)", async () => {
+    // Both replicas log at debug: the first when etcd committed an UPDATE ('update committed',
+    // its revision, as soon as the commit's reply reaches it), the second when it starts
+    // answering a revision ('etcd revision served', right after the new snapshot is swapped in).
+    // Their timestamps come from the one machine clock, so the lag excludes this process's own
+    // scheduling, sockets and dig, which the race above includes.
+    const debug = [...serverArgs(), '--log-level', 'debug'];
+    const [a, b] = await Promise.all([startServer(debug), startServer(debug)]);
+    try {
+      await Promise.all([a, b].map((s) => s.waitForLog((l) => l.msg === 'serving zones' && Array.isArray(l.zones) && l.zones.length === 4)));
+      const key = parseTsigKeySpec(`${ddns.name}:${ddns.algorithm}:${ddns.secret}`);
+      const committed = () => a.logs.filter((l) => l.msg === 'update committed');
+      const lags: number[] = [];
+      for (let i = 0; i < 100; i++) {
+        const name = `lag-${i}.${ZONE}`;
+        const reply = await udpExchange(a.port, signRequest(updateMessage(name, [192, 0, 2, 1 + (i % 250)]), key, Date.now() / 1000).message, { timeoutMs: 5000 });
+        expect({ i, rcode: reply && reply[3]! & 0xf }).toEqual({ i, rcode: 0 });
+        await a.waitForLog(() => committed().length > i, 5000);
+        const commit = committed()[i]!;
+        const revision = Number(commit.revision);
+        const served = await b.waitForLog((l) => l.msg === 'etcd revision served' && Number(l.revision) >= revision, 5000);
+        lags.push(Number(served.time) - Number(commit.time));
+      }
+      // The second replica answers the last change (what it serves is what it answers).
+      expect(answerOf(await dig(b.port, [`lag-99.${ZONE}`, 'A']))).toEqual(['NOERROR', `lag-99.${ZONE}. 300 IN A 192.0.2.100`]);
+      const sorted = [...lags].sort((x, y) => x - y);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+      console.log(`second replica, commit → served on the replicas' clocks (ms, 1 ms resolution): median ${at(0.5)}, p90 ${at(0.9)}, p99 ${at(0.99)}, max ${at(1)}`);
+      // The issue's bound, on the median and p90 of 100 changes, not the max: on a loaded CI box
+      // (2 cores, load average 10 and more) a replica or etcd can lose the CPU for a scheduler
+      // slice or two (tens of ms) in a round or two, whatever etcdns does; anything etcdns itself
+      // adds to every change (a poll, a timer, batching in the watch path) moves the median and
+      // p90, which are 1-3 ms on a quiet box. Each change is still bounded by the 5 s waits above,
+      // and the max is reported.
+      expect(at(0.5)).toBeLessThanOrEqual(50);
+      expect(at(0.9)).toBeLessThanOrEqual(50);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  }, 120_000);
 
   it('survives 10,000 fuzzed UPDATEs (random bytes, signed valid ones mutated): no write but what the valid ones ask', async () => {
     const key = parseTsigKeySpec(`${ddns.name}:${ddns.algorithm}:${ddns.secret}`);

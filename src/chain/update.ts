@@ -91,6 +91,8 @@ export function update(o: UpdateStageOptions): Stage {
         const malformed = v.rcode === Rcode.FORMERR || v.rcode === UpdateRcode.NOTZONE;
         return refuse(true, v.rcode === Rcode.SERVFAIL ? 'conflict' : malformed ? 'bad-request' : 'prerequisite', v, EDE.OTHER);
       }
+      // When etcd committed it, as far as this replica knows (test/update.test.ts times the other replicas from it).
+      o.logger.debug({ zone: toPresentation(u.zone), revision: outcome.revision }, 'update committed');
       // Read your write: answer once this replica serves what was committed (bounded).
       if (!(await o.served(outcome.revision))) {
         o.logger.warn({ zone: toPresentation(u.zone), revision: outcome.revision }, 'update committed, but this replica did not serve it in time');

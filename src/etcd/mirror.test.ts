@@ -77,6 +77,8 @@ class FakeEtcd {
   readonly rangeTimes: number[] = [];
   clock: FakeClock | undefined;
   rangeError: Error | undefined;
+  /** Pages asked with a larger limit miss their deadline (a loaded etcd). */
+  maxLimit: number | undefined;
   leaseTtl: (id: string) => Promise<string> = async () => '30';
   readonly leaseCalls: string[] = [];
 
@@ -86,6 +88,7 @@ class FakeEtcd {
         this.ranges.push(req);
         if (this.clock) this.rangeTimes.push(this.clock.t);
         if (this.rangeError) throw this.rangeError;
+        if (this.maxLimit !== undefined && Number(req.limit) > this.maxLimit) throw new Error('4 DEADLINE_EXCEEDED: Deadline exceeded after 5.002s');
         const start = Buffer.from(req.key!);
         const end = Buffer.from(req.range_end!);
         const all = [...this.keys.values()]
@@ -188,24 +191,37 @@ async function started(options: Parameters<typeof setup>[0] = {}) {
 }
 
 describe('EtcdMirror (fake etcd)', () => {
-  it('without a pageSize, sizes the pages after the first (10,000 keys) to ~8 MiB by the bytes per key, at most 100,000 keys', async () => {
+  it('without a pageSize, sizes the pages after the first (10,000 keys) to ~4 MiB by the bytes per key, at most 50,000 keys', async () => {
     const t = setup();
-    // 250,000 keys of 90 bytes (key + value): 8 MiB / 90 bytes would be 93,206 keys per page.
-    const value = 'v'.repeat(90 - '/p/k000000'.length);
-    for (let i = 0; i < 250_000; i++) t.etcd.set(`/p/k${String(i).padStart(6, '0')}`, value);
+    // 90,000 keys of 100 bytes (key + value): 4 MiB / 100 bytes would be 41,943 keys per page.
+    const value = 'v'.repeat(100 - '/p/k000000'.length);
+    for (let i = 0; i < 90_000; i++) t.etcd.set(`/p/k${String(i).padStart(6, '0')}`, value);
     t.mirror.start();
     await t.clock.advance(0);
-    expect(t.etcd.ranges.map((r) => Number(r.limit))).toEqual([10_000, 93_206, 93_206, 93_206]);
-    expect(t.batches[0]!.changes).toHaveLength(250_000);
+    expect(t.etcd.ranges.map((r) => Number(r.limit))).toEqual([10_000, 41_943, 41_943]);
+    expect(t.batches[0]!.changes).toHaveLength(90_000);
     await t.mirror.stop();
   });
 
-  it('does not grow pages past 100,000 keys, nor below the first page for large values', async () => {
+  it('asks a page that missed its deadline again at half the size, and keeps that size', async () => {
+    const t = setup();
+    t.etcd.maxLimit = 12_000;
+    for (let i = 0; i < 40_000; i++) t.etcd.set(`/p/k${String(i).padStart(6, '0')}`, 'v');
+    t.mirror.start();
+    await t.clock.advance(0);
+    // 10,000, then 50,000 (small keys) misses, 25,000 misses, 12,500 misses, 6,250 is served.
+    expect(t.etcd.ranges.map((r) => Number(r.limit))).toEqual([10_000, 50_000, 25_000, 12_500, 6250, 6250, 6250, 6250, 6250]);
+    expect(t.batches[0]!.changes.map((c) => c.key)).toEqual([...t.etcd.keys.keys()].sort());
+    expect(t.mirror.state.relists).toBe(0);
+    await t.mirror.stop();
+  });
+
+  it('does not grow pages past 50,000 keys, nor below the first page for large values', async () => {
     const small = setup();
     for (let i = 0; i < 10_001; i++) small.etcd.set(`/p/${i}`, '');
     small.mirror.start();
     await small.clock.advance(0);
-    expect(small.etcd.ranges.map((r) => Number(r.limit))).toEqual([10_000, 100_000]);
+    expect(small.etcd.ranges.map((r) => Number(r.limit))).toEqual([10_000, 50_000]);
     await small.mirror.stop();
     const large = setup();
     const value = 'v'.repeat(60_000);

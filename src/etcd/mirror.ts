@@ -47,14 +47,19 @@ export interface EtcdMirrorOptions {
  * sized from the bytes per key seen so far to about PAGE_BYTES, at most MAX_PAGE_KEYS. For every
  * page, etcd 3.4 walks its in-memory index over the whole *remaining* range (to count it), so a
  * list costs O(keys² / page size): measured on etcd 3.4.23, loopback, 1M SkyDNS keys (~90 bytes
- * each), listing alone: 103 s at 1000 per page, 22 s at 10000, 11 s at 50000, 9.4 s at 100000,
- * 10.6 s at 250000 (bigger responses cost more to decode than the walks they save). Sized by
- * bytes, so that values of 64 KiB do not make a page of gigabytes (the client accepts any
- * message size, src/etcd/client.ts).
+ * each), listing alone: 103 s at 1000 per page, 22 s at 10000, 11 s at 50000, 9.4 s at 100000.
+ * Sized by bytes, so that values of 64 KiB do not make a page of gigabytes (the client accepts
+ * any message size, src/etcd/client.ts).
+ *
+ * Every call has a deadline (client.ts, 5 s by default): on a loaded machine a large page can
+ * miss it (seen at 100000 keys with 2 cores and a load of 15), and a list that restarts from the
+ * first page each time would never finish. A page that misses it is asked again at half the
+ * size (not below MIN_PAGE_KEYS), and the list keeps that size.
  */
 const FIRST_PAGE_KEYS = 10_000;
-const PAGE_BYTES = 8 * 1024 * 1024;
-const MAX_PAGE_KEYS = 100_000;
+const PAGE_BYTES = 4 * 1024 * 1024;
+const MAX_PAGE_KEYS = 50_000;
+const MIN_PAGE_KEYS = 1000;
 /** Reconnect backoff: 50 ms doubling to 1 s, so a returning etcd is noticed within ~1 s. */
 const RECONNECT_BACKOFF: BackoffPolicy = { initialMs: 50, maxMs: 1000, jitter: 'equal' };
 /** While etcd stays unreachable, one warning per this many ms (etcd3 reports many failures). */
@@ -244,17 +249,27 @@ export class EtcdMirror {
       let start: Buffer = this.prefix;
       let limit = this.pageSize;
       let bytes = 0;
+      let shrunk = false;
       try {
         for (;;) {
           if (epoch !== this.epoch || this.stopped) return undefined;
           // No sort options on purpose: etcd returns keys in ascending order anyway, and 3.4
           // drops the limit (reads the whole range per page) whenever a sort order is set.
-          const res = await this.client.kv.range({
-            key: start,
-            range_end: this.rangeEnd,
-            limit,
-            revision: revision === 0 ? undefined : revision,
-          });
+          let res: Awaited<ReturnType<Etcd3['kv']['range']>>;
+          try {
+            res = await this.client.kv.range({
+              key: start,
+              range_end: this.rangeEnd,
+              limit,
+              revision: revision === 0 ? undefined : revision,
+            });
+          } catch (err) {
+            if (!isDeadlineError(err) || this.o.pageSize !== undefined || limit <= MIN_PAGE_KEYS) throw err;
+            limit = Math.max(MIN_PAGE_KEYS, limit >> 1);
+            shrunk = true;
+            this.log.info({ limit, keys: kvs.length }, 'etcd list page missed its deadline; asking again at half the size');
+            continue;
+          }
           if (revision === 0) {
             revision = Number(res.header.revision);
             clusterId = res.header.cluster_id;
@@ -263,7 +278,7 @@ export class EtcdMirror {
             bytes += kv.key.length + kv.value.length;
             kvs.push(rawKv(kv));
           }
-          if (this.o.pageSize === undefined && kvs.length > 0) {
+          if (this.o.pageSize === undefined && kvs.length > 0 && !shrunk) {
             limit = Math.max(FIRST_PAGE_KEYS, Math.min(MAX_PAGE_KEYS, Math.floor(PAGE_BYTES / (bytes / kvs.length))));
           }
           const lastKv = res.kvs[res.kvs.length - 1];
@@ -529,6 +544,11 @@ async function cancelWatcher(w: Watcher): Promise<void> {
   } catch {
     // The stream is gone or going: nothing left to cancel.
   }
+}
+
+/** A call that missed its deadline (gRPC DEADLINE_EXCEEDED; etcd3's GRPCDeadlineExceededError). */
+function isDeadlineError(err: unknown): boolean {
+  return err instanceof Error && /deadline.?exceeded/i.test(err.message);
 }
 
 function isCompactedError(err: unknown): boolean {

@@ -42,7 +42,7 @@ const SKYDNS_TYPES: ReadonlySet<number> = new Set([RRType.A, RRType.AAAA, RRType
  */
 const REFUSED: ReadonlyMap<number, string> = new Map([
   [RRType.SOA, 'the SOA of an etcd zone is synthesised'],
-  [RRType.NS, 'NS below the apex would be a delegation, which the SkyDNS layout cannot make (apex NS are dns/ns keys)'],
+  [RRType.NS, 'NS at the apex are the zone\'s dns/ns keys, below it a delegation, which the SkyDNS layout cannot make'],
   [RRType.DNAME, 'DNAME redirects a whole subtree, which the SkyDNS layout cannot express'],
   [RRType.DS, 'DS needs a delegation, which the SkyDNS layout cannot make'],
   [RRType.RRSIG, 'etcd zones are not signed: DNSSEC records are the signer\'s'],

@@ -1,7 +1,10 @@
 import { RRClass, RRType } from '../dns/constants.js';
-import { labelBytes, type Name } from '../dns/name.js';
+import { type Name } from '../dns/name.js';
 import type { RData, RR } from '../dns/records.js';
 import { ipv4Bytes, ipv6Bytes } from '../dns/ip.js';
+
+/** A '.' inside a label, as names hold it (dns/name.ts labelBytes). */
+const ESCAPED_DOT = 0x12e;
 
 /**
  * Writes DNS messages. Hand-written rather than dns2's writer because that one stores one
@@ -104,9 +107,18 @@ export class MessageWriter {
       // compressing: not there.)
       if (this.#pos < 0x4000 && (compress || !this.#names.has(rest))) this.#names.set(rest, this.#pos);
       const dot = rest.indexOf('.');
-      const label = dot < 0 ? rest : rest.slice(0, dot);
-      this.u8(label.length);
-      this.bytes(labelBytes(label));
+      const length = dot < 0 ? rest.length : dot;
+      // The label's bytes straight into the buffer (labelBytes' mapping, without a label string
+      // and an array per label: a zone transfer writes a million labels).
+      this.#ensure(length + 1);
+      const buf = this.#buf;
+      let at = this.#pos;
+      buf[at++] = length;
+      for (let i = 0; i < length; i++) {
+        const c = rest.charCodeAt(i);
+        buf[at++] = c === ESCAPED_DOT ? 0x2e : c;
+      }
+      this.#pos = at;
       rest = dot < 0 ? '' : rest.slice(dot + 1);
     }
     this.u8(0);

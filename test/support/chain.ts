@@ -11,6 +11,7 @@ import type { RateLimitVerdict } from '../../src/chain/response-rate-limiter.js'
 import { buildChain, type ChainParts } from '../../src/chain/stages.js';
 import type { TransferStageOptions } from '../../src/chain/transfer.js';
 import type { TsigStageOptions } from '../../src/chain/tsig.js';
+import type { UpdateStageOptions } from '../../src/chain/update.js';
 import type { Name } from '../../src/dns/name.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import type { Snapshot } from '../../src/table/snapshot.js';
@@ -22,6 +23,7 @@ export interface TestChainOptions {
   rateLimit?: { check(address: string): RateLimitVerdict };
   recursion?: RecursionPolicy & Upstream;
   tsig?: TsigStageOptions;
+  update?: UpdateStageOptions;
   nsid?: Uint8Array;
   /** --rotate on, with this random source. */
   spread?: () => number;
@@ -38,6 +40,7 @@ export function testChainParts(o: TestChainOptions): ChainParts {
   return {
     rateLimiter: o.rateLimit,
     tsig: o.tsig,
+    update: o.update,
     nsid: o.nsid,
     recursion: o.recursion && { policy: o.recursion, upstream: o.recursion },
     chaos: o.chaos,

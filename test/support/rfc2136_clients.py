@@ -187,14 +187,19 @@ def external_dns_apply(a):
     return {'messages': results}
 
 
-def axfr(a):
-    """rfc2136Provider.List: a signed AXFR; every record of every message (SOA included)."""
+def xfr(a):
+    """
+    rfc2136Provider.List: a signed AXFR; every record of every message (SOA included), in order.
+    With `serial`, an IXFR from that serial instead (RFC 1995), as a secondary asks.
+    """
     key = a['key']
     records = []
     messages = 0
+    ixfr = 'serial' in a
     for response in dns.query.xfr(
         a['server'], a['zone'], port=a['port'], keyring=keyring_of(key), keyname=key['name'],
         keyalgorithm=algorithm_of(key), relativize=False, timeout=TIMEOUT, lifetime=TIMEOUT * 3,
+        rdtype=dns.rdatatype.IXFR if ixfr else dns.rdatatype.AXFR, serial=a.get('serial', 0),
     ):
         messages += 1
         if not response.had_tsig:
@@ -214,7 +219,7 @@ COMMANDS = {
     'certbot-add': lambda a: certbot(a, True),
     'certbot-del': lambda a: certbot(a, False),
     'external-dns-apply': external_dns_apply,
-    'axfr': axfr,
+    'xfr': xfr,
 }
 
 if __name__ == '__main__':

@@ -7,6 +7,7 @@
  */
 import { childName, type Name } from '../../dns/name.js';
 import { sameService, type Service } from '../../skydns/codec.js';
+import { isRecordKey } from './record-owner.js';
 
 /** One valid key, as stored in the trie. */
 export interface Entry {
@@ -259,23 +260,26 @@ export function findEntry(root: TNode, segments: readonly string[], from: number
 }
 
 /**
- * Everything in the subtree, parents before children, siblings in label order. `ownOnly`: keys
- * whose records belong to their own name alone (record-owner.ts), left out below `t`.
+ * Everything in the subtree, parents before children, siblings in label order. `ownOnly`: the
+ * records DNS UPDATE wrote (record-owner.ts) belong to their own name, so below `t` they are
+ * left out.
  */
-export function collect(t: TNode, out: Entry[], ownOnly?: (key: string) => boolean): void {
+export function collect(t: TNode, out: Entry[], ownOnly = false): void {
   if (t.entries) for (const e of t.entries) out.push(e);
   const k = t.kids;
   if (!k) return;
-  if (!k.chunks) for (const n of k.nodes) collectBelow(n, out, ownOnly);
-  else for (const c of k.chunks) for (const n of c.nodes) collectBelow(n, out, ownOnly);
+  const below = ownOnly ? collectOthers : collect;
+  if (!k.chunks) for (const n of k.nodes) below(n, out);
+  else for (const c of k.chunks) for (const n of c.nodes) below(n, out);
 }
 
-function collectBelow(t: TNode, out: Entry[], ownOnly: ((key: string) => boolean) | undefined): void {
-  if (t.entries) for (const e of t.entries) if (!ownOnly?.(e.key)) out.push(e);
+/** `collect` without the records DNS UPDATE wrote: a loop of its own, no test per entry in the other. */
+function collectOthers(t: TNode, out: Entry[]): void {
+  if (t.entries) for (const e of t.entries) if (!isRecordKey(e.key)) out.push(e);
   const k = t.kids;
   if (!k) return;
-  if (!k.chunks) for (const n of k.nodes) collectBelow(n, out, ownOnly);
-  else for (const c of k.chunks) for (const n of c.nodes) collectBelow(n, out, ownOnly);
+  if (!k.chunks) for (const n of k.nodes) collectOthers(n, out);
+  else for (const c of k.chunks) for (const n of c.nodes) collectOthers(n, out);
 }
 
 // -- updates (path copying) -----------------------------------------------------------------------
@@ -289,15 +293,25 @@ function own(node: TNode, epoch: number): TNode {
 /**
  * Puts `entry` at the path segments[from..] below its zone's root in `roots`; copies the nodes
  * on the path that batch `epoch` does not own yet. `replacing`: the key is already there.
+ * `intern`: the string to keep for a new child's label (label-table.ts).
  */
-export function insertEntry(roots: Map<Name, TNode>, epoch: number, entry: Entry, segments: readonly string[], from: number, replacing: boolean): void {
+export function insertEntry(
+  roots: Map<Name, TNode>,
+  epoch: number,
+  entry: Entry,
+  segments: readonly string[],
+  from: number,
+  replacing: boolean,
+  intern: (label: string) => string = (label) => label,
+): void {
   const delta = replacing ? 0 : 1;
   let t = own(roots.get(entry.zone)!, epoch);
   roots.set(entry.zone, t);
   t.size += delta;
   for (let i = from; i < segments.length; i++) {
-    const label = segments[i]!;
+    let label = segments[i]!;
     const existing = child(t, label);
+    if (!existing) label = intern(label);
     // The leaf's name is the entry's (already a flat string): one string fewer per key.
     const name = i === segments.length - 1 ? entry.name : childName(label, t.name);
     const next = existing ? own(existing, epoch) : new TNode(name, epoch, undefined, undefined, 0);

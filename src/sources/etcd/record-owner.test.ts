@@ -117,11 +117,16 @@ describe('ownerSegments / isRecordKey', () => {
     [['test', 'example', '_rr-a-0123456789abcdef'], 2, ['test', 'example']],
     [['test', 'example', 'www', 'x1'], 2, undefined],
     [['test', 'example', '_rr-x', 'www'], 2, undefined],
+    // Not the form UPDATE writes (`_rr-<type>-<16 hex digits>`): another writer's key.
+    [['test', 'example', 'www', '_rr-a-0123'], 2, undefined],
   ])('%j in a zone of depth %i -> %j', (segments, depth, owner) => {
     expect(ownerSegments(segments, depth)).toEqual(owner);
   });
   it('isRecordKey looks at the last label only', () => {
     expect(isRecordKey('/skydns/test/example/www/_rr-a-0123456789abcdef')).toBe(true);
     expect(isRecordKey('/skydns/test/example/_rr-x/www')).toBe(false);
+    expect(isRecordKey('/skydns/test/example/www/_rr-a-0123')).toBe(false);
+    expect(isRecordKey('/skydns/test/example/_rr-a-0123456789abcdef/x-0123456789abcdef')).toBe(false);
+    expect(isRecordKey('_rr-a-0123456789abcdef')).toBe(true);
   });
 });

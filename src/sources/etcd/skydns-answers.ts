@@ -191,14 +191,9 @@ export class EtcdNode implements Node {
    */
   #load(): void {
     const all: Entry[] = [...(this.#apex ? this.#exact : NO_ENTRIES)];
-    for (const root of this.#roots) collect(root, all, this.#ownOnly());
+    for (const root of this.#roots) collect(root, all, this.#rfc);
     this.#hosts = groupFilter(all.filter((e) => e.service.kind !== 'none'));
     this.#texts = groupFilter(all.filter((e) => e.service.kind !== 'none' || e.service.text !== ''));
-  }
-
-  /** `--compat rfc`: the records DNS UPDATE wrote belong to their name alone (record-owner.ts). */
-  #ownOnly(): ((key: string) => boolean) | undefined {
-    return this.#rfc ? isRecordKey : undefined;
   }
 
   #hostEntries(): readonly Entry[] {
@@ -212,7 +207,7 @@ export class EtcdNode implements Node {
     if (!zoneWide) return this.#hostEntries();
     if (!this.#zoneHosts) {
       const all: Entry[] = [];
-      collect(zoneWide, all, this.#ownOnly());
+      collect(zoneWide, all, this.#rfc);
       this.#zoneHosts = groupFilter(all.filter((e) => e.service.kind !== 'none'));
     }
     return this.#zoneHosts;

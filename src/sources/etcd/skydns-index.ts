@@ -12,11 +12,12 @@ import { childName, lowerAscii, type Name } from '../../dns/name.js';
 import { zoneSerial, type ZoneView } from '../../table/zone.js';
 import type { KeyChange, MirrorBatch } from '../../etcd/changes.js';
 import { EtcdZoneView, type Compat } from './etcd-zone.js';
+import { LabelTable } from './label-table.js';
 import { findEntry, insertEntry, removeEntry, sameTrie, TNode, type Entry } from './name-trie.js';
 import type { EtcdNode, OnOversize } from './skydns-answers.js';
 import { normalizePrefix, parseService, sameService, splitKey, type KeyParts } from '../../skydns/codec.js';
 import { extensionLabelError } from '../../skydns/update-records.js';
-import { ownerSegments } from './record-owner.js';
+import { isRecordLabel, ownerSegments } from './record-owner.js';
 
 export interface EtcdIndexOptions {
   /** Key prefix, e.g. `/skydns` (CoreDNS `path`). */
@@ -94,6 +95,8 @@ export class SkyDnsIndex {
   readonly #onIgnored: ((key: string) => void) | undefined;
   readonly #onOversize: OnOversize | undefined;
   readonly #onSkipped: ((what: SkippedKind, error: unknown) => void) | undefined;
+  readonly #labels = new LabelTable();
+  readonly #intern = (label: string): string => this.#labels.intern(label);
   /** Per-trie-node answers, shared by every view holding that node (see EtcdNode). */
   readonly #memo = new WeakMap<TNode, EtcdNode>();
 
@@ -303,7 +306,8 @@ export class SkyDnsIndex {
    * UPDATE wrote, the name the record belongs to (record-owner.ts).
    */
   #owner(parts: KeyParts | { error: string }): KeyParts | { error: string } {
-    if (this.#compat !== 'rfc' || 'error' in parts) return parts;
+    // Most keys are not UPDATE's: they cost one string compare here (a sync maps 100k keys).
+    if (this.#compat !== 'rfc' || 'error' in parts || !isRecordLabel(parts.segments[parts.segments.length - 1]!)) return parts;
     const z = this.#zoneOf(parts.segments);
     const owner = z && ownerSegments(parts.segments, z.depth);
     if (!owner) return parts;
@@ -378,7 +382,7 @@ export class SkyDnsIndex {
   }
 
   #insert(work: Work, entry: Entry, segments: readonly string[], from: number, replacing: boolean): void {
-    insertEntry(work.roots, work.epoch, entry, segments, from, replacing);
+    insertEntry(work.roots, work.epoch, entry, segments, from, replacing, this.#intern);
     this.#changed(work, entry);
   }
 

@@ -97,6 +97,8 @@ export class EtcdSource {
       onBatch: (batch) => {
         o.publish(this.#index.apply(batch));
         this.#served.advance(batch.revision);
+        // When each revision starts being answered here (test/update.test.ts times replicas by it).
+        o.logger.debug({ revision: batch.revision }, 'etcd revision served');
         logIgnored();
       },
     });
