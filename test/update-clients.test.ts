@@ -337,8 +337,5 @@ describe.skipIf(!HAVE_DNSPYTHON)('RFC 2136 clients built with dnspython: certbot
       expect(await listing()).toEqual([]);
       expect(await etcd.etcdctl(['get', '--prefix', '--keys-only', '/skydns/test/example/'])).toBe('');
     });
-      expect(out.messages).toEqual([{ kind: 'create', rrs: 2, rcode: 'REFUSED' }]);
-      expect(await etcd.revision()).toBe(before);
-    });
   });
 });
