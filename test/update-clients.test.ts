@@ -225,16 +225,16 @@ describe.skipIf(!HAVE_DNSPYTHON)('RFC 2136 clients built with dnspython: certbot
     const MIN_TTL = 60;
 
     /** ApplyChanges as external-dns sends it, every message NOERROR; the model follows. */
-    async function apply(changes: Changes): Promise<void> {
+    async function apply(changes: Changes, minTtl = MIN_TTL): Promise<void> {
       const out = await client<{ messages: { kind: string; rrs: number; rcode: string }[] }>('external-dns-apply', {
-        server: '127.0.0.1', port: server.port, key: externalDns, zone: ZONE, min_ttl: MIN_TTL, changes,
+        server: '127.0.0.1', port: server.port, key: externalDns, zone: ZONE, min_ttl: minTtl, changes,
       });
       expect(out.messages.length).toBeGreaterThan(0);
       // On a failure, the server's reason (one log line per refused update) says why.
       const reasons = server.logs.filter((l) => l.component === 'update' && l.msg !== 'update done').map((l) => `${String(l.msg)}: ${String(l.reason)}`);
       for (const m of out.messages) expect({ ...m, reasons }).toMatchObject({ rcode: 'NOERROR', reasons: [] });
-      for (const ep of [...(changes.update_old ?? []), ...(changes.delete ?? [])]) for (const t of ep.targets) expect(expected.delete(line(ep, t, MIN_TTL))).toBe(true);
-      for (const ep of [...(changes.create ?? []), ...(changes.update_new ?? [])]) for (const t of ep.targets) expected.add(line(ep, t, MIN_TTL));
+      for (const ep of [...(changes.update_old ?? []), ...(changes.delete ?? [])]) for (const t of ep.targets) expect(expected.delete(line(ep, t, minTtl))).toBe(true);
+      for (const ep of [...(changes.create ?? []), ...(changes.update_new ?? [])]) for (const t of ep.targets) expected.add(line(ep, t, minTtl));
     }
 
     const serialOf = (soa: AxfrRecord) => Number(soa.data.split(' ')[2]);
@@ -324,13 +324,18 @@ describe.skipIf(!HAVE_DNSPYTHON)('RFC 2136 clients built with dnspython: certbot
       expect(await etcd.etcdctl(['get', '--prefix', '--keys-only', '/skydns/test/example/'])).toBe('');
     });
 
-    it("external-dns's default TTL (0, without --rfc2136-min-ttl or a TTL annotation) is refused, and nothing is written", async () => {
-      const before = await etcd.revision();
-      const out = await client<{ messages: { rcode: string }[] }>('external-dns-apply', {
-        server: '127.0.0.1', port: server.port, key: externalDns, zone: ZONE, min_ttl: 0, changes: { create: owned({ name: `zero.${ZONE}`, type: 'A', targets: ['192.0.2.40'] }, 'service/default/zero', false) },
-      });
-      expect(out.messages).toEqual([{ kind: 'create', rrs: 2, rcode: 'REFUSED' }]);
-      expect(await etcd.revision()).toBe(before);
+    it("external-dns's default TTL (0, without --rfc2136-min-ttl or a TTL annotation): written, listed and answered with TTL 0, then deleted", async () => {
+      // RFC 2181 §8: TTL 0 means "do not cache". SkyDNS reads a stored 0 as its default TTL;
+      // a record UPDATE wrote keeps the 0 its client sent (docs/etcd-data.md).
+      const zero: Endpoint = { name: `zero.${ZONE}`, type: 'A', targets: ['192.0.2.40'] };
+      await apply({ create: owned(zero, 'service/default/zero', false) }, 0);
+      expect(await listing()).toEqual([...expected].sort());
+      expect([...expected].filter((l) => l.startsWith(`zero.${ZONE}. `))).toEqual([`zero.${ZONE}. 0 A 192.0.2.40`]);
+      expect((await dig(server.port, [`zero.${ZONE}`, 'A'])).answer.map((a) => `${a.ttl} ${a.data}`)).toEqual(['0 192.0.2.40']);
+      await apply({ delete: owned(zero, 'service/default/zero', false) }, 0);
+      expect(expected.size).toBe(0);
+      expect(await listing()).toEqual([]);
+      expect(await etcd.etcdctl(['get', '--prefix', '--keys-only', '/skydns/test/example/'])).toBe('');
     });
   });
 });

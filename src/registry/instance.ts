@@ -308,7 +308,8 @@ export function parseDiscovered(
     port: svc.port,
     priority: svc.priority,
     weight: svc.weight,
-    ttl: svc.ttl,
+    // 0 is SkyDNS's "the server's default", as when missing (codec.ts `ttl`).
+    ttl: svc.ttl || undefined,
     metadata: readMetadata(value),
   });
   return { instance };

@@ -97,9 +97,9 @@ describe('parseService (CoreDNS msg/service.go)', () => {
     });
   });
 
-  it('defaults like CoreDNS: priority 0 or missing is 10, ttl 0 or missing is unset, port missing is 0', () => {
-    for (const value of [{}, { priority: 0, ttl: 0, port: 0, weight: 0 }]) {
-      expect(parseService(json(value))).toMatchObject({ kind: 'none', port: 0, priority: 10, weight: 0, ttl: undefined, text: '', mail: false, group: '', targetstrip: 0 });
+  it('defaults like CoreDNS: priority 0 or missing is 10, port missing is 0; ttl is as written (0 kept, for the reader to take as the default)', () => {
+    for (const [value, ttl] of [[{}, undefined], [{ priority: 0, ttl: 0, port: 0, weight: 0 }, 0]] as const) {
+      expect(parseService(json(value))).toMatchObject({ kind: 'none', port: 0, priority: 10, weight: 0, ttl, text: '', mail: false, group: '', targetstrip: 0 });
     }
   });
 

@@ -58,9 +58,10 @@ export interface Service {
   readonly text: string;
   readonly mail: boolean;
   /**
-   * Record TTL in seconds; undefined when missing *or 0*: CoreDNS's field is a Go `uint32`
+   * Record TTL in seconds as written; undefined when missing. CoreDNS's field is a Go `uint32`
    * with `omitempty`, so 0 and absent are the same thing there (`etcd.go: TTL` uses the
-   * default for 0), and data written for CoreDNS must mean the same here.
+   * default for 0), and a reader answering as SkyDNS does must read 0 as the default too
+   * (`skydnsTtl`). Only a record DNS UPDATE wrote keeps a TTL of 0 (update-records.ts).
    */
   readonly ttl: number | undefined;
   readonly targetstrip: number;
@@ -210,7 +211,7 @@ export function parseService(value: Uint8Array): ParsedService {
   let weight: unknown = 0;
   let txt: unknown = '';
   let mail: unknown = false;
-  let ttl: unknown = 0;
+  let ttl: unknown;
   let targetstrip: unknown = 0;
   let group: unknown = '';
   let extension: unknown;
@@ -260,7 +261,7 @@ export function parseService(value: Uint8Array): ParsedService {
   if (!isIntIn(weight, 0, MAX_U16)) return typeError('weight', 'an integer 0..65535', weight);
   if (typeof txt !== 'string') return typeError('text', 'a string', txt);
   if (typeof mail !== 'boolean') return typeError('mail', 'true or false', mail);
-  if (!isIntIn(ttl, 0, MAX_TTL)) return typeError('ttl', `an integer 0..${MAX_TTL}`, ttl);
+  if (ttl !== undefined && !isIntIn(ttl, 0, MAX_TTL)) return typeError('ttl', `an integer 0..${MAX_TTL}`, ttl);
   if (!isIntIn(targetstrip, 0, MAX_TTL)) return typeError('targetstrip', 'a non-negative integer', targetstrip);
   if (typeof group !== 'string') return typeError('group', 'a string', group);
 
@@ -283,7 +284,7 @@ export function parseService(value: Uint8Array): ParsedService {
     weight,
     text: txt,
     mail,
-    ttl: ttl === 0 ? undefined : ttl,
+    ttl: ttl as number | undefined,
     targetstrip,
     group,
     ...(record ? { extension: record } : {}),

@@ -103,7 +103,6 @@ export function unstorable(zone: Name, name: Name, data: RData, ttl: number): st
   }
   if (name === zone && !APEX_TYPES.has(data.type) && !isExtension(data.type)) return `only A, AAAA and types without a SkyDNS form can be written at the zone apex, not ${type}`;
   if (name !== zone && isSubdomain(name, childName('dns', zone))) return `names under dns.${zone} are the SkyDNS layout's own (NS, apex)`;
-  if (ttl === 0) return 'TTL 0 reads back as the default TTL in SkyDNS';
   if ('generic' in data) {
     const octets = Buffer.byteLength(extensionValue(data, ttl));
     return octets > MAX_VALUE_BYTES ? `${type} RDATA of ${data.raw.length} octets makes a value of ${octets} octets; one holds at most ${MAX_VALUE_BYTES}` : undefined;

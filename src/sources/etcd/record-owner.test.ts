@@ -32,6 +32,15 @@ describe('records written by DNS UPDATE read back exactly (--compat rfc)', () =>
   const built = listed(['example.test'], written);
   const zones = built.index.zones;
 
+  it('a TTL of 0 is kept for a record key (RFC 2181 §8: do not cache); a hand-written key reads 0 as the default, and so does --compat coredns', () => {
+    const changes = [put(rr('/zero', 'a', 9), { host: '192.0.2.40', ttl: 0, port: -1 }), put('/skydns/test/example/hand', { host: '192.0.2.41', ttl: 0 })];
+    const rfc = listed(['example.test'], changes, { defaultTtl: 30 }).index.zones;
+    expect(answer(rfc, 'zero.example.test. A')).toEqual(['zero.example.test. 0 IN A 192.0.2.40']);
+    expect(answer(rfc, 'hand.example.test. A')).toEqual(['hand.example.test. 30 IN A 192.0.2.41']);
+    const coredns = listed(['example.test'], changes, { defaultTtl: 30, compat: 'coredns' }).index.zones;
+    expect(answer(coredns, 'zero.example.test. A')).toEqual(['zero.example.test. 30 IN A 192.0.2.40']);
+  });
+
   it('a record key is a record of its name, not a name of its own', () => {
     expect(answer(zones, 'www.example.test. A')).toEqual(['www.example.test. 300 IN A 192.0.2.10']);
     expect(answer(zones, 'www.example.test. TXT')).toEqual(['www.example.test. 300 IN TXT "heritage=external-dns"']);

@@ -286,7 +286,11 @@ export class SkyDnsIndex {
       return this.#setOther(work, key, { kind: 'invalid', reason: reason ?? '' });
     }
 
-    let ttl = service.ttl ?? this.#defaultTtl;
+    // SkyDNS reads a TTL of 0 as the default (codec.ts `ttl`); a record DNS UPDATE wrote keeps
+    // the TTL its client sent, 0 too (external-dns's default; RFC 2181 §8: 0 means do not
+    // cache), in `--compat rfc`, where such a key is a record of its name (record-owner.ts).
+    const asWritten = service.ttl === 0 && this.#compat === 'rfc' && isRecordLabel(key.slice(key.lastIndexOf('/') + 1));
+    let ttl = service.ttl === undefined || (service.ttl === 0 && !asWritten) ? this.#defaultTtl : service.ttl;
     // A leased key lives at most leaseTtl more seconds (keepalives reset it to that), so an
     // answer must not be cached longer (CoreDNS clamps the remaining lease TTL, etcd.go `TTL`).
     const leaseTtl = change.leaseTtl;
