@@ -125,7 +125,8 @@ function checkService(s: Service): void {
   int(s.port, -1, 65535, 'port');
   int(s.priority, 1, 65535, 'priority'); // 0 or missing is 10
   int(s.weight, 0, 65535, 'weight');
-  if (s.ttl !== undefined) int(s.ttl, 1, 2 ** 31 - 1, 'ttl');
+  // 0 is kept as written since 6535c6b (the index reads it as the default where SkyDNS does).
+  if (s.ttl !== undefined) int(s.ttl, 0, 2 ** 31 - 1, 'ttl');
   int(s.targetstrip, 0, 2 ** 31 - 1, 'targetstrip');
   expect(Buffer.byteLength(s.text)).toBeLessThanOrEqual(MAX_TEXT_BYTES);
   switch (s.kind) {
