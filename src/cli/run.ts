@@ -11,6 +11,7 @@
  * alone (--no-parallel-scavenge): with a few KB surviving each collection the helper threads
  * save nothing, and on a busy machine the main thread waited for a helper the kernel did not
  * schedule (scavenges of up to 181 ms instead of at most 14; docs/performance.md, Latency).
+ * The price: an initial etcd sync, whose scavenges keep much alive, is ~10% slower (100k keys).
  * `env -S` is coreutils >= 8.30 and BSD env.
  *
  * With `serve --workers N` (N > 1) this process becomes the cluster primary and forks N
