@@ -12,7 +12,7 @@
  * Then what the extension holds beside DHCID (CAA at the apex, SSHFP), written with nsupdate,
  * answers dig exactly as written.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dig, digUntil } from './support/dig.js';
+import { nsupdate } from './support/nsupdate.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
 import { findTool, freeUdpTcpPort, runDaemon, type Daemon } from './support/secondaries.js';
 import { REPO_ROOT, startServer, type ServerProcess } from './support/server.js';
@@ -28,6 +29,8 @@ import { REPO_ROOT, startServer, type ServerProcess } from './support/server.js'
 const run = promisify(execFile);
 const D2 = findTool('kea-dhcp-ddns');
 const NSUPDATE = findTool('nsupdate');
+/** nsupdate signed with the kea key, for the zone under test. */
+const nsupdateKea = (port: number, lines: readonly string[]) => nsupdate(port, ZONE, lines, { bin: NSUPDATE!, key: { name: 'kea', algorithm: 'hmac-sha256', secret: SECRET } });
 const ZONE = 'example.test';
 const REVERSE = '2.0.192.in-addr.arpa';
 const SECRET = randomBytes(32).toString('base64');
@@ -69,24 +72,6 @@ async function sendNcr(port: number, ncr: Ncr): Promise<void> {
   } finally {
     socket.close();
   }
-}
-
-/** Runs nsupdate (signed with the kea key) with `lines`; resolves with the rcode it reports. */
-function nsupdate(port: number, lines: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NSUPDATE!, ['-y', `hmac-sha256:kea:${SECRET}`], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) return resolve('NOERROR');
-      resolve(/update failed: (\w+)/.exec(out)?.[1] ?? `exit ${code}: ${out.trim()}`);
-    });
-    child.stdin.end([`server 127.0.0.1 ${port}`, `zone ${ZONE}.`, ...lines, 'send', ''].join('\n'));
-  });
 }
 
 /** The records of a TSIG-signed AXFR or IXFR (`IXFR=<serial>`) of `zone` from dig, as [name, ttl, class, type, data]. */
@@ -260,7 +245,7 @@ const TITLE = 'ISC Kea DHCP-DDNS (kea-dhcp-ddns) updating etcd zones through etc
 
   it('other types SkyDNS cannot express (CAA at the apex, SSHFP) answer dig as nsupdate wrote them, never share a name with a CNAME, and leave', async () => {
     const fingerprint = randomBytes(32).toString('hex').toUpperCase();
-    expect(await nsupdate(server.port, [`update add ${ZONE}. 3600 CAA 0 issue "ca.example.net"`, `update add host2.${ZONE}. 300 SSHFP 4 2 ${fingerprint}`])).toBe('NOERROR');
+    expect(await nsupdateKea(server.port, [`update add ${ZONE}. 3600 CAA 0 issue "ca.example.net"`, `update add host2.${ZONE}. 300 SSHFP 4 2 ${fingerprint}`])).toBe('NOERROR');
     const caa = await digUntil(server.port, [ZONE, 'CAA'], (r) => r.answer.length > 0);
     expect(caa.answer.map((r) => `${r.ttl} ${r.type} ${r.data}`)).toEqual(['3600 CAA 0 issue "ca.example.net"']);
     // dig may split a long fingerprint into groups: compare without the spaces.
@@ -270,12 +255,12 @@ const TITLE = 'ISC Kea DHCP-DDNS (kea-dhcp-ddns) updating etcd zones through etc
     expect(await keys('/skydns/test/example/_rr-caa-')).toHaveLength(1);
     expect(await keys('/skydns/test/example/dns/apex')).toEqual([]);
     // RFC 2136 §3.4.2.2: they are "other data" for the CNAME rule, both ways; the update still succeeds.
-    expect(await nsupdate(server.port, [`update add host2.${ZONE}. 300 CNAME host1.${ZONE}.`, `update add c.${ZONE}. 300 CNAME host1.${ZONE}.`])).toBe('NOERROR');
-    expect(await nsupdate(server.port, [`update add c.${ZONE}. 300 DHCID AAIBqg==`])).toBe('NOERROR');
+    expect(await nsupdateKea(server.port, [`update add host2.${ZONE}. 300 CNAME host1.${ZONE}.`, `update add c.${ZONE}. 300 CNAME host1.${ZONE}.`])).toBe('NOERROR');
+    expect(await nsupdateKea(server.port, [`update add c.${ZONE}. 300 DHCID AAIBqg==`])).toBe('NOERROR');
     expect((await dig(server.port, [`host2.${ZONE}`, 'CNAME'])).answer).toEqual([]);
     expect((await dig(server.port, [`c.${ZONE}`, 'CNAME'])).answer.map((r) => r.data)).toEqual([`host1.${ZONE}.`]);
     expect(await keys(`/skydns/test/example/c/_rr-dhcid-`)).toEqual([]);
-    expect(await nsupdate(server.port, [`update delete ${ZONE}. CAA`, `update delete host2.${ZONE}. SSHFP`, `update delete c.${ZONE}.`])).toBe('NOERROR');
+    expect(await nsupdateKea(server.port, [`update delete ${ZONE}. CAA`, `update delete host2.${ZONE}. SSHFP`, `update delete c.${ZONE}.`])).toBe('NOERROR');
     expect((await dig(server.port, [ZONE, 'CAA'])).answer).toEqual([]);
     expect((await dig(server.port, [`host2.${ZONE}`, 'SSHFP'])).status).toBe('NXDOMAIN');
   }, 60_000);

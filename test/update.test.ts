@@ -11,19 +11,20 @@
  * query with RD clear that must come back with AA, then a signed TXT add and delete); and an
  * Update Lease (RFC 9664) kept by refreshes across a replica restart, then expiring.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RRClass, RRType } from '../src/dns/constants.js';
 import { parseTsigKeySpec } from '../src/dns/tsig-key.js';
 import { signRequest } from '../src/wire/tsig.js';
-import { MessageWriter } from '../src/wire/writer.js';
 import { udpExchange } from './support/client.js';
 import { buildQuery, parseReply } from './support/packets.js';
 import { seeded } from './support/random.js';
 import { dig, digUntil, type DigResult } from './support/dig.js';
 import { startEtcd, type EtcdCluster } from './support/etcd.js';
 import { startKnotPrimary, type KnotPrimary } from './support/knot-primary.js';
+import { nsupdate } from './support/nsupdate.js';
+import { rawUpdate, type RawRecord } from './support/raw-update.js';
+import { MessageWriter } from '../src/wire/writer.js';
 import { findTool, type Tsig } from './support/secondaries.js';
 import { startServer, type ServerProcess } from './support/server.js';
 import { tempZones } from './support/zones.js';
@@ -41,26 +42,6 @@ $TTL 300
 @ SOA ns.${ZONE}. hostmaster.${ZONE}. 1 7200 1800 86400 30
 @ NS ns.${ZONE}.
 `;
-
-/** Runs nsupdate with `lines` against a server; resolves with the rcode it reports (NOERROR when it says nothing). */
-function nsupdate(port: number, zone: string, lines: readonly string[], key?: Tsig, tcp = false): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const args = [...(tcp ? ['-v'] : []), ...(key ? ['-y', `${key.algorithm}:${key.name}:${key.secret}`] : [])];
-    const child = spawn('nsupdate', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) return resolve('NOERROR');
-      const failed = /update failed: (\w+)/.exec(out);
-      resolve(failed ? failed[1]! : `exit ${code}: ${out.trim()}`);
-    });
-    child.stdin.end([`server 127.0.0.1 ${port}`, `zone ${zone}.`, ...lines, 'send', ''].join('\n'));
-  });
-}
 
 /** What a comparison looks at: the status and the answer records, sorted. */
 function answerOf(r: DigResult): string[] {
@@ -105,37 +86,6 @@ function updateMessage(name: string, address: number[], leaseSeconds?: number, p
 /** A reply's RCODE and the Update Lease option of its OPT, if any. */
 function readLeaseReply(reply: Buffer): { rcode: number; lease: number | undefined } {
   return { rcode: reply[3]! & 0xf, lease: optionsOf(reply).get(2)?.readUInt32BE(0) };
-}
-
-/** One record of a hand-built UPDATE's prerequisite or update section (any class, TTL and RDATA). */
-interface RawRecord {
-  readonly name: string;
-  readonly type: number;
-  readonly class: number;
-  readonly ttl: number;
-  readonly rdata?: readonly number[];
-}
-
-/** An UPDATE of `zone` built by hand, with an OPT (so that a refusal can carry its Extended DNS Error). */
-function rawUpdate(zone: string, prerequisites: readonly RawRecord[], updates: readonly RawRecord[]): Buffer {
-  const w = new MessageWriter(256);
-  for (const n of [0x4243, 5 << 11, 1, prerequisites.length, updates.length, 1]) w.u16(n);
-  w.name(zone);
-  w.u16(RRType.SOA);
-  w.u16(RRClass.IN);
-  for (const r of [...prerequisites, ...updates]) {
-    w.name(r.name);
-    w.u16(r.type);
-    w.u16(r.class);
-    w.u32(r.ttl);
-    w.u16(r.rdata?.length ?? 0);
-    if (r.rdata) w.bytes(Uint8Array.from(r.rdata));
-  }
-  for (const n of [0, RRType.OPT >> 8, RRType.OPT & 0xff]) w.u8(n);
-  w.u16(1232);
-  w.u32(0);
-  w.u16(0);
-  return w.toBuffer();
 }
 
 const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
@@ -280,7 +230,7 @@ sub NS ns.elsewhere.test.
     for (const [i, step] of steps.entries()) {
       // Every other step over TCP (nsupdate -v), the rest over UDP.
       const tcp = i % 2 === 1;
-      const [ours, theirs] = [await nsupdate(server.port, step.zone, step.lines, ddns, tcp), await nsupdate(knot.port, step.zone, step.lines, ddns, tcp)];
+      const [ours, theirs] = [await nsupdate(server.port, step.zone, step.lines, { key: ddns, tcp }), await nsupdate(knot.port, step.zone, step.lines, { key: ddns, tcp })];
       expect({ step: i, rcode: ours }).toEqual({ step: i, rcode: step.rcode });
       expect({ step: i, rcode: theirs }).toEqual({ step: i, rcode: step.rcode });
       for (const t of step.touches) if (!touched.some(([n, ty]) => n === t[0] && ty === t[1])) touched.push(t);
@@ -295,7 +245,7 @@ sub NS ns.elsewhere.test.
 
   it('orders its checks as Knot does: permission, then prerequisites (RFC 2136 §3.2), then the update section\'s form (§3.4.1)', async () => {
     const name = `order.${ZONE}`;
-    for (const port of [server.port, knot.port]) expect(await nsupdate(port, ZONE, [`update add ${name}. 300 A 192.0.2.30`], ddns)).toBe('NOERROR');
+    for (const port of [server.port, knot.port]) expect(await nsupdate(port, ZONE, [`update add ${name}. 300 A 192.0.2.30`], { key: ddns })).toBe('NOERROR');
     const inUse: RawRecord = { name, type: RRType.ANY, class: RRClass.NONE, ttl: 0 }; // "name is not in use": fails (YXDOMAIN)
     const holds: RawRecord = { name, type: RRType.ANY, class: RRClass.ANY, ttl: 0 }; // "name is in use": holds
     const badPrerequisite: RawRecord = { name, type: RRType.A, class: RRClass.ANY, ttl: 300 }; // TTL not 0: FORMERR (§3.2.1)
@@ -333,12 +283,12 @@ sub NS ns.elsewhere.test.
   describe('refusals leave etcd untouched', () => {
     it.each<[string, () => Promise<string>, string]>([
       ['unsigned', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 A 192.0.2.1']), 'REFUSED'],
-      ['signed with a key the server does not have', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 A 192.0.2.1'], { ...ddns, name: 'stranger' }), 'NOTAUTH'],
-      ['signed with the wrong secret', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 A 192.0.2.1'], { ...ddns, secret: randomBytes(32).toString('base64') }), 'NOTAUTH'],
-      ['by a key outside its grant', () => nsupdate(server.port, ZONE, ['update add www.example.test. 300 TXT "x"'], acme), 'REFUSED'],
-      ['of a zone-file zone', () => nsupdate(server.port, 'files.test', ['update add x.files.test. 300 A 192.0.2.1'], ddns), 'REFUSED'],
-      ['of a zone this server does not have', () => nsupdate(server.port, 'other.test', ['update add x.other.test. 300 A 192.0.2.1'], ddns), 'NOTAUTH'],
-      ['of a record the SkyDNS layout cannot hold (NS below the apex: a delegation)', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 NS ns.example.test.'], ddns), 'REFUSED'],
+      ['signed with a key the server does not have', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 A 192.0.2.1'], { key: { ...ddns, name: 'stranger' } }), 'NOTAUTH'],
+      ['signed with the wrong secret', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 A 192.0.2.1'], { key: { ...ddns, secret: randomBytes(32).toString('base64') } }), 'NOTAUTH'],
+      ['by a key outside its grant', () => nsupdate(server.port, ZONE, ['update add www.example.test. 300 TXT "x"'], { key: acme }), 'REFUSED'],
+      ['of a zone-file zone', () => nsupdate(server.port, 'files.test', ['update add x.files.test. 300 A 192.0.2.1'], { key: ddns }), 'REFUSED'],
+      ['of a zone this server does not have', () => nsupdate(server.port, 'other.test', ['update add x.other.test. 300 A 192.0.2.1'], { key: ddns }), 'NOTAUTH'],
+      ['of a record the SkyDNS layout cannot hold (NS below the apex: a delegation)', () => nsupdate(server.port, ZONE, ['update add x.example.test. 300 NS ns.example.test.'], { key: ddns }), 'REFUSED'],
       [
         'signed 20 minutes ago (fudge 300 s)',
         async () => {
@@ -370,12 +320,12 @@ sub NS ns.elsewhere.test.
     expect(soa.status).toBe('NOERROR');
     expect(soa.flags).toContain('aa');
     const name = `_acme-challenge.${ZONE}.`;
-    expect(await nsupdate(server.port, ZONE, [`update add ${name} 120 TXT "token-1"`], acme)).toBe('NOERROR');
+    expect(await nsupdate(server.port, ZONE, [`update add ${name} 120 TXT "token-1"`], { key: acme })).toBe('NOERROR');
     // Read your write: the same address answers at once.
     expect(answerOf(await dig(server.port, [name, 'TXT']))).toEqual(['NOERROR', `${name} 120 IN TXT "token-1"`]);
     const [key] = (await etcd.etcdctl(['get', '--prefix', '--keys-only', '/skydns/test/example/_acme-challenge/'])).split('\n').filter(Boolean);
     expect(key).toMatch(/^\/skydns\/test\/example\/_acme-challenge\/_rr-txt-[0-9a-f]{16}$/);
-    expect(await nsupdate(server.port, ZONE, [`update delete ${name} TXT "token-1"`], acme)).toBe('NOERROR');
+    expect(await nsupdate(server.port, ZONE, [`update delete ${name} TXT "token-1"`], { key: acme })).toBe('NOERROR');
     expect((await dig(server.port, [name, 'TXT'])).status).toBe('NXDOMAIN');
     expect(await etcd.etcdctl(['get', '--prefix', '--keys-only', '/skydns/test/example/_acme-challenge/'])).toBe('');
   });
@@ -402,7 +352,7 @@ sub NS ns.elsewhere.test.
     ];
     for (const [i, [lines, rcode, reason]] of steps.entries()) {
       const before = await etcd.revision();
-      expect({ i, rcode: await nsupdate(server.port, LAYERED, lines, ddns) }).toEqual({ i, rcode });
+      expect({ i, rcode: await nsupdate(server.port, LAYERED, lines, { key: ddns }) }).toEqual({ i, rcode });
       if (rcode !== 'NOERROR') expect({ i, revision: await etcd.revision() }).toEqual({ i, revision: before });
       if (reason) expect(server.logs.some((l) => l.msg === 'update refused' && l.reason === reason)).toBe(true);
     }
@@ -417,7 +367,7 @@ sub NS ns.elsewhere.test.
     expect(answerOf(await dig(server.port, [`alias.${LAYERED}`, 'TXT']))[0]).toBe('NOERROR');
     expect((await dig(server.port, [`new2.${LAYERED}`, 'A'])).status).toBe('NXDOMAIN');
     // etcd's own RRsets stay the client's to delete.
-    expect(await nsupdate(server.port, LAYERED, [`update delete ${at('www')} TXT`], ddns)).toBe('NOERROR');
+    expect(await nsupdate(server.port, LAYERED, [`update delete ${at('www')} TXT`], { key: ddns })).toBe('NOERROR');
     expect(answerOf(await dig(server.port, [`www.${LAYERED}`, 'TXT']))).toEqual(['NOERROR']);
   });
 
@@ -587,7 +537,7 @@ sub NS ns.elsewhere.test.
     // Still answering, and still taking a valid signed update.
     expect((await dig(server.port, [ZONE, 'SOA'])).status).toBe('NOERROR');
     console.log(`update fuzz: replies by rcode ${JSON.stringify(Object.fromEntries(rcodes))}`);
-    expect(await nsupdate(server.port, ZONE, [`update add fuzz.${ZONE}. 300 A 192.0.2.9`], ddns)).toBe('NOERROR');
+    expect(await nsupdate(server.port, ZONE, [`update add fuzz.${ZONE}. 300 A 192.0.2.9`], { key: ddns })).toBe('NOERROR');
   }, 300_000);
 
   it('writes records with an Update Lease (RFC 9664) under an etcd lease: refreshed twice, across a replica restart, gone within lease + 2 s', async () => {

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { testChain } from '../../test/support/chain.js';
+import { rawUpdate, type RawRecord } from '../../test/support/raw-update.js';
 import { RRClass, RRType } from '../dns/constants.js';
 import type { Name } from '../dns/name.js';
 import type { Node, RData, RRset } from '../dns/records.js';
@@ -13,35 +14,13 @@ import { silentLogger } from '../log.js';
 import { RecordTable } from '../table/table.js';
 import { evaluate, type HeldRecords } from '../update/semantics.js';
 import { recordHash } from '../wire/update.js';
-import { MessageWriter } from '../wire/writer.js';
 import type { UpdateStageOptions } from './update.js';
 
 const ZONE = 'example.test';
 const a = (address: string): RData => ({ type: RRType.A, address });
 
-interface Raw {
-  name: string;
-  type: number;
-  class: number;
-  ttl: number;
-  rdata?: number[];
-}
-function message(prerequisites: Raw[], updates: Raw[]): Buffer {
-  const w = new MessageWriter(256);
-  for (const n of [0x4244, 5 << 11, 1, prerequisites.length, updates.length, 0]) w.u16(n);
-  w.name(ZONE);
-  w.u16(RRType.SOA);
-  w.u16(RRClass.IN);
-  for (const r of [...prerequisites, ...updates]) {
-    w.name(r.name);
-    w.u16(r.type);
-    w.u16(r.class);
-    w.u32(r.ttl);
-    w.u16(r.rdata?.length ?? 0);
-    if (r.rdata) w.bytes(Uint8Array.from(r.rdata));
-  }
-  return w.toBuffer();
-}
+/** No OPT: the stage's RCODE is what these cases compare. */
+const message = (prerequisites: RawRecord[], updates: RawRecord[]): Buffer => rawUpdate(ZONE, prerequisites, updates, { id: 0x4244, opt: false });
 
 /** etcd holds www A 192.0.2.1; the zone file holds file A 192.0.2.10; the policy refuses TXT. */
 function setup() {
@@ -74,16 +53,16 @@ function setup() {
 }
 
 const www = `www.${ZONE}`;
-const notInUse: Raw = { name: www, type: RRType.ANY, class: RRClass.NONE, ttl: 0 }; // fails: www is in use
-const inUse: Raw = { name: www, type: RRType.ANY, class: RRClass.ANY, ttl: 0 }; // holds
-const addA: Raw = { name: www, type: RRType.A, class: RRClass.IN, ttl: 300, rdata: [192, 0, 2, 2] };
-const addTxt: Raw = { name: www, type: RRType.TXT, class: RRClass.IN, ttl: 300, rdata: [1, 120] };
-const malformed: Raw = { name: www, type: RRType.ANY, class: RRClass.NONE, ttl: 0 }; // class NONE of a meta type (§3.4.1.3)
-const outside: Raw = { name: 'x.other.test', type: RRType.TXT, class: RRClass.IN, ttl: 300, rdata: [1, 120] };
-const fileA: Raw = { name: `file.${ZONE}`, type: RRType.A, class: RRClass.IN, ttl: 300, rdata: [192, 0, 2, 11] };
+const notInUse: RawRecord = { name: www, type: RRType.ANY, class: RRClass.NONE, ttl: 0 }; // fails: www is in use
+const inUse: RawRecord = { name: www, type: RRType.ANY, class: RRClass.ANY, ttl: 0 }; // holds
+const addA: RawRecord = { name: www, type: RRType.A, class: RRClass.IN, ttl: 300, rdata: [192, 0, 2, 2] };
+const addTxt: RawRecord = { name: www, type: RRType.TXT, class: RRClass.IN, ttl: 300, rdata: [1, 120] };
+const malformed: RawRecord = { name: www, type: RRType.ANY, class: RRClass.NONE, ttl: 0 }; // class NONE of a meta type (§3.4.1.3)
+const outside: RawRecord = { name: 'x.other.test', type: RRType.TXT, class: RRClass.IN, ttl: 300, rdata: [1, 120] };
+const fileA: RawRecord = { name: `file.${ZONE}`, type: RRType.A, class: RRClass.IN, ttl: 300, rdata: [192, 0, 2, 11] };
 
 describe('the update stage checks permission, then prerequisites, then the update section', () => {
-  it.each<[string, Raw[], Raw[], string, string, boolean]>([
+  it.each<[string, RawRecord[], RawRecord[], string, string, boolean]>([
     ['a failed prerequisite beside an update the key may not make: REFUSED, nothing read', [notInUse], [addTxt], 'REFUSED', 'refused', false],
     ['a failed prerequisite beside an RRset the zone file defines: REFUSED, nothing read', [notInUse], [fileA], 'REFUSED', 'refused', false],
     ['a failed prerequisite beside a malformed update: the prerequisite\'s RCODE', [notInUse], [malformed], 'YXDOMAIN', 'prerequisite', true],
