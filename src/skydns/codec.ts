@@ -61,7 +61,7 @@ export interface Service {
    * Record TTL in seconds as written; undefined when missing. CoreDNS's field is a Go `uint32`
    * with `omitempty`, so 0 and absent are the same thing there (`etcd.go: TTL` uses the
    * default for 0), and a reader answering as SkyDNS does must read 0 as the default too
-   * (`skydnsTtl`). Only a record DNS UPDATE wrote keeps a TTL of 0 (update-records.ts).
+   * (skydns-index.ts does). Only a record DNS UPDATE wrote keeps a TTL of 0 (update-records.ts).
    */
   readonly ttl: number | undefined;
   readonly targetstrip: number;
