@@ -14,7 +14,7 @@ import { RRType, Rcode } from '../dns/constants.js';
 import type { Name } from '../dns/name.js';
 import { prefixRangeEnd } from '../etcd/etcd-kv.js';
 import { nameToKey } from '../skydns/codec.js';
-import { inItsPlace, ownKeyHoldsPtr, readOwnPtr, readRecord, recordKey, recordKeyPrefixes, recordValue } from '../skydns/update-records.js';
+import { inItsPlace, LABEL_PREFIX, ownKeyHoldsPtr, readOwnPtr, readRecord, recordKey, recordKeyPrefixes, recordValue } from '../skydns/update-records.js';
 import { recordHash, type UpdateLease, type UpdateMessage } from '../wire/update.js';
 import { evaluate, namesOf, type HeldRecord, type Verdict, type ZoneRules } from './semantics.js';
 
@@ -107,7 +107,7 @@ export class UpdateWriter {
         const records = held.get(name) ?? [];
         for (const kv of response.response_range.kvs) {
           const key = kv.key.toString('utf8');
-          const label = `_rr-${key.slice(start.length)}`;
+          const label = `${LABEL_PREFIX}${key.slice(start.length)}`;
           if (!own && label.includes('/')) continue;
           const read = own ? readOwnPtr(kv.value) : readRecord(label, kv.value);
           // A record under the other apex prefix than its type's is not one UPDATE wrote, nor one the index answers there.

@@ -10,6 +10,7 @@ import { hasShape, txtStrings, type Node, type RData, type RRset } from '../../d
 import { collect, type Entry, type TNode } from './name-trie.js';
 import { isCnameKey, isRecordKey } from './record-owner.js';
 import { groupFilter, srvWeights, targetStrip } from '../../skydns/codec.js';
+import { LABEL_PREFIX } from '../../skydns/update-records.js';
 
 export const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
 const NO_NAMES: readonly Name[] = Object.freeze([]);
@@ -42,9 +43,6 @@ export interface ApexInfo {
   /** The zone's root, whose `_rr-` children hold the apex's extension records (#extensions). */
   readonly zoneRoot?: TNode;
 }
-
-/** The label UPDATE's record keys start with (skydns/update-records.ts). */
-const RECORD_LABEL = '_rr-';
 
 /**
  * The records at one name, computed lazily per type and memoised. Immutable from the outside:
@@ -256,7 +254,7 @@ export class EtcdNode implements Node {
       for (const e of this.#exact) add(e);
       const holders = this.#apex ? (this.#apex.zoneRoot ? [this.#apex.zoneRoot] : []) : this.#roots;
       for (const t of holders) {
-        t.kids?.forEachWithPrefix(RECORD_LABEL, (kid) => {
+        t.kids?.forEachWithPrefix(LABEL_PREFIX, (kid) => {
           for (const e of kid.entries ?? NO_ENTRIES) add(e);
         });
       }
