@@ -69,10 +69,15 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     const handler = buildChain(parts, { observers: sub.queryObservers(config, metrics, logger), advertisedUdpSize: config.ednsUdpSize });
     ops = await sub.startOps(config, metrics, sub.readiness(running.etcd, config.etcdMaxLagMs, clock, running.zoneFiles), logger, worker);
 
-    // Compile the query path before the first client arrives (see warmup.ts); a chain of its
-    // own, so that neither metrics, the query log nor the reply cache see made-up queries.
-    const warmChain = buildChain({ authoritative: { snapshot: () => table.current, cache: new ReplyCache(), logger, now: () => clock.now() } }, { advertisedUdpSize: config.ednsUdpSize });
-    warmUpQueryPath(warmChain, table.current.zones.keys());
+    // Compile the query path before the first client arrives (see warmup.ts): the server's own
+    // answering stages (its reply cache, its load spreading), so that the code compiled is the
+    // code that runs, but no observer (metrics, the query log), no rate limiter (whose state the
+    // warm-up queries would fill) and no forwarder (which would send them upstream). The second
+    // chain's cache keeps nothing (every reply is larger than 1 byte): it resolves every time.
+    const { authoritative, spread, nsid } = parts;
+    const warmOptions = { advertisedUdpSize: config.ednsUdpSize };
+    const resolving = { ...authoritative, cache: new ReplyCache({ maxBytes: 1 }) };
+    warmUpQueryPath([buildChain({ authoritative, spread, nsid }, warmOptions), buildChain({ authoritative: resolving, spread, nsid }, warmOptions)], table.current.zones.values());
 
     if (inputs.udpFallback !== undefined && config.udpIo === 'auto') logger.info({ reason: inputs.udpFallback }, 'udp: using dgram');
     const transport = sub.dnsTransport(config, handler, metrics, logger, clock, worker);
