@@ -21,6 +21,7 @@ import { RecordTable } from './table/table.js';
 import { serverChainParts } from './app/chain-parts.js';
 import { updateStageOptions } from './app/update.js';
 import * as sub from './app/subsystems.js';
+import { warmUpWhenReady, type WarmUpWhenReady } from './app/warm-up.js';
 
 export interface RunningServer {
   /** Where the server listens, as bound (port 0 resolved). */
@@ -55,6 +56,7 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
   // them and the DNS listeners before them (see gracefulShutdown).
   const services = new Lifecycle((name, err) => logger.error({ err, subsystem: name }, 'stopping failed'));
   let ops: sub.Ops | undefined;
+  let warm: WarmUpWhenReady | undefined;
   try {
     if (config.notify.length > 0) await services.start('notify', () => sub.startNotify(config, inputs, table, metrics, logger, clock), (n) => n.stop());
     const { zonesDir, etcd } = inputs;
@@ -67,17 +69,24 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     const update = updateStageOptions(config, { etcd: running.etcd, zoneFile: (origin) => table.sourceZones(sub.ZONE_FILES).get(origin), metrics, logger });
     const parts = serverChainParts(config, { table, journal, metrics, logger, clock, tsigKeys: inputs.tsigKeys, rateLimiter, update, ...running });
     const handler = buildChain(parts, { observers: sub.queryObservers(config, metrics, logger), advertisedUdpSize: config.ednsUdpSize });
-    ops = await sub.startOps(config, metrics, sub.readiness(running.etcd, config.etcdMaxLagMs, clock, running.zoneFiles), logger, worker);
-
-    // Compile the query path before the first client arrives (see warmup.ts): the server's own
-    // answering stages (its reply cache, its load spreading), so that the code compiled is the
-    // code that runs, but no observer (metrics, the query log), no rate limiter (whose state the
-    // warm-up queries would fill) and no forwarder (which would send them upstream). The second
-    // chain's cache keeps nothing (every reply is larger than 1 byte): it resolves every time.
+    // Compile the query path before the first client arrives (see chain/warmup.ts), once the
+    // sources are ready (app/warm-up.ts): the server's own answering stages (its reply cache, its
+    // load spreading), so that the code compiled is the code that runs, but no observer (metrics,
+    // the query log), no rate limiter (whose state the warm-up queries would fill) and no
+    // forwarder (which would send them upstream). The second chain's cache keeps nothing (every
+    // reply is larger than 1 byte): it resolves every time.
     const { authoritative, spread, nsid } = parts;
     const warmOptions = { advertisedUdpSize: config.ednsUdpSize };
     const resolving = { ...authoritative, cache: new ReplyCache({ maxBytes: 1 }) };
-    warmUpQueryPath([buildChain({ authoritative, spread, nsid }, warmOptions), buildChain({ authoritative: resolving, spread, nsid }, warmOptions)], table.current.zones.values());
+    const warmChains = [buildChain({ authoritative, spread, nsid }, warmOptions), buildChain({ authoritative: resolving, spread, nsid }, warmOptions)];
+    warm = warmUpWhenReady({
+      readiness: sub.readiness(running.etcd, config.etcdMaxLagMs, clock, running.zoneFiles),
+      table,
+      clock,
+      warmUp: () => warmUpQueryPath(warmChains, table.current.zones.values()),
+      collectGarbage: (globalThis as { gc?: () => void }).gc,
+    });
+    ops = await sub.startOps(config, metrics, warm.readiness, logger, worker);
 
     if (inputs.udpFallback !== undefined && config.udpIo === 'auto') logger.info({ reason: inputs.udpFallback }, 'udp: using dgram');
     const transport = sub.dnsTransport(config, handler, metrics, logger, clock, worker);
@@ -90,7 +99,12 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
 
     const o = ops;
     let closing: Promise<void> | undefined;
-    const steps = { lameduckMs: config.lameduckMs, clock, logger, drain: () => o.drain(), stopListening: () => transport.close(), stopSources: () => services.stop(), stopOps: () => o.stop() };
+    const w = warm;
+    const stopSources = () => {
+      w.stop();
+      return services.stop();
+    };
+    const steps = { lameduckMs: config.lameduckMs, clock, logger, drain: () => o.drain(), stopListening: () => transport.close(), stopSources, stopOps: () => o.stop() };
     // SIGHUP: read the zone files again now (they are also watched and polled); the
     // listeners stay open, so no query is dropped, and etcd data is followed anyway.
     const reload = async () => {
@@ -99,6 +113,7 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     };
     return { addresses, close: () => (closing ??= gracefulShutdown(steps)), reload };
   } catch (error) {
+    warm?.stop();
     await ops?.stop();
     await services.stop();
     throw error;

@@ -3,8 +3,8 @@
  * once it has run hot for a while, so a server that opens its sockets cold answers its first
  * few thousand queries many times slower than the rest (measured at 10k q/s right after start:
  * p99 10–13 ms over the first 5,000 queries, ~0.2 ms afterwards). Running the query path on
- * questions before the listeners open moves that cost before the first client: a restarted
- * `--workers` worker, or a pod the moment /ready lets traffic in.
+ * questions before /ready says 200 (app/warm-up.ts) moves that cost before the first client: a
+ * restarted `--workers` worker, or a pod the moment /ready lets traffic in.
  *
  * The questions are about names the zones really hold, with the types they really own: made-up
  * names only ever take the NXDOMAIN path, and the first real clients then compiled (and
@@ -27,10 +27,14 @@ import { withoutTrailingOpt } from '../wire/header.js';
 import { buildUpstreamQuery } from '../wire/relay.js';
 
 /**
- * Enough for TurboFan to optimise decode, lookup, resolve, spreading and render; 20-60 ms on one
- * core (measured at 1k and 100k records: the time to /ready, docs/performance.md).
+ * Enough for TurboFan to optimise decode, lookup, resolve, spreading and render. Measured in
+ * process (the bench's zone of 1k services, then 30k of its queries through a chain like the
+ * server's, --trace-opt --trace-deopt, on the loaded 2-core box): compilations and deopts left
+ * for the queries 71 with the made-up questions before, 34-36 after 4,000 of these, 15-17 after
+ * 10,000, 12 after 20,000. 10,000 cost ~150 ms more CPU than the made-up ones (compiler threads
+ * included), which the first 30k queries then saved (~360 → ~150 ms).
  */
-const WARM_UP_QUERIES = 20_000;
+const WARM_UP_QUERIES = 10_000;
 
 /** Zones whose names are asked: a few are as good as all for the compiler. */
 const ZONES_ASKED = 8;

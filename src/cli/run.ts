@@ -12,6 +12,10 @@
  * save nothing, and on a busy machine the main thread waited for a helper the kernel did not
  * schedule (scavenges of up to 181 ms instead of at most 14; docs/performance.md, Latency).
  * The price: an initial etcd sync, whose scavenges keep much alive, is ~10% slower (100k keys).
+ * The old generation: the server collects it once, after its warm-up, before /ready first says
+ * 200 (app/warm-up.ts; --expose-gc gives it `gc`), and --no-memory-reducer keeps V8 from starting
+ * up to three collections of its own some 8-16 s after start, while the first clients are served
+ * (4-36 ms each on a loaded box; docs/performance.md, Latency from a cold start).
  * `env -S` is coreutils >= 8.30 and BSD env.
  *
  * With `serve --workers N` (N > 1) this process becomes the cluster primary and forks N
