@@ -36,15 +36,6 @@ import { buildUpstreamQuery } from '../wire/relay.js';
  */
 const WARM_UP_QUERIES = 10_000;
 
-/**
- * Answers put in the reply cache before the first client: every name and type of the zones up
- * to this many (a zone of 1k services has ~5k), so that a server starts serving with its reply
- * cache and name table (dns/name-intern.ts) filled, instead of filling them, and promoting what
- * it fills to the old generation, under its first clients' queries (the first 5 s at 10k q/s
- * made twice the young-generation collections of the next: docs/performance.md).
- */
-const ANSWERS_CACHED = 8192;
-
 /** Zones whose names are asked: a few are as good as all for the compiler. */
 const ZONES_ASKED = 8;
 /** Owner names asked per zone, in the order the zone lists them (a transfer's: apex first). */
@@ -77,47 +68,27 @@ function questionsFor(zone: ZoneView): Question[] {
   return out;
 }
 
-/** Every name and type the zones own, up to `max` of them, zone after zone. */
-function everyAnswer(zones: readonly ZoneView[], max: number): Question[] {
-  const out: Question[] = [];
-  for (const zone of zones) {
-    for (const [name, node] of zone.transferNodes()) {
-      for (const type of node.keys()) {
-        if (out.length >= max) return out;
-        if (!isMetaType(type)) out.push({ name, type });
-      }
-    }
-  }
-  return out;
-}
-
-function message(q: Question, id: number): Buffer {
-  return buildUpstreamQuery({ ...q, class: RRClass.IN, flags: 0, edns: undefined }, id, 1232);
-}
-
-/** A handler's reply, never left an unhandled rejection should the handler forward after all. */
-function ask(handle: QueryHandler, query: Buffer): void {
-  const reply = handle(query, CONTEXT);
-  if (reply instanceof Promise) reply.catch(() => {});
-}
-
 /**
- * First asks `handlers[0]`, whose reply cache is the server's, every name and type of `zones` up
- * to `answersCached`, once each. Then `queries` questions about the names of some of the zones
- * (see questionsFor), and a name in none of them, each question of each of `handlers` in turn.
- * Replies are discarded; a handler that returns a promise is not waited for.
+ * Asks `queries` questions about the names of some of `zones` (see questionsFor), and a name in
+ * none of them, each question of each of `handlers` in turn. Replies are discarded; a handler
+ * that returns a promise is not waited for.
  */
-export function warmUpQueryPath(handlers: readonly QueryHandler[], zoneViews: Iterable<ZoneView>, queries = WARM_UP_QUERIES, answersCached = ANSWERS_CACHED): void {
-  const zones = [...zoneViews];
-  const first = handlers[0];
-  if (first !== undefined) everyAnswer(zones, answersCached).forEach((q, i) => ask(first, message(q, i)));
+export function warmUpQueryPath(handlers: readonly QueryHandler[], zones: Iterable<ZoneView>, queries = WARM_UP_QUERIES): void {
   const questions: Question[] = [{ name: 'warm-up.invalid', type: RRType.A }];
-  for (const zone of zones.slice(0, ZONES_ASKED)) questions.push(...questionsFor(zone));
+  let asked = 0;
+  for (const zone of zones) {
+    if (asked++ >= ZONES_ASKED) break;
+    questions.push(...questionsFor(zone));
+  }
   // With and without EDNS: render() takes a different branch for each.
   const messages = questions.flatMap((q, i) => {
-    const withEdns = message(q, i);
+    const withEdns = buildUpstreamQuery({ ...q, class: RRClass.IN, flags: 0, edns: undefined }, i, 1232);
     return [withEdns, withoutTrailingOpt(withEdns)];
   });
   const turns = handlers.length;
-  for (let i = 0; i < queries && turns > 0; i++) ask(handlers[i % turns]!, messages[Math.floor(i / turns) % messages.length]!);
+  for (let i = 0; i < queries && turns > 0; i++) {
+    const reply = handlers[i % turns]!(messages[Math.floor(i / turns) % messages.length]!, CONTEXT);
+    // Never left unhandled, should a handler forward after all.
+    if (reply instanceof Promise) reply.catch(() => {});
+  }
 }
