@@ -58,4 +58,21 @@ describe('MirrorValues', () => {
     message.fill(0);
     expect([...values.get('/s/a/_rr-a-1')!.value]).toEqual([0x7b, 0x00, 0xc3, 0x28, 0x7d]);
   });
+
+  it('after a batch it could not apply whole, has no revision until the next reset', () => {
+    let refuse = false;
+    const values = new MirrorValues((key) => {
+      if (refuse) throw new Error('a bug');
+      return key.includes('_rr-');
+    });
+    values.apply({ reset: true, changes: [put('/s/a/_rr-a-1', 'one', 3)], revision: 3 });
+    refuse = true;
+    values.apply({ reset: false, changes: [put('/s/a/_rr-a-2', 'two', 4)], revision: 4 });
+    expect(values.revision).toBeUndefined();
+    refuse = false;
+    values.apply({ reset: false, changes: [put('/s/a/_rr-a-3', 'three', 5)], revision: 5 });
+    expect(values.revision).toBeUndefined();
+    values.apply({ reset: true, changes: [put('/s/a/_rr-a-3', 'three', 5)], revision: 5 });
+    expect(values.revision).toBe(5);
+  });
 });

@@ -9,7 +9,7 @@
  * nothing (a value is one latin1 string, lossless for any bytes, not a Buffer: a Buffer is an
  * object and a backing store of its own per key).
  */
-import type { MirrorBatch } from './changes.js';
+import type { KeyChange, MirrorBatch } from './changes.js';
 
 /** One key as etcd held it at the view's revision. */
 export interface KeptKv {
@@ -52,29 +52,41 @@ export class MirrorValues implements KeptValuesView {
     return this.#size;
   }
 
-  /** Applies one mirror batch (a reset replaces everything). */
+  /**
+   * Applies one mirror batch (a reset replaces everything). Never throws: a batch it could not
+   * apply whole leaves it without a revision until the next reset, so that no reader takes
+   * values that miss a change for the revision's.
+   */
   apply(batch: MirrorBatch): void {
     if (batch.reset) {
       this.#byParent.clear();
       this.#size = 0;
+    } else if (this.#revision === undefined) {
+      return;
     }
-    for (const c of batch.changes) {
-      const slash = c.key.lastIndexOf('/');
-      if (!this.keep(c.key, slash)) continue;
-      const parent = c.key.slice(0, slash);
-      let siblings = this.#byParent.get(parent);
-      if (c.type === 'put') {
-        if (!siblings) this.#byParent.set(parent, (siblings = new Map()));
-        const before = siblings.size;
-        // The value is a view into the gRPC message: copied out (as latin1, byte for byte).
-        siblings.set(c.key, { value: Buffer.from(c.value.buffer, c.value.byteOffset, c.value.byteLength).toString('latin1'), modRevision: c.modRevision, lease: c.lease });
-        this.#size += siblings.size - before;
-      } else if (siblings?.delete(c.key)) {
-        this.#size--;
-        if (siblings.size === 0) this.#byParent.delete(parent);
-      }
+    try {
+      for (const c of batch.changes) this.#change(c);
+      this.#revision = batch.revision;
+    } catch {
+      this.#revision = undefined;
     }
-    this.#revision = batch.revision;
+  }
+
+  #change(c: KeyChange): void {
+    const slash = c.key.lastIndexOf('/');
+    if (!this.keep(c.key, slash)) return;
+    const parent = c.key.slice(0, slash);
+    let siblings = this.#byParent.get(parent);
+    if (c.type === 'put') {
+      if (!siblings) this.#byParent.set(parent, (siblings = new Map()));
+      const before = siblings.size;
+      // The value is a view into the gRPC message: copied out (as latin1, byte for byte).
+      siblings.set(c.key, { value: Buffer.from(c.value.buffer, c.value.byteOffset, c.value.byteLength).toString('latin1'), modRevision: c.modRevision, lease: c.lease });
+      this.#size += siblings.size - before;
+    } else if (siblings?.delete(c.key)) {
+      this.#size--;
+      if (siblings.size === 0) this.#byParent.delete(parent);
+    }
   }
 
   get(key: string): KeptKv | undefined {

@@ -65,7 +65,7 @@ class FakeEtcd {
       return c.result === 'Equal' ? mod === target : mod < target;
     }
     expect(c.result).toBe('Less');
-    return this.#range(c.key, c.range_end).every(([, s]) => s.mod < target);
+    return this.#range(c.key!, c.range_end).every(([, s]) => s.mod < target);
   }
 
   #apply(op: IRequestOp, revision: number): unknown {

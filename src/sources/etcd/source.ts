@@ -103,9 +103,10 @@ export class EtcdSource {
       logger: o.logger,
       clock: o.clock,
       onBatch: (batch) => {
-        o.publish(this.#index.apply(batch));
-        // Before the waiter: whoever is told revision R is served finds the values at R too.
+        // First (it never throws): a batch the index fails on must not be missing from the values.
+        // And before the waiter: whoever is told revision R is served finds the values at R too.
         values?.apply(batch);
+        o.publish(this.#index.apply(batch));
         this.#served.advance(batch.revision);
         // When each revision starts being answered here (test/update.test.ts times replicas by it).
         o.logger.debug({ revision: batch.revision }, 'etcd revision served');
