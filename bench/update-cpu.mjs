@@ -3,7 +3,8 @@
 // fixed rate (bench/update.mjs's message: replace one name's A record); per round the CPU time
 // (utime+stime from /proc) of the etcdns that took them, and of etcd, divided by the UPDATEs.
 // CPU time, not wall clock, so that the figures hold on a shared machine; alternating rounds,
-// so that drift in the machine's load falls on both builds alike.
+// so that drift in the machine's load falls on both builds alike. Each round also puts as many
+// values outside /skydns at the same rate (the bench's control: etcd's CPU per plain put).
 //   node bench/update-cpu.mjs [--rounds 6] [--count 1000] [--rate 200] [--cpu-prof DIR] ROOT_A ROOT_B ...
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { CLK_TCK, cleanup, cpuTicks, median, round, sleep, state, stop } from './lib.mjs';
 import { paths, shippedNodeFlags, startEtcd, startEtcdns } from './servers.mjs';
-import { CHURN_ZONE, seedChurn } from './churn.mjs';
+import { CHURN_PREFIX, CHURN_ZONE, CONTROL_PREFIX, seedChurn } from './churn.mjs';
 import { UPDATE_SERVER_ARGS, updateClient, wireCode } from './update.mjs';
 
 const { values: o, positionals: roots } = parseArgs({
@@ -58,7 +59,30 @@ for (const [i, root] of roots.entries()) {
   servers.push({ root, srv, client: c, etcdns: [], etcd: [] });
   await paced(c, NAMES); // every name exists, the JIT warmed
 }
+const control = [];
+const watched = [];
+/**
+ * `n` puts at `rate`/s under `prefix`: the CPU per put of etcd and of each etcdns (outside
+ * /skydns, the bench's control: etcdns sees none; under /skydns, the churn step: every replica
+ * mirrors each put, and etcd sends it to each).
+ */
+async function paceDirectPuts(n, prefix) {
+  const pids = [etcd.child.pid, ...servers.map((s) => s.srv.pid)];
+  const t0s = pids.map(cpuTicks);
+  const t0 = performance.now();
+  const pending = [];
+  for (let i = 0; i < n; i++) {
+    const due = t0 + (i * 1000) / rate;
+    if (due > performance.now()) await sleep(due - performance.now());
+    pending.push(client.put(`${prefix}/k${i % NAMES}`).value(JSON.stringify({ host: address().join('.'), port: 8080 })).exec()); // a builder: sent when exec()uted
+  }
+  await Promise.all(pending);
+  return pids.map((pid, i) => round((((cpuTicks(pid) - t0s[i]) / CLK_TCK) * 1000) / n, 3));
+}
 for (let r = 0; r < rounds; r++) {
+  control.push(await paceDirectPuts(count, CONTROL_PREFIX));
+  watched.push(await paceDirectPuts(count, CHURN_PREFIX));
+  console.log(`round ${r + 1} puts outside /skydns: CPU per put etcd ${control.at(-1)[0]} ms; under /skydns (mirrored): etcd ${watched.at(-1)[0]} ms, each etcdns ${watched.at(-1).slice(1).join(', ')} ms`);
   for (const s of r % 2 === 0 ? servers : [...servers].reverse()) {
     const [a0, e0] = [cpuTicks(s.srv.pid), cpuTicks(etcd.child.pid)];
     const rcodes = await paced(s.client, count);
@@ -69,6 +93,7 @@ for (let r = 0; r < rounds; r++) {
     console.log(`round ${r + 1} ${s.root}: CPU per UPDATE etcdns ${ms(a1 - a0)} ms, etcd ${ms(e1 - e0)} ms; rcodes ${JSON.stringify(rcodes)}`);
   }
 }
+console.log(`median puts: outside /skydns etcd ${median(control.map((c) => c[0]))} ms; under /skydns etcd ${median(watched.map((c) => c[0]))} ms, etcdns ${servers.map((_, i) => median(watched.map((c) => c[i + 1]))).join(', ')} ms per put (${rounds} rounds of ${count} at ${rate}/s)`);
 for (const s of servers) console.log(`median ${s.root}: etcdns ${median(s.etcdns)} ms, etcd ${median(s.etcd)} ms per UPDATE (${rounds} rounds of ${count} at ${rate}/s)`);
 for (const s of servers) s.client.close();
 client.close();

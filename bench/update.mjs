@@ -6,8 +6,9 @@
 // to a second replica instead (what the UPDATEs cost the machine rather than the replica).
 //
 // Each UPDATE replaces one name's A record: "delete the A RRset" (class ANY, RFC 2136 §2.5.2) and
-// "add this A" in one message, i.e. one etcd read transaction and one write transaction, and the
-// reply waits until this replica serves the revision written (read your write).
+// "add this A" in one message, i.e. one etcd transaction (the records read from the replica's
+// mirror, src/update/writer.ts), and the reply waits until this replica serves the revision
+// written (read your write).
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';

@@ -1,13 +1,23 @@
 /**
- * An UPDATE as one etcd transaction (docs/etcd-data.md, "Written by DNS UPDATE"): read the
- * UPDATE records of every name it mentions at one revision R (one read-only transaction),
- * evaluate prerequisites and changes (semantics.ts), then commit every put and delete in one
- * transaction whose compares hold only if nothing it read changed since R:
+ * An UPDATE as one etcd transaction (docs/etcd-data.md, "Written by DNS UPDATE"): take the
+ * UPDATE records of every name it mentions at one revision R, evaluate prerequisites and
+ * changes (semantics.ts), then commit every put and delete in one transaction whose compares
+ * hold only if nothing it read changed since R:
  * - `mod_revision < R+1` over each name's record-key range: no key there modified or created
  *   since R, by anyone (another replica, the SDK, etcdctl);
  * - `mod_revision = M` for each record read: none of them deleted.
- * When a compare fails, everything is read and evaluated again, a bounded number of times.
- * etcd applies a transaction whole or not at all, so an UPDATE is never partly written.
+ * The records at R come from this replica's mirror (etcd/mirror-values.ts: the values of exactly
+ * UPDATE's keys, at the revision the replica serves), so a write is one etcd round trip. That is
+ * still serialisable however far the mirror trails etcd: the compares cover every key the
+ * evaluation read, so the transaction commits only if etcd still holds, at the commit, exactly
+ * what was read at R, as if read and written at one instant. A mirror behind etcd fails the
+ * compares like a concurrent write; the transaction's failure branch reads the ranges, so the
+ * next attempt evaluates etcd's current records (at the failed transaction's revision) without
+ * another round trip. Before the mirror's first list, the first read is a read-only transaction.
+ * A refusal or a no-op judged from the mirror is confirmed by the same compares (nothing
+ * written) before it is answered, so that it is as current as a write.
+ * A bounded number of attempts (the mirror's read not counted); etcd applies a transaction whole
+ * or not at all, so an UPDATE is never partly written.
  */
 import type { ICompare, IRequestOp, ITxnRequest, ITxnResponse } from 'etcd3';
 import { RRType, Rcode } from '../dns/constants.js';
