@@ -16,6 +16,12 @@
  * another round trip. Before the mirror's first list, the first read is a read-only transaction.
  * A refusal or a no-op judged from the mirror is confirmed by the same compares (nothing
  * written) before it is answered, so that it is as current as a write.
+ * One case the compares cannot catch: etcd restored from an older backup (or replaced) reuses
+ * revisions, so a key written after the restore can carry a revision the mirror has already
+ * applied for other data. The source offers no view while etcd is unreachable, and the mirror
+ * re-lists when it notices (a revision below its own, another cluster ID), but an UPDATE in
+ * the moment between etcd answering again and that re-list is judged from the data before the
+ * restore, as DNS answers are.
  * A bounded number of attempts (the mirror's read not counted); etcd applies a transaction whole
  * or not at all, so an UPDATE is never partly written.
  */

@@ -149,9 +149,14 @@ export class EtcdSource {
     return this.#client.kv.txn(request);
   }
 
-  /** The kept values (`keepValues`), at the revision served; undefined when none are kept. */
+  /**
+   * The kept values (`keepValues`), at the revision served; undefined when none are kept, and
+   * while etcd is unreachable (an etcd restored from a backup or replaced comes back with other
+   * data under the same revisions: the mirror re-lists once it notices, and until it was cut
+   * off, what it held was etcd's).
+   */
   get values(): KeptValuesView | undefined {
-    return this.#values;
+    return this.#mirror.disconnectedSince === undefined ? this.#values : undefined;
   }
 
   /** A new etcd lease of `ttl` seconds (DNS UPDATE's Update Lease); resolves with its ID. */
