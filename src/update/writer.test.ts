@@ -36,6 +36,10 @@ class FakeEtcd {
 
   readonly txn = (request: ITxnRequest): Promise<ITxnResponse> => {
     this.txns++;
+    // etcd's --max-txn-ops (default 128) bounds compares and each branch's operations.
+    if ([request.compare, request.success, request.failure].some((list) => (list?.length ?? 0) > 128)) {
+      return Promise.reject(new Error('etcdserver: too many operations in txn request'));
+    }
     const succeeded = (request.compare ?? []).every((c) => this.#holds(c));
     const ops = (succeeded ? request.success : request.failure) ?? [];
     const writes = ops.some((op) => op.request_put || op.request_delete_range);
@@ -158,6 +162,15 @@ describe('UpdateWriter', () => {
     etcd.txns = 0;
     const now = etcd.view();
     expect(await writer(etcd, () => now).write(ZONE, nxrrset)).toMatchObject({ kind: 'refused', verdict: { rcode: YXRRSET } });
+    expect(etcd.txns).toBe(1);
+  });
+
+  it('answers a refusal whose confirmation would exceed etcd’s 128 compares from an etcd read instead', async () => {
+    const etcd = new FakeEtcd();
+    for (let i = 0; i < 130; i++) etcd.put(keyOf(a(`192.0.2.${i}`)), recordValue(a(`192.0.2.${i}`), 300));
+    const view = etcd.view();
+    const outcome = await writer(etcd, () => view).write(ZONE, message([rr(WWW, RRType.A, RRClass.NONE)], []));
+    expect(outcome).toMatchObject({ kind: 'refused', verdict: { rcode: YXRRSET } });
     expect(etcd.txns).toBe(1);
   });
 

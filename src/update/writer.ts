@@ -164,7 +164,7 @@ export class UpdateWriter {
     const reads: IRequestOp[] = ranges.map((r) => ({ request_range: { key: r.start, ...(r.end ? { range_end: r.end } : {}) } }));
     const maxAttempts = this.#o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     // The first attempt reads this replica's mirror, when it has listed (no etcd round trip).
-    let read = this.#fromView(ranges);
+    let read: Read | undefined = this.#fromView(ranges);
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       read ??= fromResponses(ranges, await this.#o.txn({ success: reads }));
       const { revision, fromView } = read;
@@ -178,6 +178,12 @@ export class UpdateWriter {
         // Judged from the mirror, which may trail etcd: answered only once etcd confirms that
         // nothing read has changed since (the same compares, nothing written), so that a
         // refusal or a no-op is as current as a committed write.
+        if (fromView && compare.length > MAX_TXN_OPS) {
+          // Too many compares for one transaction (a large update refused): read etcd instead.
+          read = undefined;
+          attempt--;
+          continue;
+        }
         if (fromView) {
           const confirmed = await this.#o.txn({ compare, success: [], failure: reads });
           if (!confirmed.succeeded) {
