@@ -3,15 +3,17 @@ import type { Clock } from '../clock.js';
 import { RecordTable } from '../table/table.js';
 import { warmUpWhenReady } from './warm-up.js';
 
-/** A clock whose zero-delay timers run when `flush` is called. */
+/** A clock whose immediates run when `flush` is called. */
 function queuedClock(): Clock & { flush(): void } {
   const queue: (() => void)[] = [];
   return {
     now: () => 0,
-    setTimeout: (fn) => void queue.push(fn),
+    setTimeout: () => undefined,
     clearTimeout: () => {},
     setInterval: () => undefined,
     clearInterval: () => {},
+    setImmediate: (fn) => void queue.push(fn),
+    clearImmediate: () => {},
     flush: () => queue.splice(0).forEach((fn) => fn()),
   };
 }

@@ -52,7 +52,7 @@ export function warmUpWhenReady(o: WarmUpOptions): WarmUpWhenReady {
   };
   // After the swap, not inside it: the etcd mirror marks itself synced once its batch is published.
   const unsubscribe = o.table.onSwap(() => {
-    if (!done) o.clock.setTimeout(runIfReady, 0);
+    if (!done) o.clock.setImmediate(runIfReady);
   }, 'warm-up');
   runIfReady();
   return {
