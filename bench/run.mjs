@@ -23,7 +23,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir, cpus } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanup, die, ratio, state, stop, which } from './lib.mjs';
+import { cleanup, die, ratio, round, state, stop, which } from './lib.mjs';
 import { APEX_RECORDS, DATASET_SHAPE, QUERY_MIX, RECORDS_PER_SERVICE, ZONE, etcdEntries, genServices, naiveData, queryFile, zoneFile } from './data.mjs';
 import { etcdLoad, etcdnsHasOption, knotdPath, paths, startEtcd, startEtcdns, startKnot, startNaive } from './servers.mjs';
 import { checkServer } from './check.mjs';
@@ -316,6 +316,9 @@ function printConclusion(step, res, extra) {
       const x = extra[n];
       if (!x) continue;
       console.log(`  ${n} p99 ${s[n].p99LatencyMs} ms at ${extra.qps} q/s, ${x.p99VsKnot ?? '-'}× Knot's, worst round ${x.worstRoundP99Ms} ms: target ≤ ${extra.targetVsKnot}× Knot and no round above ${extra.targetWorstRoundMs} ms ${x.meetsTarget ? 'met' : 'MISSED'}`);
+    }
+    for (const [n, runs] of Object.entries(res.runs)) {
+      if (runs.some((r) => r.firstSecondP99Ms != null)) console.log(`  ${n} p99 of each run's first second: ${runs.map((r) => round(r.firstSecondP99Ms, 3) ?? '-').join(' / ')} ms`);
     }
     for (const [n, runs] of Object.entries(res.runs)) {
       if (!runs.some((r) => r.gc)) continue;
