@@ -4,22 +4,59 @@
  * published; a batch copies only the path from the zone apex to each changed key (path
  * copying, `insertEntry` / `removeEntry`), so every untouched subtree - and whatever is memoised
  * for it - is shared between the views before and after. A lookup is one binary search per label.
+ *
+ * A name with exactly one key and nothing below it (every instance of a service: most names)
+ * is that key's Entry itself, not a TNode holding a one-entry list: at the bench's sync data
+ * (three instances per service) the node and the list cost ~120 of ~850 bytes per key.
  */
 import { childName, type Name } from '../../dns/name.js';
 import { sameService, type Service } from '../../skydns/codec.js';
 import { isRecordKey } from './record-owner.js';
 
-/** One valid key, as stored in the trie. */
-export interface Entry {
-  readonly key: string;
-  /** The name the key stands for (the SRV/MX/NS target synthesized for address hosts). */
-  readonly name: Name;
-  readonly zone: Name;
-  /** Labels in `name`: "shortest key" for groups (CoreDNS counts '/' in the key: same order). */
-  readonly depth: number;
-  readonly service: Service;
-  /** The record TTL: service ttl or the default, capped by the lease TTL. */
-  readonly ttl: number;
+/**
+ * One valid key, as stored in the trie: in its name's TNode's `entries`, or, when it is the
+ * only key at its name and nothing is below it, as that name's trie node (a leaf). Immutable:
+ * a change of the key makes a new Entry, so it is as safe a memo key as a TNode.
+ */
+export class Entry {
+  constructor(
+    readonly key: string,
+    /** The name the key stands for (the SRV/MX/NS target synthesized for address hosts). */
+    readonly name: Name,
+    readonly service: Service,
+    /** The record TTL: service ttl or the default, capped by the lease TTL. */
+    readonly ttl: number,
+  ) {}
+
+  /**
+   * Labels in `name`: "shortest key" for groups (CoreDNS counts '/' in the key: same order).
+   * Computed, not stored: only entries with a group are ever asked (codec.ts groupFilter).
+   */
+  get depth(): number {
+    const name = this.name;
+    if (name === '') return 0;
+    let n = 1;
+    for (let i = name.indexOf('.'); i !== -1; i = name.indexOf('.', i + 1)) n++;
+    return n;
+  }
+
+  /** As a trie node: a leaf has no children. */
+  get kids(): undefined {
+    return undefined;
+  }
+
+  /** As a trie node: the one key of its subtree. */
+  get size(): number {
+    return 1;
+  }
+}
+
+/** A name in the trie: a TNode, or a leaf that is its one key's Entry. */
+export type TrieNode = TNode | Entry;
+
+/** The entries whose key is exactly this name (a leaf's: itself). */
+export function entriesOf(t: TrieNode): readonly Entry[] | undefined {
+  return t instanceof TNode ? t.entries : [t];
 }
 
 /**
@@ -45,14 +82,14 @@ export class TNode {
 interface Chunk {
   owner: number;
   labels: readonly string[];
-  nodes: readonly TNode[];
+  nodes: readonly TrieNode[];
 }
 
 /** Children per chunk before a split: bounds what one copy-on-write copies. */
 const CHUNK_MAX = 64;
 
 const NO_LABELS: readonly string[] = Object.freeze([]);
-const NO_NODES: readonly TNode[] = Object.freeze([]);
+const NO_NODES: readonly TrieNode[] = Object.freeze([]);
 
 /**
  * The children of a trie node, sorted by label: up to CHUNK_MAX of them in two plain arrays
@@ -77,7 +114,7 @@ const NO_NODES: readonly TNode[] = Object.freeze([]);
 export class Kids {
   constructor(
     public labels: readonly string[],
-    public nodes: readonly TNode[],
+    public nodes: readonly TrieNode[],
     public chunks: readonly Chunk[] | undefined,
     public size: number,
   ) {}
@@ -91,7 +128,7 @@ export class Kids {
     return new Kids(this.labels, this.nodes, this.chunks, this.size);
   }
 
-  get(label: string): TNode | undefined {
+  get(label: string): TrieNode | undefined {
     const chunks = this.chunks;
     let labels = this.labels;
     let nodes = this.nodes;
@@ -105,7 +142,7 @@ export class Kids {
     return labels[i] === label ? nodes[i] : undefined;
   }
 
-  set(label: string, node: TNode, epoch: number): void {
+  set(label: string, node: TrieNode, epoch: number): void {
     if (!this.chunks) {
       const i = lowerBound(this.labels, label);
       if (this.labels[i] === label) {
@@ -172,19 +209,19 @@ export class Kids {
   }
 
   /** Children in label order. */
-  forEach(f: (node: TNode) => void): void {
+  forEach(f: (node: TrieNode) => void): void {
     if (!this.chunks) for (const n of this.nodes) f(n);
     else for (const c of this.chunks) for (const n of c.nodes) f(n);
   }
 
   /** Labels and children in label order, as two arrays (the chunks' copied into new ones). */
-  flat(): readonly [readonly string[], readonly TNode[]] {
+  flat(): readonly [readonly string[], readonly TrieNode[]] {
     if (!this.chunks) return [this.labels, this.nodes];
     return [this.chunks.flatMap((c) => c.labels), this.chunks.flatMap((c) => c.nodes)];
   }
 
   /** Children whose label starts with `prefix`, in label order: a binary search, then only those. */
-  forEachWithPrefix(prefix: string, f: (node: TNode) => void): void {
+  forEachWithPrefix(prefix: string, f: (node: TrieNode) => void): void {
     const chunks = this.chunks;
     if (!chunks) {
       eachWithPrefix(this.labels, this.nodes, prefix, f);
@@ -223,7 +260,7 @@ export class Kids {
  * Calls `f` for the nodes whose label starts with `prefix` in one sorted run; false once a label
  * past them is seen (no later run can hold more).
  */
-function eachWithPrefix(labels: readonly string[], nodes: readonly TNode[], prefix: string, f: (node: TNode) => void): boolean {
+function eachWithPrefix(labels: readonly string[], nodes: readonly TrieNode[], prefix: string, f: (node: TrieNode) => void): boolean {
   for (let i = lowerBound(labels, prefix); i < labels.length; i++) {
     if (!labels[i]!.startsWith(prefix)) return false;
     f(nodes[i]!);
@@ -243,18 +280,17 @@ function lowerBound(labels: readonly string[], label: string): number {
   return lo;
 }
 
-export function child(t: TNode, label: string): TNode | undefined {
+export function child(t: TrieNode, label: string): TrieNode | undefined {
   return t.kids?.get(label);
 }
 
-/**
- * Keys that are not served. Valid keys are only in the tries (their entry says all there is to
-
 /** The entry stored for `key` at segments[from..] below `root`, if any. */
 export function findEntry(root: TNode, segments: readonly string[], from: number, key: string): Entry | undefined {
-  let t: TNode | undefined = root;
+  let t: TrieNode | undefined = root;
   for (let i = from; i < segments.length && t; i++) t = child(t, segments[i]!);
-  if (!t?.entries) return undefined;
+  if (!t) return undefined;
+  if (!(t instanceof TNode)) return t.key === key ? t : undefined;
+  if (!t.entries) return undefined;
   for (const e of t.entries) if (e.key === key) return e;
   return undefined;
 }
@@ -264,7 +300,11 @@ export function findEntry(root: TNode, segments: readonly string[], from: number
  * records DNS UPDATE wrote (record-owner.ts) belong to their own name, so below `t` they are
  * left out.
  */
-export function collect(t: TNode, out: Entry[], ownOnly = false): void {
+export function collect(t: TrieNode, out: Entry[], ownOnly = false): void {
+  if (!(t instanceof TNode)) {
+    out.push(t);
+    return;
+  }
   if (t.entries) for (const e of t.entries) out.push(e);
   const k = t.kids;
   if (!k) return;
@@ -274,7 +314,11 @@ export function collect(t: TNode, out: Entry[], ownOnly = false): void {
 }
 
 /** `collect` without the records DNS UPDATE wrote: a loop of its own, no test per entry in the other. */
-function collectOthers(t: TNode, out: Entry[]): void {
+function collectOthers(t: TrieNode, out: Entry[]): void {
+  if (!(t instanceof TNode)) {
+    if (!isRecordKey(t.key)) out.push(t);
+    return;
+  }
   if (t.entries) for (const e of t.entries) if (!isRecordKey(e.key)) out.push(e);
   const k = t.kids;
   if (!k) return;
@@ -284,20 +328,30 @@ function collectOthers(t: TNode, out: Entry[]): void {
 
 // -- updates (path copying) -----------------------------------------------------------------------
 
-/** `node` itself if this batch (epoch) already owns it, else a copy it may write. */
-function own(node: TNode, epoch: number): TNode {
+/** `node` itself if this batch (epoch) already owns it, else a copy it may write (a leaf becomes a TNode). */
+function own(node: TrieNode, epoch: number): TNode {
+  if (!(node instanceof TNode)) return new TNode(node.name, epoch, [node], undefined, 1);
   if (node.owner === epoch) return node;
   return new TNode(node.name, epoch, node.entries, node.kids?.clone(), node.size);
 }
 
 /**
- * Puts `entry` at the path segments[from..] below its zone's root in `roots`; copies the nodes
- * on the path that batch `epoch` does not own yet. `replacing`: the key is already there.
+ * What to keep for a node the batch owns: the node, or its one entry when that is all it holds
+ * (a leaf, see Entry).
+ */
+function settled(t: TNode): TrieNode {
+  return t.kids === undefined && t.entries?.length === 1 ? t.entries[0]! : t;
+}
+
+/**
+ * Puts `entry` at the path segments[from..] below the root of `zone` in `roots`; copies the
+ * nodes on the path that batch `epoch` does not own yet. `replacing`: the key is already there.
  * `intern`: the string to keep for a new child's label (label-table.ts).
  */
 export function insertEntry(
   roots: Map<Name, TNode>,
   epoch: number,
+  zone: Name,
   entry: Entry,
   segments: readonly string[],
   from: number,
@@ -305,46 +359,68 @@ export function insertEntry(
   intern: (label: string) => string = (label) => label,
 ): void {
   const delta = replacing ? 0 : 1;
-  let t = own(roots.get(entry.zone)!, epoch);
-  roots.set(entry.zone, t);
+  let t = own(roots.get(zone)!, epoch);
+  roots.set(zone, t);
   t.size += delta;
-  for (let i = from; i < segments.length; i++) {
+  const last = segments.length - 1;
+  for (let i = from; i < last; i++) {
     let label = segments[i]!;
     const existing = child(t, label);
     if (!existing) label = intern(label);
-    // The leaf's name is the entry's (already a flat string): one string fewer per key.
-    const name = i === segments.length - 1 ? entry.name : childName(label, t.name);
-    const next = existing ? own(existing, epoch) : new TNode(name, epoch, undefined, undefined, 0);
+    const next = existing ? own(existing, epoch) : new TNode(childName(label, t.name), epoch, undefined, undefined, 0);
     next.size += delta;
     if (next !== existing) (t.kids ??= Kids.empty()).set(label, next, epoch);
     t = next;
   }
-  t.entries = withEntry(t.entries, entry);
+  if (last < from) {
+    // The key is at the zone apex: the root is always a TNode.
+    t.entries = withEntry(t.entries, entry);
+    return;
+  }
+  // The key's own name: the entry itself when it is alone there, else the name's node.
+  const label = segments[last]!;
+  const existing = child(t, label);
+  let node: TrieNode;
+  if (!existing) node = entry;
+  else if (!(existing instanceof TNode) && existing.key === entry.key) node = entry;
+  else {
+    const next = own(existing, epoch);
+    next.size += delta;
+    next.entries = withEntry(next.entries, entry);
+    node = settled(next);
+  }
+  (t.kids ??= Kids.empty()).set(existing ? label : intern(label), node, epoch);
 }
 
 /** Removes `entry` (which is in the trie) and prunes the names left with nothing at or below them. */
-export function removeEntry(roots: Map<Name, TNode>, epoch: number, entry: Entry): void {
-  let t = own(roots.get(entry.zone)!, epoch);
-  roots.set(entry.zone, t);
+export function removeEntry(roots: Map<Name, TNode>, epoch: number, zone: Name, entry: Entry): void {
+  let t = own(roots.get(zone)!, epoch);
+  roots.set(zone, t);
   t.size -= 1;
-  for (const label of pathBelow(entry.name, entry.zone)) {
-    const existing = child(t, label);
+  let parent: TNode | undefined;
+  let label = '';
+  for (const next of pathBelow(entry.name, zone)) {
+    const existing = child(t, next);
     if (!existing) return; // cannot happen: the entry was found on this path
     if (existing.size <= 1) {
       // The subtree held only this entry: prune it (a name with nothing at or below it
       // does not exist).
-      t.kids!.delete(label, epoch);
+      t.kids!.delete(next, epoch);
       if (t.kids!.size === 0) t.kids = undefined;
+      if (parent && t.size === 1) parent.kids!.set(label, settled(t), epoch);
       return;
     }
-    const next = own(existing, epoch);
-    next.size -= 1;
-    t.kids!.set(label, next, epoch);
-    t = next;
+    const owned = own(existing, epoch);
+    owned.size -= 1;
+    t.kids!.set(next, owned, epoch);
+    parent = t;
+    label = next;
+    t = owned;
   }
   t.entries = withoutEntry(t.entries, entry.key);
+  // A name left with one key and nothing below is that key's leaf again.
+  if (parent && t.size === 1) parent.kids!.set(label, settled(t), epoch);
 }
-
 /** Labels from just below `zone` down to `name`: the trie path. */
 function pathBelow(name: Name, zone: Name): string[] {
   if (name === zone) return [];
@@ -371,11 +447,12 @@ function withoutEntry(entries: readonly Entry[] | undefined, key: string): reado
 /**
  * Whether two tries hold the same entries under the same names (the same keys with the same
  * TTL and service). O(entries) when they are equal, and usually far less when not (sizes
- * differ, or the first difference ends it); how chunks happen to be split does not matter.
+ * differ, or the first difference ends it); how chunks happen to be split, and whether a
+ * one-key name is a leaf or a node holding it, do not matter.
  */
-export function sameTrie(a: TNode, b: TNode): boolean {
+export function sameTrie(a: TrieNode, b: TrieNode): boolean {
   if (a === b) return true;
-  if (a.size !== b.size || a.name !== b.name || !sameEntries(a.entries, b.entries)) return false;
+  if (a.size !== b.size || a.name !== b.name || !sameEntries(entriesOf(a), entriesOf(b))) return false;
   const ka = a.kids;
   const kb = b.kids;
   if (!ka || !kb) return ka === kb;
