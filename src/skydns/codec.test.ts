@@ -8,6 +8,7 @@ import {
   normalizePrefix,
   parseKey,
   parseService,
+  sameService,
   srvWeights,
   targetStrip,
   type Service,
@@ -100,6 +101,18 @@ describe('parseService (CoreDNS msg/service.go)', () => {
   it('defaults like CoreDNS: priority 0 or missing is 10, port missing is 0; ttl is as written (0 kept, for the reader to take as the default)', () => {
     for (const [value, ttl] of [[{}, undefined], [{ priority: 0, ttl: 0, port: 0, weight: 0 }, 0]] as const) {
       expect(parseService(json(value))).toMatchObject({ kind: 'none', port: 0, priority: 10, weight: 0, ttl, text: '', mail: false, group: '', targetstrip: 0 });
+    }
+  });
+
+  it('reads a value with only host and port (kept compact) field by field as the same value with a default spelled out', () => {
+    const fields = ['host', 'kind', 'address', 'hostName', 'port', 'priority', 'weight', 'text', 'mail', 'ttl', 'targetstrip', 'group', 'extension'] as const;
+    for (const value of [{ host: '10.0.0.1', port: 8080 }, { host: '2001:DB8::1' }, { host: '::ffff:10.0.0.7', port: -1 }, { host: 'Svc.Example.org.', port: 80 }, {}]) {
+      const compact = parseService(json(value)) as Service;
+      // priority 10 is the default, but written out it takes the general path.
+      const general = parseService(json({ ...value, priority: 10 })) as Service;
+      for (const field of fields) expect(compact[field], `${JSON.stringify(value)} ${field}`).toEqual(general[field]);
+      expect(sameService(compact, general)).toBe(true);
+      expect('error' in compact).toBe(false);
     }
   });
 

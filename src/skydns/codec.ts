@@ -274,6 +274,11 @@ export function parseService(value: Uint8Array): ParsedService {
   const record = extension === undefined ? undefined : readExtension(extension, host, txt);
   if (record && 'error' in record) return record;
 
+  // Nearly every value a registry writes is a host and maybe a port: keep those as a record of
+  // four fields, every other field its default (see HostPort).
+  if (priority === 0 && weight === 0 && txt === '' && !mail && ttl === undefined && targetstrip === 0 && group === '' && !record) {
+    return new HostPort(host, classified.kind, classified.address ?? classified.hostName, port);
+  }
   return {
     host,
     kind: classified.kind,
@@ -289,6 +294,58 @@ export function parseService(value: Uint8Array): ParsedService {
     group,
     ...(record ? { extension: record } : {}),
   };
+}
+
+/**
+ * A service with only `host` and `port` set (`{"host": "10.0.0.1", "port": 8080}`): four fields
+ * where the plain object holds thirteen, the rest read as their defaults from the prototype. The
+ * etcd index keeps one parsed service per key for as long as the key exists: with a million keys
+ * that is ~70 bytes per key (bench/mem.mjs, 128 bytes of object against 56).
+ */
+class HostPort implements Service {
+  readonly host: string;
+  readonly kind: HostKind;
+  /** The address (ipv4, ipv6) or the canonical name (name). */
+  readonly #target: string | undefined;
+  readonly port: number;
+
+  constructor(host: string, kind: HostKind, target: string | undefined, port: number) {
+    this.host = host;
+    this.kind = kind;
+    this.#target = target;
+    this.port = port;
+  }
+
+  get address(): string | undefined {
+    return this.kind === 'ipv4' || this.kind === 'ipv6' ? this.#target : undefined;
+  }
+  get hostName(): Name | undefined {
+    return this.kind === 'name' ? this.#target : undefined;
+  }
+  get priority(): number {
+    return DEFAULT_PRIORITY;
+  }
+  get weight(): number {
+    return 0;
+  }
+  get text(): string {
+    return '';
+  }
+  get mail(): boolean {
+    return false;
+  }
+  get ttl(): number | undefined {
+    return undefined;
+  }
+  get targetstrip(): number {
+    return 0;
+  }
+  get group(): string {
+    return '';
+  }
+  get extension(): undefined {
+    return undefined;
+  }
 }
 
 function isIntIn(v: unknown, min: number, max: number): v is number {
