@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseService, type Service } from '../../skydns/codec.js';
 import { leafNode } from './leaf-node.js';
-import { Entry, TNode } from './name-trie.js';
+import { Entry, Kids, TNode } from './name-trie.js';
 import { EtcdNode } from './skydns-answers.js';
 import { put, listed, zone } from './test-support.js';
 
@@ -56,8 +56,7 @@ describe('leafNode (a name with one address key and nothing below it)', () => {
     const first = one.entries![0]!;
     const two = new TNode(NAME, 0, [first, new Entry(`${KEY}X`, first.name, first.service, first.ttl)], undefined, 2);
     expect(leafNode(two)).toBeUndefined();
-    const parent = new TNode('api.example.test', 0, one.entries, undefined, 2);
-    parent.kids = { size: 1 } as TNode['kids'];
+    const parent = new TNode('api.example.test', 0, one.entries, new Kids(['x1'], [one], undefined, 1), 2);
     expect(leafNode(parent)).toBeUndefined();
   });
 

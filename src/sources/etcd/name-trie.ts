@@ -59,25 +59,6 @@ export function entriesOf(t: TrieNode): readonly Entry[] | undefined {
   return t instanceof TNode ? t.entries : [t];
 }
 
-/**
- * A trie node: the entries whose key is exactly this name (usually one; keys differing only in
- * case share a name) and the children by label. `size` counts entries in the subtree, so a node
- * exists exactly when something is at or below it, and a delete knows when to prune.
- *
- * Fields are written only while `owner` is the epoch of the batch being applied (nodes created
- * or copied by that batch and not yet published); after `apply` returns they never change, which
- * is what makes them safe to share between views and to key memos on.
- */
-export class TNode {
-  constructor(
-    readonly name: Name,
-    public owner: number,
-    public entries: readonly Entry[] | undefined,
-    public kids: Kids | undefined,
-    public size: number,
-  ) {}
-}
-
 /** A run of children, sorted by label; copied whole when a batch changes one of them. */
 interface Chunk {
   owner: number;
@@ -103,7 +84,7 @@ const NO_NODES: readonly TrieNode[] = Object.freeze([]);
  * bytes) would cost more than the children (measured: ~88 bytes per key of the bench's sync
  * data set, 3 instances per service), hence the plain arrays up to CHUNK_MAX.
  *
- * A Kids object belongs to one TNode and is copied with it; chunks carry their own owner.
+ * A TNode is its own Kids and copies them with itself; chunks carry their own owner.
  *
  * Arrays are replaced (toSpliced) rather than grown in place: V8 grows an array that is
  * pushed or spliced into to a capacity of 17+ slots, and most trie nodes have one to three
@@ -116,17 +97,9 @@ export class Kids {
     public labels: readonly string[],
     public nodes: readonly TrieNode[],
     public chunks: readonly Chunk[] | undefined,
-    public size: number,
+    /** How many children. */
+    public count: number,
   ) {}
-
-  static empty(): Kids {
-    return new Kids(NO_LABELS, NO_NODES, undefined, 0);
-  }
-
-  clone(): Kids {
-    // The arrays and the chunk index are replaced, never written in place: the copy may share them.
-    return new Kids(this.labels, this.nodes, this.chunks, this.size);
-  }
 
   get(label: string): TrieNode | undefined {
     const chunks = this.chunks;
@@ -151,9 +124,9 @@ export class Kids {
       }
       this.labels = this.labels.toSpliced(i, 0, label);
       this.nodes = this.nodes.toSpliced(i, 0, node);
-      this.size++;
-      if (this.size > CHUNK_MAX) {
-        const half = this.size >> 1;
+      this.count++;
+      if (this.count > CHUNK_MAX) {
+        const half = this.count >> 1;
         this.chunks = [
           { owner: epoch, labels: this.labels.slice(0, half), nodes: this.nodes.slice(0, half) },
           { owner: epoch, labels: this.labels.slice(half), nodes: this.nodes.slice(half) },
@@ -165,7 +138,7 @@ export class Kids {
     }
     if (this.chunks.length === 0) {
       this.chunks = [{ owner: epoch, labels: [label], nodes: [node] }];
-      this.size = 1;
+      this.count = 1;
       return;
     }
     const ci = this.#locate(label);
@@ -177,7 +150,7 @@ export class Kids {
     }
     c.labels = c.labels.toSpliced(i, 0, label);
     c.nodes = c.nodes.toSpliced(i, 0, node);
-    this.size++;
+    this.count++;
     if (c.labels.length > CHUNK_MAX) {
       const half = c.labels.length >> 1;
       const upper: Chunk = { owner: epoch, labels: c.labels.slice(half), nodes: c.nodes.slice(half) };
@@ -193,7 +166,7 @@ export class Kids {
       if (this.labels[i] !== label) return;
       this.labels = this.labels.toSpliced(i, 1);
       this.nodes = this.nodes.toSpliced(i, 1);
-      this.size--;
+      this.count--;
       return;
     }
     if (this.chunks.length === 0) return;
@@ -204,7 +177,7 @@ export class Kids {
     const c = this.#own(ci, epoch);
     c.labels = c.labels.toSpliced(i, 1);
     c.nodes = c.nodes.toSpliced(i, 1);
-    this.size--;
+    this.count--;
     if (c.labels.length === 0) this.chunks = this.chunks.toSpliced(ci, 1);
   }
 
@@ -253,6 +226,36 @@ export class Kids {
     const copy: Chunk = { owner: epoch, labels: c.labels, nodes: c.nodes };
     this.chunks = this.chunks!.with(ci, copy);
     return copy;
+  }
+}
+
+/**
+ * A trie node: the entries whose key is exactly this name (usually one; keys differing only in
+ * case share a name) and the children by label. `size` counts entries in the subtree, so a node
+ * exists exactly when something is at or below it, and a delete knows when to prune.
+ *
+ * The node is its own Kids (not a Kids object beside it: 64 bytes per name with children,
+ * about one per key of the bench's sync data); `kids` is undefined when it has none.
+ *
+ * Fields are written only while `owner` is the epoch of the batch being applied (nodes created
+ * or copied by that batch and not yet published); after `apply` returns they never change, which
+ * is what makes them safe to share between views and to key memos on.
+ */
+export class TNode extends Kids {
+  constructor(
+    readonly name: Name,
+    public owner: number,
+    public entries: readonly Entry[] | undefined,
+    /** The children to start with: shared, not copied (their arrays are replaced, never written in place). */
+    kids: Kids | undefined,
+    public size: number,
+  ) {
+    super(kids?.labels ?? NO_LABELS, kids?.nodes ?? NO_NODES, kids?.chunks, kids?.count ?? 0);
+  }
+
+  /** The children, or undefined when there are none. */
+  get kids(): Kids | undefined {
+    return this.count === 0 ? undefined : this;
   }
 }
 
@@ -332,7 +335,7 @@ function collectOthers(t: TrieNode, out: Entry[]): void {
 function own(node: TrieNode, epoch: number): TNode {
   if (!(node instanceof TNode)) return new TNode(node.name, epoch, [node], undefined, 1);
   if (node.owner === epoch) return node;
-  return new TNode(node.name, epoch, node.entries, node.kids?.clone(), node.size);
+  return new TNode(node.name, epoch, node.entries, node, node.size);
 }
 
 /**
@@ -377,7 +380,7 @@ export function insertEntry(
     const next = existing ? own(existing, epoch) : new TNode(nameTail(entry.name, start, label, t.name), epoch, undefined, undefined, 0);
     start -= segments[i + 1]!.length + 1;
     next.size += delta;
-    if (next !== existing) (t.kids ??= Kids.empty()).set(label, next, epoch);
+    if (next !== existing) t.set(label, next, epoch);
     t = next;
   }
   if (last < from) {
@@ -397,7 +400,7 @@ export function insertEntry(
     next.entries = withEntry(next.entries, entry);
     node = settled(next);
   }
-  (t.kids ??= Kids.empty()).set(existing ? label : intern(label), node, epoch);
+  t.set(existing ? label : intern(label), node, epoch);
 }
 
 /** `label.parent` as the tail of `name` from `start`, when it is that (else built: a caller's mismatch costs memory, never a wrong name). */
@@ -420,21 +423,20 @@ export function removeEntry(roots: Map<Name, TNode>, epoch: number, zone: Name, 
     if (existing.size <= 1) {
       // The subtree held only this entry: prune it (a name with nothing at or below it
       // does not exist).
-      t.kids!.delete(next, epoch);
-      if (t.kids!.size === 0) t.kids = undefined;
-      if (parent && t.size === 1) parent.kids!.set(label, settled(t), epoch);
+      t.delete(next, epoch);
+      if (parent && t.size === 1) parent.set(label, settled(t), epoch);
       return;
     }
     const owned = own(existing, epoch);
     owned.size -= 1;
-    t.kids!.set(next, owned, epoch);
+    t.set(next, owned, epoch);
     parent = t;
     label = next;
     t = owned;
   }
   t.entries = withoutEntry(t.entries, entry.key);
   // A name left with one key and nothing below is that key's leaf again.
-  if (parent && t.size === 1) parent.kids!.set(label, settled(t), epoch);
+  if (parent && t.size === 1) parent.set(label, settled(t), epoch);
 }
 /** Labels from just below `zone` down to `name`: the trie path. */
 function pathBelow(name: Name, zone: Name): string[] {
@@ -471,7 +473,7 @@ export function sameTrie(a: TrieNode, b: TrieNode): boolean {
   const ka = a.kids;
   const kb = b.kids;
   if (!ka || !kb) return ka === kb;
-  if (ka.size !== kb.size) return false;
+  if (ka.count !== kb.count) return false;
   const [la, na] = ka.flat();
   const [lb, nb] = kb.flat();
   for (let i = 0; i < la.length; i++) if (la[i] !== lb[i] || !sameTrie(na[i]!, nb[i]!)) return false;
