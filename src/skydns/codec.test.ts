@@ -116,6 +116,31 @@ describe('parseService (CoreDNS msg/service.go)', () => {
     }
   });
 
+  it('reads a compact {"host","port"} value (read from its bytes) exactly as the same value with a trailing space (JSON.parse)', () => {
+    const fields = ['host', 'kind', 'address', 'hostName', 'port', 'priority', 'weight', 'text', 'mail', 'ttl', 'targetstrip', 'group', 'extension'] as const;
+    const hosts = ['10.0.0.1', '255.255.255.255', '256.1.1.1', '2001:DB8::1', '::ffff:10.0.0.7', 'Svc.Example.org.', 'a b', 'x"y', '', '\\u0031.2.3.4', '\\"', 'é.example', 'bad_host!', '1.2.3'];
+    const ports = [undefined, '0', '8080', '65535', '65536', '-1', '-0', '-2', '007', '0', '1.0', '1e3', '', 'null', '"80"', '123456', 'true'];
+    let compact = 0;
+    for (const host of hosts) {
+      for (const port of ports) {
+        const text = port === undefined ? `{"host":"${host}"}` : `{"host":"${host}","port":${port}}`;
+        const fast = parseService(raw(text));
+        const general = parseService(raw(`${text} `));
+        if ('error' in general) {
+          // JSON.parse's own message quotes the text (the space too): only its start is the same.
+          if (general.error.startsWith('invalid JSON')) expect('error' in fast && fast.error.startsWith('invalid JSON'), text).toBe(true);
+          else expect(fast, text).toEqual(general);
+          continue;
+        }
+        compact++;
+        expect('error' in fast, text).toBe(false);
+        for (const field of fields) expect((fast as Service)[field], `${text} ${field}`).toEqual(general[field]);
+        expect(Object.is((fast as Service).port, general.port), `${text} port`).toBe(true);
+      }
+    }
+    expect(compact).toBeGreaterThan(20);
+  });
+
   it('ignores unknown fields, treats null as absent and matches field names case-insensitively like Go', () => {
     expect(parseService(json({ host: 'a.example.org', labels: { owner: 'x' }, 'external-dns': [1], ttl: null }))).toMatchObject({
       kind: 'name',

@@ -185,6 +185,8 @@ export function parseService(value: Uint8Array): ParsedService {
   if (!(value instanceof Uint8Array)) return { error: 'value is not bytes' };
   // Size first: everything after this is bounded by it.
   if (value.length > MAX_VALUE_BYTES) return { error: `value is ${value.length} bytes; the limit is ${MAX_VALUE_BYTES} (64 KiB)` };
+  const hostPort = parseHostPort(value);
+  if (hostPort !== undefined) return hostPort;
   let text: string;
   try {
     text = decoder.decode(value);
@@ -346,6 +348,55 @@ class HostPort implements Service {
   get extension(): undefined {
     return undefined;
   }
+}
+
+// `{"host":"` and `,"port":` as bytes.
+const HOST_OPEN = Buffer.from('{"host":"');
+const PORT_FIELD = Buffer.from(',"port":');
+
+/**
+ * The value as `parseService` reads it when it is exactly `{"host":"<ASCII>"}` or
+ * `{"host":"<ASCII>","port":<integer>}` with no spaces (JSON.stringify's output, what registries
+ * write: every key of a big sync), read from the bytes without decoding, JSON.parse and the
+ * object it makes; undefined for anything else, which takes the general path (so every error
+ * message, escape and odd number stays that path's). A third of a 1M-key sync's index build was
+ * parsing values (docs/performance.md).
+ */
+function parseHostPort(value: Uint8Array): Service | { error: string } | undefined {
+  const n = value.length;
+  if (n < HOST_OPEN.length + 2 || value[n - 1] !== 125 /* } */) return undefined;
+  for (let i = 0; i < HOST_OPEN.length; i++) if (value[i] !== HOST_OPEN[i]) return undefined;
+  // The host: printable ASCII without '"' and '\\' is the same text in JSON and out of it.
+  let i = HOST_OPEN.length;
+  const hostStart = i;
+  for (; i < n; i++) {
+    const c = value[i]!;
+    if (c === 34) break;
+    if (c < 32 || c > 126 || c === 92) return undefined;
+  }
+  if (i >= n) return undefined;
+  const hostEnd = i++;
+  let port = 0;
+  if (i !== n - 1) {
+    for (let j = 0; j < PORT_FIELD.length; j++, i++) if (value[i] !== PORT_FIELD[j]) return undefined;
+    const digits = n - 1 - i;
+    if (digits === 2 && value[i] === 45 /* - */ && value[i + 1] === 49 /* 1 */) port = -1;
+    else {
+      // 1 to 5 digits, no leading zero (JSON has none; "-", fractions and exponents go the general way).
+      if (digits < 1 || digits > 5 || (value[i] === 48 && digits > 1)) return undefined;
+      for (; i < n - 1; i++) {
+        const c = value[i]! - 48;
+        if (c < 0 || c > 9) return undefined;
+        port = port * 10 + c;
+      }
+      if (port > MAX_U16) return undefined;
+    }
+  }
+  // One flat string (a loop of += would make a chain of concatenations, kept as long as the key).
+  const host = Buffer.from(value.buffer, value.byteOffset + hostStart, hostEnd - hostStart).toString('latin1');
+  const classified = classifyHost(host);
+  if ('error' in classified) return classified;
+  return new HostPort(host, classified.kind, classified.address ?? classified.hostName, port);
 }
 
 function isIntIn(v: unknown, min: number, max: number): v is number {
