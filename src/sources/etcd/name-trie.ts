@@ -66,6 +66,14 @@ interface Chunk {
   nodes: readonly TrieNode[];
 }
 
+/** What the trie keeps one of for equal labels and lists of children's labels (label-table.ts). */
+export interface Interning {
+  intern(label: string): string;
+  internList(labels: readonly string[]): readonly string[];
+}
+
+const NO_INTERNING: Interning = { intern: (label) => label, internList: (labels) => labels };
+
 /** Children per chunk before a split: bounds what one copy-on-write copies. */
 const CHUNK_MAX = 64;
 
@@ -115,14 +123,15 @@ export class Kids {
     return labels[i] === label ? nodes[i] : undefined;
   }
 
-  set(label: string, node: TrieNode, epoch: number): void {
+  /** `interning`: keeps an equal list instead of a new list of labels (label-table.ts internList). */
+  set(label: string, node: TrieNode, epoch: number, interning: Interning = NO_INTERNING): void {
     if (!this.chunks) {
       const i = lowerBound(this.labels, label);
       if (this.labels[i] === label) {
         this.nodes = this.nodes.with(i, node);
         return;
       }
-      this.labels = this.labels.toSpliced(i, 0, label);
+      this.labels = interning.internList(this.labels.toSpliced(i, 0, label));
       this.nodes = this.nodes.toSpliced(i, 0, node);
       this.count++;
       if (this.count > CHUNK_MAX) {
@@ -349,7 +358,7 @@ function settled(t: TNode): TrieNode {
 /**
  * Puts `entry` at the path segments[from..] below the root of `zone` in `roots`; copies the
  * nodes on the path that batch `epoch` does not own yet. `replacing`: the key is already there.
- * `intern`: the string to keep for a new child's label (label-table.ts).
+ * `interning`: the strings and lists to keep for a new child's label (label-table.ts).
  */
 export function insertEntry(
   roots: Map<Name, TNode>,
@@ -359,7 +368,7 @@ export function insertEntry(
   segments: readonly string[],
   from: number,
   replacing: boolean,
-  intern: (label: string) => string = (label) => label,
+  interning: Interning = NO_INTERNING,
 ): void {
   const delta = replacing ? 0 : 1;
   let t = own(roots.get(zone)!, epoch);
@@ -376,11 +385,11 @@ export function insertEntry(
   for (let i = from; i < last; i++) {
     let label = segments[i]!;
     const existing = child(t, label);
-    if (!existing) label = intern(label);
+    if (!existing) label = interning.intern(label);
     const next = existing ? own(existing, epoch) : new TNode(nameTail(entry.name, start, label, t.name), epoch, undefined, undefined, 0);
     start -= segments[i + 1]!.length + 1;
     next.size += delta;
-    if (next !== existing) t.set(label, next, epoch);
+    if (next !== existing) t.set(label, next, epoch, interning);
     t = next;
   }
   if (last < from) {
@@ -400,7 +409,7 @@ export function insertEntry(
     next.entries = withEntry(next.entries, entry);
     node = settled(next);
   }
-  t.set(existing ? label : intern(label), node, epoch);
+  t.set(existing ? label : interning.intern(label), node, epoch, interning);
 }
 
 /** `label.parent` as the tail of `name` from `start`, when it is that (else built: a caller's mismatch costs memory, never a wrong name). */

@@ -96,7 +96,6 @@ export class SkyDnsIndex {
   readonly #onOversize: OnOversize | undefined;
   readonly #onSkipped: ((what: SkippedKind, error: unknown) => void) | undefined;
   readonly #labels = new LabelTable();
-  readonly #intern = (label: string): string => this.#labels.intern(label);
   /** Per-trie-node answers, shared by every view holding that node (see EtcdNode). */
   readonly #memo = new WeakMap<TrieNode, EtcdNode>();
 
@@ -386,7 +385,7 @@ export class SkyDnsIndex {
   }
 
   #insert(work: Work, zone: Name, entry: Entry, segments: readonly string[], from: number, replacing: boolean): void {
-    insertEntry(work.roots, work.epoch, zone, entry, segments, from, replacing, this.#intern);
+    insertEntry(work.roots, work.epoch, zone, entry, segments, from, replacing, this.#labels);
     this.#changed(work, zone, entry);
   }
 
