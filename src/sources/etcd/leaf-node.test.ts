@@ -56,7 +56,7 @@ describe('leafNode (a name with one address key and nothing below it)', () => {
     const first = one.entries![0]!;
     const two = new TNode(NAME, 0, [first, new Entry(`${KEY}X`, first.name, first.service, first.ttl)], undefined, 2);
     expect(leafNode(two)).toBeUndefined();
-    const parent = new TNode('api.example.test', 0, one.entries, new Kids(['x1'], [one], undefined, 1), 2);
+    const parent = new TNode('api.example.test', 0, one.entries, new Kids(['x1'], [one], undefined), 2);
     expect(leafNode(parent)).toBeUndefined();
   });
 

@@ -115,6 +115,15 @@ describe('sameTrie', () => {
     const replaced = trie([['x1.api.example.test', { host: '192.0.2.1' }], ['x1.api.example.test', { host: '192.0.2.3' }]]);
     expect((at(replaced, 'x1.api.example.test') as Entry).service.address).toBe('192.0.2.3');
     expect(replaced.size).toBe(1);
+    // A wide name (chunked children) emptied by deletes and filled again.
+    const refilled = trie([...wide.map((n): [string, object] => [n, { host: '192.0.2.1' }]), ...wide.map((n): [string, null] => [n, null]), ['x7.big.example.test', { host: '192.0.2.7' }]]);
+    expect(refilled.size).toBe(1);
+    expect(at(refilled, 'x7.big.example.test')).toBeInstanceOf(Entry);
+    expect(at(refilled, 'x8.big.example.test')).toBeUndefined();
+    expect(sameTrie(refilled, trie([['x7.big.example.test', { host: '192.0.2.7' }]]))).toBe(true);
+    const emptied = trie([...wide.map((n): [string, object] => [n, { host: '192.0.2.1' }]), ...wide.map((n): [string, null] => [n, null])]);
+    expect(emptied.kids).toBeUndefined();
+    expect(sameTrie(emptied, trie([]))).toBe(true);
   });
 
   it('is true for the same entries however they were put (order, chunk splits, deletes on the way)', () => {

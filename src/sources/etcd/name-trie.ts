@@ -104,9 +104,8 @@ export class Kids {
   constructor(
     public labels: readonly string[],
     public nodes: readonly TrieNode[],
+    /** Undefined, or never empty: a chunked list emptied by deletes goes back to the arrays. */
     public chunks: readonly Chunk[] | undefined,
-    /** How many children. */
-    public count: number,
   ) {}
 
   get(label: string): TrieNode | undefined {
@@ -133,9 +132,8 @@ export class Kids {
       }
       this.labels = interning.internList(this.labels.toSpliced(i, 0, label));
       this.nodes = this.nodes.toSpliced(i, 0, node);
-      this.count++;
-      if (this.count > CHUNK_MAX) {
-        const half = this.count >> 1;
+      if (this.labels.length > CHUNK_MAX) {
+        const half = this.labels.length >> 1;
         this.chunks = [
           { owner: epoch, labels: this.labels.slice(0, half), nodes: this.nodes.slice(0, half) },
           { owner: epoch, labels: this.labels.slice(half), nodes: this.nodes.slice(half) },
@@ -147,7 +145,6 @@ export class Kids {
     }
     if (this.chunks.length === 0) {
       this.chunks = [{ owner: epoch, labels: [label], nodes: [node] }];
-      this.count = 1;
       return;
     }
     const ci = this.#locate(label);
@@ -159,7 +156,6 @@ export class Kids {
     }
     c.labels = c.labels.toSpliced(i, 0, label);
     c.nodes = c.nodes.toSpliced(i, 0, node);
-    this.count++;
     if (c.labels.length > CHUNK_MAX) {
       const half = c.labels.length >> 1;
       const upper: Chunk = { owner: epoch, labels: c.labels.slice(half), nodes: c.nodes.slice(half) };
@@ -175,7 +171,6 @@ export class Kids {
       if (this.labels[i] !== label) return;
       this.labels = this.labels.toSpliced(i, 1);
       this.nodes = this.nodes.toSpliced(i, 1);
-      this.count--;
       return;
     }
     if (this.chunks.length === 0) return;
@@ -186,8 +181,7 @@ export class Kids {
     const c = this.#own(ci, epoch);
     c.labels = c.labels.toSpliced(i, 1);
     c.nodes = c.nodes.toSpliced(i, 1);
-    this.count--;
-    if (c.labels.length === 0) this.chunks = this.chunks.toSpliced(ci, 1);
+    if (c.labels.length === 0) this.chunks = this.chunks.length === 1 ? undefined : this.chunks.toSpliced(ci, 1);
   }
 
   /** Children in label order. */
@@ -259,12 +253,13 @@ export class TNode extends Kids {
     kids: Kids | undefined,
     public size: number,
   ) {
-    super(kids?.labels ?? NO_LABELS, kids?.nodes ?? NO_NODES, kids?.chunks, kids?.count ?? 0);
+    super(kids?.labels ?? NO_LABELS, kids?.nodes ?? NO_NODES, kids?.chunks);
   }
 
   /** The children, or undefined when there are none. */
   get kids(): Kids | undefined {
-    return this.count === 0 ? undefined : this;
+    // No count of its own (8 bytes per name): no chunks and no labels, or no chunk, is none.
+    return (this.chunks === undefined ? this.labels.length : this.chunks.length) === 0 ? undefined : this;
   }
 }
 
@@ -482,9 +477,9 @@ export function sameTrie(a: TrieNode, b: TrieNode): boolean {
   const ka = a.kids;
   const kb = b.kids;
   if (!ka || !kb) return ka === kb;
-  if (ka.count !== kb.count) return false;
   const [la, na] = ka.flat();
   const [lb, nb] = kb.flat();
+  if (la.length !== lb.length) return false;
   for (let i = 0; i < la.length; i++) if (la[i] !== lb[i] || !sameTrie(na[i]!, nb[i]!)) return false;
   return true;
 }
