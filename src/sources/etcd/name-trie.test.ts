@@ -104,6 +104,14 @@ describe('sameTrie', () => {
     const leaf = trie([['x1.api.example.test', { host: '192.0.2.1' }]]);
     expect(at(leaf, 'x1.api.example.test')).toBeInstanceOf(Entry);
     expect(at(leaf, 'api.example.test')).toBeInstanceOf(TNode);
+    // A lone child is kept without an array of one; two are a list, and one again after a delete.
+    expect(Array.isArray((at(leaf, 'api.example.test') as TNode).nodes)).toBe(false);
+    const two = trie([['x1.api.example.test', { host: '192.0.2.1' }], ['x2.api.example.test', { host: '192.0.2.2' }]]);
+    expect((at(two, 'api.example.test') as TNode).nodes).toHaveLength(2);
+    const one = trie([['x1.api.example.test', { host: '192.0.2.1' }], ['x2.api.example.test', { host: '192.0.2.2' }], ['x1.api.example.test', null]]);
+    expect(Array.isArray((at(one, 'api.example.test') as TNode).nodes)).toBe(false);
+    expect(at(one, 'x2.api.example.test')).toBeInstanceOf(Entry);
+    expect(at(one, 'x1.api.example.test')).toBeUndefined();
     // A name below it: a node holding the key and the child.
     const parent = trie([['x1.api.example.test', { host: '192.0.2.1' }], ['d.x1.api.example.test', { host: '192.0.2.2' }]]);
     expect(at(parent, 'x1.api.example.test')).toBeInstanceOf(TNode);

@@ -80,6 +80,16 @@ const CHUNK_MAX = 64;
 const NO_LABELS: readonly string[] = Object.freeze([]);
 const NO_NODES: readonly TrieNode[] = Object.freeze([]);
 
+/** Whether `nodes` is a list of children rather than a lone child (a TrieNode is never an array). */
+function isList(nodes: readonly TrieNode[] | TrieNode): nodes is readonly TrieNode[] {
+  return Array.isArray(nodes);
+}
+
+/** The children as a list (a lone child in a new array of one). */
+function asList(nodes: readonly TrieNode[] | TrieNode): readonly TrieNode[] {
+  return isList(nodes) ? nodes : [nodes];
+}
+
 /**
  * The children of a trie node, sorted by label: up to CHUNK_MAX of them in two plain arrays
  * (`labels`, `nodes`; `chunks` undefined), more in chunks of at most CHUNK_MAX. A Map would be
@@ -92,7 +102,9 @@ const NO_NODES: readonly TrieNode[] = Object.freeze([]);
  * bytes) would cost more than the children (measured: ~88 bytes per key of the bench's sync
  * data set, 3 instances per service), hence the plain arrays up to CHUNK_MAX.
  *
- * A TNode is its own Kids and copies them with itself; chunks carry their own owner.
+ * A TNode is its own Kids and copies them with itself; chunks carry their own owner. A lone
+ * child (`svc1` → `_tcp` → `_http` in a registry's layout) is kept in `nodes` itself, not in an
+ * array of one (a 56-byte array, two per service of the bench's sync data).
  *
  * Arrays are replaced (toSpliced) rather than grown in place: V8 grows an array that is
  * pushed or spliced into to a capacity of 17+ slots, and most trie nodes have one to three
@@ -103,40 +115,44 @@ const NO_NODES: readonly TrieNode[] = Object.freeze([]);
 export class Kids {
   constructor(
     public labels: readonly string[],
-    public nodes: readonly TrieNode[],
+    /** The children, or the only child itself (see above). */
+    public nodes: readonly TrieNode[] | TrieNode,
     /** Undefined, or never empty: a chunked list emptied by deletes goes back to the arrays. */
     public chunks: readonly Chunk[] | undefined,
   ) {}
 
   get(label: string): TrieNode | undefined {
     const chunks = this.chunks;
-    let labels = this.labels;
-    let nodes = this.nodes;
     if (chunks) {
       if (chunks.length === 0) return undefined;
       const c = chunks[chunks.length === 1 ? 0 : this.#locate(label)]!;
-      labels = c.labels;
-      nodes = c.nodes;
+      const j = lowerBound(c.labels, label);
+      return c.labels[j] === label ? c.nodes[j] : undefined;
     }
+    const labels = this.labels;
     const i = lowerBound(labels, label);
-    return labels[i] === label ? nodes[i] : undefined;
+    if (labels[i] !== label) return undefined;
+    const nodes = this.nodes;
+    return isList(nodes) ? nodes[i] : nodes;
   }
 
   /** `interning`: keeps an equal list instead of a new list of labels (label-table.ts internList). */
   set(label: string, node: TrieNode, epoch: number, interning: Interning = NO_INTERNING): void {
     if (!this.chunks) {
       const i = lowerBound(this.labels, label);
+      const nodes = this.nodes;
       if (this.labels[i] === label) {
-        this.nodes = this.nodes.with(i, node);
+        this.nodes = isList(nodes) ? nodes.with(i, node) : node;
         return;
       }
       this.labels = interning.internList(this.labels.toSpliced(i, 0, label));
-      this.nodes = this.nodes.toSpliced(i, 0, node);
+      this.nodes = this.labels.length === 1 ? node : asList(nodes).toSpliced(i, 0, node);
       if (this.labels.length > CHUNK_MAX) {
         const half = this.labels.length >> 1;
+        const list = asList(this.nodes);
         this.chunks = [
-          { owner: epoch, labels: this.labels.slice(0, half), nodes: this.nodes.slice(0, half) },
-          { owner: epoch, labels: this.labels.slice(half), nodes: this.nodes.slice(half) },
+          { owner: epoch, labels: this.labels.slice(0, half), nodes: list.slice(0, half) },
+          { owner: epoch, labels: this.labels.slice(half), nodes: list.slice(half) },
         ];
         this.labels = NO_LABELS;
         this.nodes = NO_NODES;
@@ -170,7 +186,8 @@ export class Kids {
       const i = lowerBound(this.labels, label);
       if (this.labels[i] !== label) return;
       this.labels = this.labels.toSpliced(i, 1);
-      this.nodes = this.nodes.toSpliced(i, 1);
+      const rest = asList(this.nodes).toSpliced(i, 1);
+      this.nodes = rest.length === 1 ? rest[0]! : rest.length === 0 ? NO_NODES : rest;
       return;
     }
     if (this.chunks.length === 0) return;
@@ -186,13 +203,15 @@ export class Kids {
 
   /** Children in label order. */
   forEach(f: (node: TrieNode) => void): void {
-    if (!this.chunks) for (const n of this.nodes) f(n);
-    else for (const c of this.chunks) for (const n of c.nodes) f(n);
+    const nodes = this.nodes;
+    if (this.chunks) for (const c of this.chunks) for (const n of c.nodes) f(n);
+    else if (isList(nodes)) for (const n of nodes) f(n);
+    else f(nodes);
   }
 
   /** Labels and children in label order, as two arrays (the chunks' copied into new ones). */
   flat(): readonly [readonly string[], readonly TrieNode[]] {
-    if (!this.chunks) return [this.labels, this.nodes];
+    if (!this.chunks) return [this.labels, asList(this.nodes)];
     return [this.chunks.flatMap((c) => c.labels), this.chunks.flatMap((c) => c.nodes)];
   }
 
@@ -200,7 +219,7 @@ export class Kids {
   forEachWithPrefix(prefix: string, f: (node: TrieNode) => void): void {
     const chunks = this.chunks;
     if (!chunks) {
-      eachWithPrefix(this.labels, this.nodes, prefix, f);
+      eachWithPrefix(this.labels, asList(this.nodes), prefix, f);
       return;
     }
     for (let ci = chunks.length === 0 ? 0 : this.#locate(prefix); ci < chunks.length; ci++) {
@@ -316,8 +335,10 @@ export function collect(t: TrieNode, out: Entry[], ownOnly = false): void {
   const k = t.kids;
   if (!k) return;
   const below = ownOnly ? collectOthers : collect;
-  if (!k.chunks) for (const n of k.nodes) below(n, out);
-  else for (const c of k.chunks) for (const n of c.nodes) below(n, out);
+  const nodes = k.nodes;
+  if (k.chunks) for (const c of k.chunks) for (const n of c.nodes) below(n, out);
+  else if (isList(nodes)) for (const n of nodes) below(n, out);
+  else below(nodes, out);
 }
 
 /** `collect` without the records DNS UPDATE wrote: a loop of its own, no test per entry in the other. */
@@ -329,8 +350,10 @@ function collectOthers(t: TrieNode, out: Entry[]): void {
   if (t.entries) for (const e of t.entries) if (!isRecordKey(e.key)) out.push(e);
   const k = t.kids;
   if (!k) return;
-  if (!k.chunks) for (const n of k.nodes) collectOthers(n, out);
-  else for (const c of k.chunks) for (const n of c.nodes) collectOthers(n, out);
+  const nodes = k.nodes;
+  if (k.chunks) for (const c of k.chunks) for (const n of c.nodes) collectOthers(n, out);
+  else if (isList(nodes)) for (const n of nodes) collectOthers(n, out);
+  else collectOthers(nodes, out);
 }
 
 // -- updates (path copying) -----------------------------------------------------------------------
