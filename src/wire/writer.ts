@@ -14,6 +14,8 @@ export interface MessageWriterOptions {
    * later name that shares a suffix with a target and with no owner written before it.
    */
   readonly uncompressedSuffixes?: boolean;
+  /** Whether to list the pointers written (`pointers`, default), which only reply templates read. */
+  readonly trackPointers?: boolean;
 }
 
 /**
@@ -35,6 +37,7 @@ export class MessageWriter {
   readonly pointers: number[] = [];
   /** See MessageWriterOptions.uncompressedSuffixes. */
   readonly #uncompressedSuffixes: boolean;
+  readonly #trackPointers: boolean;
   /** The owner of the last record written and its offset: the next record of an RRset points there without a lookup. */
   #owner: Name | undefined;
   #ownerAt = 0;
@@ -42,6 +45,7 @@ export class MessageWriter {
   constructor(initialSize = 512, options: MessageWriterOptions = {}) {
     this.#buf = Buffer.alloc(initialSize);
     this.#uncompressedSuffixes = options.uncompressedSuffixes ?? true;
+    this.#trackPointers = options.trackPointers ?? true;
   }
 
   get length(): number {
@@ -60,16 +64,28 @@ export class MessageWriter {
     this.#buf[this.#pos++] = v;
   }
 
+  // u16 and u32 write their bytes by hand: Buffer's writeUInt16BE and writeUInt32BE check
+  // their arguments through several calls each, and a zone transfer makes millions of them.
+  // The same outcomes: u16 throws out of range, u32 wraps (as `>>> 0` did).
   u16(v: number): void {
+    if (!(v >= 0 && v <= 0xffff)) throw new RangeError(`${v} does not fit in 16 bits`);
     this.#ensure(2);
-    this.#buf.writeUInt16BE(v, this.#pos);
-    this.#pos += 2;
+    const buf = this.#buf;
+    const at = this.#pos;
+    buf[at] = v >>> 8;
+    buf[at + 1] = v;
+    this.#pos = at + 2;
   }
 
   u32(v: number): void {
     this.#ensure(4);
-    this.#buf.writeUInt32BE(v >>> 0, this.#pos);
-    this.#pos += 4;
+    const buf = this.#buf;
+    const at = this.#pos;
+    buf[at] = v >>> 24;
+    buf[at + 1] = v >>> 16;
+    buf[at + 2] = v >>> 8;
+    buf[at + 3] = v;
+    this.#pos = at + 4;
   }
 
   bytes(b: Uint8Array): void {
@@ -121,7 +137,7 @@ export class MessageWriter {
       if (compress) {
         const at = this.#names.get(rest);
         if (at !== undefined) {
-          this.pointers.push(this.#pos, at);
+          if (this.#trackPointers) this.pointers.push(this.#pos, at);
           this.u16(0xc000 | at);
           return;
         }
@@ -179,7 +195,7 @@ export class MessageWriter {
   recordOf(name: Name, type: number, ttl: number, data: RData, rrClass: number = RRClass.IN): void {
     if (name === this.#owner) {
       // The next record of the same owner (an RRset): a pointer to where the owner was written.
-      this.pointers.push(this.#pos, this.#ownerAt);
+      if (this.#trackPointers) this.pointers.push(this.#pos, this.#ownerAt);
       this.u16(0xc000 | this.#ownerAt);
     } else {
       const at = this.#pos;
