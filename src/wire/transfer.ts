@@ -118,7 +118,7 @@ export class TransferPacker {
       w.u16(0);
     }
     this.messages++;
-    return w.toBuffer();
+    return w.finish();
   }
 }
 

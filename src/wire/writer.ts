@@ -43,7 +43,8 @@ export class MessageWriter {
   #ownerAt = 0;
 
   constructor(initialSize = 512, options: MessageWriterOptions = {}) {
-    this.#buf = Buffer.alloc(initialSize);
+    // Unfilled: only the bytes written are ever read or handed out.
+    this.#buf = Buffer.allocUnsafe(initialSize);
     this.#uncompressedSuffixes = options.uncompressedSuffixes ?? true;
     this.#trackPointers = options.trackPointers ?? true;
   }
@@ -54,7 +55,7 @@ export class MessageWriter {
 
   #ensure(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
-    const next = Buffer.alloc(Math.max(this.#buf.length * 2, this.#pos + n));
+    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + n));
     this.#buf.copy(next, 0, 0, this.#pos);
     this.#buf = next;
   }
@@ -294,5 +295,13 @@ export class MessageWriter {
   /** A copy of what was written. */
   toBuffer(): Buffer {
     return Buffer.from(this.#buf.subarray(0, this.#pos));
+  }
+
+  /**
+   * What was written, without a copy: for a writer that is done (nothing may be written to it
+   * after). A zone transfer makes and drops a writer per message.
+   */
+  finish(): Buffer {
+    return this.#buf.subarray(0, this.#pos);
   }
 }
