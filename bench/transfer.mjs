@@ -38,8 +38,8 @@ const W = 16;
  */
 const KNOT_MAX_RRSET = 65535;
 
-const keyOf = (i) => `${XFR_PREFIX}/svc${i % SERVICES}/i${i}`;
-const valueOf = (host) => JSON.stringify({ host, port: 80 });
+export const keyOf = (i) => `${XFR_PREFIX}/svc${i % SERVICES}/i${i}`;
+export const valueOf = (host) => JSON.stringify({ host, port: 80 });
 
 // ---------- servers ----------
 /**
