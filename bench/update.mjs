@@ -6,8 +6,9 @@
 // to a second replica instead (what the UPDATEs cost the machine rather than the replica).
 //
 // Each UPDATE replaces one name's A record: "delete the A RRset" (class ANY, RFC 2136 §2.5.2) and
-// "add this A" in one message, i.e. one etcd read transaction and one write transaction, and the
-// reply waits until this replica serves the revision written (read your write).
+// "add this A" in one message, i.e. one etcd transaction (the records read from the replica's
+// mirror, src/update/writer.ts), and the reply waits until this replica serves the revision
+// written (read your write).
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ const RCODES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED
 const randomAddress = () => [10, 201, Math.floor(Math.random() * 256), 1 + Math.floor(Math.random() * 254)];
 
 /** The built wire code: MessageWriter, signRequest, the parsed key. */
-async function wireCode(root) {
+export async function wireCode(root) {
   const load = (p) => import(pathToFileURL(join(root, 'dist', p)).href);
   const [{ MessageWriter }, { signRequest }, { parseTsigKeySpec }] = await Promise.all([load('wire/writer.js'), load('wire/tsig.js'), load('dns/tsig-key.js')]);
   return { MessageWriter, signRequest, key: parseTsigKeySpec(`${KEY.name}:${KEY.algorithm}:${KEY.secret}`) };
@@ -37,7 +38,7 @@ async function wireCode(root) {
  * A UDP client of one socket with many UPDATEs in flight, matched to their replies by ID. Each
  * message is signed when sent (its own time and MAC, so the server's replay check passes it).
  */
-function updateClient(port, wire) {
+export function updateClient(port, wire) {
   const socket = createSocket('udp4');
   const pending = new Map();
   let nextId = 0;

@@ -26,6 +26,8 @@ import type { MirrorStatus } from '../etcd/mirror-status.js';
 import { invalidReasonLabel } from '../sources/etcd/invalid-reason.js';
 import { oversizeReporter } from '../sources/etcd/oversize.js';
 import { EtcdSource } from '../sources/etcd/source.js';
+import { updateKeys } from '../update/writer.js';
+import { updatesEnabled } from './update.js';
 import { ZoneDirectory, type ZoneFileStatus } from '../sources/zonefile/directory.js';
 import type { RecordTable } from '../table/table.js';
 import { TransferJournal } from '../transfer/journal.js';
@@ -137,6 +139,8 @@ export function startEtcd(config: ServeConfig, connection: EtcdConnection, table
     onInvalid: (reason) => metrics.invalidValue(invalidReasonLabel(reason)),
     logger: logger.child({ source: 'etcd' }),
     clock,
+    // DNS UPDATE reads its record keys from the mirror (src/update/writer.ts).
+    keepValues: updatesEnabled(config) ? updateKeys(config.etcdPrefix) : undefined,
   });
 }
 

@@ -6,6 +6,7 @@ import type { ServeConfig } from '../config/serve-options.js';
 import type { Name } from '../dns/name.js';
 import type { EtcdLeaseGrant, EtcdTxn } from '../update/writer.js';
 import { NetworkAcl } from '../forward/acl.js';
+import type { KeptValuesView } from '../etcd/mirror-values.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../ops/metrics.js';
 import { unstorable } from '../skydns/update-records.js';
@@ -15,7 +16,9 @@ import { UpdateWriter } from '../update/writer.js';
 
 export interface UpdateDeps {
   /** The etcd source: its transaction and lease RPCs, and when this replica serves a revision. */
-  readonly etcd: { txn: EtcdTxn; leaseGrant: EtcdLeaseGrant; served(revision: number, timeoutMs: number): Promise<boolean> } | undefined;
+  readonly etcd:
+    | { txn: EtcdTxn; leaseGrant: EtcdLeaseGrant; served(revision: number, timeoutMs: number): Promise<boolean>; readonly values?: KeptValuesView | undefined }
+    | undefined;
   /** The zone file's view of zone `origin`, if one defines it (a zone only a file defines is not updated). */
   readonly zoneFile: (origin: Name) => FileLayer | undefined;
   readonly metrics: Metrics;
@@ -25,12 +28,17 @@ export interface UpdateDeps {
 /** Longest an UPDATE's reply waits for this replica's mirror to serve what it wrote. */
 const READ_YOUR_WRITE_MS = 2000;
 
+/** Whether DNS UPDATE is on (then the etcd source keeps UPDATE's record keys for the writer). */
+export function updatesEnabled(config: ServeConfig): boolean {
+  return config.updatePolicy.length > 0 || config.updateAllow.length > 0;
+}
+
 /**
  * The update stage's options; undefined when no update is allowed (UPDATE then gets NOTIMP).
  * The options were checked together at start (config/server-inputs.ts).
  */
 export function updateStageOptions(config: ServeConfig, d: UpdateDeps): UpdateStageOptions | undefined {
-  if (config.updatePolicy.length === 0 && config.updateAllow.length === 0) return undefined;
+  if (!updatesEnabled(config)) return undefined;
   const etcd = d.etcd;
   if (!etcd) throw new Error('updates need the etcd source (config/server-inputs.ts checks --etcd)');
   const policy = new UpdatePolicy(config.updatePolicy, new NetworkAcl(config.updateAllow, 'update-allow'));
@@ -38,6 +46,7 @@ export function updateStageOptions(config: ServeConfig, d: UpdateDeps): UpdateSt
     txn: (request) => etcd.txn(request),
     prefix: config.etcdPrefix,
     lease: { grant: (ttl) => etcd.leaseGrant(ttl), min: config.updateLeaseMinMs / 1000, max: config.updateLeaseMaxMs / 1000 },
+    view: () => etcd.values,
   });
   const etcdZones = new Set(config.etcdZone);
   return {

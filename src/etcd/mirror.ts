@@ -417,12 +417,14 @@ export class EtcdMirror {
         this.requestRelist(`${this.pending.length} changes at once: a fresh list is cheaper than applying them one by one`);
         return;
       }
-      // Coalesce: everything that arrives before the next macrotask goes out as one batch.
+      // Coalesce: everything read in this turn of the event loop goes out as one batch. An
+      // immediate, not a 0 ms timeout: that one fires 1 ms later at the soonest, on a wake-up of
+      // its own, which every change's propagation (and every UPDATE's read-your-write) paid.
       if (this.flushTimer === undefined) {
-        this.flushTimer = this.clock.setTimeout(() => {
+        this.flushTimer = this.clock.setImmediate(() => {
           this.flushTimer = undefined;
           this.flush(epoch);
-        }, 0);
+        });
       }
     } catch (err) {
       this.log.error({ err }, 'etcd mirror failed to apply watch events');
@@ -541,7 +543,10 @@ export class EtcdMirror {
 
   private clearTimer(which: 'retryTimer' | 'flushTimer'): void {
     const t = this[which];
-    if (t !== undefined) this.clock.clearTimeout(t);
+    if (t !== undefined) {
+      if (which === 'flushTimer') this.clock.clearImmediate(t);
+      else this.clock.clearTimeout(t);
+    }
     this[which] = undefined;
   }
 }

@@ -19,6 +19,8 @@ class ManualClock implements Clock {
   clearTimeout = systemClock.clearTimeout;
   setInterval = systemClock.setInterval;
   clearInterval = systemClock.clearInterval;
+  setImmediate = systemClock.setImmediate;
+  clearImmediate = systemClock.clearImmediate;
   advance(ms: number): void {
     this.t += ms;
   }

@@ -216,6 +216,8 @@ class ManualClock implements Clock {
   clearTimeout = systemClock.clearTimeout;
   setInterval = systemClock.setInterval;
   clearInterval = systemClock.clearInterval;
+  setImmediate = systemClock.setImmediate;
+  clearImmediate = systemClock.clearImmediate;
   advance(seconds: number): void {
     this.t += seconds * 1000;
   }

@@ -10,6 +10,8 @@ export function frozenClock(start = 1_000_000): Clock & { advance(ms: number): v
     clearTimeout: () => {},
     setInterval: () => undefined,
     clearInterval: () => {},
+    setImmediate: () => undefined,
+    clearImmediate: () => {},
   };
 }
 
@@ -37,6 +39,9 @@ export class ManualClock implements Clock {
     throw new Error('not used');
   };
   clearInterval = () => undefined;
+  /** Due now: runs at the next advance(), advance(0) included. */
+  setImmediate = (fn: () => void): Timer => this.setTimeout(fn, 0);
+  clearImmediate = (t: Timer) => this.clearTimeout(t);
 
   advance(ms: number): void {
     const end = this.t + ms;

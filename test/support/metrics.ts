@@ -13,6 +13,8 @@ export function fakeClock(start = 1_000_000): Clock & { t: number } {
     clearTimeout: () => {},
     setInterval: () => undefined,
     clearInterval: () => {},
+    setImmediate: () => undefined,
+    clearImmediate: () => {},
   };
   return clock;
 }

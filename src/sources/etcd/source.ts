@@ -10,6 +10,7 @@ import { createEtcdClient, type EtcdConnection } from '../../etcd/client.js';
 import { MirrorLag } from '../../etcd/lag.js';
 import { EtcdMirror } from '../../etcd/mirror.js';
 import type { MirrorStatus } from '../../etcd/mirror-status.js';
+import { MirrorValues, type KeptValuesView } from '../../etcd/mirror-values.js';
 import { RevisionWaiter } from '../../etcd/revision-waiter.js';
 import type { Logger } from '../../log.js';
 import type { Name } from '../../dns/name.js';
@@ -32,6 +33,11 @@ export interface EtcdSourceOptions {
   readonly onInvalid?: (reason: string) => void;
   readonly logger: Logger;
   readonly clock: Clock;
+  /**
+   * Keys whose values to keep beside the index, at the revision it serves (etcd/mirror-values.ts:
+   * DNS UPDATE's record keys, src/update/writer.ts `updateKeys`); none when absent.
+   */
+  readonly keepValues?: (key: string, lastSlash: number) => boolean;
 }
 
 /** The etcdns_etcd_invalid_values_total reason of keys skipped for being in no --etcd-zone. */
@@ -46,6 +52,7 @@ export class EtcdSource {
   readonly #clock: Clock;
   /** Which revision this replica serves, for writers that answer once it serves theirs. */
   readonly #served: RevisionWaiter;
+  readonly #values: MirrorValues | undefined;
 
   /** Starts at once: etcd zones exist from now on, empty, so their names get SERVFAIL (not REFUSED) until synced. */
   static start(o: EtcdSourceOptions): EtcdSource {
@@ -59,6 +66,7 @@ export class EtcdSource {
     this.#maxStaleMs = o.maxStaleMs;
     this.#clock = o.clock;
     this.#served = new RevisionWaiter(o.clock);
+    const values = (this.#values = o.keepValues && new MirrorValues(o.keepValues));
     this.#client = createEtcdClient(o.connection);
     const skippedKinds = new Set<SkippedKind>();
     // Keys in no --etcd-zone (a typo in the zone, or a prefix shared with other servers' zones):
@@ -95,6 +103,9 @@ export class EtcdSource {
       logger: o.logger,
       clock: o.clock,
       onBatch: (batch) => {
+        // First (it never throws): a batch the index fails on must not be missing from the values.
+        // And before the waiter: whoever is told revision R is served finds the values at R too.
+        values?.apply(batch);
         o.publish(this.#index.apply(batch));
         this.#served.advance(batch.revision);
         // When each revision starts being answered here (test/update.test.ts times replicas by it).
@@ -136,6 +147,16 @@ export class EtcdSource {
   /** etcd's transaction RPC, for DNS UPDATE's writes (src/update/writer.ts). */
   txn(request: ITxnRequest): Promise<ITxnResponse> {
     return this.#client.kv.txn(request);
+  }
+
+  /**
+   * The kept values (`keepValues`), at the revision served; undefined when none are kept, and
+   * while etcd is unreachable (an etcd restored from a backup or replaced comes back with other
+   * data under the same revisions: the mirror re-lists once it notices, and until it was cut
+   * off, what it held was etcd's).
+   */
+  get values(): KeptValuesView | undefined {
+    return this.#mirror.disconnectedSince === undefined ? this.#values : undefined;
   }
 
   /** A new etcd lease of `ttl` seconds (DNS UPDATE's Update Lease); resolves with its ID. */

@@ -31,6 +31,12 @@ class ManualClock implements Clock {
   clearInterval(t: Timer): void {
     this.clearTimeout(t);
   }
+  setImmediate(fn: () => void): Timer {
+    return this.setTimeout(fn, 0);
+  }
+  clearImmediate(t: Timer): void {
+    this.clearTimeout(t);
+  }
   get pending(): number {
     return this.#timers.size;
   }
