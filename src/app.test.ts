@@ -7,12 +7,14 @@
  * that got as far as NOTIFY, zone files, etcd, forwarding, ops or DNS would show one.
  */
 import { createHook } from 'node:async_hooks';
-import { once } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, tempConfigDir } from '../test/support/config.js';
 import { tempZones } from '../test/support/zones.js';
 import { runServer } from './app.js';
+import { systemClock } from './clock.js';
+import { WorkerLink } from './cluster/worker.js';
 import { ConfigError } from './config/errors.js';
 import { silentLogger } from './log.js';
 import { resolveUdpIo } from './transport/server.js';
@@ -102,6 +104,43 @@ describe('config errors exit before anything opens', () => {
       expect(connections.length).toBeGreaterThan(0);
     } finally {
       await server?.close();
+    }
+  });
+});
+
+describe('readiness means serving', () => {
+  const zones = tempZones({ 'a.test.zone': ZONE });
+  afterAll(() => zones.remove());
+
+  // A --workers worker reports readiness through its link, first from inside startOps, which
+  // runs before the DNS listeners bind: a zone-files-only server's sources are ready by then,
+  // so only the listeners can keep it from saying "ready" too early. The same check backs /ready.
+  it('says ready only after every DNS listener is bound', async () => {
+    const messages: { etcdns: string; ready?: boolean; reasons?: string[] }[] = [];
+    const channel = Object.assign(new EventEmitter(), {
+      connected: true,
+      send(message: unknown, _handle?: undefined, _options?: undefined, callback?: (error: Error | null) => void): boolean {
+        messages.push(message as (typeof messages)[number]);
+        channel.emit('sent', message);
+        callback?.(null);
+        return true;
+      },
+    });
+    const link = new WorkerLink(channel);
+    const config = loadConfig(['--zones', zones.dir, '--listen', '127.0.0.1:0', '--lameduck', '0']);
+    const server = await runServer(config, silentLogger(), systemClock, link);
+    try {
+      const isReadyMessage = (m: (typeof messages)[number]) => m.etcdns === 'readiness' && m.ready === true;
+      // The link pushes readiness when it changes: right after "listening", else at its next poll.
+      if (!messages.some(isReadyMessage)) await new Promise<void>((resolve) => channel.on('sent', (m: (typeof messages)[number]) => isReadyMessage(m) && resolve()));
+      const listeningAt = messages.findIndex((m) => m.etcdns === 'listening');
+      expect(listeningAt).toBeGreaterThanOrEqual(0);
+      expect(messages.findIndex(isReadyMessage)).toBeGreaterThan(listeningAt);
+      // Before: not ready, and why.
+      expect(messages[0]).toMatchObject({ etcdns: 'readiness', ready: false, reasons: ['dns: listeners not bound yet'] });
+    } finally {
+      link.close();
+      await server.close();
     }
   });
 });

@@ -15,6 +15,7 @@ import type { ServeConfig } from './config/serve-options.js';
 import type { WorkerLink } from './cluster/worker.js';
 import { Lifecycle } from './lifecycle.js';
 import type { Logger } from './log.js';
+import type { Readiness } from './ops/http.js';
 import { formatHostPort } from './net.js';
 import { layerZones } from './table/layered.js';
 import { RecordTable } from './table/table.js';
@@ -86,12 +87,22 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
       warmUp: () => warmUpQueryPath(warmChains, table.current.zones.values()),
       collectGarbage: (globalThis as { gc?: () => void }).gc,
     });
-    ops = await sub.startOps(config, metrics, warm.readiness, logger, worker);
+    // /ready means "send me queries": not before every DNS listener is bound. The ops endpoints
+    // open first (so /health answers during a long etcd sync), and binding UDP and TCP takes a
+    // few turns of the event loop in which a probe could otherwise find the sources ready.
+    let listening = false;
+    const sourcesReady = warm.readiness;
+    const serving = (): Readiness => {
+      const r = sourcesReady();
+      return listening ? r : { ready: false, reasons: ['dns: listeners not bound yet', ...r.reasons] };
+    };
+    ops = await sub.startOps(config, metrics, serving, logger, worker);
 
     if (inputs.udpFallback !== undefined && config.udpIo === 'auto') logger.info({ reason: inputs.udpFallback }, 'udp: using dgram');
     const transport = sub.dnsTransport(config, handler, metrics, logger, clock, worker);
     // On failure listen() closes whatever it had bound itself: nothing to add to `services`.
     const addresses = (await transport.listen(config.listen)).map((b) => ({ transport: b.transport, host: b.host, port: b.port }));
+    listening = true;
     const shown = addresses.map((a) => `${a.transport}://${formatHostPort(a.host, a.port)}`);
     // A worker's line is not "listening": the primary says that once every worker is.
     logger.info({ addresses: shown, udpIo: transport.udpEngine, ...ops.urls }, worker ? 'worker listening' : 'listening');

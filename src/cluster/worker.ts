@@ -55,6 +55,8 @@ export class WorkerLink {
 
   listening(addresses: readonly string[]): void {
     this.#send({ etcdns: 'listening', addresses: [...addresses] });
+    // Readiness waits for the listeners (app.ts): say so now, not at the next poll.
+    this.#pushReadiness();
   }
 
   /**
