@@ -80,12 +80,22 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     const warmOptions = { advertisedUdpSize: config.ednsUdpSize };
     const resolving = { ...authoritative, cache: new ReplyCache({ maxBytes: 1 }) };
     const warmChains = [buildChain({ authoritative, spread, nsid }, warmOptions), buildChain({ authoritative: resolving, spread, nsid }, warmOptions)];
+    const gc = (globalThis as { gc?: () => void }).gc;
     warm = warmUpWhenReady({
       readiness: sub.readiness(running.etcd, config.etcdMaxLagMs, clock, running.zoneFiles),
       table,
       clock,
-      warmUp: () => warmUpQueryPath(warmChains, table.current.zones.values()),
-      collectGarbage: (globalThis as { gc?: () => void }).gc,
+      // Timed in the debug log: the two steps between "sources ready" and /ready.
+      warmUp: () => {
+        const started = clock.now();
+        warmUpQueryPath(warmChains, table.current.zones.values());
+        logger.debug({ ms: clock.now() - started }, 'query path warmed up');
+      },
+      collectGarbage: gc && (() => {
+        const started = clock.now();
+        gc();
+        logger.debug({ ms: clock.now() - started }, 'start-up garbage collected');
+      }),
     });
     // /ready means "send me queries": not before every DNS listener is bound. The ops endpoints
     // open first (so /health answers during a long etcd sync), and binding UDP and TCP takes a

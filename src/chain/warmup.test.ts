@@ -65,6 +65,19 @@ describe('warmUpQueryPath', () => {
     expect([...questions].filter((q) => q.startsWith('alias.example.test '))).toEqual([`alias.example.test ${RRType.CNAME}`]);
   });
 
+  it('asks the apex only SOA and NS: an etcd apex\'s addresses are the whole zone\'s', () => {
+    const withApexRecords = zone(`$ORIGIN apex.test.
+@   SOA ns hostmaster 1 3600 600 86400 60
+@   NS  ns
+@   A   192.0.2.1
+@   MX  10 ns
+ns  A   192.0.2.2
+`);
+    const { questions } = asked([withApexRecords], 200);
+    expect([...questions].filter((q) => q.startsWith('apex.test ')).sort()).toEqual([`apex.test ${RRType.NS}`, `apex.test ${RRType.SOA}`]);
+    expect(questions).toContain(`ns.apex.test ${RRType.A}`);
+  });
+
   it('asks every question of each handler in turn', () => {
     const seen: [number, string][] = [];
     const handler = (turn: number) => (message: Uint8Array) => {
