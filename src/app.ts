@@ -86,33 +86,17 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
       table,
       clock,
       // Timed in the debug log: the two steps between "sources ready" and /ready.
-      warmUp: () => {
-        const started = clock.now();
-        warmUpQueryPath(warmChains, table.current.zones.values());
-        logger.debug({ ms: clock.now() - started }, 'query path warmed up');
-      },
-      collectGarbage: gc && (() => {
-        const started = clock.now();
-        gc();
-        logger.debug({ ms: clock.now() - started }, 'start-up garbage collected');
-      }),
+      warmUp: timed(clock, logger, 'query path warmed up', () => warmUpQueryPath(warmChains, table.current.zones.values())),
+      collectGarbage: gc && timed(clock, logger, 'start-up garbage collected', gc),
     });
-    // /ready means "send me queries": not before every DNS listener is bound. The ops endpoints
-    // open first (so /health answers during a long etcd sync), and binding UDP and TCP takes a
-    // few turns of the event loop in which a probe could otherwise find the sources ready.
-    let listening = false;
-    const sourcesReady = warm.readiness;
-    const serving = (): Readiness => {
-      const r = sourcesReady();
-      return listening ? r : { ready: false, reasons: ['dns: listeners not bound yet', ...r.reasons] };
-    };
-    ops = await sub.startOps(config, metrics, serving, logger, worker);
+    const serving = readyOnceListening(warm.readiness);
+    ops = await sub.startOps(config, metrics, serving.readiness, logger, worker);
 
     if (inputs.udpFallback !== undefined && config.udpIo === 'auto') logger.info({ reason: inputs.udpFallback }, 'udp: using dgram');
     const transport = sub.dnsTransport(config, handler, metrics, logger, clock, worker);
     // On failure listen() closes whatever it had bound itself: nothing to add to `services`.
     const addresses = (await transport.listen(config.listen)).map((b) => ({ transport: b.transport, host: b.host, port: b.port }));
-    listening = true;
+    serving.listening();
     const shown = addresses.map((a) => `${a.transport}://${formatHostPort(a.host, a.port)}`);
     // A worker's line is not "listening": the primary says that once every worker is.
     logger.info({ addresses: shown, udpIo: transport.udpEngine, ...ops.urls }, worker ? 'worker listening' : 'listening');
@@ -139,6 +123,33 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
     await services.stop();
     throw error;
   }
+}
+
+/**
+ * /ready means "send me queries": not before every DNS listener is bound. The ops endpoints
+ * open first (so that /health answers during a long etcd sync), and binding UDP and TCP takes
+ * a few turns of the event loop in which a probe could otherwise find the sources ready.
+ */
+function readyOnceListening(sourcesReady: () => Readiness): { readiness: () => Readiness; listening(): void } {
+  let listening = false;
+  return {
+    readiness: () => {
+      const r = sourcesReady();
+      return listening ? r : { ready: false, reasons: ['dns: listeners not bound yet', ...r.reasons] };
+    },
+    listening: () => {
+      listening = true;
+    },
+  };
+}
+
+/** `run`, its duration logged at debug level with `message`. */
+function timed(clock: Clock, logger: Logger, message: string, run: () => void): () => void {
+  return () => {
+    const started = clock.now();
+    run();
+    logger.debug({ ms: clock.now() - started }, message);
+  };
 }
 
 /** What a graceful shutdown does, step by step; `gracefulShutdown` decides the order. */

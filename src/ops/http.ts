@@ -5,7 +5,8 @@
  * - `GET /health`: liveness, 200 `OK` as long as the process can answer HTTP at all. It stays
  *   200 while shutting down (CoreDNS's `lameduck`): a failing liveness probe gets the pod
  *   killed, which is not what draining wants.
- * - `GET /ready`: readiness, 200 `OK` once the data is there, 503 with one reason per line
+ * - `GET /ready`: readiness, 200 `OK` once the data is there and every DNS listener is bound
+ *   (app.ts), 503 with one reason per line
  *   otherwise, and 503 from the moment shutdown starts so that load balancers stop sending
  *   queries before the DNS listeners close.
  * - `GET /metrics`: the Prometheus exposition of a registry (one process's, or the workers'
