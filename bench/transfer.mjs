@@ -6,12 +6,15 @@
 // Each transfer is one `dig` (BIND 9.18) run, its output to a file: wall seconds from spawn to
 // exit, and records, messages and bytes from dig's ";; XFR size:" line. While it runs the bench
 // process samples the server's /proc/PID/status every ~20 ms: peak VmRSS during the transfer
-// (and VmRSS just before), which is what streaming a message at a time keeps flat.
+// (and VmRSS just before), which is what streaming a message at a time keeps flat. The server's
+// CPU seconds for each transfer (utime+stime from /proc/PID/stat, read before dig starts and
+// after it exits, plus a short settle) are a second figure, less noisy on a shared machine than
+// wall seconds, and free of dig's own time (dig parsing 400k records is most of Knot's wall time).
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { die, freePort, httpStatus, median, ratio, round, sleep, startProc, state, stop, track, waitFor } from './lib.mjs';
+import { CLK_TCK, cpuTicks, die, freePort, httpStatus, median, ratio, round, sleep, startProc, state, stop, track, waitFor } from './lib.mjs';
 import { ipOf } from './data.mjs';
 import { SHIPPED_NODE_FLAGS, etcdLoad, etcdnsHasOption, startKnot } from './servers.mjs';
 
@@ -35,8 +38,8 @@ const W = 16;
  */
 const KNOT_MAX_RRSET = 65535;
 
-const keyOf = (i) => `${XFR_PREFIX}/svc${i % SERVICES}/i${i}`;
-const valueOf = (host) => JSON.stringify({ host, port: 80 });
+export const keyOf = (i) => `${XFR_PREFIX}/svc${i % SERVICES}/i${i}`;
+export const valueOf = (host) => JSON.stringify({ host, port: 80 });
 
 // ---------- servers ----------
 /**
@@ -94,6 +97,7 @@ const status = (pid) => {
  * lines) when `keep`, and the first two records' types and SOA serials.
  */
 async function transfer(srv, qtype, tag, { keep = false, quiet = false } = {}) {
+  const ticksBefore = cpuTicks(srv.pid);
   const before = status(srv.pid);
   let peak = before.rss, samples = 0;
   const timer = setInterval(() => { const s = status(srv.pid); samples++; if (s.rss > peak) peak = s.rss; }, SAMPLE_MS);
@@ -101,6 +105,9 @@ async function transfer(srv, qtype, tag, { keep = false, quiet = false } = {}) {
   // formatting 500k records (a second of dig's CPU on the shared cores) does not dilute the ratio.
   const d = await runDig(['@127.0.0.1', '-p', String(srv.port), XFR_ZONE, qtype, '+tcp', '+time=60', '+tries=1', ...(quiet ? ['+noall', '+stats'] : [])], { tag: `${tag}` });
   clearInterval(timer);
+  // The server may still be finishing its last write or its bookkeeping when dig exits.
+  await sleep(50);
+  const serverCpuSeconds = round((cpuTicks(srv.pid) - ticksBefore) / CLK_TCK, 3);
   const after = status(srv.pid);
   if (after.rss > peak) peak = after.rss;
   const size = d.text.match(/;; XFR size: (\d+) records \(messages (\d+), bytes (\d+)\)/);
@@ -108,7 +115,7 @@ async function transfer(srv, qtype, tag, { keep = false, quiet = false } = {}) {
   const lines = d.text.split('\n').filter((l) => l && !l.startsWith(';'));
   const first = lines.slice(0, 2).map((l) => l.split(/\s+/));
   return {
-    seconds: round(d.seconds, 3), records: Number(size[1]), messages: Number(size[2]), bytes: Number(size[3]),
+    seconds: round(d.seconds, 3), serverCpuSeconds, records: Number(size[1]), messages: Number(size[2]), bytes: Number(size[3]),
     rssBeforeMiB: round(before.rss / 1024, 1), peakRssMiB: round(peak / 1024, 1), peakRssDeltaMiB: round((peak - before.rss) / 1024, 1),
     hwmAfterMiB: round(after.hwm / 1024, 1), rssSamples: samples,
     firstTypes: first.map((f) => f[3]), firstSerials: first.map((f) => (f[3] === 'SOA' ? Number(f[6]) : null)),
@@ -233,7 +240,7 @@ export async function runTransfer(etcd, etcdUrl, { cli, baseCli, names, rounds }
       const want = srv.name === 'knot-xfr' ? reference.knotRecords : reference.records;
       if (x.records !== want) die(`${srv.name}: AXFR round ${r + 1} gave ${x.records} records, want ${want}`);
       (runs[srv.name] ??= { axfr: [], ixfr: [] }).axfr.push(x);
-      console.log(`  round ${r + 1}/${rounds} ${srv.name.padEnd(W)} AXFR ${x.seconds.toFixed(3)} s  ${x.records} records  ${x.messages} msgs  ${x.bytes} bytes  RSS ${x.rssBeforeMiB} → peak ${x.peakRssMiB} MiB (+${x.peakRssDeltaMiB}, ${x.rssSamples} samples)`);
+      console.log(`  round ${r + 1}/${rounds} ${srv.name.padEnd(W)} AXFR ${x.seconds.toFixed(3)} s (server CPU ${x.serverCpuSeconds.toFixed(2)} s)  ${x.records} records  ${x.messages} msgs  ${x.bytes} bytes  RSS ${x.rssBeforeMiB} → peak ${x.peakRssMiB} MiB (+${x.peakRssDeltaMiB}, ${x.rssSamples} samples)`);
       await sleep(300);
     }
   }
@@ -270,13 +277,13 @@ export async function runTransfer(etcd, etcdUrl, { cli, baseCli, names, rounds }
     const { axfr, ixfr } = runs[srv.name];
     const m = (rs, k) => median(rs.map((x) => x[k]));
     const s = {
-      axfrSeconds: round(m(axfr, 'seconds'), 3), records: m(axfr, 'records'), messages: m(axfr, 'messages'), bytes: m(axfr, 'bytes'),
+      axfrSeconds: round(m(axfr, 'seconds'), 3), axfrServerCpuSeconds: round(m(axfr, 'serverCpuSeconds'), 3), records: m(axfr, 'records'), messages: m(axfr, 'messages'), bytes: m(axfr, 'bytes'),
       recordsPerSec: round(m(axfr, 'records') / m(axfr, 'seconds'), 0),
       rssBeforeMiB: round(m(axfr, 'rssBeforeMiB'), 1), peakRssMiB: round(m(axfr, 'peakRssMiB'), 1), peakRssDeltaMiB: round(m(axfr, 'peakRssDeltaMiB'), 1),
       maxPeakRssMiB: Math.max(...axfr.map((x) => x.peakRssMiB)), hwmMiB: axfr.at(-1).hwmAfterMiB,
     };
     if (ixfr.length) {
-      Object.assign(s, { ixfrSeconds: round(m(ixfr, 'seconds'), 3), ixfrRecords: m(ixfr, 'records'), ixfrMessages: m(ixfr, 'messages'), ixfrBytes: m(ixfr, 'bytes'),
+      Object.assign(s, { ixfrSeconds: round(m(ixfr, 'seconds'), 3), ixfrServerCpuSeconds: round(m(ixfr, 'serverCpuSeconds'), 3), ixfrRecords: m(ixfr, 'records'), ixfrMessages: m(ixfr, 'messages'), ixfrBytes: m(ixfr, 'bytes'),
         ixfrPeakRssDeltaMiB: round(m(ixfr, 'peakRssDeltaMiB'), 1), ixfrIncremental: ixfr.every((x) => x.incremental), ixfrUpToDateSeconds: runs[srv.name].ixfrUpToDate?.seconds ?? null });
     }
     summary[srv.name] = s;
@@ -285,7 +292,7 @@ export async function runTransfer(etcd, etcdUrl, { cli, baseCli, names, rounds }
     zone: XFR_ZONE, keys: XFR_KEYS, keyShape: `${XFR_PREFIX}/svc<i%${SERVICES}>/i<i> = {"host":"10.x.y.z","port":80}`, etcdLoadMs: Math.round(loadMs),
     serial: reference?.serial ?? null, records: reference?.records ?? null, recordTypes: reference?.types ?? null, rounds,
     changesPerIxfr: { ...CHANGES, total: XFR_CHANGES },
-    method: `dig (BIND) AXFR / IXFR=<serial> over TCP, output to a file (the timed AXFRs with +noall +stats: parsed, not printed); seconds = spawn to exit of dig; records, messages, bytes from dig's "XFR size" line; `
+    method: `dig (BIND) AXFR / IXFR=<serial> over TCP, output to a file (the timed AXFRs with +noall +stats: parsed, not printed); seconds = spawn to exit of dig; serverCpuSeconds = the server's utime+stime (/proc/PID/stat) from before dig starts to 50 ms after it exits; records, messages, bytes from dig's "XFR size" line; `
       + `RSS: the server's /proc/PID/status VmRSS sampled every ${SAMPLE_MS} ms during the transfer (peak) and just before; hwmMiB: VmHWM after the last AXFR (the process's lifetime peak, sync included). `
       + `knot-xfr serves a zone file written from etcdns's AXFR, less any RRset over Knot's ${KNOT_MAX_RRSET} records (knotLeftOut); its AXFR is checked to be exactly that record set. `
       + 'IXFR round 1 is from the AXFRs\' serial, each later round from the serial the previous IXFR sent; ixfrUpToDateSeconds: an IXFR from the current serial (the SOA alone), the floor. Medians over rounds.',
@@ -298,12 +305,16 @@ export async function runTransfer(etcd, etcdUrl, { cli, baseCli, names, rounds }
     if (!knot) continue;
     const s = summary[n];
     s.axfrVsKnot = ratio(s.axfrSeconds, knot.axfrSeconds);
+    s.axfrServerCpuVsKnot = ratio(s.axfrServerCpuSeconds, knot.axfrServerCpuSeconds);
     // Seconds per record ÷ Knot's: the fair one when Knot serves fewer records (KNOT_MAX_RRSET).
     s.axfrPerRecordVsKnot = ratio(s.axfrSeconds / s.records, knot.axfrSeconds / knot.records);
     s.axfrPerByteVsKnot = ratio(s.axfrSeconds / s.bytes, knot.axfrSeconds / knot.bytes);
     s.peakRssVsKnot = ratio(s.peakRssMiB, knot.peakRssMiB);
   }
-  if (summary['etcdns-xfr'] && summary[BASE]) out.axfrVsBaseline = ratio(summary['etcdns-xfr'].axfrSeconds, summary[BASE].axfrSeconds);
+  if (summary['etcdns-xfr'] && summary[BASE]) {
+    out.axfrVsBaseline = ratio(summary['etcdns-xfr'].axfrSeconds, summary[BASE].axfrSeconds);
+    out.axfrServerCpuVsBaseline = ratio(summary['etcdns-xfr'].axfrServerCpuSeconds, summary[BASE].axfrServerCpuSeconds);
+  }
   if (summary['etcdns-xfr']) {
     out.axfrVsKnot = summary['etcdns-xfr'].axfrVsKnot ?? null;
     out.axfrPerRecordVsKnot = summary['etcdns-xfr'].axfrPerRecordVsKnot ?? null;
@@ -325,5 +336,6 @@ function printTransfer(t) {
   }
   if (t.axfrVsKnot != null) console.log(`  etcdns AXFR seconds ÷ knot's (same run): ${t.axfrVsKnot}; per record: ${t.axfrPerRecordVsKnot}${t.knotLeftOut?.records ? ` (knot serves ${t.knotLeftOut.records} records fewer: ${t.knotLeftOut.rrsets.join(', ')})` : ''}`);
   for (const [n, s] of Object.entries(t.summary)) if (s.ixfrSeconds != null) console.log(`  ${n} IXFR after ${XFR_CHANGES} changes: ${s.ixfrSeconds} s for ${s.ixfrRecords} records (+${s.ixfrPeakRssDeltaMiB} MiB RSS during it); up to date (the SOA alone): ${s.ixfrUpToDateSeconds} s`);
-  if (t.axfrVsBaseline != null) console.log(`  etcdns AXFR seconds, this build ÷ baseline: ${t.axfrVsBaseline}`);
+  for (const [n, s] of Object.entries(t.summary)) if (s.axfrServerCpuVsKnot != null) console.log(`  ${n} server CPU per AXFR ÷ knot's (same run): ${s.axfrServerCpuSeconds} ÷ ${t.summary['knot-xfr'].axfrServerCpuSeconds} s = ${s.axfrServerCpuVsKnot}`);
+  if (t.axfrVsBaseline != null) console.log(`  etcdns AXFR seconds, this build ÷ baseline: ${t.axfrVsBaseline}; server CPU: ${t.axfrServerCpuVsBaseline}`);
 }

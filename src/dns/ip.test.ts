@@ -23,6 +23,13 @@ describe('ipv4Bytes', () => {
     }
   });
 
+  it('writes into a given buffer at an offset, leaving the bytes around it alone', () => {
+    const buf = Buffer.alloc(8, 0xee);
+    expect(ipv4Bytes('192.0.2.7', buf, 3)).toBe(buf);
+    expect([...buf]).toEqual([0xee, 0xee, 0xee, 192, 0, 2, 7, 0xee]);
+    expect(ipv4Bytes('192.0.2', buf, 3)).toBeUndefined();
+  });
+
   it('agrees with node:net on any dotted string', () => {
     const octet = fc.oneof(fc.integer({ min: 0, max: 300 }).map(String), fc.stringMatching(/^[0-9]{0,4}$/), fc.constantFrom('', 'x', ' 1', '00'));
     const dotted = fc.array(octet, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('.'));

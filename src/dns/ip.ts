@@ -3,17 +3,17 @@ import { isIPv6 } from 'node:net';
 /**
  * IPv4 dotted quad to 4 octets; undefined when not a valid address. Accepts exactly what
  * node:net's isIPv4 accepts (four decimal octets 0-255, no leading zeros), read in one pass:
- * every A record a reply template encodes goes through here.
+ * every A record a reply template encodes goes through here. Into `out` at `offset` when given
+ * (a message buffer: a zone transfer writes 100k addresses without an array each).
  */
-export function ipv4Bytes(address: string): Uint8Array | undefined {
-  const out = new Uint8Array(4);
-  let part = 0;
+export function ipv4Bytes(address: string, out: Uint8Array = new Uint8Array(4), offset = 0): Uint8Array | undefined {
+  let part = offset;
   let value = 0;
   let digits = 0;
   for (let i = 0; i < address.length; i++) {
     const c = address.charCodeAt(i);
     if (c === 0x2e) {
-      if (digits === 0 || part === 3) return undefined;
+      if (digits === 0 || part === offset + 3) return undefined;
       out[part++] = value;
       value = 0;
       digits = 0;
@@ -25,8 +25,8 @@ export function ipv4Bytes(address: string): Uint8Array | undefined {
     value = value * 10 + (c - 0x30);
     if (++digits > 3 || value > 255) return undefined;
   }
-  if (part !== 3 || digits === 0) return undefined;
-  out[3] = value;
+  if (part !== offset + 3 || digits === 0) return undefined;
+  out[offset + 3] = value;
   return out;
 }
 

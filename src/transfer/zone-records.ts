@@ -17,14 +17,23 @@ import type { ZoneView } from '../table/zone.js';
  * missing address type). The SOA is the caller's (first and last of a transfer).
  */
 export function transferRRsets(name: Name, node: Node, origin: Name): RRset[] {
-  const cname = node.get(RRType.CNAME);
-  if (cname && name !== origin && !node.has(RRType.A) && !node.has(RRType.AAAA)) return [cname];
+  const alias = aloneCname(name, node, origin);
+  if (alias) return [alias];
   const sets: RRset[] = [];
-  for (const [type, set] of node) {
-    if (type === RRType.SOA || type === RRType.CNAME || set.records.length === 0 || set.records.length > MAX_TRANSFER_RRSET) continue;
-    sets.push(set);
-  }
+  for (const set of node.values()) if (transferred(set)) sets.push(set);
   return sets;
+}
+
+/** The CNAME that stands alone at its name in a transfer (transferRRsets). */
+function aloneCname(name: Name, node: Node, origin: Name): RRset | undefined {
+  const cname = node.get(RRType.CNAME);
+  return cname && name !== origin && !node.has(RRType.A) && !node.has(RRType.AAAA) ? cname : undefined;
+}
+
+/** Whether a set of a name that is not an alone CNAME goes into transfers (transferRRsets). */
+function transferred(set: RRset): boolean {
+  const type = set.type;
+  return type !== RRType.SOA && type !== RRType.CNAME && set.records.length > 0 && set.records.length <= MAX_TRANSFER_RRSET;
 }
 
 /**
@@ -59,7 +68,13 @@ export function soaRecord(zone: ZoneView): RR {
 export function* axfrSets(zone: ZoneView): Generator<RRset> {
   const soa = zone.soa;
   yield soa;
-  for (const [name, node] of zone.transferNodes()) yield* transferRRsets(name, node, zone.origin);
+  const origin = zone.origin;
+  // transferRRsets inline: no array per name (a 100k-key zone has 100k names).
+  for (const [name, node] of zone.transferNodes()) {
+    const alias = aloneCname(name, node, origin);
+    if (alias) yield alias;
+    else for (const set of node.values()) if (transferred(set)) yield set;
+  }
   yield soa;
 }
 

@@ -230,10 +230,17 @@ export class TcpConnection {
    */
   private async stream(reply: ReplyStream): Promise<void> {
     const messages = reply.messages;
+    // The messages between two turns of the event loop go out in one writev (cork): a zone
+    // transfer is hundreds of 16 KiB messages, and a system call each was a fifth of its CPU.
+    const socket = this.socket;
+    const uncork = () => {
+      while (socket.writableCorked > 0) socket.uncork();
+    };
     try {
       for (let sent = 0; ; sent++) {
         if (this.state !== 'open') return;
         if (this.socket.writableLength > WRITE_HIGH_WATER) {
+          uncork();
           if (!(await this.drained())) {
             this.host.reporter.event('tcp-timeout', 'client stopped reading a multi-message reply');
             this.socket.destroy();
@@ -241,13 +248,18 @@ export class TcpConnection {
           }
           if (this.state !== 'open') return;
         } else if (sent % YIELD_EVERY_MESSAGES === YIELD_EVERY_MESSAGES - 1) {
+          uncork();
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
         const next = await messages.next();
         if (next.done) return;
-        if (this.state === 'open') this.write(next.value);
+        if (this.state === 'open') {
+          if (socket.writableCorked === 0) socket.cork();
+          this.write(next.value);
+        }
       }
     } finally {
+      uncork();
       // An early end (closed connection) lets the producer release what it holds.
       await messages.return?.();
     }

@@ -58,6 +58,31 @@ describe('transfer messages', () => {
     expect(got).toEqual(records.map((r) => r.name));
   });
 
+  it('names the owner of an RRset\'s later records with a pointer, and SRV targets whole and uncompressed (RFC 2782)', () => {
+    const srv = (i: number) => ({ type: RRType.SRV, priority: 10, weight: 0, port: 80 + i, target: `x${i}.svc.example.test` });
+    const records: RR[] = [
+      ...[0, 1, 2].map((i): RR => ({ name: 'svc.example.test', type: RRType.SRV, ttl: 30, data: srv(i) })),
+      ...[0, 1, 2].map((i): RR => ({ name: `x${i}.svc.example.test`, type: RRType.A, ttl: 30, data: { type: RRType.A, address: `10.0.0.${i}` } })),
+    ];
+    const [message] = pack(axfr(), records);
+    const p = parseReply(message!);
+    expect(p.answers.map((a) => `${a.name} ${(a as { target?: string }).target ?? (a as { address?: string }).address}`)).toEqual([
+      'svc.example.test x0.svc.example.test',
+      'svc.example.test x1.svc.example.test',
+      'svc.example.test x2.svc.example.test',
+      'x0.svc.example.test 10.0.0.0',
+      'x1.svc.example.test 10.0.0.1',
+      'x2.svc.example.test 10.0.0.2',
+    ]);
+    // Each target in full (21 octets), never a pointer in it; each A owner a pointer to its target.
+    const target = Buffer.from('\x02x0\x03svc\x07example\x04test\x00', 'latin1');
+    expect(message!.indexOf(target)).toBeGreaterThan(0);
+    // Header and question, 3 SRV (the first owner in full, 18 octets, the others a pointer to it;
+    // type, class, TTL, RDLENGTH 10; priority, weight, port 6; the target 21), 3 A (owner 2 + 10 + 4).
+    const question = 12 + 'example.test'.length + 2 + 4;
+    expect(message!.length).toBe(question + 18 + 2 * 2 + 3 * (10 + 6 + 21) + 3 * (2 + 10 + 4));
+  });
+
   it('ends every message with OPT when the request had one, and sends one message for an empty stream', () => {
     const messages = pack(axfr(true), []);
     expect(messages).toHaveLength(1);

@@ -89,7 +89,7 @@ export class TransferPacker {
   }
 
   #start(): MessageWriter {
-    const w = new MessageWriter(this.#softLimit + 1024);
+    const w = new MessageWriter(this.#softLimit + 1024, { uncompressedSuffixes: false, trackPointers: false });
     const q = this.#query;
     w.u16(q.id);
     // QR, AA (we are authoritative for what we transfer), the query's opcode and RD/CD echoed.
@@ -118,7 +118,7 @@ export class TransferPacker {
       w.u16(0);
     }
     this.messages++;
-    return w.toBuffer();
+    return w.finish();
   }
 }
 
