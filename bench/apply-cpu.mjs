@@ -80,7 +80,7 @@ for (let r = 0; r < rounds; r++) {
 const first = servers[0].ms;
 for (const s of servers) {
   const ratios = s.ms.map((ms, r) => ms / first[r]).sort((a, b) => a - b);
-  console.log(`median ${s.root}: ${median(s.ms)} ms per mirrored put (${rounds} rounds of ${count} puts at ${rate}/s, zone of ${names} names); per-round ratio to ${servers[0].root}: median ${round(median(ratios), 3)}, range ${round(ratios[0], 3)}-${round(ratios.at(-1), 3)}`);
+  console.log(`median ${s.root}: ${round(median(s.ms), 4)} ms per mirrored put (${rounds} rounds of ${count} puts at ${rate}/s, zone of ${names} names); per-round ratio to ${servers[0].root}: median ${round(median(ratios), 3)}, range ${round(ratios[0], 3)}-${round(ratios.at(-1), 3)}`);
 }
 client.close();
 for (const s of servers) await stop(s.srv.child);
