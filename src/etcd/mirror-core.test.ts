@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyPut } from './changes.js';
 import type { RawEvent, RawKv } from './etcd-kv.js';
-import { MirrorCore } from './mirror-core.js';
+import { listedKv, MirrorCore } from './mirror-core.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const kv = (key: string, modRevision: number, version = 1, lease?: string): RawKv => ({ key, value: bytes(`v${modRevision}`), lease, modRevision, version });
@@ -20,6 +20,19 @@ describe('MirrorCore', () => {
     expect(puts).toEqual([{ type: 'put', key: '/c', value: bytes('v7'), lease: undefined, leaseTtl: undefined, modRevision: 7 }]);
     expect(core.revision).toBe(10);
     expect(core.size).toBe(1);
+  });
+
+  it('reset hands back a listed key-value as its own put, and a put of its own for a leased key (its lease TTL)', () => {
+    const core = new MirrorCore();
+    core.reset([kv('/l', 2, 1, '7')], 2);
+    core.rememberLeaseTtl('7', 30);
+    const plain = listedKv(kv('/p', 3));
+    const leased = listedKv(kv('/l', 4, 2, '7'));
+    const puts = core.reset([plain, leased], 5);
+    expect(puts[0]).toBe(plain);
+    expect(puts[0]).toMatchObject({ type: 'put', key: '/p', lease: undefined, leaseTtl: undefined, modRevision: 3 });
+    expect(puts[1]).not.toBe(leased);
+    expect(puts[1]).toEqual({ type: 'put', key: '/l', value: bytes('v4'), lease: '7', leaseTtl: 30, modRevision: 4 });
   });
 
   it('drops events at or below the applied revision, keeps all events of one revision together', () => {

@@ -5,6 +5,18 @@
 import type { KeyChange, KeyPut } from './changes.js';
 import type { RawEvent, RawKv } from './etcd-kv.js';
 
+/**
+ * A listed key-value that is also its own put: a listing of a million keys would otherwise
+ * hold a second object per key (the reset batch's KeyPut, ~72 bytes) until the index has read
+ * it, all of it promoted to the old generation and collected after the sync.
+ */
+export type ListedKv = RawKv & KeyPut;
+
+/** `kv` as a ListedKv (made as the listing arrives, so the short-lived RawKv dies young). */
+export function listedKv(kv: RawKv): ListedKv {
+  return { type: 'put', key: kv.key, value: kv.value, lease: kv.lease, leaseTtl: undefined, modRevision: kv.modRevision, version: kv.version };
+}
+
 export type AcceptResult =
   | { readonly ok: true; readonly changes: KeyChange[]; readonly revision: number }
   | { readonly ok: false; readonly reason: string };
@@ -52,7 +64,8 @@ export class MirrorCore {
     const puts: KeyPut[] = [];
     for (const kv of kvs) {
       this.setKey(kv.key, kv.modRevision, kv.lease);
-      puts.push(this.put(kv));
+      // A leased key's put carries the lease's cached TTL: a put of its own.
+      puts.push(kv.lease === undefined && (kv as Partial<ListedKv>).type === 'put' ? (kv as ListedKv) : this.put(kv));
     }
     kvs.length = 0;
     // Keep TTLs of leases still in use: one lookup per lease, not one per re-list.

@@ -23,7 +23,7 @@ import type { KeyChange, MirrorBatch } from './changes.js';
 import { EtcdMirrorStoppedError, EtcdOptionsError } from './errors.js';
 import { prefixRangeEnd, rawEvents, rawKv, type RawKv } from './etcd-kv.js';
 import { LeaseTtlLookup } from './lease-ttls.js';
-import { MirrorCore } from './mirror-core.js';
+import { listedKv, MirrorCore } from './mirror-core.js';
 import type { MirrorState } from './mirror-status.js';
 
 /** Pending watch changes beyond which the mirror re-lists instead (see onWatchData). */
@@ -287,7 +287,7 @@ export class EtcdMirror {
           }
           for (const kv of res.kvs) {
             bytes += kv.key.length + kv.value.length;
-            kvs.push(rawKv(kv));
+            kvs.push(listedKv(rawKv(kv)));
           }
           if (this.o.pageSize === undefined && kvs.length > 0 && !shrunk && large) {
             limit = Math.max(FIRST_PAGE_KEYS, Math.min(MAX_PAGE_KEYS, Math.floor(PAGE_BYTES / (bytes / kvs.length))));

@@ -8,6 +8,7 @@ import {
   normalizePrefix,
   parseKey,
   parseService,
+  sameService,
   srvWeights,
   targetStrip,
   type Service,
@@ -101,6 +102,43 @@ describe('parseService (CoreDNS msg/service.go)', () => {
     for (const [value, ttl] of [[{}, undefined], [{ priority: 0, ttl: 0, port: 0, weight: 0 }, 0]] as const) {
       expect(parseService(json(value))).toMatchObject({ kind: 'none', port: 0, priority: 10, weight: 0, ttl, text: '', mail: false, group: '', targetstrip: 0 });
     }
+  });
+
+  it('reads a value with only host and port (kept compact) field by field as the same value with a default spelled out', () => {
+    const fields = ['host', 'kind', 'address', 'hostName', 'port', 'priority', 'weight', 'text', 'mail', 'ttl', 'targetstrip', 'group', 'extension'] as const;
+    for (const value of [{ host: '10.0.0.1', port: 8080 }, { host: '2001:DB8::1' }, { host: '::ffff:10.0.0.7', port: -1 }, { host: 'Svc.Example.org.', port: 80 }, {}]) {
+      const compact = parseService(json(value)) as Service;
+      // priority 10 is the default, but written out it takes the general path.
+      const general = parseService(json({ ...value, priority: 10 })) as Service;
+      for (const field of fields) expect(compact[field], `${JSON.stringify(value)} ${field}`).toEqual(general[field]);
+      expect(sameService(compact, general)).toBe(true);
+      expect('error' in compact).toBe(false);
+    }
+  });
+
+  it('reads a compact {"host","port"} value (read from its bytes) exactly as the same value with a trailing space (JSON.parse)', () => {
+    const fields = ['host', 'kind', 'address', 'hostName', 'port', 'priority', 'weight', 'text', 'mail', 'ttl', 'targetstrip', 'group', 'extension'] as const;
+    const hosts = ['10.0.0.1', '255.255.255.255', '256.1.1.1', '2001:DB8::1', '::ffff:10.0.0.7', 'Svc.Example.org.', 'a b', 'x"y', '', '\\u0031.2.3.4', '\\"', 'é.example', 'bad_host!', '1.2.3'];
+    const ports = [undefined, '0', '8080', '65535', '65536', '-1', '-0', '-2', '007', '0', '1.0', '1e3', '', 'null', '"80"', '123456', 'true'];
+    let compact = 0;
+    for (const host of hosts) {
+      for (const port of ports) {
+        const text = port === undefined ? `{"host":"${host}"}` : `{"host":"${host}","port":${port}}`;
+        const fast = parseService(raw(text));
+        const general = parseService(raw(`${text} `));
+        if ('error' in general) {
+          // JSON.parse's own message quotes the text (the space too): only its start is the same.
+          if (general.error.startsWith('invalid JSON')) expect('error' in fast && fast.error.startsWith('invalid JSON'), text).toBe(true);
+          else expect(fast, text).toEqual(general);
+          continue;
+        }
+        compact++;
+        expect('error' in fast, text).toBe(false);
+        for (const field of fields) expect((fast as Service)[field], `${text} ${field}`).toEqual(general[field]);
+        expect(Object.is((fast as Service).port, general.port), `${text} port`).toBe(true);
+      }
+    }
+    expect(compact).toBeGreaterThan(20);
   });
 
   it('ignores unknown fields, treats null as absent and matches field names case-insensitively like Go', () => {

@@ -8,7 +8,7 @@ import { RRType } from '../../dns/constants.js';
 import { childName, isSubdomain, type Name } from '../../dns/name.js';
 import type { Node, RRset } from '../../dns/records.js';
 import type { ChangedFrom, ZoneView } from '../../table/zone.js';
-import { child, type TNode } from './name-trie.js';
+import { child, entriesOf, type TNode, type TrieNode } from './name-trie.js';
 import { leafNode } from './leaf-node.js';
 import { isRecordKey } from './record-owner.js';
 import { serviceNode } from './service-node.js';
@@ -35,7 +35,7 @@ export class EtcdZoneView implements ZoneView {
   readonly skydns: Compat;
   readonly changedFrom: ChangedFrom | undefined;
   readonly #root: TNode;
-  readonly #memo: WeakMap<TNode, EtcdNode>;
+  readonly #memo: WeakMap<TrieNode, EtcdNode>;
   readonly #args: { readonly revision: number; readonly defaultTtl: number; readonly prefix: string };
   readonly #onOversize: OnOversize | undefined;
   #apex: EtcdNode | undefined;
@@ -51,7 +51,7 @@ export class EtcdZoneView implements ZoneView {
     revision: number,
     defaultTtl: number,
     prefix: string,
-    memo: WeakMap<TNode, EtcdNode>,
+    memo: WeakMap<TrieNode, EtcdNode>,
     compat: Compat = 'rfc',
     changedFrom?: ChangedFrom,
     onOversize?: OnOversize,
@@ -97,11 +97,11 @@ export class EtcdZoneView implements ZoneView {
     const rel = this.origin === '' ? name : name.slice(0, name.length - this.origin.length - 1);
     const parts = rel.split('.');
     if (isSearch(parts)) return this.#searchNode(name, parts);
-    let t: TNode | undefined = this.#root;
+    let t: TrieNode | undefined = this.#root;
     for (let i = parts.length - 1; i >= 0 && t; i--) t = child(t, parts[i]!);
     if (!t) return undefined;
     let node = this.#memo.get(t);
-    if (!node) this.#memo.set(t, (node = new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined, this.#onOversize, this.#rfc)));
+    if (!node) this.#memo.set(t, (node = new EtcdNode(t.name, [t], entriesOf(t) ?? NO_ENTRIES, undefined, this.#onOversize, this.#rfc)));
     return this.#withTargets(node);
   }
 
@@ -120,11 +120,11 @@ export class EtcdZoneView implements ZoneView {
     const rel = this.origin === '' ? name : name.slice(0, name.length - this.origin.length - 1);
     const parts = rel.split('.');
     if (isSearch(parts)) return undefined;
-    let t: TNode | undefined = this.#root;
+    let t: TrieNode | undefined = this.#root;
     for (let i = parts.length - 1; i >= 0 && t; i--) t = child(t, parts[i]!);
     if (!t) return undefined;
     let node = this.#memo.get(t);
-    if (!node) this.#memo.set(t, (node = new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined, this.#onOversize, this.#rfc)));
+    if (!node) this.#memo.set(t, (node = new EtcdNode(t.name, [t], entriesOf(t) ?? NO_ENTRIES, undefined, this.#onOversize, this.#rfc)));
     return node;
   }
 
@@ -145,10 +145,10 @@ export class EtcdZoneView implements ZoneView {
   *transferNodes(): IterableIterator<readonly [Name, Node]> {
     const apex = this.node(this.origin)!;
     if (apex.size > 0) yield [this.origin, apex];
-    const stack: TNode[] = [];
-    const push = (t: TNode): void => {
+    const stack: TrieNode[] = [];
+    const push = (t: TrieNode): void => {
       if (!t.kids) return;
-      const kids: TNode[] = [];
+      const kids: TrieNode[] = [];
       t.kids?.forEach((k) => kids.push(k));
       for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
     };
@@ -156,7 +156,7 @@ export class EtcdZoneView implements ZoneView {
     for (let t = stack.pop(); t; t = stack.pop()) {
       push(t);
       const memo = this.#memo.get(t);
-      const node = (!memo && leafNode(t)) || this.#withTargets(memo ?? new EtcdNode(t.name, [t], t.entries ?? NO_ENTRIES, undefined, this.#onOversize, this.#rfc));
+      const node = (!memo && leafNode(t)) || this.#withTargets(memo ?? new EtcdNode(t.name, [t], entriesOf(t) ?? NO_ENTRIES, undefined, this.#onOversize, this.#rfc));
       if (node.size > 0) yield [t.name, node];
     }
   }
@@ -198,10 +198,10 @@ export class EtcdZoneView implements ZoneView {
     const cache = leftmostStar ? (this.#starSearch ??= new Map()) : (this.#search ??= new Map());
     const cached = cache.get(name);
     if (cached !== undefined) return cached ?? undefined;
-    let frontier: TNode[] = [this.#root];
+    let frontier: TrieNode[] = [this.#root];
     for (let i = parts.length - 1; i >= 0 && frontier.length > 0; i--) {
       const label = parts[i]!;
-      const next: TNode[] = [];
+      const next: TrieNode[] = [];
       if (isSearchLabel(label, i) || (leftmostStar && i === 0)) {
         for (const t of frontier) t.kids?.forEach((c) => next.push(c));
       } else {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseService, type Service } from '../../skydns/codec.js';
 import { leafNode } from './leaf-node.js';
-import { TNode, type Entry } from './name-trie.js';
+import { Entry, Kids, TNode } from './name-trie.js';
 import { EtcdNode } from './skydns-answers.js';
 import { put, listed, zone } from './test-support.js';
 
@@ -11,8 +11,7 @@ const KEY = '/skydns/test/example/api/x1';
 function leaf(value: unknown, ttl = 10, key = KEY): TNode {
   const service = parseService(Buffer.from(JSON.stringify(value))) as Service;
   expect(service).not.toHaveProperty('error');
-  const entry: Entry = { key, name: NAME, zone: 'example.test', depth: 4, service, ttl };
-  return new TNode(NAME, 0, [entry], undefined, 1);
+  return new TNode(NAME, 0, [new Entry(key, NAME, service, ttl)], undefined, 1);
 }
 
 /** What EtcdNode gives for the same trie node: type → RRset, in iteration order. */
@@ -43,6 +42,8 @@ describe('leafNode (a name with one address key and nothing below it)', () => {
         const fast = leafNode(t);
         expect(fast, JSON.stringify(value)).toBeDefined();
         expect([...fast!.entries()], `${JSON.stringify(value)} rfc=${rfc}`).toEqual(aggregated(t, rfc));
+        // The trie keeps such a name as its key's Entry itself: the same RRsets from it.
+        expect([...leafNode(t.entries![0]!)!.entries()], `${JSON.stringify(value)} rfc=${rfc}, as a leaf`).toEqual(aggregated(t, rfc));
       }
     }
   });
@@ -52,10 +53,10 @@ describe('leafNode (a name with one address key and nothing below it)', () => {
     expect(leafNode(leaf({ text: 'only text' }))).toBeUndefined();
     expect(leafNode(leaf({ host: '10.0.0.1' }, 10, '/skydns/test/example/api/x1/_rr-a-0123456789abcdef'))).toBeUndefined();
     const one = leaf({ host: '10.0.0.1' });
-    const two = new TNode(NAME, 0, [...one.entries!, { ...one.entries![0]!, key: `${KEY}X` }], undefined, 2);
+    const first = one.entries![0]!;
+    const two = new TNode(NAME, 0, [first, new Entry(`${KEY}X`, first.name, first.service, first.ttl)], undefined, 2);
     expect(leafNode(two)).toBeUndefined();
-    const parent = new TNode('api.example.test', 0, one.entries, undefined, 2);
-    parent.kids = { size: 1 } as TNode['kids'];
+    const parent = new TNode('api.example.test', 0, one.entries, new Kids(['x1'], [one], undefined), 2);
     expect(leafNode(parent)).toBeUndefined();
   });
 

@@ -14,13 +14,14 @@ import { RRType } from '../../dns/constants.js';
 import type { Node, RData, RRset } from '../../dns/records.js';
 import { txtStrings } from '../../dns/records.js';
 import { targetStrip } from '../../skydns/codec.js';
-import type { TNode } from './name-trie.js';
+import { TNode, type TrieNode } from './name-trie.js';
 import { isRecordKey } from './record-owner.js';
 
 /** The leaf's RRsets (A or AAAA, MX, SRV, TXT: EtcdNode's order), or undefined when `t` is not such a leaf. */
-export function leafNode(t: TNode): Node | undefined {
-  if (t.kids !== undefined || t.entries?.length !== 1) return undefined;
-  const e = t.entries[0]!;
+export function leafNode(t: TrieNode): Node | undefined {
+  // A name with one key and nothing below is usually that key's Entry (name-trie.ts).
+  const e = !(t instanceof TNode) ? t : t.kids === undefined && t.entries?.length === 1 ? t.entries[0]! : undefined;
+  if (e === undefined) return undefined;
   const s = e.service;
   if ((s.kind !== 'ipv4' && s.kind !== 'ipv6') || s.extension !== undefined || isRecordKey(e.key)) return undefined;
   const name = t.name;

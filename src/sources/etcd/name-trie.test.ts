@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ZoneView } from '../../table/zone.js';
 import type { KeyChange } from '../../etcd/changes.js';
-import { insertEntry, removeEntry, sameTrie, TNode, type Entry } from './name-trie.js';
+import { child, Entry, insertEntry, removeEntry, sameTrie, TNode, type TrieNode } from './name-trie.js';
 import { parseService, splitKey, type Service } from '../../skydns/codec.js';
 import { batch, del, index, listed, put, rdata, zone } from './test-support.js';
 
@@ -71,7 +71,7 @@ describe('sameTrie', () => {
     const parts = splitKey(k, '/skydns');
     if ('error' in parts) throw new Error(parts.error);
     const service = parseService(Buffer.from(JSON.stringify(json))) as Service;
-    return { entry: { key: k, name: parts.name, zone: ZONE, depth: parts.segments.length, service, ttl }, segments: parts.segments };
+    return { entry: new Entry(k, parts.name, service, ttl), segments: parts.segments };
   }
   let epoch = 0;
   /** A trie built from `ops` in order: an object puts, null removes. */
@@ -82,17 +82,57 @@ describe('sameTrie', () => {
       // One batch per operation, so later ones copy paths as the index does.
       const e = ++epoch;
       if (json === null) {
-        removeEntry(roots, e, held.get(name)!);
+        removeEntry(roots, e, ZONE, held.get(name)!);
         held.delete(name);
       } else {
         const { entry: en, segments } = entry(name, json, ttl);
-        insertEntry(roots, e, en, segments, 2, held.has(name));
+        insertEntry(roots, e, ZONE, en, segments, 2, held.has(name));
         held.set(name, en);
       }
     }
     return roots.get(ZONE)!;
   }
   const wide = Array.from({ length: 200 }, (_, i) => `x${i}.big.example.test`);
+  /** The trie node of `name` (in ZONE) below `root`. */
+  const at = (root: TNode, name: string): TrieNode | undefined => {
+    let t: TrieNode | undefined = root;
+    for (const label of name.slice(0, -ZONE.length - 1).split('.').reverse()) t = t && child(t, label);
+    return t;
+  };
+
+  it('keeps a name with one key and nothing below as the Entry itself, and turns it back into one after deletes', () => {
+    const leaf = trie([['x1.api.example.test', { host: '192.0.2.1' }]]);
+    expect(at(leaf, 'x1.api.example.test')).toBeInstanceOf(Entry);
+    expect(at(leaf, 'api.example.test')).toBeInstanceOf(TNode);
+    // A lone child is kept without an array of one; two are a list, and one again after a delete.
+    expect(Array.isArray((at(leaf, 'api.example.test') as TNode).nodes)).toBe(false);
+    const two = trie([['x1.api.example.test', { host: '192.0.2.1' }], ['x2.api.example.test', { host: '192.0.2.2' }]]);
+    expect((at(two, 'api.example.test') as TNode).nodes).toHaveLength(2);
+    const one = trie([['x1.api.example.test', { host: '192.0.2.1' }], ['x2.api.example.test', { host: '192.0.2.2' }], ['x1.api.example.test', null]]);
+    expect(Array.isArray((at(one, 'api.example.test') as TNode).nodes)).toBe(false);
+    expect(at(one, 'x2.api.example.test')).toBeInstanceOf(Entry);
+    expect(at(one, 'x1.api.example.test')).toBeUndefined();
+    // A name below it: a node holding the key and the child.
+    const parent = trie([['x1.api.example.test', { host: '192.0.2.1' }], ['d.x1.api.example.test', { host: '192.0.2.2' }]]);
+    expect(at(parent, 'x1.api.example.test')).toBeInstanceOf(TNode);
+    expect(at(parent, 'd.x1.api.example.test')).toBeInstanceOf(Entry);
+    const back = trie([['x1.api.example.test', { host: '192.0.2.1' }], ['d.x1.api.example.test', { host: '192.0.2.2' }], ['d.x1.api.example.test', null]]);
+    expect(at(back, 'x1.api.example.test')).toBeInstanceOf(Entry);
+    expect(sameTrie(back, leaf)).toBe(true);
+    // The key's entry replaced: still a leaf, the new one.
+    const replaced = trie([['x1.api.example.test', { host: '192.0.2.1' }], ['x1.api.example.test', { host: '192.0.2.3' }]]);
+    expect((at(replaced, 'x1.api.example.test') as Entry).service.address).toBe('192.0.2.3');
+    expect(replaced.size).toBe(1);
+    // A wide name (chunked children) emptied by deletes and filled again.
+    const refilled = trie([...wide.map((n): [string, object] => [n, { host: '192.0.2.1' }]), ...wide.map((n): [string, null] => [n, null]), ['x7.big.example.test', { host: '192.0.2.7' }]]);
+    expect(refilled.size).toBe(1);
+    expect(at(refilled, 'x7.big.example.test')).toBeInstanceOf(Entry);
+    expect(at(refilled, 'x8.big.example.test')).toBeUndefined();
+    expect(sameTrie(refilled, trie([['x7.big.example.test', { host: '192.0.2.7' }]]))).toBe(true);
+    const emptied = trie([...wide.map((n): [string, object] => [n, { host: '192.0.2.1' }]), ...wide.map((n): [string, null] => [n, null])]);
+    expect(emptied.kids).toBeUndefined();
+    expect(sameTrie(emptied, trie([]))).toBe(true);
+  });
 
   it('is true for the same entries however they were put (order, chunk splits, deletes on the way)', () => {
     const a = trie(wide.map((n) => [n, { host: '192.0.2.1' }]));

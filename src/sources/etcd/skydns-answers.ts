@@ -7,7 +7,7 @@
 import { RRType } from '../../dns/constants.js';
 import { isSubdomain, type Name } from '../../dns/name.js';
 import { hasShape, txtStrings, type Node, type RData, type RRset } from '../../dns/records.js';
-import { collect, type Entry, type TNode } from './name-trie.js';
+import { collect, entriesOf, type Entry, type TNode, type TrieNode } from './name-trie.js';
 import { isCnameKey, isRecordKey } from './record-owner.js';
 import { groupFilter, srvWeights, targetStrip } from '../../skydns/codec.js';
 import { LABEL_PREFIX } from '../../skydns/update-records.js';
@@ -37,9 +37,9 @@ export type OnOversize = (name: Name, type: number, total: number) => void;
 
 export interface ApexInfo {
   readonly soa: RRset;
-  readonly nsDir: TNode | undefined;
+  readonly nsDir: TrieNode | undefined;
   /** The zone's root when `dns/apex` is empty: A and AAAA then come from the whole zone. */
-  readonly zoneWide?: TNode | undefined;
+  readonly zoneWide?: TrieNode | undefined;
   /** The zone's root, whose `_rr-` children hold the apex's extension records (#extensions). */
   readonly zoneRoot?: TNode;
 }
@@ -53,7 +53,7 @@ export interface ApexInfo {
  */
 export class EtcdNode implements Node {
   readonly #name: Name;
-  readonly #roots: readonly TNode[];
+  readonly #roots: readonly TrieNode[];
   readonly #exact: readonly Entry[];
   readonly #apex: ApexInfo | undefined;
   readonly #onOversize: OnOversize | undefined;
@@ -70,7 +70,7 @@ export class EtcdNode implements Node {
   readonly #rfc: boolean;
   #aliasMemo: boolean | undefined;
 
-  constructor(name: Name, roots: readonly TNode[], exact: readonly Entry[], apex: ApexInfo | undefined, onOversize?: OnOversize, rfc = false) {
+  constructor(name: Name, roots: readonly TrieNode[], exact: readonly Entry[], apex: ApexInfo | undefined, onOversize?: OnOversize, rfc = false) {
     this.#name = name;
     this.#onOversize = onOversize;
     this.#roots = roots;
@@ -255,7 +255,7 @@ export class EtcdNode implements Node {
       const holders = this.#apex ? (this.#apex.zoneRoot ? [this.#apex.zoneRoot] : []) : this.#roots;
       for (const t of holders) {
         t.kids?.forEachWithPrefix(LABEL_PREFIX, (kid) => {
-          for (const e of kid.entries ?? NO_ENTRIES) add(e);
+          for (const e of entriesOf(kid) ?? NO_ENTRIES) add(e);
         });
       }
       // Nearly every name has none: share one empty map rather than hold one per memoised name.

@@ -13,7 +13,7 @@ import { zoneSerial, type ZoneView } from '../../table/zone.js';
 import type { KeyChange, MirrorBatch } from '../../etcd/changes.js';
 import { EtcdZoneView, type Compat } from './etcd-zone.js';
 import { LabelTable } from './label-table.js';
-import { findEntry, insertEntry, removeEntry, sameTrie, TNode, type Entry } from './name-trie.js';
+import { Entry, findEntry, insertEntry, removeEntry, sameTrie, TNode, type TrieNode } from './name-trie.js';
 import type { EtcdNode, OnOversize } from './skydns-answers.js';
 import { normalizePrefix, parseService, sameService, splitKey, type KeyParts } from '../../skydns/codec.js';
 import { extensionLabelError } from '../../skydns/update-records.js';
@@ -96,9 +96,8 @@ export class SkyDnsIndex {
   readonly #onOversize: OnOversize | undefined;
   readonly #onSkipped: ((what: SkippedKind, error: unknown) => void) | undefined;
   readonly #labels = new LabelTable();
-  readonly #intern = (label: string): string => this.#labels.intern(label);
   /** Per-trie-node answers, shared by every view holding that node (see EtcdNode). */
-  readonly #memo = new WeakMap<TNode, EtcdNode>();
+  readonly #memo = new WeakMap<TrieNode, EtcdNode>();
 
   #roots = new Map<Name, TNode>();
   #others = new Map<string, OtherState>();
@@ -261,7 +260,7 @@ export class SkyDnsIndex {
     const prev = z && !('error' in parts) ? findEntry(work.roots.get(z.zone!)!, parts.segments, z.depth, key) : undefined;
 
     if (change.type === 'delete') {
-      if (prev) this.#remove(work, prev);
+      if (prev) this.#remove(work, z!.zone!, prev);
       this.#setOther(work, key, undefined);
       return;
     }
@@ -282,7 +281,7 @@ export class SkyDnsIndex {
           ? `name server entry under ${childName('ns', childName('dns', zone))} needs an IP address as host, got ${JSON.stringify(service.host)}`
           : service.extension && extensionLabelError(key.slice(key.lastIndexOf('/') + 1), service.extension.type);
     if (reason !== undefined || 'error' in service) {
-      if (prev) this.#remove(work, prev);
+      if (prev) this.#remove(work, zone, prev);
       return this.#setOther(work, key, { kind: 'invalid', reason: reason ?? '' });
     }
 
@@ -301,7 +300,7 @@ export class SkyDnsIndex {
       // Same data again (writers re-put unchanged values): no new trie nodes, no new view.
       return;
     }
-    this.#insert(work, { key, name, zone, depth: segments.length, service, ttl }, segments, z.depth, prev !== undefined);
+    this.#insert(work, zone, new Entry(key, name, service, ttl), segments, z.depth, prev !== undefined);
     this.#setOther(work, key, undefined);
   }
 
@@ -385,22 +384,22 @@ export class SkyDnsIndex {
     return found;
   }
 
-  #insert(work: Work, entry: Entry, segments: readonly string[], from: number, replacing: boolean): void {
-    insertEntry(work.roots, work.epoch, entry, segments, from, replacing, this.#intern);
-    this.#changed(work, entry);
+  #insert(work: Work, zone: Name, entry: Entry, segments: readonly string[], from: number, replacing: boolean): void {
+    insertEntry(work.roots, work.epoch, zone, entry, segments, from, replacing, this.#labels);
+    this.#changed(work, zone, entry);
   }
 
-  #remove(work: Work, entry: Entry): void {
-    removeEntry(work.roots, work.epoch, entry);
-    this.#changed(work, entry);
+  #remove(work: Work, zone: Name, entry: Entry): void {
+    removeEntry(work.roots, work.epoch, zone, entry);
+    this.#changed(work, zone, entry);
   }
 
-  #changed(work: Work, entry: Entry): void {
-    work.changed.add(entry.zone);
-    if (work.revisions && work.revision > (work.revisions.get(entry.zone) ?? 0)) work.revisions.set(entry.zone, work.revision);
+  #changed(work: Work, zone: Name, entry: Entry): void {
+    work.changed.add(zone);
+    if (work.revisions && work.revision > (work.revisions.get(zone) ?? 0)) work.revisions.set(zone, work.revision);
     if (!work.names) return;
-    let names = work.names.get(entry.zone);
-    if (!names) work.names.set(entry.zone, (names = new Set()));
+    let names = work.names.get(zone);
+    if (!names) work.names.set(zone, (names = new Set()));
     names.add(entry.name);
   }
 
