@@ -87,9 +87,10 @@ export function serviceLeavesNode(t: TrieNode): Node | undefined {
     const e = !(k instanceof TNode) ? k : k.kids === undefined && k.entries?.length === 1 ? k.entries[0]! : undefined;
     const s = e?.service;
     if (e === undefined || s === undefined || (s.kind !== 'ipv4' && s.kind !== 'ipv6') || s.extension !== undefined || s.text !== '' || s.mail || s.targetstrip > 0 || isRecordKey(e.key)) plain = false;
-    else leaves.push(e);
+    // More children than a set keeps: EtcdNode's (it cuts and reports), without listing the rest.
+    else if (leaves.push(e) > MAX_SET_RECORDS) plain = false;
   });
-  if (!plain || leaves.length > MAX_SET_RECORDS) return undefined;
+  if (!plain) return undefined;
   // A and AAAA: distinct addresses in key order (CoreDNS backend_lookup.go `A`/`AAAA`).
   const seen = new Set<string>();
   const v4: RData[] = [];
