@@ -4,7 +4,7 @@ import { createSocket } from 'node:dgram';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { die, memory, pct, round, sleep, state, stop } from './lib.mjs';
+import { CLK_TCK, cpuTicks, die, memory, pct, round, sleep, state, stop } from './lib.mjs';
 import { ZONE, ipOf } from './data.mjs';
 import { SHIPPED_NODE_FLAGS, etcdLoad, startEtcdns } from './servers.mjs';
 import { dig } from './check.mjs';
@@ -88,6 +88,8 @@ export async function measureSync(etcd, etcdUrl, cli, sizes) {
     await etcdLoad(etcd, size, (i) => [syncKey(prefix, i), JSON.stringify({ host: ipOf(i + 1), port: 8080 })]);
     const loadMs = performance.now() - l0;
     const srv = await startEtcdns(`etcdns-sync-${size}`, cli, { zonesDir: emptyDir, etcdUrl, prefix, zone: 'sync.test', nodeFlags });
+    // CPU (utime+stime, all threads) spent to /ready: on a shared box steadier than the wall time.
+    const cpuToReadyMs = Math.round((cpuTicks(srv.pid) / CLK_TCK) * 1000);
     await sleep(1000);
     const mem = memory(srv.pid);
     let check = 'n/a';
@@ -98,8 +100,8 @@ export async function measureSync(etcd, etcdUrl, cli, sizes) {
     }
     await stop(srv.child);
     if (size && check !== 'ok') die(`initial sync of ${size} keys: the last key is answered wrongly (${check}); see ${srv.child.logFile}`);
-    const row = { keys: size, nodeFlags: nodeFlags.join(' ') || '(node defaults)', etcdLoadMs: Math.round(loadMs), spawnToReadyMs: Math.round(srv.readyMs), rssMiB: round(mem.rss / 1024, 1), peakRssMiB: round(mem.hwm / 1024, 1), lastKeyAnswered: check };
-    console.log(`  sync ${String(size).padStart(7)} keys${nodeFlags.length ? '' : ' (node defaults)'}: spawn→/ready ${row.spawnToReadyMs} ms, RSS ${row.rssMiB} MiB (peak ${row.peakRssMiB} MiB), last key ${check}  [etcd load ${row.etcdLoadMs} ms]`);
+    const row = { keys: size, nodeFlags: nodeFlags.join(' ') || '(node defaults)', etcdLoadMs: Math.round(loadMs), spawnToReadyMs: Math.round(srv.readyMs), cpuToReadyMs, rssMiB: round(mem.rss / 1024, 1), peakRssMiB: round(mem.hwm / 1024, 1), lastKeyAnswered: check };
+    console.log(`  sync ${String(size).padStart(7)} keys${nodeFlags.length ? '' : ' (node defaults)'}: spawn→/ready ${row.spawnToReadyMs} ms (CPU ${row.cpuToReadyMs} ms), RSS ${row.rssMiB} MiB (peak ${row.peakRssMiB} MiB), last key ${check}  [etcd load ${row.etcdLoadMs} ms]`);
     out.push(row);
     await etcd.delete().prefix(prefix);
   }
