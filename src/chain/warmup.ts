@@ -17,7 +17,8 @@
  * zones' own, checked against the snapshot like any other), and one whose cache keeps nothing,
  * so that resolving and rendering run on every query too, as they do for each new question a
  * client asks. Neither may count or log (no metrics, no query log) nor reach the network (no
- * forwarding).
+ * forwarding). The etcd index's own report of an RRset cut to the message bounds (once per name
+ * and type, sources/etcd/oversize.ts) may come from these questions: it describes the data.
  */
 import { RRClass, RRType, isMetaType } from '../dns/constants.js';
 import { childName, type Name } from '../dns/name.js';
