@@ -5,9 +5,11 @@
 // AXFR after another, and reports the CPU time (process.cpuUsage) of each. The builds alternate,
 // a process each per round, so that drift in the machine's load falls on both alike; the
 // figures are CPU time, not wall clock. What it leaves out: socket writes and the event loop
-// (bench/transfer.mjs's server CPU per transfer has them).
+// (bench/transfer.mjs's server CPU per transfer has them). Each build's first AXFR (not timed)
+// prints the sha256 of its messages: equal digests are the same octets.
 //   node bench/xfr-cpu.mjs [--rounds 4] [--transfers 8] ROOT_A ROOT_B ...
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -39,14 +41,17 @@ if (o.child) {
   const message = Buffer.concat([Buffer.from([0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), ...labels, Buffer.from([0, 0, 252, 0, 1])]);
   const quiet = { warn() {}, info() {}, debug() {}, error() {} };
   const handler = transfer({ snapshot: () => snapshot, journal: { plan: () => undefined }, allowedNetworks: { allows: () => true }, nowSeconds: () => Date.now() / 1000, logger: quiet })(() => null);
-  const once = async () => {
+  const once = async (hash) => {
     const request = { decoded: decodeQuery(message), message, transport: 'tcp', remoteAddress: '127.0.0.1', advertisedUdpSize: 1232, maxSize: 65535 };
     const reply = handler(request);
     let messages = 0, bytes = 0;
-    for (let n = await reply.messages.next(); !n.done; n = await reply.messages.next()) { messages++; bytes += n.value.length; }
+    for (let n = await reply.messages.next(); !n.done; n = await reply.messages.next()) { messages++; bytes += n.value.length; hash?.update(n.value); }
     return { messages, bytes };
   };
-  const first = await once(); // the apex's aggregate is memoised in the view by the first one, as in a server
+  // The apex's aggregate is memoised in the view by the first one, as in a server. Its messages'
+  // digest (not timed) says whether two builds send the same octets.
+  const hash = createHash('sha256');
+  const first = { ...(await once(hash)), sha256: hash.digest('hex').slice(0, 16) };
   const cpuMs = [];
   for (let r = 0; r < Number(o.transfers); r++) {
     const c0 = process.cpuUsage();
@@ -65,7 +70,7 @@ if (o.child) {
       if (r.status !== 0) throw new Error(`${root}: ${r.stderr}`);
       const x = JSON.parse(r.stdout.trim().split('\n').at(-1));
       all.get(root).push(...x.cpuMs);
-      console.log(`round ${round + 1} ${root}: ${x.messages} messages, ${x.bytes} bytes; CPU ms per AXFR ${x.cpuMs.map((v) => v.toFixed(0)).join(' ')}`);
+      console.log(`round ${round + 1} ${root}: ${x.messages} messages, ${x.bytes} bytes, sha256 ${x.sha256}; CPU ms per AXFR ${x.cpuMs.map((v) => v.toFixed(0)).join(' ')}`);
     }
   }
   const med = roots.map((r) => median(all.get(r)));

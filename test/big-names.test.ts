@@ -129,13 +129,18 @@ describe('names with more records than a DNS message holds', () => {
       const udp = await dig(server.port, ['+ignore', '+bufsize=1232', name, 'A']);
       expect(udp.flags).toContain('tc');
     }
+    // One report per cut RRset (name and type), however often it is asked. The warm-up before
+    // /ready (chain/warmup.ts) asks the types a name owns, so the SRV set of big.example.test,
+    // which the test never queries, may be reported too: the reports describe the data.
     const cut = server.logs.filter((l) => String(l.msg).startsWith('answer cut to the RRset bound'));
-    expect(cut.map((l) => [l.name, l.records]).sort()).toEqual([
+    const reported = cut.map((l) => `${String(l.name)} ${String(l.type)}`);
+    expect(new Set(reported).size).toBe(reported.length);
+    expect(cut.filter((l) => l.type === 'A').map((l) => [l.name, l.records]).sort()).toEqual([
       ['big.example.test.', BIG],
       ['example.test.', BIG + 1],
     ]);
     const metrics = await (await fetch(metricsUrl)).text();
-    expect(metrics).toMatch(/^etcdns_etcd_rrsets_cut_total 2$/m);
+    expect(metrics).toMatch(new RegExp(`^etcdns_etcd_rrsets_cut_total ${cut.length}$`, 'm'));
   });
 
   it('100 q/s for the big names cost nothing for a probe at 1,000 q/s', async () => {

@@ -61,7 +61,15 @@ export function transferJournal(config: ServeConfig, inputs: ServerInputs, table
  */
 export function logServedZones(table: RecordTable, logger: Logger): void {
   let served = table.current.zones;
+  let zoneSet = table.current.zoneSetGeneration;
   table.onSwap((snapshot) => {
+    // The same set of origins (what nearly every etcd change swaps in): nothing to compare.
+    const sameSet = snapshot.zoneSetGeneration === zoneSet;
+    zoneSet = snapshot.zoneSetGeneration;
+    if (sameSet) {
+      served = snapshot.zones;
+      return;
+    }
     const { started, stopped } = zoneChanges(served, snapshot.zones);
     served = snapshot.zones;
     if (started.length === 0 && stopped.length === 0) return;

@@ -47,17 +47,13 @@ export class LeaseTtlLookup {
    * waiting when `abandon` resolves (the batch became moot), filling what is known by then.
    */
   async fill(changes: KeyChange[], abandon: Promise<void>): Promise<KeyChange[]> {
+    const known = this.fillKnown(changes);
+    if (known) return known;
     const unknown = new Set<string>();
     for (const c of changes) {
       if (c.type === 'put' && c.lease !== undefined && c.leaseTtl === undefined && this.#cache.leaseTtl(c.lease) === undefined) {
         unknown.add(c.lease);
       }
-    }
-    if (unknown.size === 0) {
-      // Cached since the change was made (a lookup for an earlier batch): fill from the cache.
-      return changes.some((c) => c.type === 'put' && c.lease !== undefined && c.leaseTtl === undefined)
-        ? changes.map((c) => this.#withTtl(c, undefined))
-        : changes;
     }
     const ttls = new Map<string, number | undefined>();
     const ids = [...unknown];
@@ -70,6 +66,22 @@ export class LeaseTtlLookup {
     };
     await Promise.race([Promise.all(Array.from({ length: Math.min(LEASE_LOOKUP_CONCURRENCY, ids.length) }, worker)), abandon]);
     return changes.map((c) => this.#withTtl(c, ttls));
+  }
+
+  /**
+   * `changes` with every lease TTL filled from the cache, at once; undefined when some lease is
+   * not cached (then fill() looks it up). Most batches carry no new lease: the mirror hands
+   * those on without an await (a promise and a microtask turn per batch, on every change).
+   */
+  fillKnown(changes: KeyChange[]): KeyChange[] | undefined {
+    let missing = false;
+    for (const c of changes) {
+      if (c.type !== 'put' || c.lease === undefined || c.leaseTtl !== undefined) continue;
+      if (this.#cache.leaseTtl(c.lease) === undefined) return undefined;
+      missing = true;
+    }
+    // Cached since the change was made (a lookup for an earlier batch): fill from the cache.
+    return missing ? changes.map((c) => this.#withTtl(c, undefined)) : changes;
   }
 
   #withTtl(c: KeyChange, looked: Map<string, number | undefined> | undefined): KeyChange {

@@ -444,6 +444,27 @@ describe('EtcdMirror (fake etcd)', () => {
     expect(t.batches).toHaveLength(2);
   });
 
+  it('holds a batch that needs no lookup behind one still waiting for a lease lookup, so batches stay in revision order', async () => {
+    const t = await started();
+    let answer: (ttl: string) => void = () => undefined;
+    t.etcd.leaseTtl = () => new Promise((resolve) => (answer = resolve));
+    const a = t.etcd.set('/p/a', '1', '5');
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: a }]));
+    await t.clock.advance(0);
+    const b = t.etcd.set('/p/b', '1');
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: b }]));
+    await t.clock.advance(0);
+    expect(t.summary()).toEqual(['reset@10: ']); // b's batch needs nothing, but a's goes first
+    answer('30');
+    await t.clock.advance(0);
+    expect(t.summary()).toEqual(['reset@10: ', `batch@${a.mod}: +/p/a`, `batch@${b.mod}: +/p/b`]);
+    // Nothing queued any more: the next batch without a new lease goes straight through.
+    const c = t.etcd.set('/p/c', '1');
+    t.etcd.watcher.emit('data', t.etcd.response([{ put: c }]));
+    await t.clock.advance(0);
+    expect(t.summary().at(-1)).toBe(`batch@${c.mod}: +/p/c`);
+  });
+
   it('retries a failing first list with capped backoff, and synced() resolves when it succeeds', async () => {
     // Jitter at its top: the plain delays, 50 ms doubling to 1 s.
     const t = setup({ random: () => 1 });

@@ -73,7 +73,8 @@ export class RecordTable {
     }
     this.#combined = combined;
     const before = this.#current;
-    const sameZoneSet = merged.size === before.zones.size && [...merged.keys()].every((origin) => before.zones.has(origin));
+    let sameZoneSet = merged.size === before.zones.size;
+    if (sameZoneSet) for (const origin of merged.keys()) if (!before.zones.has(origin)) sameZoneSet = false;
     this.#current = new Snapshot(merged, before.generation + 1, sameZoneSet ? before.zoneSetGeneration : before.zoneSetGeneration + 1);
     this.#tellListeners(this.#current);
     return this.#current;

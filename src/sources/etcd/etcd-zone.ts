@@ -9,7 +9,7 @@ import { childName, isSubdomain, type Name } from '../../dns/name.js';
 import type { Node, RRset } from '../../dns/records.js';
 import type { ChangedFrom, ZoneView } from '../../table/zone.js';
 import { child, entriesOf, type TNode, type TrieNode } from './name-trie.js';
-import { leafNode } from './leaf-node.js';
+import { leafNode, serviceLeavesNode } from './leaf-node.js';
 import { isRecordKey } from './record-owner.js';
 import { serviceNode } from './service-node.js';
 import { EtcdNode, NO_ENTRIES, type OnOversize } from './skydns-answers.js';
@@ -140,7 +140,8 @@ export class EtcdZoneView implements ZoneView {
    * what we answer. Nodes not already memoised are made for the transfer and dropped after it:
    * a transfer of a 100k-key zone must not leave the aggregate of every name in memory. A name
    * with one address key and nothing below it (most names) has its records written straight
-   * from that key (leaf-node.ts): the same RRsets without the aggregation.
+   * from that key, and a service name whose children are all such address leaves straight from
+   * them (leaf-node.ts): the same RRsets without the aggregation.
    */
   *transferNodes(): IterableIterator<readonly [Name, Node]> {
     const apex = this.node(this.origin)!;
@@ -156,7 +157,7 @@ export class EtcdZoneView implements ZoneView {
     for (let t = stack.pop(); t; t = stack.pop()) {
       push(t);
       const memo = this.#memo.get(t);
-      const node = (!memo && leafNode(t)) || this.#withTargets(memo ?? new EtcdNode(t.name, [t], entriesOf(t) ?? NO_ENTRIES, undefined, this.#onOversize, this.#rfc));
+      const node = (!memo && (leafNode(t) ?? serviceLeavesNode(t))) || this.#withTargets(memo ?? new EtcdNode(t.name, [t], entriesOf(t) ?? NO_ENTRIES, undefined, this.#onOversize, this.#rfc));
       if (node.size > 0) yield [t.name, node];
     }
   }
