@@ -15,8 +15,9 @@ if (typeof globalThis.gc !== 'function') {
 }
 const n = Number(process.argv[2] ?? 100000);
 const dist = pathToFileURL(resolve(process.argv[3] ?? 'dist')).href;
-// listedKv: the mirror's listing objects since they are also the reset batch's puts (absent before).
-const { MirrorCore, listedKv = (kv) => kv } = await import(`${dist}/etcd/mirror-core.js`);
+// How each build's mirror holds a listing: columns (ListedKvs), before that objects that are
+// also the reset batch's puts (listedKv), before that plain key-values.
+const { MirrorCore, ListedKvs, listedKv = (kv) => kv } = await import(`${dist}/etcd/mirror-core.js`);
 const { SkyDnsIndex } = await import(`${dist}/sources/etcd/skydns-index.js`);
 const heap = () => { globalThis.gc(); globalThis.gc(); return process.memoryUsage().heapUsed; };
 
@@ -24,7 +25,7 @@ const before = heap();
 // As the mirror lists them: key strings decoded from bytes (flat strings; a template literal
 // would be a chain of concatenations, ~32 bytes more per key than the server holds), values as
 // bytes (etcd-kv.ts rawKv).
-const kvs = [];
+const kvs = ListedKvs ? new ListedKvs() : [];
 for (let i = 0; i < n; i++) {
   kvs.push(listedKv({ key: Buffer.from(`/skydns/test/sync/svc${Math.floor(i / 3)}/_tcp/_http/x${(i % 3) + 1}`).toString('utf8'), value: Buffer.from(JSON.stringify({ host: ipOf(i + 1), port: 8080 })), lease: undefined, modRevision: 2 + (i >> 7), version: 1 }));
 }
@@ -35,7 +36,7 @@ const puts = core.reset(kvs, 2 + (n >> 7));
 index.apply({ reset: true, changes: puts, revision: 2 + (n >> 7) });
 const cpu = process.cpuUsage(t0);
 puts.length = 0;
-kvs.length = 0; // (the build before 7318a71 left them in place)
+if (Array.isArray(kvs)) kvs.length = 0; // (the build before 7318a71 left them in place)
 const retained = heap() - before;
 if (index.recordCount !== n) throw new Error(`${index.recordCount} records for ${n} keys`);
 console.log(`${n} keys: ${Math.round(retained / n)} bytes per key retained (${(retained / 1048576).toFixed(0)} MiB), reset + index build ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU`);

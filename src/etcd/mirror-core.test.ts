@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyPut } from './changes.js';
 import type { RawEvent, RawKv } from './etcd-kv.js';
-import { listedKv, MirrorCore } from './mirror-core.js';
+import { listedKvs, MirrorCore } from './mirror-core.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const kv = (key: string, modRevision: number, version = 1, lease?: string): RawKv => ({ key, value: bytes(`v${modRevision}`), lease, modRevision, version });
@@ -15,29 +15,31 @@ const del = (key: string, modRevision: number, prev?: number): RawEvent => ({ ty
 describe('MirrorCore', () => {
   it('reset replaces everything and sets the revision', () => {
     const core = new MirrorCore();
-    core.reset([kv('/a', 3), kv('/b', 5)], 9);
-    const puts = core.reset([kv('/c', 7)], 10);
+    core.reset(listedKvs([kv('/a', 3), kv('/b', 5)]), 9);
+    const puts = core.reset(listedKvs([kv('/c', 7)]), 10);
     expect(puts).toEqual([{ type: 'put', key: '/c', value: bytes('v7'), lease: undefined, leaseTtl: undefined, modRevision: 7 }]);
     expect(core.revision).toBe(10);
     expect(core.size).toBe(1);
   });
 
-  it('reset hands back a listed key-value as its own put, and a put of its own for a leased key (its lease TTL)', () => {
+  it('reset hands back a put per listed key-value, a leased one with its lease TTL, and empties the listing', () => {
     const core = new MirrorCore();
-    core.reset([kv('/l', 2, 1, '7')], 2);
+    core.reset(listedKvs([kv('/l', 2, 1, '7')]), 2);
     core.rememberLeaseTtl('7', 30);
-    const plain = listedKv(kv('/p', 3));
-    const leased = listedKv(kv('/l', 4, 2, '7'));
-    const puts = core.reset([plain, leased], 5);
-    expect(puts[0]).toBe(plain);
-    expect(puts[0]).toMatchObject({ type: 'put', key: '/p', lease: undefined, leaseTtl: undefined, modRevision: 3 });
-    expect(puts[1]).not.toBe(leased);
-    expect(puts[1]).toEqual({ type: 'put', key: '/l', value: bytes('v4'), lease: '7', leaseTtl: 30, modRevision: 4 });
+    const listed = listedKvs([kv('/p', 3), kv('/l', 4, 2, '7')]);
+    const puts = core.reset(listed, 5);
+    expect(puts).toEqual([
+      { type: 'put', key: '/p', value: bytes('v3'), lease: undefined, leaseTtl: undefined, modRevision: 3 },
+      { type: 'put', key: '/l', value: bytes('v4'), lease: '7', leaseTtl: 30, modRevision: 4 },
+    ]);
+    expect(listed.length).toBe(0);
+    expect(listed.leases.size).toBe(0);
+    expect(core.cachedLeases).toBe(1);
   });
 
   it('drops events at or below the applied revision, keeps all events of one revision together', () => {
     const core = new MirrorCore();
-    core.reset([kv('/a', 3)], 10);
+    core.reset(listedKvs([kv('/a', 3)]), 10);
     const r = core.accept([put('/old', 9), put('/x', 11), put('/y', 11), put('/a', 12, 2, 3)]);
     expect(r.ok && r.changes.map((c) => `${c.key}@${c.modRevision}`)).toEqual(['/x@11', '/y@11', '/a@12']);
     expect(r.ok && r.revision).toBe(12);
@@ -54,7 +56,7 @@ describe('MirrorCore', () => {
   it('reports gaps from version and prev_kv evidence', () => {
     const setup = () => {
       const core = new MirrorCore();
-      core.reset([kv('/held', 5, 2)], 10);
+      core.reset(listedKvs([kv('/held', 5, 2)]), 10);
       return core;
     };
     expect(setup().accept([put('/held', 11, 1)]).ok).toBe(false); // re-created: missed its delete
@@ -72,7 +74,7 @@ describe('MirrorCore', () => {
 
   it('caches lease TTLs only while a key uses the lease', () => {
     const core = new MirrorCore();
-    core.reset([kv('/a', 2, 1, '7'), kv('/b', 3, 1, '7')], 5);
+    core.reset(listedKvs([kv('/a', 2, 1, '7'), kv('/b', 3, 1, '7')]), 5);
     core.rememberLeaseTtl('7', 30);
     core.rememberLeaseTtl('8', 60); // no key uses 8: not cached
     expect(core.leaseTtl('7')).toBe(30);
@@ -86,10 +88,10 @@ describe('MirrorCore', () => {
     expect(core.leaseTtl('7')).toBeUndefined();
     expect(core.cachedLeases).toBe(0);
     // A re-list keeps the TTL of leases still in use, forgets the others.
-    core.reset([kv('/x', 10, 1, '9'), kv('/y', 10, 1, '10')], 10);
+    core.reset(listedKvs([kv('/x', 10, 1, '9'), kv('/y', 10, 1, '10')]), 10);
     core.rememberLeaseTtl('9', 5);
     core.rememberLeaseTtl('10', 6);
-    core.reset([kv('/x', 10, 1, '9')], 11);
+    core.reset(listedKvs([kv('/x', 10, 1, '9')]), 11);
     expect(core.leaseTtl('9')).toBe(5);
     expect(core.cachedLeases).toBe(1);
   });

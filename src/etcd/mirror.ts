@@ -21,9 +21,9 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { KeyChange, MirrorBatch } from './changes.js';
 import { EtcdMirrorStoppedError, EtcdOptionsError } from './errors.js';
-import { prefixRangeEnd, rawEvents, rawKv, type RawKv } from './etcd-kv.js';
+import { prefixRangeEnd, rawEvents, rawKv } from './etcd-kv.js';
 import { LeaseTtlLookup } from './lease-ttls.js';
-import { listedKv, MirrorCore } from './mirror-core.js';
+import { ListedKvs, MirrorCore } from './mirror-core.js';
 import type { MirrorState } from './mirror-status.js';
 
 /** Pending watch changes beyond which the mirror re-lists instead (see onWatchData). */
@@ -75,7 +75,7 @@ const MAX_LIST_RESTARTS = 5;
 
 /** Every key under the prefix at one revision, and the cluster that served it. */
 interface Listing {
-  kvs: RawKv[];
+  kvs: ListedKvs;
   revision: number;
   clusterId: string;
 }
@@ -252,7 +252,7 @@ export class EtcdMirror {
    */
   private async fetchListing(epoch: number): Promise<Listing | undefined> {
     for (let restart = 0; ; restart++) {
-      const kvs: RawKv[] = [];
+      const kvs = new ListedKvs();
       let revision = 0;
       let clusterId = '';
       let start: Buffer = this.prefix;
@@ -287,7 +287,7 @@ export class EtcdMirror {
           }
           for (const kv of res.kvs) {
             bytes += kv.key.length + kv.value.length;
-            kvs.push(listedKv(rawKv(kv)));
+            kvs.push(rawKv(kv));
           }
           if (this.o.pageSize === undefined && kvs.length > 0 && !shrunk && large) {
             limit = Math.max(FIRST_PAGE_KEYS, Math.min(MAX_PAGE_KEYS, Math.floor(PAGE_BYTES / (bytes / kvs.length))));
