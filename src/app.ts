@@ -22,6 +22,7 @@ import { RecordTable } from './table/table.js';
 import { serverChainParts } from './app/chain-parts.js';
 import { updateStageOptions } from './app/update.js';
 import * as sub from './app/subsystems.js';
+import { startUpCollection } from './app/start-up-gc.js';
 import { warmUpWhenReady, type WarmUpWhenReady } from './app/warm-up.js';
 
 export interface RunningServer {
@@ -87,7 +88,7 @@ export async function runServer(config: ServeConfig, logger: Logger, clock: Cloc
       clock,
       // Timed in the debug log: the two steps between "sources ready" and /ready.
       warmUp: timed(clock, logger, 'query path warmed up', () => warmUpQueryPath(warmChains, table.current.zones.values())),
-      collectGarbage: gc && timed(clock, logger, 'start-up garbage collected', gc),
+      collectGarbage: gc && timed(clock, logger, 'start-up garbage collected', startUpCollection(gc)),
     });
     const serving = readyOnceListening(warm.readiness);
     ops = await sub.startOps(config, metrics, serving.readiness, logger, worker);
@@ -144,11 +145,11 @@ function readyOnceListening(sourcesReady: () => Readiness): { readiness: () => R
 }
 
 /** `run`, its duration logged at debug level with `message`. */
-function timed(clock: Clock, logger: Logger, message: string, run: () => void): () => void {
+function timed(clock: Clock, logger: Logger, message: string, run: () => object | void): () => void {
   return () => {
     const started = clock.now();
-    run();
-    logger.debug({ ms: clock.now() - started }, message);
+    const result = run();
+    logger.debug({ ms: clock.now() - started, ...result }, message);
   };
 }
 
