@@ -61,7 +61,8 @@ STOPSIGNAL SIGTERM
 # Old-generation collections: one after the warm-up, before /ready (--expose-gc lets the server
 # ask for it), and none started by V8's memory reducer (--no-memory-reducer), which otherwise runs
 # up to three, of 4-36 ms each on a loaded box, some 8-16 s after start, while serving
-# (docs/performance.md, Latency from a cold start).
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--min-semi-space-size=4", "--no-parallel-scavenge", "--no-memory-reducer", "--expose-gc", "/app/dist/cli/main.js"]
+# (docs/performance.md, Latency from a cold start). --initial-old-space-size=64: no mark-compact
+# in the first seconds of traffic either (src/cli/run.ts).
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--min-semi-space-size=4", "--no-parallel-scavenge", "--no-memory-reducer", "--expose-gc", "--initial-old-space-size=64", "/app/dist/cli/main.js"]
 # Listen on every interface (a container's loopback is unreachable from outside it).
 CMD ["serve", "--listen", "0.0.0.0:1053", "--health-listen", "0.0.0.0:8080", "--ready-listen", "0.0.0.0:8181", "--metrics-listen", "0.0.0.0:9153"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --min-semi-space-size=4 --no-parallel-scavenge --no-memory-reducer --expose-gc
+#!/usr/bin/env -S node --max-semi-space-size=4 --min-semi-space-size=4 --no-parallel-scavenge --no-memory-reducer --expose-gc --initial-old-space-size=64
 /**
  * The `etcdns` executable. Checks the open-file limit before loading anything else: below it,
  * importing the modules fails with EMFILE and a stack trace that does not say why. Then runs

@@ -16,6 +16,10 @@
  * 200 (app/warm-up.ts; --expose-gc gives it `gc`), and --no-memory-reducer keeps V8 from starting
  * up to three collections of its own some 8-16 s after start, while the first clients are served
  * (4-36 ms each on a loaded box; docs/performance.md, Latency from a cold start).
+ * --initial-old-space-size=64 (MB): after that collection V8 set the next one's limit a few MB
+ * above the live heap, and a mark-compact came in the first seconds of traffic; with 64 MB it
+ * did not (3 of 3 runs of the bench's steady step from a cold start; no resident-memory cost:
+ * it is a limit, not an allocation).
  * `env -S` is coreutils >= 8.30 and BSD env.
  *
  * With `serve --workers N` (N > 1) this process becomes the cluster primary and forks N
