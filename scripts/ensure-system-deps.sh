@@ -11,13 +11,15 @@
 # test/update.test.ts drives DNS UPDATE with against etcdns and a Knot primary, and ISC Kea's DHCP-DDNS
 # daemon (kea-dhcp-ddns-server), which test/update-kea.test.ts feeds NameChangeRequests to, and Go
 # (golang-go), whose encoding/json test/coredns-extension.test.ts decodes the etcdns extension values with
-# as CoreDNS does (standard library only: nothing is downloaded); those tests skip, printing the apt line, when the tools
+# as CoreDNS does (standard library only: nothing is downloaded), and BIND's tsig-keygen (bind9, whose
+# named the package does not start here: see policy-rc.d below), whose key files
+# src/dns/tsig-key.test.ts reads; those tests skip, printing the apt line, when the tools
 # are missing, so without root they are only reported here, not fatal. Uses apt when running
 # as root; otherwise says exactly what to install. Safe to run repeatedly.
 set -euo pipefail
 
 declare -A wanted=([dig]=dnsutils [etcd]=etcd-server [etcdctl]=etcd-client)
-declare -A optional=([unbound]=unbound [pdns_recursor]=pdns-recursor [kresd]=knot-resolver [knotd]=knot [kdig]=knot-dnsutils [nsd]=nsd [named-compilezone]=bind9-utils [nsupdate]=bind9-dnsutils [kea-dhcp-ddns]=kea-dhcp-ddns-server [go]=golang-go)
+declare -A optional=([unbound]=unbound [pdns_recursor]=pdns-recursor [kresd]=knot-resolver [knotd]=knot [kdig]=knot-dnsutils [nsd]=nsd [named-compilezone]=bind9-utils [nsupdate]=bind9-dnsutils [kea-dhcp-ddns]=kea-dhcp-ddns-server [go]=golang-go [tsig-keygen]=bind9)
 # Daemons live in sbin, which a non-root PATH may lack.
 has() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 missing_pkgs=()
