@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
-import { CLK_TCK, cleanup, cpuTicks, median, round, sleep, state, stop } from './lib.mjs';
+import { CLK_TCK, cleanup, cpuMsPer, cpuTicks, median, onSchedule, round, sleep, state, stop } from './lib.mjs';
 import { etcdLoad, paths, shippedNodeFlags, startEtcd, startEtcdns } from './servers.mjs';
 
 const { values: o, positionals: roots } = parseArgs({
@@ -48,17 +48,10 @@ for (const [i, root] of roots.entries()) {
 /** `n` puts at `rate`/s, each to one of the zone's names at random; CPU ms per put of etcd and each etcdns. */
 async function pacedPuts(n) {
   const pids = [etcd.child.pid, ...servers.map((s) => s.srv.pid)];
-  const t0s = pids.map(cpuTicks);
-  const t0 = performance.now();
-  const pending = [];
-  for (let i = 0; i < n; i++) {
-    const due = t0 + (i * 1000) / rate;
-    if (due > performance.now()) await sleep(due - performance.now());
-    pending.push(client.put(key(Math.floor(Math.random() * names))).value(value()).exec());
-  }
-  await Promise.all(pending);
-  await sleep(200); // the last changes mirrored (CPU time only grows; a late one counts in the next round)
-  return pids.map((pid, i) => round((((cpuTicks(pid) - t0s[i]) / CLK_TCK) * 1000) / n, 4));
+  return cpuMsPer(n, pids, async () => {
+    await onSchedule(n, rate, () => client.put(key(Math.floor(Math.random() * names))).value(value()).exec());
+    await sleep(200); // the last changes mirrored (CPU time only grows; a late one counts in the next round)
+  }, 4);
 }
 
 await pacedPuts(Math.min(count, 500)); // JIT warm-up, not counted

@@ -108,6 +108,28 @@ export function cpuTicks(pid) {
   return t;
 }
 
+/** The CPU time (ms) each of `pids` spent per one of `n` operations while `run()` made them. */
+export async function cpuMsPer(n, pids, run, digits = 3) {
+  const t0s = pids.map(cpuTicks);
+  await run();
+  return pids.map((pid, i) => round((((cpuTicks(pid) - t0s[i]) / CLK_TCK) * 1000) / n, digits));
+}
+
+/**
+ * Starts `send(i)` for i = 0..n-1 at `rate` per second on a fixed schedule, not waiting for one
+ * before the next (as a writer that does not slow down when the server does), then waits for all.
+ */
+export async function onSchedule(n, rate, send) {
+  const t0 = performance.now();
+  const pending = [];
+  for (let i = 0; i < n; i++) {
+    const due = t0 + (i * 1000) / rate;
+    if (due > performance.now()) await sleep(due - performance.now());
+    pending.push(send(i));
+  }
+  await Promise.all(pending);
+}
+
 /**
  * RSS, peak RSS and PSS (KiB) summed over pid and its descendants; threads and process count.
  * Summed RSS counts pages that cluster workers share with the primary once per process; PSS

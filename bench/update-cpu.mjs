@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
-import { CLK_TCK, cleanup, cpuTicks, median, round, sleep, state, stop } from './lib.mjs';
+import { cleanup, cpuMsPer, median, onSchedule, state, stop } from './lib.mjs';
 import { paths, shippedNodeFlags, startEtcd, startEtcdns } from './servers.mjs';
 import { CHURN_PREFIX, CHURN_ZONE, CONTROL_PREFIX, seedChurn } from './churn.mjs';
 import { UPDATE_SERVER_ARGS, updateClient, wireCode } from './update.mjs';
@@ -27,19 +27,10 @@ const address = () => [10, 201, Math.floor(Math.random() * 256), 1 + Math.floor(
 
 /** `n` UPDATEs at `rate`/s (as bench/update.mjs's paced writer), each to one of NAMES names. */
 async function paced(client, n) {
-  const t0 = performance.now();
-  const pending = new Set();
   const rcodes = {};
-  for (let i = 0; i < n; i++) {
-    const due = t0 + (i * 1000) / rate;
-    if (due > performance.now()) await sleep(due - performance.now());
-    const p = client.send(`k${i % NAMES}.${CHURN_ZONE}`, address()).then((rcode) => {
-      rcodes[rcode] = (rcodes[rcode] ?? 0) + 1;
-      pending.delete(p);
-    });
-    pending.add(p);
-  }
-  await Promise.all(pending);
+  await onSchedule(n, rate, (i) => client.send(`k${i % NAMES}.${CHURN_ZONE}`, address()).then((rcode) => {
+    rcodes[rcode] = (rcodes[rcode] ?? 0) + 1;
+  }));
   return rcodes;
 }
 
@@ -68,29 +59,19 @@ const watched = [];
  */
 async function paceDirectPuts(n, prefix) {
   const pids = [etcd.child.pid, ...servers.map((s) => s.srv.pid)];
-  const t0s = pids.map(cpuTicks);
-  const t0 = performance.now();
-  const pending = [];
-  for (let i = 0; i < n; i++) {
-    const due = t0 + (i * 1000) / rate;
-    if (due > performance.now()) await sleep(due - performance.now());
-    pending.push(client.put(`${prefix}/k${i % NAMES}`).value(JSON.stringify({ host: address().join('.'), port: 8080 })).exec()); // a builder: sent when exec()uted
-  }
-  await Promise.all(pending);
-  return pids.map((pid, i) => round((((cpuTicks(pid) - t0s[i]) / CLK_TCK) * 1000) / n, 3));
+  // etcd3's put is a builder: sent when exec()uted.
+  return cpuMsPer(n, pids, () => onSchedule(n, rate, (i) => client.put(`${prefix}/k${i % NAMES}`).value(JSON.stringify({ host: address().join('.'), port: 8080 })).exec()));
 }
 for (let r = 0; r < rounds; r++) {
   control.push(await paceDirectPuts(count, CONTROL_PREFIX));
   watched.push(await paceDirectPuts(count, CHURN_PREFIX));
   console.log(`round ${r + 1} puts outside /skydns: CPU per put etcd ${control.at(-1)[0]} ms; under /skydns (mirrored): etcd ${watched.at(-1)[0]} ms, each etcdns ${watched.at(-1).slice(1).join(', ')} ms`);
   for (const s of r % 2 === 0 ? servers : [...servers].reverse()) {
-    const [a0, e0] = [cpuTicks(s.srv.pid), cpuTicks(etcd.child.pid)];
-    const rcodes = await paced(s.client, count);
-    const [a1, e1] = [cpuTicks(s.srv.pid), cpuTicks(etcd.child.pid)];
-    const ms = (ticks) => round(((ticks / CLK_TCK) * 1000) / count, 3);
-    s.etcdns.push(ms(a1 - a0));
-    s.etcd.push(ms(e1 - e0));
-    console.log(`round ${r + 1} ${s.root}: CPU per UPDATE etcdns ${ms(a1 - a0)} ms, etcd ${ms(e1 - e0)} ms; rcodes ${JSON.stringify(rcodes)}`);
+    let rcodes;
+    const [etcdnsMs, etcdMs] = await cpuMsPer(count, [s.srv.pid, etcd.child.pid], async () => (rcodes = await paced(s.client, count)));
+    s.etcdns.push(etcdnsMs);
+    s.etcd.push(etcdMs);
+    console.log(`round ${r + 1} ${s.root}: CPU per UPDATE etcdns ${etcdnsMs} ms, etcd ${etcdMs} ms; rcodes ${JSON.stringify(rcodes)}`);
   }
 }
 console.log(`median puts: outside /skydns etcd ${median(control.map((c) => c[0]))} ms; under /skydns etcd ${median(watched.map((c) => c[0]))} ms, etcdns ${servers.map((_, i) => median(watched.map((c) => c[i + 1]))).join(', ')} ms per put (${rounds} rounds of ${count} at ${rate}/s)`);
